@@ -1,0 +1,307 @@
+#include "TranscribeJob.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <utility>
+
+#include "NativeLog.h"
+
+namespace earshot {
+
+struct JobEvent {
+    enum class Kind { Segments, Progress, Done } kind;
+    std::vector<SegmentRecord> segments;
+    int progress = 0;
+    std::unique_ptr<JobOutcome> outcome;
+};
+
+namespace {
+
+double msSince(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+Napi::Object tokenToJs(Napi::Env env, const TokenRecord& t) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("id", t.id);
+    o.Set("bytes", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(t.bytes.data()), t.bytes.size()));
+    o.Set("p", t.p);
+    o.Set("plog", t.plog);
+    o.Set("pt", t.pt);
+    o.Set("ptsum", t.ptsum);
+    o.Set("t0", static_cast<double>(t.t0));
+    o.Set("t1", static_cast<double>(t.t1));
+    o.Set("tDtw", static_cast<double>(t.tDtw));
+    return o;
+}
+
+Napi::Object segmentToJs(Napi::Env env, const SegmentRecord& s) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("t0", static_cast<double>(s.t0));
+    o.Set("t1", static_cast<double>(s.t1));
+    o.Set("text", s.text);
+    o.Set("noSpeechProb", s.noSpeechProb);
+    o.Set("temperature", s.temperature);
+    o.Set("speakerTurnNext", s.speakerTurnNext);
+    Napi::Array tokens = Napi::Array::New(env, s.tokens.size());
+    for (size_t i = 0; i < s.tokens.size(); ++i) tokens.Set(static_cast<uint32_t>(i), tokenToJs(env, s.tokens[i]));
+    o.Set("tokens", tokens);
+    return o;
+}
+
+Napi::Array segmentsToJs(Napi::Env env, const std::vector<SegmentRecord>& segments) {
+    Napi::Array out = Napi::Array::New(env, segments.size());
+    for (size_t i = 0; i < segments.size(); ++i) out.Set(static_cast<uint32_t>(i), segmentToJs(env, segments[i]));
+    return out;
+}
+
+Napi::Error jobError(Napi::Env env, const std::string& code, const std::string& message) {
+    Napi::Error error = Napi::Error::New(env, message);
+    error.Set("code", code);
+    return error;
+}
+
+}  // namespace
+
+Napi::Promise TranscribeJob::start(Napi::Env env, ModelHandlePtr model, whisper_state* state, std::vector<float> pcm,
+                                   TranscribeParams params, Napi::Value onSegments, Napi::Value onProgress,
+                                   std::function<void()> onDone, TranscribeJob** handleOut) {
+    auto* job = new TranscribeJob();
+    job->model_ = std::move(model);
+    job->state_ = state;
+    job->pcm_ = std::move(pcm);
+    job->params_ = std::move(params);
+    job->deferred_ = new Napi::Promise::Deferred(Napi::Promise::Deferred::New(env));
+    if (onSegments.IsFunction()) job->onSegments_ = Napi::Persistent(onSegments.As<Napi::Function>());
+    if (onProgress.IsFunction()) job->onProgress_ = Napi::Persistent(onProgress.As<Napi::Function>());
+    job->onDone_ = std::move(onDone);
+    Napi::Promise promise = job->deferred_->Promise();
+    job->tsfn_ = Tsfn::New(env, "earshot.transcribe", 0, 1, job, &TranscribeJob::finalize, static_cast<void*>(nullptr));
+    *handleOut = job;
+    job->thread_ = std::thread([job] { job->run(); });
+    return promise;
+}
+
+void TranscribeJob::post(JobEvent* event) {
+    if (tsfn_.NonBlockingCall(event) != napi_ok) delete event;
+}
+
+float TranscribeJob::currentTemperature() const {
+    if (params_.temperatureIncrement <= 0.0f) return params_.temperature;
+    return std::min(1.0f, params_.temperature + std::max(0, attempt_) * params_.temperatureIncrement);
+}
+
+SegmentRecord TranscribeJob::readSegment(int index) const {
+    whisper_context* ctx = model_->ctx;
+    SegmentRecord s;
+    s.t0 = whisper_full_get_segment_t0_from_state(state_, index);
+    s.t1 = whisper_full_get_segment_t1_from_state(state_, index);
+    s.text = whisper_full_get_segment_text_from_state(state_, index);
+    s.noSpeechProb = whisper_full_get_segment_no_speech_prob_from_state(state_, index);
+    s.speakerTurnNext = whisper_full_get_segment_speaker_turn_next_from_state(state_, index);
+    s.temperature = index < static_cast<int>(segmentTemperatures_.size()) ? segmentTemperatures_[index] : currentTemperature();
+    const int nTokens = whisper_full_n_tokens_from_state(state_, index);
+    s.tokens.reserve(nTokens);
+    for (int j = 0; j < nTokens; ++j) {
+        whisper_token_data d = whisper_full_get_token_data_from_state(state_, index, j);
+        TokenRecord t;
+        t.id = d.id;
+        const char* bytes = whisper_token_to_str(ctx, d.id);
+        t.bytes = bytes != nullptr ? bytes : "";
+        t.p = d.p;
+        t.plog = d.plog;
+        t.pt = d.pt;
+        t.ptsum = d.ptsum;
+        t.t0 = d.t0;
+        t.t1 = d.t1;
+        t.tDtw = d.t_dtw;
+        s.tokens.push_back(std::move(t));
+    }
+    return s;
+}
+
+void TranscribeJob::onNewSegments(int nNew) {
+    const int total = whisper_full_n_segments_from_state(state_);
+    const float temperature = currentTemperature();
+    if (static_cast<int>(segmentTemperatures_.size()) < total) segmentTemperatures_.resize(total, temperature);
+    auto* event = new JobEvent{JobEvent::Kind::Segments, {}, 0, nullptr};
+    for (int i = std::max(0, total - nNew); i < total; ++i) {
+        segmentTemperatures_[i] = temperature;
+        event->segments.push_back(readSegment(i));
+    }
+    post(event);
+}
+
+void TranscribeJob::whisperNewSegment(whisper_context*, whisper_state*, int nNew, void* user) {
+    static_cast<TranscribeJob*>(user)->onNewSegments(nNew);
+}
+
+void TranscribeJob::whisperProgress(whisper_context*, whisper_state*, int progress, void* user) {
+    auto* job = static_cast<TranscribeJob*>(user);
+    if (progress == job->lastProgress_) return;
+    job->lastProgress_ = progress;
+    job->post(new JobEvent{JobEvent::Kind::Progress, {}, progress, nullptr});
+}
+
+bool TranscribeJob::whisperEncoderBegin(whisper_context*, whisper_state*, void* user) {
+    auto* job = static_cast<TranscribeJob*>(user);
+    // A new 30-s window: its decoding attempts are counted from here.
+    if (job->attempt_ > 0) job->fallbacks_ += job->attempt_;
+    job->attempt_ = -1;
+    job->lastTokenCount_ = -1;
+    job->windows_++;
+    return !job->aborted_.load();
+}
+
+bool TranscribeJob::whisperAbort(void* user) { return static_cast<TranscribeJob*>(user)->aborted_.load(); }
+
+void TranscribeJob::whisperLogitsFilter(whisper_context*, whisper_state*, const whisper_token_data*, int nTokens, float*, void* user) {
+    // whisper.cpp does not report which temperature a window was decoded at. Every decoding
+    // attempt (one per temperature of the fallback ladder) starts its decoders from zero tokens,
+    // so a drop back to zero tokens marks the next attempt.
+    auto* job = static_cast<TranscribeJob*>(user);
+    if (nTokens == 0 && job->lastTokenCount_ != 0) job->attempt_++;
+    job->lastTokenCount_ = nTokens;
+}
+
+void TranscribeJob::run() {
+    auto outcome = std::make_unique<JobOutcome>();
+    whisper_context* ctx = model_->ctx;
+    clearLastNativeError();
+
+    std::string language = params_.language;
+    if (!whisper_is_multilingual(ctx)) {
+        if (language.empty() || language == "auto") language = "en";
+    } else if (language.empty() || language == "auto") {
+        const auto started = std::chrono::steady_clock::now();
+        const int n = std::min<int>(static_cast<int>(pcm_.size()), WHISPER_SAMPLE_RATE * WHISPER_CHUNK_SIZE);
+        std::vector<float> probs(whisper_lang_max_id() + 1, 0.0f);
+        int langId = -1;
+        if (whisper_pcm_to_mel_with_state(ctx, state_, pcm_.data(), n, params_.threads) == 0) {
+            langId = whisper_lang_auto_detect_with_state(ctx, state_, 0, params_.threads, probs.data());
+        }
+        outcome->detectMs = msSince(started);
+        if (langId < 0) {
+            outcome->errorCode = "LANGUAGE_DETECTION_FAILED";
+            outcome->errorMessage = "language detection failed: " + lastNativeError();
+        } else {
+            language = whisper_lang_str(langId);
+            outcome->languageProbability = probs[langId];
+        }
+    } else if (whisper_lang_id(language.c_str()) < 0) {
+        outcome->errorCode = "UNKNOWN_LANGUAGE";
+        outcome->errorMessage = "unknown language: " + language;
+    }
+
+    if (outcome->errorCode.empty() && !aborted_.load()) {
+        whisper_full_params wp = whisper_full_default_params(params_.beamSize > 1 ? WHISPER_SAMPLING_BEAM_SEARCH : WHISPER_SAMPLING_GREEDY);
+        wp.n_threads = params_.threads;
+        wp.translate = params_.translate;
+        wp.no_context = !params_.conditionOnPreviousText;
+        wp.no_timestamps = params_.noTimestamps;
+        wp.single_segment = params_.singleSegment;
+        wp.print_special = false;
+        wp.print_progress = false;
+        wp.print_realtime = false;
+        wp.print_timestamps = false;
+        wp.token_timestamps = params_.tokenTimestamps;
+        wp.max_tokens = params_.maxTokensPerSegment;
+        wp.offset_ms = params_.offsetMs;
+        wp.duration_ms = params_.durationMs;
+        wp.initial_prompt = params_.prompt.empty() ? nullptr : params_.prompt.c_str();
+        wp.carry_initial_prompt = params_.carryPrompt;
+        wp.language = language.c_str();
+        wp.detect_language = false;
+        wp.suppress_nst = params_.suppressNonSpeechTokens;
+        wp.temperature = params_.temperature;
+        wp.temperature_inc = params_.temperatureIncrement;
+        wp.entropy_thold = params_.entropyThreshold;
+        wp.logprob_thold = params_.logprobThreshold;
+        wp.no_speech_thold = params_.noSpeechThreshold;
+        wp.greedy.best_of = params_.bestOf;
+        wp.beam_search.beam_size = params_.beamSize;
+        wp.new_segment_callback = &TranscribeJob::whisperNewSegment;
+        wp.new_segment_callback_user_data = this;
+        wp.progress_callback = &TranscribeJob::whisperProgress;
+        wp.progress_callback_user_data = this;
+        wp.encoder_begin_callback = &TranscribeJob::whisperEncoderBegin;
+        wp.encoder_begin_callback_user_data = this;
+        wp.abort_callback = &TranscribeJob::whisperAbort;
+        wp.abort_callback_user_data = this;
+        wp.logits_filter_callback = &TranscribeJob::whisperLogitsFilter;
+        wp.logits_filter_callback_user_data = this;
+
+        const auto started = std::chrono::steady_clock::now();
+        const int rc = whisper_full_with_state(ctx, state_, wp, pcm_.data(), static_cast<int>(pcm_.size()));
+        outcome->decodeMs = msSince(started);
+        if (attempt_ > 0) fallbacks_ += attempt_;
+        attempt_ = -1;
+        outcome->windows = windows_;
+        outcome->fallbacks = fallbacks_;
+        if (!aborted_.load()) {
+            if (rc != 0) {
+                outcome->errorCode = "TRANSCRIPTION_FAILED";
+                const std::string detail = lastNativeError();
+                outcome->errorMessage = "whisper_full failed with status " + std::to_string(rc) + (detail.empty() ? "" : ": " + detail);
+            } else {
+                const int n = whisper_full_n_segments_from_state(state_);
+                outcome->segments.reserve(n);
+                for (int i = 0; i < n; ++i) outcome->segments.push_back(readSegment(i));
+                const int langId = whisper_full_lang_id_from_state(state_);
+                outcome->language = langId >= 0 ? whisper_lang_str(langId) : language;
+            }
+        }
+    }
+    outcome->aborted = aborted_.load();
+    if (outcome->language.empty()) outcome->language = language;
+
+    pcm_.clear();
+    pcm_.shrink_to_fit();
+    auto* done = new JobEvent{JobEvent::Kind::Done, {}, 0, std::move(outcome)};
+    if (tsfn_.BlockingCall(done) != napi_ok) delete done;
+    tsfn_.Release();
+}
+
+void TranscribeJob::callJs(Napi::Env env, Napi::Function, TranscribeJob* job, JobEvent* event) {
+    std::unique_ptr<JobEvent> owned(event);
+    if (env == nullptr || job == nullptr) return;
+    switch (event->kind) {
+        case JobEvent::Kind::Segments:
+            if (!job->onSegments_.IsEmpty()) job->onSegments_.Call({segmentsToJs(env, event->segments)});
+            break;
+        case JobEvent::Kind::Progress:
+            if (!job->onProgress_.IsEmpty()) job->onProgress_.Call({Napi::Number::New(env, event->progress)});
+            break;
+        case JobEvent::Kind::Done: {
+            const JobOutcome& o = *event->outcome;
+            if (job->onDone_) job->onDone_();
+            if (o.aborted) {
+                job->deferred_->Reject(jobError(env, "ABORTED", "the transcription was aborted").Value());
+            } else if (!o.errorCode.empty()) {
+                job->deferred_->Reject(jobError(env, o.errorCode, o.errorMessage).Value());
+            } else {
+                Napi::Object result = Napi::Object::New(env);
+                result.Set("segments", segmentsToJs(env, o.segments));
+                result.Set("language", o.language);
+                result.Set("languageProbability", o.languageProbability);
+                Napi::Object timings = Napi::Object::New(env);
+                timings.Set("detectMs", o.detectMs);
+                timings.Set("decodeMs", o.decodeMs);
+                timings.Set("windows", o.windows);
+                timings.Set("fallbacks", o.fallbacks);
+                result.Set("timings", timings);
+                job->deferred_->Resolve(result);
+            }
+            break;
+        }
+    }
+}
+
+void TranscribeJob::finalize(Napi::Env, void*, TranscribeJob* job) {
+    if (job->thread_.joinable()) job->thread_.join();
+    delete job->deferred_;
+    delete job;
+}
+
+}  // namespace earshot

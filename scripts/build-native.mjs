@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+// Builds Earshot's N-API addon (native/) together with whisper.cpp for this machine's CPU.
+//
+// Runs as the package's `install` script, so `npm ci` compiles on the user's machine with
+// the host's SIMD (GGML_NATIVE). whisper.cpp's source comes from a registry package
+// (nodejs-whisper ships it under cpp/whisper.cpp), or from EARSHOT_WHISPER_CPP_DIR.
+//
+//   node scripts/build-native.mjs                 build if anything changed
+//   node scripts/build-native.mjs --force         rebuild
+//   node scripts/build-native.mjs --target whisper-cli --target whisper-bench
+//                                                 also build whisper.cpp's own tools from the
+//                                                 same tree and flags (the benchmark uses them)
+//
+// Environment: EARSHOT_GPU=auto|cpu|cuda (default auto: CUDA when nvcc and an NVIDIA GPU are
+// both present), EARSHOT_BUILD_JOBS, EARSHOT_SKIP_NATIVE_BUILD=1, EARSHOT_CMAKE_ARGS.
+import { spawnSync, execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+const require = createRequire(import.meta.url);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const outDir = path.join(root, "build", "native");
+const cmakeDir = path.join(outDir, "cmake");
+const addonPath = path.join(outDir, "earshot.node");
+const infoPath = path.join(outDir, "build-info.json");
+
+const args = process.argv.slice(2);
+const force = args.includes("--force");
+const extraTargets = args.flatMap((a, i) => (a === "--target" && args[i + 1] ? [args[i + 1]] : []));
+
+function log(message) {
+  process.stderr.write(`[earshot build] ${message}\n`);
+}
+
+function fail(message) {
+  log(`error: ${message}`);
+  process.exit(1);
+}
+
+if (process.env.EARSHOT_SKIP_NATIVE_BUILD === "1" && extraTargets.length === 0) {
+  log("EARSHOT_SKIP_NATIVE_BUILD=1: not building the native addon");
+  process.exit(0);
+}
+
+function whisperCppDir() {
+  const fromEnv = process.env.EARSHOT_WHISPER_CPP_DIR;
+  if (fromEnv) return path.resolve(fromEnv);
+  try {
+    return path.join(path.dirname(require.resolve("nodejs-whisper/package.json")), "cpp", "whisper.cpp");
+  } catch {
+    fail("cannot find the whisper.cpp source: install dependencies first (npm ci) or set EARSHOT_WHISPER_CPP_DIR");
+  }
+}
+
+function whisperCppVersion(dir) {
+  const cmake = fs.readFileSync(path.join(dir, "CMakeLists.txt"), "utf8");
+  return /project\("whisper\.cpp" VERSION ([0-9.]+)\)/.exec(cmake)?.[1] ?? "unknown";
+}
+
+function nodeIncludeDir() {
+  const candidates = [
+    process.env.npm_config_nodedir && path.join(process.env.npm_config_nodedir, "include", "node"),
+    path.resolve(path.dirname(process.execPath), "..", "include", "node"),
+    "/usr/include/node",
+    "/usr/local/include/node",
+  ].filter(Boolean);
+  const found = candidates.find((dir) => fs.existsSync(path.join(dir, "node_api.h")));
+  if (!found) fail(`Node's C headers (node_api.h) were not found in: ${candidates.join(", ")}`);
+  return found;
+}
+
+function commandExists(command, versionArgs = ["--version"]) {
+  return spawnSync(command, versionArgs, { stdio: "ignore" }).status === 0;
+}
+
+function chooseGpu() {
+  const wanted = (process.env.EARSHOT_GPU ?? "auto").toLowerCase();
+  if (!["auto", "cpu", "cuda"].includes(wanted)) fail(`EARSHOT_GPU must be auto, cpu or cuda, not "${wanted}"`);
+  if (wanted !== "auto") return wanted;
+  const hasNvcc = commandExists("nvcc");
+  const hasGpu = hasNvcc && spawnSync("nvidia-smi", ["-L"], { encoding: "utf8" }).stdout?.includes("GPU");
+  return hasNvcc && hasGpu ? "cuda" : "cpu";
+}
+
+function hashTree(dirs) {
+  const hash = createHash("sha256");
+  for (const dir of dirs) {
+    for (const entry of fs.readdirSync(dir, { recursive: true }).sort()) {
+      const file = path.join(dir, entry);
+      if (fs.statSync(file).isFile()) hash.update(entry).update(fs.readFileSync(file));
+    }
+  }
+  return hash.digest("hex").slice(0, 16);
+}
+
+function run(command, commandArgs) {
+  log(`${command} ${commandArgs.join(" ")}`);
+  const result = spawnSync(command, commandArgs, { stdio: ["ignore", "inherit", "inherit"] });
+  if (result.error) fail(`could not run ${command}: ${result.error.message}`);
+  if (result.status !== 0) fail(`${command} exited with status ${result.status}`);
+}
+
+if (!commandExists("cmake")) fail("CMake is required to build the whisper.cpp addon (Debian/Ubuntu: apt-get install cmake)");
+if (!commandExists("c++") && !commandExists("g++") && !commandExists("clang++")) {
+  fail("a C++ compiler is required (Debian/Ubuntu: apt-get install build-essential)");
+}
+
+const sourceDir = whisperCppDir();
+const gpu = chooseGpu();
+const cmakeArgs = [
+  "-S", path.join(root, "native"),
+  "-B", cmakeDir,
+  "-DCMAKE_BUILD_TYPE=Release",
+  `-DWHISPER_CPP_DIR=${sourceDir}`,
+  `-DNODE_INCLUDE_DIR=${nodeIncludeDir()}`,
+  `-DNODE_ADDON_API_DIR=${path.dirname(require.resolve("node-addon-api/package.json"))}`,
+  "-DGGML_NATIVE=ON",
+  `-DGGML_CUDA=${gpu === "cuda" ? "ON" : "OFF"}`,
+  ...(process.env.EARSHOT_CMAKE_ARGS ? process.env.EARSHOT_CMAKE_ARGS.split(/\s+/).filter(Boolean) : []),
+];
+const buildKey = createHash("sha256")
+  .update(JSON.stringify({ cmakeArgs, node: process.versions.modules, src: hashTree([path.join(root, "native")]), v: whisperCppVersion(sourceDir) }))
+  .digest("hex")
+  .slice(0, 16);
+
+const previous = fs.existsSync(infoPath) ? JSON.parse(fs.readFileSync(infoPath, "utf8")) : undefined;
+const upToDate = !force && previous?.buildKey === buildKey && fs.existsSync(addonPath);
+const missingTargets = extraTargets.filter((t) => !fs.existsSync(path.join(cmakeDir, "bin", t)));
+
+if (upToDate && missingTargets.length === 0) {
+  log(`addon is up to date (${path.relative(root, addonPath)})`);
+  process.exit(0);
+}
+
+const jobs = process.env.EARSHOT_BUILD_JOBS ?? String(os.availableParallelism?.() ?? os.cpus().length);
+const started = Date.now();
+if (!upToDate) {
+  if (force) fs.rmSync(cmakeDir, { recursive: true, force: true });
+  log(`building whisper.cpp ${whisperCppVersion(sourceDir)} from ${sourceDir} for this CPU (gpu: ${gpu}, ${jobs} jobs); this takes a minute or two`);
+  run("cmake", cmakeArgs);
+  run("cmake", ["--build", cmakeDir, "--config", "Release", "--target", "earshot_addon", "-j", jobs]);
+  const built = [path.join(cmakeDir, "earshot_addon.node"), path.join(cmakeDir, "Release", "earshot_addon.node")].find((p) => fs.existsSync(p));
+  if (!built) fail("the build finished but earshot_addon.node was not produced");
+  fs.copyFileSync(built, addonPath);
+
+  // Load the fresh binary in a child process before anyone relies on it.
+  try {
+    const info = execFileSync(process.execPath, ["-e", `const a=require(${JSON.stringify(addonPath)});process.stdout.write(JSON.stringify(a.buildInfo()))`], { encoding: "utf8" });
+    const buildInfo = JSON.parse(info);
+    fs.writeFileSync(infoPath, JSON.stringify({ buildKey, gpu, cmakeArgs, builtAt: new Date().toISOString(), ...buildInfo }, null, 2));
+    log(`built ${path.relative(root, addonPath)} in ${((Date.now() - started) / 1000).toFixed(0)} s: whisper.cpp ${buildInfo.whisperVersion}, ${buildInfo.systemInfo}`);
+  } catch (error) {
+    fail(`the built addon does not load: ${error.message}`);
+  }
+}
+if (extraTargets.length > 0) {
+  run("cmake", ["--build", cmakeDir, "--config", "Release", "--target", ...extraTargets, "-j", jobs]);
+}
