@@ -1,0 +1,408 @@
+// Decode any audio/video upload to 16 kHz mono float PCM with an ffmpeg child process.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable, Writable } from "node:stream";
+
+import { AudioDecodeAbortedError, AudioDecodeError } from "./errors.js";
+import { FfmpegLogCollector, classifyFfmpegOutcome, formatLogLine } from "./ffmpegLog.js";
+import { checkFfmpeg } from "./ffmpegPath.js";
+import { PcmAccumulator } from "./pcmAccumulator.js";
+import { type DetectedFormat, FFMPEG_DEMUXER, SNIFF_BYTES, needsSeekableInput, sniffFormat } from "./sniffFormat.js";
+
+/** The only output rate: what whisper wants. */
+export const TARGET_SAMPLE_RATE = 16_000;
+/** Default cap on decoded audio: 2 hours (460 MB of float samples). */
+export const DEFAULT_MAX_DURATION_SECONDS = 2 * 60 * 60;
+/** Default safety timeout for a whole decode, including reading a streamed upload: 10 minutes. */
+export const DEFAULT_DECODE_TIMEOUT_MS = 10 * 60 * 1000;
+/** How long ffmpeg gets to exit after SIGTERM before SIGKILL. */
+const KILL_GRACE_MS = 500;
+
+/**
+ * What to decode: the file's bytes, a stream of them (e.g. a multipart upload, consumed from its current
+ * position), or a path on disk (the CLI's own argument; still sniffed, and passed to ffmpeg as `file:<path>`).
+ */
+export type AudioInput = Uint8Array | Readable | string;
+
+export interface DecodeAudioOptions {
+  /** Cancels decoding: ffmpeg is killed, temp files removed, and the promise rejects with {@link AudioDecodeAbortedError}. */
+  signal?: AbortSignal;
+  /** Safety timeout in ms for the whole decode (`timeout` error); default {@link DEFAULT_DECODE_TIMEOUT_MS}, 0 = none. */
+  timeoutMs?: number;
+  /** Longest audio accepted, in seconds (`too_long` error, ffmpeg killed); default {@link DEFAULT_MAX_DURATION_SECONDS}. */
+  maxDurationSeconds?: number;
+  /** ffmpeg binary (a bare name such as "ffmpeg" is looked up in PATH); default `$EARSHOT_FFMPEG_PATH`, else the bundled one. */
+  ffmpegPath?: string;
+  /** Parent directory for the private temp directory that mp4/m4a/mp3 inputs are written to; default `os.tmpdir()`. */
+  tempDir?: string;
+  /** Diagnostics hook: called with ffmpeg's pid once it has started. */
+  onFfmpegSpawn?: (pid: number) => void;
+}
+
+/** Decoded audio: mono float samples in [-1, 1] at 16 kHz. */
+export interface DecodedAudio {
+  samples: Float32Array;
+  sampleRate: typeof TARGET_SAMPLE_RATE;
+  /** Seconds: `samples.length / 16000`. */
+  duration: number;
+  /** The container, detected from the content. */
+  format: DetectedFormat;
+  /** ffmpeg's non-fatal complaints (e.g. about a truncated file that still decoded), for logs. */
+  warnings: string[];
+}
+
+/**
+ * Decodes audio in any container ffmpeg can read that {@link sniffFormat} recognises (wav, flac, mp3, ogg, webm,
+ * mp4/m4a, ...) to 16 kHz mono Float32 PCM. The format comes from the content, never a name or MIME type.
+ * A truncated file decodes up to the damage; rejects with {@link AudioDecodeError} (stable `code`) for bad input
+ * and {@link AudioDecodeAbortedError} when `signal` aborts; a stream input's own error (e.g. the client went away)
+ * rejects as is, and so do fs errors for a path (ENOENT). In every outcome ffmpeg has exited and the temp files are
+ * gone by the time the promise settles. A stream input is never destroyed: on failure it is left paused/unpiped for
+ * the caller to dispose of.
+ */
+export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions = {}): Promise<DecodedAudio> {
+  const maxSeconds = options.maxDurationSeconds ?? DEFAULT_MAX_DURATION_SECONDS;
+  if (!(maxSeconds > 0)) throw new RangeError(`decodeAudio: maxDurationSeconds must be > 0 (got ${maxSeconds})`);
+  const cancel = createCancellation(options.signal, options.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS);
+  const stream = isReadable(input) ? input : undefined;
+  const stopWatchingStream = stream ? watchInputStream(stream, (err) => cancel.fail(err)) : undefined;
+  let tempDir: string | undefined;
+  try {
+    cancel.throwIfFailed();
+    const ffmpeg = await checkFfmpeg({ ffmpegPath: options.ffmpegPath });
+    cancel.throwIfFailed();
+
+    const source = await openInput(input, cancel.signal);
+    cancel.throwIfFailed();
+    if (source.head.length === 0) throw new AudioDecodeError("empty_file", "The audio file is empty");
+    const format = sniffFormat(source.head);
+    if (!format) {
+      throw new AudioDecodeError("unsupported_format", "The file is not in a supported audio or video format (unrecognised content)");
+    }
+
+    let inputUrl: string;
+    let stdinSource: StdinSource | undefined;
+    if (source.kind === "path") {
+      inputUrl = `file:${source.path}`;
+    } else if (needsSeekableInput(format)) {
+      // mp4's index (moov) may sit at the end, and mp3's gapless trimming needs the file size: both need a
+      // seekable input, so the bytes go to a private temp file first.
+      tempDir = await mkdtemp(join(options.tempDir ?? tmpdir(), "earshot-audio-"));
+      const file = join(tempDir, "input");
+      await writeInputFile(file, source, cancel.signal);
+      cancel.throwIfFailed();
+      inputUrl = `file:${file}`;
+    } else {
+      inputUrl = "pipe:0";
+      stdinSource = source;
+    }
+
+    const log = new FfmpegLogCollector(inputUrl);
+    const run = await runFfmpeg({
+      ffmpegPath: ffmpeg.path,
+      args: ffmpegArgs(inputUrl, format, ffmpeg.hasSoxr),
+      stdin: stdinSource,
+      log,
+      pcm: new PcmAccumulator(Math.ceil(maxSeconds * TARGET_SAMPLE_RATE)),
+      tooLong: () => new AudioDecodeError("too_long", `The audio is longer than the ${maxSeconds} s limit`),
+      signal: cancel.signal,
+      onSpawn: options.onFfmpegSpawn,
+    });
+    const samples = run.pcm.finish();
+    const failure = classifyFfmpegOutcome(log, { ...run, sampleCount: samples.length, format });
+    if (failure) throw failure;
+    return {
+      samples,
+      sampleRate: TARGET_SAMPLE_RATE,
+      duration: samples.length / TARGET_SAMPLE_RATE,
+      format,
+      warnings: log.lines.filter((line) => !BENIGN_WARNING.test(line.message)).map(formatLogLine),
+    };
+  } catch (err) {
+    // Whatever step noticed the cancellation (fs calls throw their own AbortError), report why it happened.
+    throw cancel.signal.aborted ? cancel.signal.reason : err;
+  } finally {
+    cancel.dispose();
+    stopWatchingStream?.();
+    if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** Warnings ffmpeg prints for perfectly good files. */
+const BENIGN_WARNING = /^Guessed Channel Layout|^Estimating duration from bitrate|^Cannot check for SPDIF/;
+
+/** ffmpeg's arguments: forced demuxer, first audio stream only, soxr resampling when available, f32le on stdout. */
+function ffmpegArgs(inputUrl: string, format: DetectedFormat, hasSoxr: boolean): string[] {
+  return [
+    "-hide_banner", "-nostdin", "-nostats",
+    "-loglevel", "level+info", // info: to learn the input's streams
+    // Only the one protocol we need: a crafted container cannot make ffmpeg open URLs or other files.
+    "-protocol_whitelist", inputUrl === "pipe:0" ? "pipe" : "file",
+    "-f", FFMPEG_DEMUXER[format],
+    "-i", inputUrl,
+    "-map", "0:a:0",
+    ...(hasSoxr ? ["-af", "aresample=resampler=soxr"] : []),
+    "-ac", "1",
+    "-ar", String(TARGET_SAMPLE_RATE),
+    "-c:a", "pcm_f32le",
+    "-f", "f32le",
+    "pipe:1",
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cancellation: the caller's signal, the timeout and input stream errors all funnel into one internal signal,
+// whose reason is the error decodeAudio rejects with.
+
+interface Cancellation {
+  signal: AbortSignal;
+  fail(reason: unknown): void;
+  throwIfFailed(): void;
+  dispose(): void;
+}
+
+function createCancellation(external: AbortSignal | undefined, timeoutMs: number): Cancellation {
+  const controller = new AbortController();
+  const fail = (reason: unknown) => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  const onExternalAbort = () => fail(new AudioDecodeAbortedError(external?.reason));
+  if (external?.aborted) onExternalAbort();
+  else external?.addEventListener("abort", onExternalAbort, { once: true });
+  const timer =
+    timeoutMs > 0 && Number.isFinite(timeoutMs)
+      ? setTimeout(() => fail(new AudioDecodeError("timeout", `Decoding did not finish within ${timeoutMs} ms`)), timeoutMs)
+      : undefined;
+  return {
+    signal: controller.signal,
+    fail,
+    throwIfFailed: () => {
+      if (controller.signal.aborted) throw controller.signal.reason;
+    },
+    dispose: () => {
+      clearTimeout(timer);
+      external?.removeEventListener("abort", onExternalAbort);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input: read the first bytes for sniffing, keeping them for ffmpeg.
+
+type OpenedInput =
+  | { kind: "bytes"; head: Uint8Array; bytes: Uint8Array }
+  | { kind: "path"; head: Uint8Array; path: string }
+  | { kind: "stream"; head: Uint8Array; chunks: Buffer[]; stream: Readable; ended: boolean };
+
+type StdinSource = Exclude<OpenedInput, { kind: "path" }>;
+
+function isReadable(input: AudioInput): input is Readable {
+  return typeof input === "object" && !(input instanceof Uint8Array) && typeof (input as Readable).pipe === "function";
+}
+
+async function openInput(input: AudioInput, signal: AbortSignal): Promise<OpenedInput> {
+  if (typeof input === "string") {
+    const file = await open(input, "r");
+    try {
+      const head = new Uint8Array(SNIFF_BYTES);
+      const { bytesRead } = await file.read(head, 0, SNIFF_BYTES, 0);
+      return { kind: "path", head: head.subarray(0, bytesRead), path: input };
+    } finally {
+      await file.close();
+    }
+  }
+  if (input instanceof Uint8Array) return { kind: "bytes", head: input.subarray(0, SNIFF_BYTES), bytes: input };
+  if (isReadable(input)) {
+    const { chunks, ended } = await readStreamHead(input, signal);
+    const head = Buffer.concat(chunks);
+    return { kind: "stream", head: head.subarray(0, SNIFF_BYTES), chunks, stream: input, ended };
+  }
+  throw new TypeError("decodeAudio: input must be a Buffer/Uint8Array, a Readable stream or a file path");
+}
+
+/** Keeps an error listener on the caller's stream for the whole decode (an unhandled 'error' would crash the process). */
+function watchInputStream(stream: Readable, onError: (err: unknown) => void): () => void {
+  const onStreamError = (err: unknown) => onError(err);
+  const onClose = () => {
+    if (!stream.readableEnded) onError(prematureClose());
+  };
+  if (stream.errored) onError(stream.errored);
+  stream.on("error", onStreamError);
+  stream.on("close", onClose);
+  return () => {
+    stream.off("error", onStreamError);
+    stream.off("close", onClose);
+  };
+}
+
+function prematureClose(): Error {
+  return Object.assign(new Error("The input stream closed before it ended"), { code: "ERR_STREAM_PREMATURE_CLOSE" });
+}
+
+/** Reads until SNIFF_BYTES have arrived or the stream ends, then pauses it. Errors arrive via the cancellation signal. */
+function readStreamHead(stream: Readable, signal: AbortSignal): Promise<{ chunks: Buffer[]; ended: boolean }> {
+  if (stream.readableEnded) return Promise.resolve({ chunks: [], ended: true });
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      signal.removeEventListener("abort", onAbort);
+    };
+    const onData = (chunk: Buffer | string) => {
+      const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      chunks.push(buffer);
+      size += buffer.length;
+      if (size >= SNIFF_BYTES) {
+        stream.pause();
+        cleanup();
+        resolve({ chunks, ended: false });
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve({ chunks, ended: true });
+    };
+    const onAbort = () => {
+      stream.pause();
+      cleanup();
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    stream.on("data", onData);
+    stream.on("end", onEnd);
+  });
+}
+
+/** Writes the whole input to `file` (mode 0600, must not exist). */
+async function writeInputFile(file: string, source: StdinSource, signal: AbortSignal): Promise<void> {
+  if (source.kind === "bytes") {
+    await writeFile(file, source.bytes, { mode: 0o600, flag: "wx", signal });
+    return;
+  }
+  const out = createWriteStream(file, { mode: 0o600, flags: "wx" });
+  await new Promise<void>((resolve, reject) => {
+    let failure: unknown;
+    const onAbort = () => {
+      failure ??= signal.reason;
+      source.stream.unpipe(out);
+      out.destroy();
+    };
+    out.on("error", (err) => {
+      failure ??= err;
+      source.stream.unpipe(out);
+    });
+    out.on("close", () => {
+      signal.removeEventListener("abort", onAbort);
+      if (failure === undefined && out.writableFinished) resolve();
+      else reject(failure ?? new Error(`Could not write ${file}`));
+    });
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    for (const chunk of source.chunks) out.write(chunk);
+    if (source.ended) out.end();
+    else source.stream.pipe(out);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The ffmpeg process.
+
+interface FfmpegRunOptions {
+  ffmpegPath: string;
+  args: string[];
+  stdin: StdinSource | undefined;
+  log: FfmpegLogCollector;
+  pcm: PcmAccumulator;
+  tooLong: () => Error;
+  signal: AbortSignal;
+  onSpawn: ((pid: number) => void) | undefined;
+}
+
+interface FfmpegRunResult {
+  pcm: PcmAccumulator;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * Runs ffmpeg to completion. Resolves with the exit status whatever it is (classification is the caller's);
+ * rejects with the cancellation reason, a `too_long` error or `ffmpeg_unavailable`, only after the process has exited.
+ */
+function runFfmpeg(options: FfmpegRunOptions): Promise<FfmpegRunResult> {
+  const { ffmpegPath, args, stdin, log, pcm, signal } = options;
+  return new Promise((resolve, reject) => {
+    let child: ChildProcess;
+    try {
+      child = spawn(ffmpegPath, args, { stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"], windowsHide: true });
+    } catch (err) {
+      reject(new AudioDecodeError("ffmpeg_unavailable", `Could not start ffmpeg (${ffmpegPath}): ${String(err)}`, { cause: err }));
+      return;
+    }
+    let failure: unknown;
+    let killTimer: NodeJS.Timeout | undefined;
+    let detachStdin = () => {};
+
+    const stop = (reason: unknown) => {
+      if (failure !== undefined) return;
+      failure = reason;
+      detachStdin();
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        child.kill("SIGTERM");
+        killTimer = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
+      }
+    };
+    const onAbort = () => stop(signal.reason);
+
+    child.on("error", (err) => {
+      // Spawn failures (ENOENT, EACCES); 'close' follows.
+      if (child.pid === undefined) {
+        stop(new AudioDecodeError("ffmpeg_unavailable", `Could not start ffmpeg (${ffmpegPath}): ${err.message}`, { cause: err }));
+      }
+    });
+    child.on("spawn", () => {
+      if (child.pid !== undefined) options.onSpawn?.(child.pid);
+    });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      if (failure === undefined && !pcm.push(chunk)) stop(options.tooLong());
+    });
+    child.stderr?.setEncoding("utf8");
+    child.stderr?.on("data", (text: string) => log.push(text));
+    child.on("close", (exitCode, exitSignal) => {
+      clearTimeout(killTimer);
+      signal.removeEventListener("abort", onAbort);
+      detachStdin();
+      log.end();
+      if (failure !== undefined) reject(failure);
+      else resolve({ pcm, exitCode, signal: exitSignal });
+    });
+
+    if (child.stdin && stdin) detachStdin = feedStdin(child.stdin, stdin);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Sends the input to ffmpeg's stdin; returns a function that stops doing so. */
+function feedStdin(stdin: Writable, source: StdinSource): () => void {
+  // EPIPE when ffmpeg exits before reading everything (it found an error, or the container ended early):
+  // expected, and its exit status and stderr tell the real story.
+  stdin.on("error", () => undefined);
+  if (source.kind === "bytes") {
+    stdin.end(source.bytes);
+    return () => stdin.destroy();
+  }
+  for (const chunk of source.chunks) stdin.write(chunk);
+  if (source.ended) stdin.end();
+  else source.stream.pipe(stdin);
+  return () => {
+    source.stream.unpipe(stdin);
+    stdin.destroy();
+  };
+}

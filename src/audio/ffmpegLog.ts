@@ -1,0 +1,141 @@
+// Collects ffmpeg's stderr (run with `-loglevel level+info`) and turns a failed run into a typed error.
+
+import { AudioDecodeError } from "./errors.js";
+import type { DetectedFormat } from "./sniffFormat.js";
+
+/** One stderr line: `[mp3 @ 0x55d0c] [error] Header missing` → { source: "mp3", level: "error", message: "Header missing" }. */
+export interface FfmpegLogLine {
+  level: string;
+  /** The component that logged it (demuxer/decoder name), absent for ffmpeg's own messages. */
+  source?: string;
+  message: string;
+}
+
+const LINE_PATTERN = /^(?:\[([^\]@]+?) @ 0x[0-9a-f]+\] )?\[(panic|fatal|error|warning|info|verbose|debug|trace)\] (.*)$/;
+const MAX_HEAD_LINES = 150;
+const MAX_TAIL_LINES = 50;
+const MAX_LINE_CHARS = 500;
+
+/** An input stream description at info level: `Stream #0:1(und): Video: h264 ...` → "Video". */
+const STREAM_PATTERN = /^Stream #0:\d+\S*: (Audio|Video|Subtitle|Data|Attachment)\b/;
+const VERBOSE_LEVELS = new Set(["info", "verbose", "debug", "trace"]);
+
+/**
+ * Accumulates stderr text into parsed lines at warning level or worse, keeping the first 150 and the last 50
+ * (ffmpeg can repeat itself thousands of times on corrupt input). Of the info-level chatter only the input's
+ * stream kinds are kept.
+ */
+export class FfmpegLogCollector {
+  /** Kinds of the streams ffmpeg listed for the input ("Audio", "Video", ...). */
+  readonly streamKinds: string[] = [];
+  private readonly head: FfmpegLogLine[] = [];
+  private tail: FfmpegLogLine[] = [];
+  private partial = "";
+  private lastLevel = "warning";
+
+  /** @param inputUrl the `-i` argument, replaced by "input" in messages so temp paths never leak to clients. */
+  constructor(private readonly inputUrl: string) {}
+
+  /** The kept lines, in order (a gap where lines were dropped). */
+  get lines(): FfmpegLogLine[] {
+    return [...this.head, ...this.tail.slice(-MAX_TAIL_LINES)];
+  }
+
+  push(text: string): void {
+    const parts = (this.partial + text).split(/\r\n|\r|\n/);
+    this.partial = (parts.pop() ?? "").slice(0, MAX_LINE_CHARS * 2);
+    for (const part of parts) this.add(part);
+  }
+
+  /** Flushes a final line that had no newline. */
+  end(): void {
+    if (this.partial) this.add(this.partial);
+    this.partial = "";
+  }
+
+  /** Lines at level error or worse. */
+  errors(): FfmpegLogLine[] {
+    return this.lines.filter((line) => line.level === "error" || line.level === "fatal" || line.level === "panic");
+  }
+
+  private add(raw: string): void {
+    const text = raw.split(this.inputUrl).join("input").trim();
+    if (!text) return;
+    const match = LINE_PATTERN.exec(text);
+    // A line without a level continues the previous message.
+    const level = match ? (match[2] ?? "warning") : this.lastLevel;
+    const message = (match ? (match[3] ?? "") : text).trim().slice(0, MAX_LINE_CHARS);
+    this.lastLevel = level;
+    if (VERBOSE_LEVELS.has(level)) {
+      const stream = STREAM_PATTERN.exec(message);
+      if (stream?.[1]) this.streamKinds.push(stream[1]);
+      return;
+    }
+    const line: FfmpegLogLine = { level, message };
+    // "mov,mp4,m4a,3gp,3g2,mj2" says no more than "mov".
+    if (match?.[1]) line.source = match[1].split(",")[0]?.trim();
+    if (this.head.length < MAX_HEAD_LINES) this.head.push(line);
+    else {
+      this.tail.push(line);
+      if (this.tail.length > MAX_TAIL_LINES * 2) this.tail = this.tail.slice(-MAX_TAIL_LINES);
+    }
+  }
+}
+
+/** `source: message`, or just the message. */
+export function formatLogLine(line: FfmpegLogLine): string {
+  return line.source ? `${line.source}: ${line.message}` : line.message;
+}
+
+const NO_AUDIO_STREAM = /matches no streams|does not contain any stream/i;
+
+/**
+ * The typed error for a finished ffmpeg run, or null when it succeeded. A run that exits 0 with samples is a
+ * success even when the decoder complained (a truncated file decodes up to the damage, as OpenAI does).
+ */
+export function classifyFfmpegOutcome(
+  log: FfmpegLogCollector,
+  outcome: { exitCode: number | null; signal: NodeJS.Signals | null; sampleCount: number; format: DetectedFormat },
+): AudioDecodeError | null {
+  const { exitCode, signal, sampleCount, format } = outcome;
+  const errors = log.errors();
+  if (exitCode === 0) {
+    if (sampleCount > 0) return null;
+    if (errors.length === 0) {
+      return new AudioDecodeError("no_audio", `The ${format} file contains an audio stream but no audio samples`);
+    }
+    return decodeFailed(format, errors);
+  }
+  const noStream = log.lines.find((line) => NO_AUDIO_STREAM.test(line.message));
+  if (noStream && log.streamKinds.length > 0) {
+    const kinds = [...new Set(log.streamKinds)].join(", ").toLowerCase();
+    return new AudioDecodeError("no_audio_stream", `The ${format} file has no audio stream (only ${kinds})`, {
+      ffmpegMessage: formatLogLine(noStream),
+    });
+  }
+  if (noStream) {
+    // A container that parses but lists no streams at all is a cut-off header, not a silent video.
+    return new AudioDecodeError("decode_failed", `The ${format} file contains no streams at all (corrupt or truncated?)`, {
+      ffmpegMessage: formatLogLine(noStream),
+    });
+  }
+  if (signal) {
+    return new AudioDecodeError("decode_failed", `ffmpeg was killed by ${signal} while decoding ${format} audio`);
+  }
+  return decodeFailed(format, errors, exitCode);
+}
+
+function decodeFailed(format: DetectedFormat, errors: FfmpegLogLine[], exitCode?: number | null): AudioDecodeError {
+  // The first component error is the specific one ("moov atom not found"); the last is ffmpeg's summary
+  // ("input: Invalid data found when processing input").
+  const specific = errors.find((line) => line.source !== undefined);
+  const last = errors.at(-1);
+  const picked = [specific, last].filter((line, i, all): line is FfmpegLogLine => line !== undefined && all.indexOf(line) === i);
+  const detail = picked.map(formatLogLine).join("; ").slice(0, 300);
+  const fallback = exitCode === undefined ? "no samples decoded" : `ffmpeg exited with code ${exitCode}`;
+  return new AudioDecodeError(
+    "decode_failed",
+    `The ${format} data could not be decoded (corrupt or truncated?): ${detail || fallback}`,
+    detail ? { ffmpegMessage: detail } : undefined,
+  );
+}

@@ -1,0 +1,14 @@
+// Audio input: decode anything OpenAI's Audio API accepts to 16 kHz mono Float32 PCM, with ffmpeg.
+
+export {
+  type AudioInput,
+  type DecodeAudioOptions,
+  type DecodedAudio,
+  DEFAULT_DECODE_TIMEOUT_MS,
+  DEFAULT_MAX_DURATION_SECONDS,
+  TARGET_SAMPLE_RATE,
+  decodeAudio,
+} from "./decodeAudio.js";
+export { type AudioDecodeErrorCode, AudioDecodeAbortedError, AudioDecodeError, isAudioDecodeError } from "./errors.js";
+export { FFMPEG_PATH_ENV, type FfmpegInfo, bundledFfmpegPath, checkFfmpeg, resolveFfmpegPath } from "./ffmpegPath.js";
+export { type DetectedFormat, SNIFF_BYTES, sniffFormat } from "./sniffFormat.js";

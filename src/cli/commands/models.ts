@@ -1,0 +1,319 @@
+// `earshot models list|pull|rm`: the catalog with installed status, resumable verified downloads
+// (a progress bar on a terminal, plain lines otherwise), and removal.
+
+import cliProgress from "cli-progress";
+import type { Command } from "commander";
+
+import { MODEL_CATALOG, type CatalogEntry, catalogEntry, MODEL_NAMES, modelsBaseUrl, modelUrl } from "../../models/catalog.js";
+import { describeChecks, downloadModel, type DownloadResult } from "../../models/downloadModel.js";
+import { ModelDownloadAbortedError, UnknownModelError } from "../../models/errors.js";
+import { listLocalModels, listPartialDownloads, modelsDir, removeModel } from "../../models/modelStore.js";
+
+/** Where the command writes; `isTTY` decides between a progress bar and plain lines. */
+export interface CommandOutput {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+/** The command's surroundings, replaceable in tests. */
+export interface ModelsCommandIO {
+  stdout: CommandOutput;
+  stderr: CommandOutput;
+  env: NodeJS.ProcessEnv;
+}
+
+interface DirOption {
+  modelsDir?: string;
+}
+interface ListOptions extends DirOption {
+  json?: boolean;
+}
+interface PullOptions extends DirOption {
+  baseUrl?: string;
+  force?: boolean;
+  sha256?: string;
+  progress: boolean;
+}
+
+/** `1.5 GiB`, `74.1 MiB`, `512 B`. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function line(out: CommandOutput, text = ""): void {
+  out.write(`${text}\n`);
+}
+
+/** Runs an action; any error becomes one line on stderr and a non-zero exit code, never a stack trace. */
+async function guarded(io: ModelsCommandIO, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    fail(io, err);
+  }
+}
+
+function fail(io: ModelsCommandIO, err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  line(io.stderr, `error: ${message}`);
+  process.exitCode = err instanceof ModelDownloadAbortedError ? 130 : 1;
+}
+
+function resolveDir(io: ModelsCommandIO, opts: DirOption): string {
+  return opts.modelsDir ? modelsDir({ ...io.env, EARSHOT_MODELS_DIR: opts.modelsDir }) : modelsDir(io.env);
+}
+
+// ---- list -------------------------------------------------------------------------------------
+
+async function listModels(io: ModelsCommandIO, opts: ListOptions): Promise<void> {
+  const dir = resolveDir(io, opts);
+  const baseUrl = modelsBaseUrl(undefined, io.env);
+  const installed = await listLocalModels(dir);
+  const partials = await listPartialDownloads(dir);
+  const installedByName = new Map(installed.map((m) => [m.name, m]));
+  const partialByName = new Map(partials.map((p) => [p.name, p]));
+
+  const rows = MODEL_CATALOG.map((entry) => ({
+    entry,
+    local: installedByName.get(entry.name),
+    partial: partialByName.get(entry.name),
+  }));
+  const others = installed.filter((m) => !m.catalog);
+
+  if (opts.json) {
+    const json = {
+      modelsDir: dir,
+      baseUrl,
+      models: rows.map(({ entry, local, partial }) => ({
+        name: entry.name,
+        fileName: entry.fileName,
+        sizeBytes: entry.sizeBytes,
+        multilingual: entry.multilingual,
+        quantization: entry.quantization ?? null,
+        sha256: entry.sha256,
+        sha1: entry.sha1,
+        url: modelUrl(entry.name, baseUrl),
+        installed: local !== undefined,
+        path: local?.path ?? null,
+        partialBytes: partial?.sizeBytes ?? null,
+      })),
+      otherLocalModels: others.map((m) => ({ name: m.name, path: m.path, sizeBytes: m.sizeBytes })),
+    };
+    line(io.stdout, JSON.stringify(json, null, 2));
+    return;
+  }
+
+  line(io.stdout, `Models directory: ${dir}`);
+  line(io.stdout, `Download source:  ${baseUrl}`);
+  line(io.stdout);
+  const nameWidth = Math.max(...MODEL_NAMES.map((n) => n.length), 4) + 2;
+  line(io.stdout, `${"NAME".padEnd(nameWidth)}${"SIZE".padEnd(11)}STATUS`);
+  for (const { entry, local, partial } of rows) {
+    const status = local ? "installed" : partial ? `partial download (${Math.floor((100 * partial.sizeBytes) / entry.sizeBytes)}%)` : "-";
+    line(io.stdout, `${entry.name.padEnd(nameWidth)}${formatBytes(entry.sizeBytes).padEnd(11)}${status}`);
+  }
+  if (others.length > 0) {
+    line(io.stdout);
+    line(io.stdout, "Other ggml files in the models directory:");
+    for (const m of others) line(io.stdout, `  ${m.name.padEnd(nameWidth)}${formatBytes(m.sizeBytes).padEnd(11)}${m.path}`);
+  }
+  line(io.stdout);
+  line(io.stdout, 'Pull one with "earshot models pull <name>"; any local ggml file also works with --model /path/to/file.bin.');
+}
+
+// ---- pull -------------------------------------------------------------------------------------
+
+/** Shows download progress: a cli-progress bar on a terminal, a line per 10% otherwise. */
+interface ProgressView {
+  start(resumeFrom: number, total: number, restarted: boolean): void;
+  update(received: number, total: number): void;
+  stop(): void;
+}
+
+function barView(io: ModelsCommandIO, entry: CatalogEntry): ProgressView {
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: io.stderr as unknown as NodeJS.WritableStream,
+      format: `${entry.name} [{bar}] {percentage}% | {done} of {size} | ETA {eta_formatted}`,
+      hideCursor: true,
+      clearOnComplete: false,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let total = entry.sizeBytes;
+  return {
+    start(resumeFrom, t, restarted) {
+      total = t;
+      if (restarted) line(io.stderr, `${entry.name}: the server does not support resuming; downloading from the start`);
+      else if (resumeFrom > 0) line(io.stderr, `${entry.name}: resuming at ${formatBytes(resumeFrom)}`);
+      bar.start(total, resumeFrom, { done: formatBytes(resumeFrom), size: formatBytes(total) });
+    },
+    update(received, t) {
+      if (t !== total) {
+        total = t;
+        bar.setTotal(t);
+      }
+      bar.update(received, { done: formatBytes(received), size: formatBytes(total) });
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
+
+function plainView(io: ModelsCommandIO, entry: CatalogEntry): ProgressView {
+  let nextTenth = 1;
+  return {
+    start(resumeFrom, total, restarted) {
+      if (restarted) line(io.stderr, `${entry.name}: the server does not support resuming; downloading from the start`);
+      else if (resumeFrom > 0) line(io.stderr, `${entry.name}: resuming at ${formatBytes(resumeFrom)} of ${formatBytes(total)}`);
+      nextTenth = Math.floor((10 * resumeFrom) / total) + 1;
+    },
+    update(received, total) {
+      const tenth = Math.floor((10 * received) / total);
+      if (tenth < nextTenth || nextTenth > 10) return;
+      nextTenth = tenth + 1;
+      line(io.stderr, `${entry.name}: ${Math.min(100, tenth * 10)}% (${formatBytes(received)} of ${formatBytes(total)})`);
+    },
+    stop() {},
+  };
+}
+
+/**
+ * Aborts `controller` on Ctrl-C (or SIGTERM) until the returned function is called, so an
+ * interrupted pull keeps its `.partial` file and says how to resume.
+ */
+function abortOnSignals(controller: AbortController): () => void {
+  const onSignal = (signal: NodeJS.Signals): void => controller.abort(new Error(`interrupted by ${signal}`));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return () => {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  };
+}
+
+async function pullOne(io: ModelsCommandIO, entry: CatalogEntry, dir: string, opts: PullOptions): Promise<DownloadResult> {
+  const baseUrl = modelsBaseUrl(opts.baseUrl, io.env);
+  const useBar = opts.progress && io.stderr.isTTY === true;
+  const view = useBar ? barView(io, entry) : plainView(io, entry);
+  const controller = new AbortController();
+  const release = abortOnSignals(controller);
+  let started = false;
+  try {
+    line(io.stderr, `Downloading ${entry.name} from ${modelUrl(entry.name, baseUrl)}`);
+    return await downloadModel(entry.name, {
+      dir,
+      baseUrl,
+      signal: controller.signal,
+      force: opts.force === true,
+      ...(opts.sha256 !== undefined ? { expectedSha256: opts.sha256 } : {}),
+      onStart: ({ resumeFrom, totalBytes, restarted }) => {
+        started = true;
+        if (opts.progress) view.start(resumeFrom, totalBytes ?? entry.sizeBytes, restarted);
+      },
+      onProgress: (received, total) => {
+        if (started && opts.progress) view.update(received, total ?? entry.sizeBytes);
+      },
+    });
+  } finally {
+    release();
+    if (started && opts.progress) view.stop();
+  }
+}
+
+async function pullModels(io: ModelsCommandIO, names: string[], opts: PullOptions): Promise<void> {
+  const dir = resolveDir(io, opts);
+  const unknown = names.filter((name) => !catalogEntry(name));
+  if (unknown.length > 0) {
+    // Nothing is downloaded when any name is wrong: a typo should not cost a long download first.
+    for (const name of unknown) fail(io, new UnknownModelError(name, dir, MODEL_NAMES));
+    return;
+  }
+  if (opts.sha256 !== undefined && names.length > 1) {
+    throw new Error("--sha256 applies to a single model: pull one model at a time with it");
+  }
+  for (const name of names) {
+    const entry = catalogEntry(name) as CatalogEntry;
+    try {
+      const result = await pullOne(io, entry, dir, opts);
+      if (result.alreadyInstalled) {
+        line(io.stdout, `${entry.name} is already installed: ${result.path} (use --force to download it again)`);
+        continue;
+      }
+      line(io.stdout, `Installed ${entry.name}: ${result.path} (${formatBytes(result.sizeBytes)})`);
+      line(io.stdout, `  sha256 ${result.sha256}, ${describeChecks(result.checks)}`);
+    } catch (err) {
+      fail(io, err);
+      if (err instanceof ModelDownloadAbortedError) return;
+    }
+  }
+}
+
+// ---- rm ---------------------------------------------------------------------------------------
+
+async function removeModels(io: ModelsCommandIO, names: string[], opts: DirOption): Promise<void> {
+  const dir = resolveDir(io, opts);
+  for (const name of names) {
+    try {
+      const removed = await removeModel(name, dir);
+      for (const file of removed) line(io.stdout, `Removed ${file}`);
+    } catch (err) {
+      fail(io, err);
+    }
+  }
+}
+
+// ---- registration -----------------------------------------------------------------------------
+
+/**
+ * Adds `models list`, `models pull <name...>` and `models rm <name...>` to `program`.
+ * The models directory comes from `--models-dir`, else `EARSHOT_MODELS_DIR`, else the XDG cache;
+ * the download server from `--base-url`, else `EARSHOT_MODELS_BASE_URL`, else Hugging Face.
+ * Failures print one `error: ...` line to stderr and set `process.exitCode` (1; 130 when interrupted).
+ * @param io where to write and which environment to read; defaults to the process's.
+ */
+export function registerModelsCommand(program: Command, io: Partial<ModelsCommandIO> = {}): void {
+  const ctx: ModelsCommandIO = {
+    stdout: io.stdout ?? process.stdout,
+    stderr: io.stderr ?? process.stderr,
+    env: io.env ?? process.env,
+  };
+  const models = program.command("models").description("list, download and remove whisper.cpp ggml models");
+  const dirOption = ["--models-dir <dir>", "models directory (default: $EARSHOT_MODELS_DIR or ~/.cache/earshot/models)"] as const;
+
+  models
+    .command("list")
+    .alias("ls")
+    .description("show the model catalog, what is installed, and the models directory")
+    .option(...dirOption)
+    .option("--json", "print JSON instead of a table")
+    .action(async (opts: ListOptions) => guarded(ctx, () => listModels(ctx, opts)));
+
+  models
+    .command("pull")
+    .description(`download models from Hugging Face (resumable, SHA-256 verified); known: ${MODEL_NAMES.join(", ")}`)
+    .argument("<name...>", "model names, e.g. base.en or large-v3-turbo-q5_0")
+    .option(...dirOption)
+    .option("--base-url <url>", "download from this server instead (default: $EARSHOT_MODELS_BASE_URL or Hugging Face)")
+    .option("--sha256 <hex>", "expected SHA-256 of the file, instead of earshot's built-in value (one model only)")
+    .option("--force", "download again even if the model is installed")
+    .option("--no-progress", "do not show download progress")
+    .action(async (names: string[], opts: PullOptions) => guarded(ctx, () => pullModels(ctx, names, opts)));
+
+  models
+    .command("rm")
+    .alias("remove")
+    .description("delete installed models (and unfinished downloads) from the models directory")
+    .argument("<name...>", "model names")
+    .option(...dirOption)
+    .action(async (names: string[], opts: DirOption) => guarded(ctx, () => removeModels(ctx, names, opts)));
+}

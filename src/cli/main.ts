@@ -1,0 +1,21 @@
+import { Command } from "commander";
+
+import { registerInfoCommand } from "./commands/info.js";
+import { registerModelsCommand } from "./commands/models.js";
+import { registerTranscribeCommand } from "./commands/transcribe.js";
+import { packageVersion } from "./packageVersion.js";
+
+const program = new Command()
+  .name("earshot")
+  .description("Self-hosted speech-to-text that speaks OpenAI's Audio API, on whisper.cpp at native speed")
+  .version(packageVersion())
+  .showHelpAfterError();
+
+registerTranscribeCommand(program);
+registerModelsCommand(program);
+registerInfoCommand(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`earshot: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,150 @@
+import { EngineClosedError, EngineOverloadedError, TranscriptionAbortedError } from "./errors.js";
+import type { NativeWhisperState } from "./nativeTypes.js";
+
+export interface StatePoolOptions {
+  /** Jobs that run at once, each on its own whisper_state. */
+  maxParallel: number;
+  /** Jobs allowed to wait for a free state; beyond that acquire() throws EngineOverloadedError. */
+  maxQueued: number;
+  createState: () => Promise<NativeWhisperState>;
+}
+
+export interface StatePoolStats {
+  running: number;
+  queued: number;
+  maxParallel: number;
+  maxQueued: number;
+}
+
+interface Waiter {
+  resolve: (state: NativeWhisperState) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * A bounded pool of whisper_states with a FIFO queue in front of it: the weights live once in the
+ * model, each in-flight job gets a state of its own. States are created lazily and reused.
+ */
+export class StatePool {
+  private readonly idle: NativeWhisperState[] = [];
+  private readonly waiters: Waiter[] = [];
+  private created = 0;
+  private running = 0;
+  private closed = false;
+  private averageJobMs = 0;
+
+  constructor(private readonly options: StatePoolOptions) {}
+
+  stats(): StatePoolStats {
+    return { running: this.running, queued: this.waiters.length, maxParallel: this.options.maxParallel, maxQueued: this.options.maxQueued };
+  }
+
+  /** True when a new job would have to be refused. */
+  get saturated(): boolean {
+    return this.running >= this.options.maxParallel && this.waiters.length >= this.options.maxQueued;
+  }
+
+  /** Seconds until a queued job would likely start, from the running average job time. */
+  estimatedWaitSeconds(): number {
+    const jobsAhead = this.waiters.length + 1;
+    const perJob = this.averageJobMs > 0 ? this.averageJobMs : 5_000;
+    return Math.max(1, Math.ceil((jobsAhead * perJob) / this.options.maxParallel / 1000));
+  }
+
+  /** Runs `job` with a state of its own, waiting in the queue if all states are busy. */
+  async run<T>(job: (state: NativeWhisperState) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const state = await this.acquire(signal);
+    const started = Date.now();
+    try {
+      return await job(state);
+    } finally {
+      const elapsed = Date.now() - started;
+      this.averageJobMs = this.averageJobMs === 0 ? elapsed : this.averageJobMs * 0.8 + elapsed * 0.2;
+      this.release(state);
+    }
+  }
+
+  private async acquire(signal?: AbortSignal): Promise<NativeWhisperState> {
+    if (this.closed) throw new EngineClosedError();
+    if (signal?.aborted) throw new TranscriptionAbortedError();
+    if (this.running < this.options.maxParallel) {
+      this.running++;
+      try {
+        return await this.takeState();
+      } catch (error) {
+        this.running--;
+        this.wakeNext();
+        throw error;
+      }
+    }
+    if (this.waiters.length >= this.options.maxQueued) throw new EngineOverloadedError(this.estimatedWaitSeconds());
+    return new Promise<NativeWhisperState>((resolve, reject) => {
+      const onAbort = () => {
+        const index = this.waiters.indexOf(waiter);
+        if (index >= 0) this.waiters.splice(index, 1);
+        reject(new TranscriptionAbortedError());
+      };
+      const waiter: Waiter = {
+        resolve: (state) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(state);
+        },
+        reject: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  private async takeState(): Promise<NativeWhisperState> {
+    const state = this.idle.pop();
+    if (state) return state;
+    this.created++;
+    try {
+      return await this.options.createState();
+    } catch (error) {
+      this.created--;
+      throw error;
+    }
+  }
+
+  private release(state: NativeWhisperState): void {
+    const next = this.waiters.shift();
+    if (next && !this.closed) {
+      next.resolve(state);
+      return;
+    }
+    this.running--;
+    if (this.closed) {
+      state.dispose();
+      this.created--;
+    } else {
+      this.idle.push(state);
+    }
+  }
+
+  /** After a failed state creation, lets the next waiter try. */
+  private wakeNext(): void {
+    const next = this.waiters.shift();
+    if (!next) return;
+    this.running++;
+    this.takeState().then(next.resolve, (error: Error) => {
+      this.running--;
+      next.reject(error);
+      this.wakeNext();
+    });
+  }
+
+  /** Refuses new jobs, fails queued ones, frees idle states; running jobs finish first. */
+  close(): void {
+    this.closed = true;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(new EngineClosedError());
+    for (const state of this.idle.splice(0)) {
+      state.dispose();
+      this.created--;
+    }
+  }
+}

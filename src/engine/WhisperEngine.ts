@@ -1,0 +1,200 @@
+import os from "node:os";
+
+import { applyWindowStats, buildSegment } from "./buildSegment.js";
+import {
+  ModelLoadError,
+  TranscriptionAbortedError,
+  TranscriptionFailedError,
+  UnsupportedLanguageError,
+} from "./errors.js";
+import { loadAddon } from "./loadAddon.js";
+import type { NativeBuildInfo, NativeModelInfo, NativeTranscribeParams, NativeWhisperModel } from "./nativeTypes.js";
+import { StatePool, type StatePoolStats } from "./StatePool.js";
+import type { Segment, Task, TranscriptionResult } from "./types.js";
+
+export const SAMPLE_RATE = 16_000;
+
+export interface EngineOptions {
+  /** Jobs decoded at once, each on its own whisper_state (weights shared). Default: cores / threadsPerJob, at least 1. */
+  parallelJobs?: number;
+  /** CPU threads each job uses. Default: min(4, cores). */
+  threadsPerJob?: number;
+  /** Jobs allowed to wait for a free slot before new ones are refused. Default 16. */
+  maxQueuedJobs?: number;
+  /** Offload to the GPU when the addon was built with one. Default true. */
+  useGpu?: boolean;
+  flashAttention?: boolean;
+}
+
+/** Decoding options in the terms of OpenAI's API. */
+export interface TranscriptionOptions {
+  /** ISO-639-1 code; undefined or "auto" detects it from the first 30 s. */
+  language?: string;
+  task?: Task;
+  /** Text to condition the first window on (style, spelling of names). */
+  prompt?: string;
+  /** 0 (default): whisper's temperature fallback ladder; > 0: sample at exactly this temperature. */
+  temperature?: number;
+  beamSize?: number;
+  bestOf?: number;
+  /** Token-level timestamps and word grouping. */
+  wordTimestamps?: boolean;
+  noSpeechThreshold?: number;
+  logprobThreshold?: number;
+  /** whisper.cpp's entropy threshold, its stand-in for the compression-ratio check. */
+  entropyThreshold?: number;
+  conditionOnPreviousText?: boolean;
+}
+
+export interface TranscribeHooks {
+  signal?: AbortSignal;
+  /** Called with each segment as soon as it is decoded, in order. */
+  onSegment?: (segment: Segment) => void;
+  /** Decoding progress, 0-100. */
+  onProgress?: (percent: number) => void;
+}
+
+export interface EngineInfo {
+  build: NativeBuildInfo;
+  model: NativeModelInfo;
+  parallelJobs: number;
+  threadsPerJob: number;
+  maxQueuedJobs: number;
+}
+
+/**
+ * One loaded whisper model serving many concurrent jobs: the weights are in memory once, each
+ * running job decodes on its own whisper_state on a native thread, so the event loop never blocks.
+ */
+export class WhisperEngine {
+  private readonly pool: StatePool;
+  private readonly languageCodes: Set<string>;
+  private closed = false;
+
+  private constructor(
+    private readonly model: NativeWhisperModel,
+    readonly info: EngineInfo,
+  ) {
+    this.pool = new StatePool({
+      maxParallel: info.parallelJobs,
+      maxQueued: info.maxQueuedJobs,
+      createState: () => model.createState(),
+    });
+    this.languageCodes = new Set(loadAddon().languages().map((l) => l.code));
+  }
+
+  /** Loads a ggml model file. */
+  static async load(modelPath: string, options: EngineOptions = {}): Promise<WhisperEngine> {
+    const addon = loadAddon();
+    const cores = os.availableParallelism();
+    const threadsPerJob = options.threadsPerJob ?? Math.min(4, cores);
+    const parallelJobs = options.parallelJobs ?? Math.max(1, Math.floor(cores / threadsPerJob));
+    const maxQueuedJobs = options.maxQueuedJobs ?? 16;
+    if (!Number.isInteger(threadsPerJob) || threadsPerJob < 1) throw new RangeError("threadsPerJob must be a positive integer");
+    if (!Number.isInteger(parallelJobs) || parallelJobs < 1) throw new RangeError("parallelJobs must be a positive integer");
+    if (!Number.isInteger(maxQueuedJobs) || maxQueuedJobs < 0) throw new RangeError("maxQueuedJobs must be a non-negative integer");
+    let model: NativeWhisperModel;
+    try {
+      model = await addon.loadModel(modelPath, { useGpu: options.useGpu ?? true, flashAttn: options.flashAttention ?? true });
+    } catch (error) {
+      throw new ModelLoadError((error as Error).message, modelPath);
+    }
+    return new WhisperEngine(model, { build: addon.buildInfo(), model: model.info(), parallelJobs, threadsPerJob, maxQueuedJobs });
+  }
+
+  stats(): StatePoolStats {
+    return this.pool.stats();
+  }
+
+  /** True when a new job would be refused with EngineOverloadedError. */
+  get saturated(): boolean {
+    return this.pool.saturated;
+  }
+
+  /** Languages the model knows (ISO codes). */
+  get languages(): ReadonlySet<string> {
+    return this.languageCodes;
+  }
+
+  /**
+   * Transcribes (or translates) 16 kHz mono PCM. Rejects with EngineOverloadedError when the queue
+   * is full, TranscriptionAbortedError when `hooks.signal` aborts (queued or running).
+   */
+  async transcribe(pcm: Float32Array, options: TranscriptionOptions = {}, hooks: TranscribeHooks = {}): Promise<TranscriptionResult> {
+    const language = options.language === undefined || options.language === "auto" ? "auto" : options.language.toLowerCase();
+    if (language !== "auto" && !this.languageCodes.has(language)) throw new UnsupportedLanguageError(language);
+    const task: Task = options.task ?? "transcribe";
+    const params = this.nativeParams(options, language, task);
+    const duration = pcm.length / SAMPLE_RATE;
+    const { signal } = hooks;
+
+    return this.pool.run(async (state) => {
+      if (signal?.aborted) throw new TranscriptionAbortedError();
+      const onAbort = () => state.abort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      let streamed = 0;
+      const buildContext = { tokens: this.info.model.specialTokens, duration, wordTimestamps: options.wordTimestamps ?? false };
+      try {
+        const result = await state.transcribe(
+          pcm,
+          params,
+          hooks.onSegment
+            ? (segments) => {
+                for (const native of segments) {
+                  hooks.onSegment?.(buildSegment(native, streamed++, { ...buildContext, language: params.language ?? "auto" }));
+                }
+              }
+            : undefined,
+          hooks.onProgress,
+        );
+        const segments = applyWindowStats(
+          result.segments.map((native, index) => buildSegment(native, index, { ...buildContext, language: result.language })),
+        );
+        return {
+          task,
+          language: result.language,
+          languageProbability: result.languageProbability >= 0 ? result.languageProbability : null,
+          duration,
+          text: segments.map((s) => s.text).join("").trim(),
+          segments,
+          timings: result.timings,
+        };
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === "ABORTED") throw new TranscriptionAbortedError();
+        if (code === "UNKNOWN_LANGUAGE") throw new UnsupportedLanguageError(language);
+        throw new TranscriptionFailedError((error as Error).message);
+      } finally {
+        signal?.removeEventListener("abort", onAbort);
+      }
+    }, signal);
+  }
+
+  private nativeParams(options: TranscriptionOptions, language: string, task: Task): NativeTranscribeParams {
+    const temperature = options.temperature ?? 0;
+    return {
+      threads: this.info.threadsPerJob,
+      language,
+      translate: task === "translate",
+      prompt: options.prompt ?? "",
+      temperature,
+      // OpenAI: "If set to 0, the model will use log probability to automatically increase the temperature".
+      temperatureIncrement: temperature === 0 ? 0.2 : 0,
+      beamSize: options.beamSize ?? 1,
+      bestOf: options.bestOf ?? 5,
+      noSpeechThreshold: options.noSpeechThreshold ?? 0.6,
+      logprobThreshold: options.logprobThreshold ?? -1,
+      entropyThreshold: options.entropyThreshold ?? 2.4,
+      tokenTimestamps: options.wordTimestamps ?? false,
+      conditionOnPreviousText: options.conditionOnPreviousText ?? true,
+    };
+  }
+
+  /** Refuses new jobs and frees the model once running jobs finish. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pool.close();
+    this.model.dispose();
+  }
+}

@@ -1,0 +1,125 @@
+// The whole surface of the native addon (native/src), typed in one place so the C++ exports
+// can be reviewed against a single file. Times are whisper.cpp's centiseconds.
+
+export interface NativeBuildInfo {
+  whisperVersion: string;
+  /** whisper_print_system_info(): the SIMD features the binary was compiled with. */
+  systemInfo: string;
+  hardwareThreads: number;
+  devices: Array<{ name: string; description: string; type: "cpu" | "gpu" | "other" }>;
+}
+
+export interface NativeLanguage {
+  id: number;
+  code: string;
+  name: string;
+}
+
+export interface NativeModelOptions {
+  useGpu?: boolean;
+  flashAttn?: boolean;
+  gpuDevice?: number;
+}
+
+export interface NativeModelInfo {
+  path: string;
+  type: string;
+  multilingual: boolean;
+  nVocab: number;
+  nAudioCtx: number;
+  nAudioState: number;
+  nAudioHead: number;
+  nAudioLayer: number;
+  nTextCtx: number;
+  nTextState: number;
+  nTextHead: number;
+  nTextLayer: number;
+  nMels: number;
+  ftype: number;
+  specialTokens: { eot: number; sot: number; beg: number; translate: number; transcribe: number; noTimestamps: number };
+}
+
+/** Options of one job; see native/src/TranscribeParams.h for defaults. */
+export interface NativeTranscribeParams {
+  threads?: number;
+  /** ISO code, or "" / "auto" to detect on the first 30 s. */
+  language?: string;
+  translate?: boolean;
+  prompt?: string;
+  carryPrompt?: boolean;
+  conditionOnPreviousText?: boolean;
+  temperature?: number;
+  /** 0 disables the temperature fallback. */
+  temperatureIncrement?: number;
+  beamSize?: number;
+  bestOf?: number;
+  noSpeechThreshold?: number;
+  logprobThreshold?: number;
+  entropyThreshold?: number;
+  tokenTimestamps?: boolean;
+  noTimestamps?: boolean;
+  singleSegment?: boolean;
+  suppressNonSpeechTokens?: boolean;
+  maxTokensPerSegment?: number;
+  offsetMs?: number;
+  durationMs?: number;
+}
+
+export interface NativeToken {
+  id: number;
+  bytes: Buffer;
+  p: number;
+  plog: number;
+  pt: number;
+  ptsum: number;
+  t0: number;
+  t1: number;
+  tDtw: number;
+}
+
+export interface NativeSegment {
+  t0: number;
+  t1: number;
+  text: string;
+  noSpeechProb: number;
+  temperature: number;
+  speakerTurnNext: boolean;
+  tokens: NativeToken[];
+}
+
+export interface NativeTranscribeResult {
+  segments: NativeSegment[];
+  language: string;
+  /** Negative when the language was not detected (given, or English-only model). */
+  languageProbability: number;
+  timings: { detectMs: number; decodeMs: number; windows: number; fallbacks: number };
+}
+
+/** Error codes a native job rejects with (error.code). */
+export type NativeJobErrorCode = "ABORTED" | "TRANSCRIPTION_FAILED" | "LANGUAGE_DETECTION_FAILED" | "UNKNOWN_LANGUAGE";
+
+export interface NativeWhisperState {
+  readonly busy: boolean;
+  transcribe(
+    pcm: Float32Array,
+    params: NativeTranscribeParams,
+    onSegments?: (segments: NativeSegment[]) => void,
+    onProgress?: (percent: number) => void,
+  ): Promise<NativeTranscribeResult>;
+  /** Asks the running job to stop at the next decoding step; returns whether one was running. */
+  abort(): boolean;
+  dispose(): void;
+}
+
+export interface NativeWhisperModel {
+  info(): NativeModelInfo;
+  createState(): Promise<NativeWhisperState>;
+  /** Drops this handle; the weights are freed once every state is disposed too. */
+  dispose(): void;
+}
+
+export interface NativeAddon {
+  buildInfo(): NativeBuildInfo;
+  languages(): NativeLanguage[];
+  loadModel(path: string, options?: NativeModelOptions): Promise<NativeWhisperModel>;
+}
