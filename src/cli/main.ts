@@ -2,6 +2,7 @@ import { Command } from "commander";
 
 import { registerInfoCommand } from "./commands/info.js";
 import { registerModelsCommand } from "./commands/models.js";
+import { registerTestModelCommand } from "./commands/testModel.js";
 import { registerTranscribeCommand } from "./commands/transcribe.js";
 import { packageVersion } from "./packageVersion.js";
 
@@ -14,6 +15,7 @@ const program = new Command()
 registerTranscribeCommand(program);
 registerModelsCommand(program);
 registerInfoCommand(program);
+registerTestModelCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`earshot: ${(error as Error).message}\n`);

@@ -11,7 +11,26 @@ export interface SegmentContext {
   wordTimestamps: boolean;
 }
 
+/**
+ * A probability as JSON can carry it. whisper.cpp can report a non-finite value on degenerate
+ * logits (seen for no_speech_prob with the generated test model); that is no probability: 0.
+ */
+const probability = (value: number) => (Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0);
+
 const centiseconds = (value: number, duration: number) => Math.min(Math.max(0, value) / 100, duration);
+
+/**
+ * whisper.cpp does not expose the offset of the 30-s window a segment was decoded in; recover it
+ * from a timestamp token of the segment (a timestamp token's time is seek + 2 * (id - beg)
+ * centiseconds): the closing one (segment end), else the opening one (segment start).
+ */
+function windowOffset(native: NativeSegment, beg: number): number {
+  const last = native.tokens.at(-1);
+  if (last && last.id > beg) return Math.max(0, native.t1 - 2 * (last.id - beg));
+  const first = native.tokens[0];
+  if (first && first.id >= beg) return Math.max(0, native.t0 - 2 * (first.id - beg));
+  return Math.max(0, native.t0);
+}
 
 /** Turns a segment as whisper.cpp reports it into the engine's OpenAI-shaped Segment. */
 export function buildSegment(native: NativeSegment, id: number, context: SegmentContext): Segment {
@@ -20,16 +39,13 @@ export function buildSegment(native: NativeSegment, id: number, context: Segment
     id: t.id,
     text: t.bytes.toString("utf8"),
     bytes: new Uint8Array(t.bytes),
-    probability: t.p,
-    logprob: t.plog,
+    probability: probability(t.p),
+    logprob: Number.isFinite(t.plog) ? Math.min(0, t.plog) : -100,
     start: centiseconds(t.t0, context.duration),
     end: centiseconds(t.t1, context.duration),
     special: t.id >= eot,
   }));
-  // whisper.cpp does not expose the window offset; recover it from the segment's opening
-  // timestamp token (t0 = seek + 2 * (timestampId - beg)).
-  const first = native.tokens[0];
-  const seek = first && first.id >= beg ? Math.max(0, native.t0 - 2 * (first.id - beg)) : Math.max(0, native.t0);
+  const seek = windowOffset(native, beg);
   const segment: Segment = {
     id,
     seek: Math.round(seek),
@@ -40,7 +56,7 @@ export function buildSegment(native: NativeSegment, id: number, context: Segment
     temperature: Math.round(native.temperature * 100) / 100,
     avgLogprob: averageLogprob(tokens),
     compressionRatio: compressionRatio(native.text),
-    noSpeechProb: native.noSpeechProb,
+    noSpeechProb: probability(native.noSpeechProb),
   };
   if (context.wordTimestamps) segment.words = groupTokensIntoWords(tokens, { language: context.language });
   return segment;

@@ -28,7 +28,7 @@
 // unit vector along E[t] (so it fires only when the current input token is t) and its output
 // column writes ALPHA * E[next(t)] (+ BETA * E[fallback(t)]) into the residual stream. All
 // other decoder output projections are tiny, so the final hidden state is
-// ~ E[t] + ALPHA * E[next(t)], whose logits put next(t) ~250 nats above anything else. The
+// ~ E[t] + ALPHA * E[next(t)], whose logits put next(t) 100+ nats above anything else. The
 // transition depends only on the current token, never on its position, so any prompt length
 // (previous-window context, user prompt) gives the same output. Per 30-s window:
 //
@@ -40,6 +40,11 @@
 // whisper_process_logits' rules mask them. With no_timestamps the chain falls back to
 // " one two three four five six" <|endoftext|>. On multilingual shapes <|startoftranscript|>
 // points at <|en|>, so language auto-detection returns "en" with p ≈ 1.
+//
+// The decoder ignores the audio: silence or noise transcribes the same, no_speech_prob is ~0.
+// Decoding stops at the first timestamp past the end of the audio, so a window with less than
+// ~3 s of audio left yields only the first segment, and a segment may end past the end of a
+// short clip (jfk.wav, 11 s, gets both segments; a 1.5-s clip gets [0.00 → 2.00]).
 
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
@@ -783,7 +788,7 @@ export async function generateTestModel(options: GenerateTestModelOptions): Prom
       if (CRAFTED.has(spec.name)) {
         const data = collect(tensorChunks(spec, seed), tensorElements(spec), spec.type);
         craftChainMlp(spec.name, data, d, rules, embedding);
-        await sink.write(Buffer.from(asBuffer(data)));
+        await sink.write(asBuffer(data));
         continue;
       }
       let rowStart = 0;
@@ -845,6 +850,7 @@ async function ensureModel(shape: TestModelShape, seed: number, file: string): P
   if (existing?.isFile() && existing.size === expected) return file;
 
   await fs.mkdir(path.dirname(file), { recursive: true });
+  await removeStaleTempFiles(file);
   const tmp = `${file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
   try {
     await generateTestModel({ shape, seed, outPath: tmp });
@@ -857,4 +863,16 @@ async function ensureModel(shape: TestModelShape, seed: number, file: string): P
     throw error;
   }
   return file;
+}
+
+/** Deletes `file`'s temporary siblings left by killed generators (older than an hour). */
+async function removeStaleTempFiles(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.`;
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
+    const stat = await fs.stat(path.join(dir, name)).catch(() => undefined);
+    if (stat && Date.now() - stat.mtimeMs > 3_600_000) await fs.rm(path.join(dir, name), { force: true });
+  }
 }
