@@ -43,7 +43,7 @@ const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 /** Decoding settings shared by both sides: greedy, whisper's temperature fallback, no text context (whisper-cli's default). */
 const engineOptions = { language: "en", beamSize: 1, bestOf: 5, conditionOnPreviousText: false } as const;
-const cliOptions = ["-l", "en", "-bs", "1", "-bo", "5", "-t", String(threads), "-np"];
+const cliOptions = ["-l", "en", "-bs", "1", "-bo", "5", "-t", String(threads)];
 
 async function speechSource(): Promise<Float32Array> {
   const manifest = path.join(sharedDir, "data", "librispeech", "manifest.jsonl");
@@ -191,13 +191,18 @@ async function memoryComparison(model: string): Promise<void> {
   const four = await run(4);
   const mb = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
   console.log(`\n== memory: model file ${mb(modelBytes)} ==`);
+  console.log(`before load: ${mb(one.afterStart)}`);
   console.log(`1 job : RSS after load ${mb(one.afterLoad)}, peak ${mb(one.peak)} (weights+state: +${mb(one.peak - one.afterStart)})`);
   console.log(`4 jobs: RSS after load ${mb(four.afterLoad)}, peak ${mb(four.peak)} (weights+4 states: +${mb(four.peak - four.afterStart)})`);
-  const extra = four.peak - one.peak;
+  const perJobOne = one.peak - one.afterLoad;
+  const perJobFour = (four.peak - four.afterLoad) / 4;
+  console.log(`per job: ${mb(perJobOne)} with 1 job, ${mb(perJobFour)} each with 4 (a whisper_state: KV caches and compute buffers)`);
   console.log(
-    `4 jobs cost ${mb(extra)} more than 1 (${mb(extra / 3)} per extra job); weights are ${
-      extra < 3 * modelBytes * 0.5 ? "held once" : "DUPLICATED"
-    } (3 more copies would be ${mb(3 * modelBytes)})`,
+    `weights: ${
+      perJobFour < modelBytes && Math.abs(four.afterLoad - one.afterLoad) < modelBytes / 2
+        ? "held once (each extra job costs less than one copy of the model)"
+        : "DUPLICATED per job"
+    }`,
   );
 }
 

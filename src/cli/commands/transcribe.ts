@@ -123,7 +123,8 @@ async function runTranscribe(files: string[], options: TranscribeCommandOptions)
       } catch (error) {
         bar?.stop();
         failures++;
-        process.stderr.write(`earshot: ${file}: ${(error as Error).message}\n`);
+        const message = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
+        process.stderr.write(`earshot: ${file}: ${message}\n`);
         if (aborter.signal.aborted) break;
       }
     }
