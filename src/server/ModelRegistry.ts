@@ -1,0 +1,77 @@
+// The models the server offers under OpenAI model ids: each local model by name, plus aliases
+// (whisper-1, gpt-4o-transcribe, ...) so existing client code runs unchanged. The default model
+// is loaded at startup; other models load on first use and stay loaded.
+import type { EngineOptions, WhisperEngine } from "../engine/WhisperEngine.js";
+import { WhisperEngine as Engine } from "../engine/WhisperEngine.js";
+import { resolveModel, type ResolvedModel } from "../models/modelStore.js";
+
+export interface ServedModel {
+  /** The id clients send as `model`. */
+  id: string;
+  /** The local model it runs on. */
+  model: ResolvedModel;
+  /** Unix seconds, for OpenAI's model object. */
+  created: number;
+}
+
+export class ModelRegistry {
+  private readonly byId = new Map<string, ServedModel>();
+  private readonly engines = new Map<string, Promise<WhisperEngine>>();
+  readonly defaultModel: ResolvedModel;
+
+  /**
+   * Resolves every model up front so a missing file stops startup with a clear message
+   * (resolveModel throws ModelNotFoundError saying how to pull it).
+   */
+  constructor(
+    options: { model: string; extraModels: string[]; aliases: string[] },
+    private readonly engineOptions: EngineOptions,
+  ) {
+    const created = Math.floor(Date.now() / 1000);
+    this.defaultModel = resolveModel(options.model);
+    const models = [this.defaultModel, ...options.extraModels.map((m) => resolveModel(m))];
+    for (const model of models) this.byId.set(model.name, { id: model.name, model, created });
+    for (const alias of options.aliases) {
+      const [id, target] = alias.split("=", 2) as [string, string | undefined];
+      const model = target ? models.find((m) => m.name === target) ?? resolveModel(target) : this.defaultModel;
+      if (!models.includes(model)) models.push(model);
+      this.byId.set(id, { id, model, created });
+    }
+  }
+
+  /** Every id clients may use, aliases included. */
+  list(): ServedModel[] {
+    return [...this.byId.values()];
+  }
+
+  find(id: string): ServedModel | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The loaded engine for a model (loading it on first use). */
+  engine(served: ServedModel): Promise<WhisperEngine> {
+    let engine = this.engines.get(served.model.path);
+    if (!engine) {
+      engine = Engine.load(served.model.path, this.engineOptions);
+      engine.catch(() => this.engines.delete(served.model.path));
+      this.engines.set(served.model.path, engine);
+    }
+    return engine;
+  }
+
+  /** Loads the default model; resolves when the server can transcribe. */
+  async loadDefault(): Promise<WhisperEngine> {
+    return this.engine({ id: this.defaultModel.name, model: this.defaultModel, created: 0 });
+  }
+
+  /** Engines loaded so far (for readiness and stats). */
+  async loadedEngines(): Promise<WhisperEngine[]> {
+    const settled = await Promise.allSettled(this.engines.values());
+    return settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  }
+
+  async close(): Promise<void> {
+    for (const engine of await this.loadedEngines()) await engine.close();
+    this.engines.clear();
+  }
+}

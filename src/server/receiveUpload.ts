@@ -1,0 +1,101 @@
+// Streams a multipart/form-data upload: the `file` part goes straight into the decoder as it
+// arrives (never buffered whole, never written under its client-given name), the other parts
+// are collected as fields. The size limit is enforced while the upload streams in.
+import type { IncomingMessage } from "node:http";
+import type { Readable } from "node:stream";
+
+import { Busboy } from "@fastify/busboy";
+
+import { ApiError } from "./apiErrors.js";
+
+/** Field values by name; repeated fields (`include[]`) keep every value in order. */
+export type FormFields = Map<string, string[]>;
+
+export interface ReceivedUpload<T> {
+  fields: FormFields;
+  /** What `consumeFile` made of the `file` part; undefined when the form had none. */
+  file: Promise<T> | undefined;
+}
+
+export interface ReceiveUploadOptions<T> {
+  maxFileBytes: number;
+  /** Starts consuming the file stream at once; must read it to the end or reject. */
+  consumeFile: (stream: Readable, signal: AbortSignal) => Promise<T>;
+  /** Aborts when the client goes away. */
+  signal: AbortSignal;
+}
+
+const FIELD_LIMITS = { fields: 64, fieldSize: 256 * 1024, fieldNameSize: 200, parts: 80, files: 1 };
+
+/**
+ * Resolves once the whole form has been read. Rejects with a 413 ApiError the moment the file
+ * passes `maxFileBytes`, with a 400 for a malformed form.
+ */
+export function receiveUpload<T>(request: IncomingMessage, options: ReceiveUploadOptions<T>): Promise<ReceivedUpload<T>> {
+  const contentType = request.headers["content-type"] ?? "";
+  if (!/^multipart\/form-data/i.test(contentType)) {
+    return Promise.reject(
+      ApiError.invalidParam("file", "Expected a multipart/form-data request body with a 'file' field.", "invalid_content_type"),
+    );
+  }
+  const declared = Number(request.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > options.maxFileBytes + 1_048_576) {
+    return Promise.reject(ApiError.fileTooLarge(options.maxFileBytes));
+  }
+
+  return new Promise<ReceivedUpload<T>>((resolve, reject) => {
+    const fields: FormFields = new Map();
+    const fileAbort = new AbortController();
+    let file: Promise<T> | undefined;
+    let settled = false;
+
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      fileAbort.abort(error);
+      request.unpipe(busboy);
+      reject(error);
+    };
+    const onClientGone = () => fail(options.signal.reason instanceof Error ? options.signal.reason : new Error("client closed the request"));
+    options.signal.addEventListener("abort", onClientGone, { once: true });
+
+    let busboy: ReturnType<typeof Busboy>;
+    try {
+      busboy = Busboy({ headers: request.headers as { "content-type": string }, limits: { ...FIELD_LIMITS, fileSize: options.maxFileBytes } });
+    } catch (error) {
+      reject(ApiError.invalidParam("file", `Malformed multipart/form-data request: ${(error as Error).message}`, "invalid_multipart"));
+      return;
+    }
+
+    busboy.on("file", (name, stream) => {
+      if (name !== "file" || file) {
+        stream.resume();
+        return;
+      }
+      stream.on("limit", () => fail(ApiError.fileTooLarge(options.maxFileBytes)));
+      file = options.consumeFile(stream, fileAbort.signal);
+      // Whatever happens to decoding, keep reading so the rest of the form still arrives.
+      file.catch(() => stream.resume());
+    });
+    busboy.on("field", (name, value, _nameTruncated, valueTruncated) => {
+      if (valueTruncated) {
+        fail(ApiError.invalidParam(name.replace(/\[.*$/, ""), `The value of '${name}' is too long.`, "field_too_long"));
+        return;
+      }
+      fields.set(name, [...(fields.get(name) ?? []), value]);
+    });
+    busboy.on("filesLimit", () => fail(ApiError.invalidParam("file", "Only one file may be uploaded per request.", "too_many_files")));
+    busboy.on("fieldsLimit", () => fail(ApiError.invalidParam("file", "Too many form fields.", "too_many_fields")));
+    busboy.on("partsLimit", () => fail(ApiError.invalidParam("file", "Too many form parts.", "too_many_parts")));
+    busboy.on("error", (error: unknown) =>
+      fail(ApiError.invalidParam("file", `Malformed multipart/form-data request: ${(error as Error).message}`, "invalid_multipart")),
+    );
+    busboy.on("finish", () => {
+      options.signal.removeEventListener("abort", onClientGone);
+      if (settled) return;
+      settled = true;
+      resolve({ fields, file });
+    });
+    request.pipe(busboy);
+  });
+}
