@@ -2,6 +2,7 @@ import { Command } from "commander";
 
 import { registerInfoCommand } from "./commands/info.js";
 import { registerModelsCommand } from "./commands/models.js";
+import { registerServeCommand } from "./commands/serve.js";
 import { registerTestModelCommand } from "./commands/testModel.js";
 import { registerTranscribeCommand } from "./commands/transcribe.js";
 import { packageVersion } from "./packageVersion.js";
@@ -12,6 +13,7 @@ const program = new Command()
   .version(packageVersion())
   .showHelpAfterError();
 
+registerServeCommand(program);
 registerTranscribeCommand(program);
 registerModelsCommand(program);
 registerInfoCommand(program);

@@ -111,6 +111,11 @@ export class WhisperEngine {
     return this.pool.saturated;
   }
 
+  /** Seconds a client refused now should wait before retrying. */
+  retryAfterSeconds(): number {
+    return this.pool.estimatedWaitSeconds();
+  }
+
   /** Languages the model knows (ISO codes). */
   get languages(): ReadonlySet<string> {
     return this.languageCodes;

@@ -1,0 +1,50 @@
+import type { Command } from "commander";
+
+import { startServer } from "../../server/server.js";
+import { ConfigError, loadServerConfig, type ServerConfigInput } from "../../server/serverConfig.js";
+
+/** `earshot serve`: the OpenAI-compatible HTTP API. */
+export function registerServeCommand(program: Command): void {
+  program
+    .command("serve")
+    .description("start the OpenAI-compatible speech-to-text server (default http://127.0.0.1:8000)")
+    .option("--host <host>", "interface to listen on (env EARSHOT_HOST)")
+    .option("-p, --port <port>", "port (env EARSHOT_PORT)")
+    .option("-m, --model <name|path>", "default model, also served as whisper-1 etc. (env EARSHOT_MODEL)")
+    .option("--extra-models <list>", "more models to serve, comma-separated (env EARSHOT_EXTRA_MODELS)")
+    .option("--aliases <list>", "model ids mapped to models, e.g. whisper-1,gpt-4o-transcribe=small (env EARSHOT_MODEL_ALIASES)")
+    .option("--api-keys <list>", "require one of these bearer keys, comma-separated (env EARSHOT_API_KEYS)")
+    .option("--cors-origins <list>", "browser origins allowed besides same-origin (env EARSHOT_CORS_ORIGINS)")
+    .option("--max-upload-mb <mb>", "upload limit in MB (env EARSHOT_MAX_UPLOAD_MB, default 25)")
+    .option("--parallel-jobs <n>", "transcriptions decoded at once (env EARSHOT_PARALLEL_JOBS)")
+    .option("--threads-per-job <n>", "CPU threads per transcription (env EARSHOT_THREADS)")
+    .option("--max-queued-jobs <n>", "jobs waiting before 429 (env EARSHOT_MAX_QUEUED_JOBS, default 16)")
+    .option("--ffmpeg-path <path>", "FFmpeg binary (env EARSHOT_FFMPEG_PATH)")
+    .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (env EARSHOT_LOG_LEVEL)")
+    .action(async (flags: ServerConfigInput) => {
+      let server: Awaited<ReturnType<typeof startServer>>;
+      try {
+        server = await startServer(loadServerConfig(flags));
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          process.stderr.write(`earshot: ${error.message}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        throw error;
+      }
+      process.stderr.write(`earshot: listening on ${server.url} (OpenAI base URL: ${server.url}/v1)\n`);
+      let closing = false;
+      const shutdown = (signal: string) => {
+        if (closing) process.exit(1);
+        closing = true;
+        server.app.log.info({ signal }, "shutting down");
+        server.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.on("SIGINT", () => shutdown("SIGINT"));
+      process.on("SIGTERM", () => shutdown("SIGTERM"));
+    });
+}

@@ -1,0 +1,75 @@
+// The Fastify application: OpenAI-compatible routes, auth, CORS, request ids, OpenAI-shaped errors.
+// Listening and shutdown live in server.ts.
+import { randomUUID } from "node:crypto";
+
+import cors, { type FastifyCorsOptions } from "@fastify/cors";
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
+
+import { ApiError, toApiError } from "./apiErrors.js";
+import { checkApiKey } from "./auth.js";
+import { registerAudioRoutes } from "./routes/audio.js";
+import { registerHealthRoutes } from "./routes/health.js";
+import { registerModelRoutes } from "./routes/models.js";
+import type { ServerContext } from "./serverContext.js";
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function buildApp(context: ServerContext, options: { logger?: FastifyServerOptions["logger"] } = {}): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : `req_${randomUUID().replaceAll("-", "")}`;
+    },
+    requestIdLogLabel: "requestId",
+    // Uploads are streamed by the routes themselves; no body timeout for long files.
+    requestTimeout: 0,
+  });
+
+  // Multipart bodies are streamed by receiveUpload, not parsed up front.
+  app.addContentTypeParser("multipart/form-data", (_request, _payload, done) => done(null, undefined));
+
+  app.register(cors, () => (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) => {
+    const origin = request.headers.origin;
+    const sameOrigin = origin !== undefined && request.headers.host !== undefined && new URL(origin).host === request.headers.host;
+    callback(null, {
+      origin: origin === undefined || sameOrigin || context.corsOrigins.includes("*") || context.corsOrigins.includes(origin),
+      exposedHeaders: ["x-request-id", "retry-after"],
+    });
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    if (request.method !== "OPTIONS" && (request.url.startsWith("/v1/") || request.url.startsWith("/api/"))) {
+      checkApiKey(request, context.apiKeys);
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const fastifyStatus = (error as { statusCode?: number }).statusCode;
+    const apiError =
+      error instanceof ApiError
+        ? error
+        : fastifyStatus === 413
+          ? ApiError.fileTooLarge(context.maxUploadBytes)
+          : fastifyStatus && fastifyStatus >= 400 && fastifyStatus < 500
+            ? new ApiError(fastifyStatus, (error as Error).message, "invalid_request_error", null, (error as { code?: string }).code ?? null)
+            : toApiError(error);
+    if (apiError.status >= 500) request.log.error({ err: error }, "request failed");
+    else request.log.info({ status: apiError.status, code: apiError.code, message: apiError.message }, "request rejected");
+    if (apiError.status === 499 || reply.raw.destroyed) return reply.hijack();
+    // The client may still be sending an oversized upload: answer now and close the connection.
+    if (apiError.status === 413 || apiError.status === 415) reply.header("connection", "close");
+    return reply.code(apiError.status).headers(apiError.headers).send(apiError.body());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const error = ApiError.routeNotFound(request.method, request.url);
+    return reply.code(404).send(error.body());
+  });
+
+  registerHealthRoutes(app, context);
+  registerModelRoutes(app, context);
+  registerAudioRoutes(app, context);
+  return app;
+}

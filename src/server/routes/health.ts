@@ -1,0 +1,17 @@
+// GET /health: the process is alive. GET /ready: the default model is loaded and the queue has room.
+import type { FastifyInstance } from "fastify";
+
+import type { ServerContext } from "../serverContext.js";
+
+export function registerHealthRoutes(app: FastifyInstance, context: ServerContext): void {
+  app.get("/health", async () => ({ status: "ok" }));
+  app.get("/ready", async (_request, reply) => {
+    const engine = context.defaultEngine();
+    if (!engine) return reply.code(503).send({ status: "loading", model: context.models.defaultModel.name });
+    const stats = engine.stats();
+    if (engine.saturated) {
+      return reply.code(503).header("Retry-After", String(engine.retryAfterSeconds())).send({ status: "saturated", ...stats });
+    }
+    return { status: "ready", model: context.models.defaultModel.name, ...stats };
+  });
+}

@@ -1,0 +1,17 @@
+// GET /v1/models and GET /v1/models/{id} in OpenAI's list/object shapes.
+import type { FastifyInstance } from "fastify";
+
+import { ApiError } from "../apiErrors.js";
+import type { ServedModel } from "../ModelRegistry.js";
+import type { ServerContext } from "../serverContext.js";
+
+const modelObject = (served: ServedModel) => ({ id: served.id, object: "model", created: served.created, owned_by: "earshot" });
+
+export function registerModelRoutes(app: FastifyInstance, context: ServerContext): void {
+  app.get("/v1/models", async () => ({ object: "list", data: context.models.list().map(modelObject) }));
+  app.get<{ Params: { id: string } }>("/v1/models/:id", async (request) => {
+    const served = context.models.find(request.params.id);
+    if (!served) throw ApiError.modelNotFound(request.params.id);
+    return modelObject(served);
+  });
+}

@@ -1,0 +1,78 @@
+// Starts Earshot's HTTP server: resolves and loads the models, listens, and shuts down gracefully.
+import type { FastifyInstance, FastifyServerOptions } from "fastify";
+
+import { checkFfmpeg } from "../audio/index.js";
+import type { WhisperEngine } from "../engine/WhisperEngine.js";
+import { ModelError } from "../models/errors.js";
+import { buildApp } from "./app.js";
+import { ModelRegistry } from "./ModelRegistry.js";
+import { ConfigError, describeConfig, type ServerConfig } from "./serverConfig.js";
+
+export interface RunningServer {
+  app: FastifyInstance;
+  /** e.g. http://127.0.0.1:8000 */
+  url: string;
+  models: ModelRegistry;
+  close(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  logger?: FastifyServerOptions["logger"];
+  /** Parent directory for decoding temp files (tests point it at a directory they watch). */
+  tempDir?: string;
+}
+
+export async function startServer(config: ServerConfig, options: StartServerOptions = {}): Promise<RunningServer> {
+  let models: ModelRegistry;
+  try {
+    models = new ModelRegistry(config, {
+      ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}),
+      ...(config.threadsPerJob ? { threadsPerJob: config.threadsPerJob } : {}),
+      maxQueuedJobs: config.maxQueuedJobs,
+    });
+  } catch (error) {
+    if (error instanceof ModelError) throw new ConfigError(error.message);
+    throw error;
+  }
+  await checkFfmpeg(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}).catch((error: Error) => {
+    throw new ConfigError(`FFmpeg is not usable (${config.ffmpegPath ?? "bundled"}): ${error.message}`);
+  });
+
+  let defaultEngine: WhisperEngine | undefined;
+  const app = buildApp(
+    {
+      models,
+      maxUploadBytes: Math.round(config.maxUploadMb * 1_048_576),
+      decodeOptions: { ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}), ...(options.tempDir ? { tempDir: options.tempDir } : {}) },
+      apiKeys: config.apiKeys,
+      corsOrigins: config.corsOrigins,
+      defaultEngine: () => defaultEngine,
+    },
+    { logger: options.logger ?? { level: config.logLevel } },
+  );
+  app.log.info({ config: describeConfig(config) }, "effective configuration");
+  if (config.apiKeys.length === 0) app.log.warn("no API keys configured (EARSHOT_API_KEYS): the API is open to anyone who can reach it");
+
+  try {
+    defaultEngine = await models.loadDefault();
+  } catch (error) {
+    throw new ConfigError(`could not load the model ${models.defaultModel.path}: ${(error as Error).message}`);
+  }
+  const { build, threadsPerJob, parallelJobs } = defaultEngine.info;
+  app.log.info(
+    { model: models.defaultModel.name, whisper: build.whisperVersion, threadsPerJob, parallelJobs, cpu: build.systemInfo.trim() },
+    "model loaded",
+  );
+
+  const address = await app.listen({ host: config.host, port: config.port });
+  const url = address.replace("[::1]", "localhost");
+  return {
+    app,
+    url,
+    models,
+    async close() {
+      await app.close();
+      await models.close();
+    },
+  };
+}
