@@ -21,7 +21,6 @@ export function buildApp(context: ServerContext, options: { logger?: FastifyServ
       const given = request.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : `req_${randomUUID().replaceAll("-", "")}`;
     },
-    requestIdLogLabel: "requestId",
     // Uploads are streamed by the routes themselves; no body timeout for long files.
     requestTimeout: 0,
   });
