@@ -14,6 +14,15 @@ import type { ServerContext } from "./serverContext.js";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** The host[:port] of an Origin header; undefined for "null" (file://, sandboxed pages) or anything unparsable. */
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
+}
+
 export function buildApp(context: ServerContext, options: { logger?: FastifyServerOptions["logger"] } = {}): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
@@ -30,7 +39,7 @@ export function buildApp(context: ServerContext, options: { logger?: FastifyServ
 
   app.register(cors, () => (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) => {
     const origin = request.headers.origin;
-    const sameOrigin = origin !== undefined && request.headers.host !== undefined && new URL(origin).host === request.headers.host;
+    const sameOrigin = origin !== undefined && request.headers.host !== undefined && originHost(origin) === request.headers.host;
     callback(null, {
       origin: origin === undefined || sameOrigin || context.corsOrigins.includes("*") || context.corsOrigins.includes(origin),
       exposedHeaders: ["x-request-id", "retry-after"],

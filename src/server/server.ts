@@ -64,7 +64,15 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     "model loaded",
   );
 
-  const address = await app.listen({ host: config.host, port: config.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // e.g. EADDRINUSE: do not leave the loaded model behind
+    await app.close().catch(() => undefined);
+    await models.close();
+    throw error;
+  }
   const url = address.replace("[::1]", "localhost");
   return {
     app,

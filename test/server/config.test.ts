@@ -1,0 +1,170 @@
+// Server configuration: flags > environment > .env > defaults, validated with messages that name
+// the setting; startup fails clearly on a missing model.
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+import { WhisperEngine } from "../../src/engine/WhisperEngine.js";
+import { getTestModelPath } from "../../src/models/testModel.js";
+import { startServer } from "../../src/server/server.js";
+import { ConfigError, DEFAULT_ALIASES, DEFAULT_CORS_ORIGINS, loadServerConfig, readDotenv } from "../../src/server/serverConfig.js";
+
+let dir: string;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-config-test-"));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function configError(load: () => unknown): ConfigError {
+  try {
+    load();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadServerConfig", () => {
+  it("has OpenAI-friendly defaults", () => {
+    const config = loadServerConfig({}, {}, {});
+    expect(config).toMatchObject({
+      host: "127.0.0.1",
+      port: 8000,
+      model: "base",
+      extraModels: [],
+      aliases: [...DEFAULT_ALIASES],
+      apiKeys: [],
+      corsOrigins: DEFAULT_CORS_ORIGINS,
+      maxUploadMb: 25,
+      maxQueuedJobs: 16,
+      logLevel: "info",
+    });
+    expect(config.parallelJobs).toBeUndefined();
+    expect(config.threadsPerJob).toBeUndefined();
+  });
+
+  it("a non-numeric port names the setting, its flag and its variable", () => {
+    const error = configError(() => loadServerConfig({ port: "abc" }, {}, {}));
+    expect(error.message).toMatch(/\bport\b/);
+    expect(error.message).toContain("--port");
+    expect(error.message).toContain("EARSHOT_PORT");
+    expect(error.message).toContain('"abc"');
+  });
+
+  it("a negative upload limit, from the environment, names it", () => {
+    const error = configError(() => loadServerConfig({}, { EARSHOT_MAX_UPLOAD_MB: "-1" }, {}));
+    expect(error.message).toContain("maxUploadMb");
+    expect(error.message).toContain("--max-upload-mb");
+    expect(error.message).toContain("EARSHOT_MAX_UPLOAD_MB");
+    expect(error.message).toContain('"-1"');
+    expect(configError(() => loadServerConfig({ maxUploadMb: "-1" }, {}, {})).message).toContain("EARSHOT_MAX_UPLOAD_MB");
+  });
+
+  it("other bad values are refused too", () => {
+    expect(configError(() => loadServerConfig({ port: "70000" }, {}, {})).message).toContain("EARSHOT_PORT");
+    expect(configError(() => loadServerConfig({ parallelJobs: "0" }, {}, {})).message).toContain("EARSHOT_PARALLEL_JOBS");
+    expect(configError(() => loadServerConfig({}, { EARSHOT_THREADS: "two" }, {})).message).toContain("EARSHOT_THREADS");
+    expect(configError(() => loadServerConfig({}, {}, { EARSHOT_LOG_LEVEL: "loud" })).message).toContain("EARSHOT_LOG_LEVEL");
+    expect(configError(() => loadServerConfig({ aliases: "whisper 1" }, {}, {})).message).toContain("EARSHOT_MODEL_ALIASES");
+  });
+
+  it("uses .env values when the environment has none; the environment wins over .env, flags win over both", () => {
+    fs.writeFileSync(
+      path.join(dir, ".env"),
+      "EARSHOT_PORT=9100\nEARSHOT_MAX_UPLOAD_MB=7\nEARSHOT_API_KEYS=from-dotenv\nEARSHOT_CORS_ORIGINS=https://a.example, https://b.example\n",
+    );
+    const dotenv = readDotenv(dir);
+    expect(dotenv.EARSHOT_PORT).toBe("9100");
+
+    const fromDotenv = loadServerConfig({}, {}, dotenv);
+    expect(fromDotenv.port).toBe(9100);
+    expect(fromDotenv.maxUploadMb).toBe(7);
+    expect(fromDotenv.apiKeys).toEqual(["from-dotenv"]);
+    expect(fromDotenv.corsOrigins).toEqual(["https://a.example", "https://b.example"]);
+
+    const env = { EARSHOT_PORT: "9200", EARSHOT_API_KEYS: "env-1,env-2" };
+    const fromEnv = loadServerConfig({}, env, dotenv);
+    expect(fromEnv.port).toBe(9200);
+    expect(fromEnv.apiKeys).toEqual(["env-1", "env-2"]);
+    expect(fromEnv.maxUploadMb).toBe(7); // not in the environment: .env still applies
+
+    const fromFlags = loadServerConfig({ port: "9300", maxUploadMb: "2.5" }, env, dotenv);
+    expect(fromFlags.port).toBe(9300);
+    expect(fromFlags.maxUploadMb).toBe(2.5);
+    expect(fromFlags.apiKeys).toEqual(["env-1", "env-2"]);
+  });
+
+  it("no .env file is no settings", () => {
+    const empty = fs.mkdtempSync(path.join(dir, "empty-"));
+    expect(readDotenv(empty)).toEqual({});
+  });
+});
+
+describe("startServer", () => {
+  it("rejects a missing model file, naming its path", async () => {
+    const missing = path.join(dir, "models", "ggml-missing.bin");
+    const start = startServer(loadServerConfig({ model: missing, port: "0" }, {}, {}), { logger: false, tempDir: dir });
+    await expect(start).rejects.toBeInstanceOf(ConfigError);
+    await expect(start).rejects.toThrow(missing);
+  });
+
+  it("rejects a model that is not installed, saying how to pull it", async () => {
+    const previous = process.env.EARSHOT_MODELS_DIR;
+    process.env.EARSHOT_MODELS_DIR = fs.mkdtempSync(path.join(dir, "store-"));
+    try {
+      const start = startServer(loadServerConfig({ model: "small.en", port: "0" }, {}, {}), { logger: false, tempDir: dir });
+      await expect(start).rejects.toBeInstanceOf(ConfigError);
+      await expect(start).rejects.toThrow(/earshot models pull small\.en/);
+    } finally {
+      if (previous === undefined) delete process.env.EARSHOT_MODELS_DIR;
+      else process.env.EARSHOT_MODELS_DIR = previous;
+    }
+  });
+
+  it("rejects an alias to a missing model", async () => {
+    const model = await getTestModelPath("tiny");
+    const missing = path.join(dir, "nowhere", "ggml-other.bin");
+    const start = startServer(loadServerConfig({ model, port: "0", aliases: `whisper-1=${missing}` }, {}, {}), { logger: false, tempDir: dir });
+    await expect(start).rejects.toThrow(missing);
+  });
+
+  it("rejects a model file that is not a whisper model", async () => {
+    const bogus = path.join(dir, "ggml-bogus.bin");
+    fs.writeFileSync(bogus, "not a model");
+    const start = startServer(loadServerConfig({ model: bogus, port: "0" }, {}, {}), { logger: false, tempDir: dir });
+    await expect(start).rejects.toBeInstanceOf(ConfigError);
+    await expect(start).rejects.toThrow(bogus);
+  });
+
+  it("a port in use rejects, and unloads the model it had loaded", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = String((blocker.address() as net.AddressInfo).port);
+    const close = vi.spyOn(WhisperEngine.prototype, "close");
+    try {
+      const start = startServer(loadServerConfig({ model: await getTestModelPath("tiny"), port }, {}, {}), { logger: false, tempDir: dir });
+      await expect(start).rejects.toThrow(/EADDRINUSE/);
+      expect(close).toHaveBeenCalledTimes(1);
+    } finally {
+      close.mockRestore();
+      blocker.close();
+    }
+  });
+
+  it("starts on the configured host with the OS's port, and closes", async () => {
+    const server = await startServer(loadServerConfig({ model: await getTestModelPath("tiny"), port: "0" }, {}, {}), { logger: false, tempDir: dir });
+    try {
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(Number(new URL(server.url).port)).toBeGreaterThan(0);
+      expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+    await expect(fetch(`${server.url}/health`)).rejects.toThrow();
+  });
+});

@@ -1,0 +1,129 @@
+// Fixtures for the HTTP server tests: the real server in-process on loopback (generated test
+// model, its own watched temp dir), the official SDK pointed at it, and encoded speech files.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+import OpenAI from "openai";
+import { expect } from "vitest";
+
+import { getTestModelPath, TEST_MODEL_SEGMENTS } from "../../src/models/testModel.js";
+import { startServer, type RunningServer } from "../../src/server/server.js";
+import { loadServerConfig, type ServerConfigInput } from "../../src/server/serverConfig.js";
+import { speechOfLength } from "./engineFixtures.js";
+import { encodeWav, encodeWithFfmpeg, longSpeech, writeWav } from "./speech.js";
+
+/** What one 30-s window of any audio transcribes to with the generated model. */
+export const WINDOW_TEXT = TEST_MODEL_SEGMENTS.map((s) => s.text).join("").trim();
+
+export interface TestServer {
+  server: RunningServer;
+  url: string;
+  /** The directory the server's decoder writes its temp files under (empty between requests). */
+  tempDir: string;
+  /** The official SDK, unmodified, pointed at the server. */
+  client(apiKey?: string): OpenAI;
+  close(): Promise<void>;
+}
+
+/** Starts the real server on 127.0.0.1 with an OS-assigned port, no environment, no .env. */
+export async function startTestServer(flags: ServerConfigInput = {}): Promise<TestServer> {
+  const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-server-test-"));
+  const config = loadServerConfig({ model: await getTestModelPath("tiny"), host: "127.0.0.1", port: "0", ...flags }, {}, {});
+  let server: RunningServer;
+  try {
+    server = await startServer(config, { logger: false, tempDir });
+  } catch (error) {
+    fs.rmSync(tempDir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    server,
+    url: server.url,
+    tempDir,
+    client: (apiKey = "sk-test") => new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0, timeout: 60_000 }),
+    async close() {
+      await server.close();
+      fs.rmSync(tempDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits (up to `timeoutMs`) for the server's temp dir to be empty, and fails naming what is left. */
+export async function expectNoTempFiles(tempDir: string, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let left = fs.readdirSync(tempDir);
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(25);
+    left = fs.readdirSync(tempDir);
+  }
+  expect(left, `temp files left in ${tempDir}`).toEqual([]);
+}
+
+/** Polls until `check` returns a truthy value; fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export interface ReadyBody {
+  status: string;
+  running: number;
+  queued: number;
+  maxParallel: number;
+  maxQueued: number;
+}
+
+/** GET /ready (200 when ready, 503 when saturated; both carry the job counts). */
+export async function readyStats(url: string): Promise<ReadyBody> {
+  const response = await fetch(`${url}/ready`);
+  return (await response.json()) as ReadyBody;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface AudioFiles {
+  /** Directory holding every file below (removed by {@link removeAudioFiles}). */
+  dir: string;
+  /** ~19 s of synthesized speech (one 30-s window), 22.05 kHz 16-bit WAV. */
+  wav: string;
+  /** The same speech as mp3 (decoded through a temp file). */
+  mp3: string;
+  /** The same speech as m4a, moov at the end (decoded through a temp file). */
+  m4a: string;
+  /** The same speech as a Chrome MediaRecorder-like webm/opus. */
+  webm: string;
+}
+
+/** Encodes the long speech clip into the formats the tests upload. */
+export async function makeAudioFiles(): Promise<AudioFiles> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-server-audio-"));
+  const speech = await longSpeech();
+  const wav = path.join(dir, "speech.wav");
+  await writeWav(wav, speech.samples, speech.sampleRate);
+  const files: AudioFiles = { dir, wav, mp3: path.join(dir, "speech.mp3"), m4a: path.join(dir, "speech.m4a"), webm: path.join(dir, "clip.webm") };
+  const [mp3, m4a, webm] = await Promise.all([encodeWithFfmpeg(wav, "mp3"), encodeWithFfmpeg(wav, "m4a"), encodeWithFfmpeg(wav, "webm-opus")]);
+  fs.writeFileSync(files.mp3, mp3);
+  fs.writeFileSync(files.m4a, m4a);
+  fs.writeFileSync(files.webm, webm);
+  return files;
+}
+
+export function removeAudioFiles(files: AudioFiles | undefined): void {
+  if (files) fs.rmSync(files.dir, { recursive: true, force: true });
+}
+
+/** A 16 kHz WAV of `seconds` of speech, made by repeating the clip (several 30-s windows). */
+export async function longSpeechWav(seconds: number): Promise<Buffer> {
+  return encodeWav(await speechOfLength(seconds), 16_000);
+}
+
+/** `count` 30-s windows' worth of the model's transcript, as the server joins it. */
+export function expectedText(windows: number): string {
+  return Array.from({ length: windows }, () => TEST_MODEL_SEGMENTS.map((s) => s.text).join("")).join("").trim();
+}
