@@ -1,32 +1,122 @@
-// Every EARSHOT_* environment variable is read here, once.
+// Earshot's configuration, the one place EARSHOT_* settings are read: flags > environment > .env
+// file > defaults, validated at startup. A bad value stops startup with a message naming it.
+import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 
-function integer(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
-  return value;
+import { parse as parseDotenv } from "dotenv";
+import { z } from "zod";
+
+export const DEFAULT_ALIASES = ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"] as const;
+
+/** Origins browsers may call from when EARSHOT_CORS_ORIGINS is not set (same-origin always works). */
+export const DEFAULT_CORS_ORIGINS = [
+  "http://localhost:3000",
+  "http://localhost:5173",
+  "http://localhost:8080",
+  "http://127.0.0.1:3000",
+  "http://127.0.0.1:5173",
+  "http://127.0.0.1:8080",
+];
+
+const list = z
+  .string()
+  .transform((value) => value.split(",").map((item) => item.trim()).filter(Boolean));
+
+const positiveInt = z.coerce.number().int().positive();
+
+/** Raw settings as strings (from flags or the environment) → typed, validated configuration. */
+const serverConfigSchema = z.object({
+  host: z.string().min(1).default("127.0.0.1"),
+  port: z.coerce.number().int().min(0).max(65535).default(8000),
+  model: z.string().min(1).default("base"),
+  /** More models to serve beside the default (names or paths). */
+  extraModels: list.default([]),
+  /** "alias=model" pairs; an alias without "=model" maps to the default model. */
+  aliases: list.default([...DEFAULT_ALIASES]),
+  apiKeys: list.default([]),
+  corsOrigins: list.default(DEFAULT_CORS_ORIGINS),
+  maxUploadMb: z.coerce.number().positive().max(100_000).default(25),
+  parallelJobs: positiveInt.optional(),
+  threadsPerJob: positiveInt.optional(),
+  maxQueuedJobs: z.coerce.number().int().min(0).default(16),
+  ffmpegPath: z.string().min(1).optional(),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** "0"/"false"/"no" keeps a CUDA build on the CPU. */
+  gpuOffload: z
+    .enum(["1", "0", "true", "false", "yes", "no"])
+    .default("1")
+    .transform((value) => ["1", "true", "yes"].includes(value)),
+});
+
+export type ServerConfig = z.output<typeof serverConfigSchema>;
+export type ServerConfigInput = Partial<Record<keyof ServerConfig, string | undefined>>;
+
+/** Environment variable of each setting. */
+export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
+  host: "EARSHOT_HOST",
+  port: "EARSHOT_PORT",
+  model: "EARSHOT_MODEL",
+  extraModels: "EARSHOT_EXTRA_MODELS",
+  aliases: "EARSHOT_MODEL_ALIASES",
+  apiKeys: "EARSHOT_API_KEYS",
+  corsOrigins: "EARSHOT_CORS_ORIGINS",
+  maxUploadMb: "EARSHOT_MAX_UPLOAD_MB",
+  parallelJobs: "EARSHOT_PARALLEL_JOBS",
+  threadsPerJob: "EARSHOT_THREADS",
+  maxQueuedJobs: "EARSHOT_MAX_QUEUED_JOBS",
+  ffmpegPath: "EARSHOT_FFMPEG_PATH",
+  logLevel: "EARSHOT_LOG_LEVEL",
+  gpuOffload: "EARSHOT_GPU_OFFLOAD",
+};
+
+/** Hardware threads of this machine. */
+export const hardwareThreads = os.availableParallelism();
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
 }
 
-export interface EnvConfig {
-  /** Default model: a catalog name (e.g. "base.en") or a path to a ggml file. */
-  model: string;
-  threadsPerJob: number | undefined;
-  parallelJobs: number | undefined;
-  maxQueuedJobs: number | undefined;
-  /** "0"/"false" disables GPU offload when the addon was built with CUDA. */
-  useGpu: boolean;
+/** Reads `.env` in `cwd` if present (values already in the environment win). */
+export function readDotenv(cwd: string = process.cwd()): Record<string, string> {
+  const file = path.join(cwd, ".env");
+  return fs.existsSync(file) ? parseDotenv(fs.readFileSync(file)) : {};
 }
 
-export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
+/**
+ * Merges flags, environment and .env, and validates. Throws ConfigError naming the setting, its
+ * flag and its variable.
+ */
+export function loadServerConfig(
+  flags: ServerConfigInput = {},
+  env: NodeJS.ProcessEnv = process.env,
+  dotenv: Record<string, string> = readDotenv(),
+): ServerConfig {
+  const raw: Record<string, string> = {};
+  for (const [key, variable] of Object.entries(CONFIG_ENV) as Array<[keyof ServerConfig, string]>) {
+    const value = flags[key] ?? env[variable] ?? dotenv[variable];
+    if (value !== undefined && value !== "") raw[key] = value;
+  }
+  const parsed = serverConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0]) as keyof ServerConfig;
+    throw new ConfigError(`invalid ${key} (flag --${kebab(key)}, env ${CONFIG_ENV[key]}): "${raw[key]}": ${issue.message}`);
+  }
+  for (const alias of parsed.data.aliases) {
+    if (!/^[\w.:-]+(=.+)?$/.test(alias)) throw new ConfigError(`invalid model alias "${alias}" in ${CONFIG_ENV.aliases}: use alias or alias=model`);
+  }
+  return parsed.data;
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** The effective configuration for the startup log, secrets masked. */
+export function describeConfig(config: ServerConfig): Record<string, unknown> {
   return {
-    model: env.EARSHOT_MODEL || "base",
-    threadsPerJob: integer("EARSHOT_THREADS"),
-    parallelJobs: integer("EARSHOT_PARALLEL_JOBS"),
-    maxQueuedJobs: integer("EARSHOT_MAX_QUEUED_JOBS"),
-    useGpu: !["0", "false", "no"].includes((env.EARSHOT_GPU_OFFLOAD ?? "").toLowerCase()),
+    ...config,
+    apiKeys: config.apiKeys.map((key) => (key.length <= 8 ? "****" : `${key.slice(0, 3)}…${key.slice(-2)}`)),
   };
 }
-
-export const hardwareThreads = os.availableParallelism();

@@ -6,7 +6,7 @@ import type { WhisperEngine } from "../engine/WhisperEngine.js";
 import { ModelError } from "../models/errors.js";
 import { buildApp } from "./app.js";
 import { ModelRegistry } from "./ModelRegistry.js";
-import { ConfigError, describeConfig, type ServerConfig } from "./serverConfig.js";
+import { ConfigError, describeConfig, type ServerConfig } from "../config.js";
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -29,6 +29,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}),
       ...(config.threadsPerJob ? { threadsPerJob: config.threadsPerJob } : {}),
       maxQueuedJobs: config.maxQueuedJobs,
+      useGpu: config.gpuOffload,
     });
   } catch (error) {
     if (error instanceof ModelError) throw new ConfigError(error.message);

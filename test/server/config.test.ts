@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { WhisperEngine } from "../../src/engine/WhisperEngine.js";
 import { getTestModelPath } from "../../src/models/testModel.js";
 import { startServer } from "../../src/server/server.js";
-import { ConfigError, DEFAULT_ALIASES, DEFAULT_CORS_ORIGINS, loadServerConfig, readDotenv } from "../../src/server/serverConfig.js";
+import { ConfigError, DEFAULT_ALIASES, DEFAULT_CORS_ORIGINS, loadServerConfig, readDotenv } from "../../src/config.js";
 
 let dir: string;
 

@@ -9,7 +9,7 @@ import { expect } from "vitest";
 
 import { getTestModelPath, TEST_MODEL_SEGMENTS } from "../../src/models/testModel.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
-import { loadServerConfig, type ServerConfigInput } from "../../src/server/serverConfig.js";
+import { loadServerConfig, type ServerConfigInput } from "../../src/config.js";
 import { speechOfLength } from "./engineFixtures.js";
 import { encodeWav, encodeWithFfmpeg, longSpeech, writeWav } from "./speech.js";
 

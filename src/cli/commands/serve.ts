@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 
 import { startServer } from "../../server/server.js";
-import { ConfigError, loadServerConfig, type ServerConfigInput } from "../../server/serverConfig.js";
+import { ConfigError, loadServerConfig, type ServerConfigInput } from "../../config.js";
 
 /** `earshot serve`: the OpenAI-compatible HTTP API. */
 export function registerServeCommand(program: Command): void {

@@ -4,7 +4,7 @@ import path from "node:path";
 import cliProgress from "cli-progress";
 import { type Command, InvalidArgumentError, Option } from "commander";
 
-import { readEnvConfig } from "../../config.js";
+import { loadServerConfig } from "../../config.js";
 import { WhisperEngine, type TranscriptionOptions } from "../../engine/WhisperEngine.js";
 import { audioResponseFormats, renderTranscription, type AudioResponseFormat } from "../../formats/index.js";
 import { normalizeLanguage } from "../../formats/languages.js";
@@ -12,7 +12,7 @@ import { resolveModel } from "../../models/modelStore.js";
 import { transcribeAudio } from "../../pipeline/transcribeAudio.js";
 
 interface TranscribeCommandOptions {
-  model: string;
+  model?: string;
   language?: string;
   translate?: boolean;
   prompt?: string;
@@ -52,12 +52,11 @@ function parseLanguage(raw: string): string {
 
 /** `earshot transcribe FILE...`: several files, one loaded model. */
 export function registerTranscribeCommand(program: Command): void {
-  const env = readEnvConfig();
   program
     .command("transcribe")
     .description("transcribe (or translate) audio files; any format FFmpeg decodes")
     .argument("<files...>", "audio or video files")
-    .option("-m, --model <name|path>", "model name (see `earshot models list`) or path to a ggml file", env.model)
+    .option("-m, --model <name|path>", "model name (see `earshot models list`) or path to a ggml file (default: EARSHOT_MODEL or base)")
     .option("-l, --language <code>", "spoken language (ISO-639-1 code or name); default: detect", parseLanguage)
     .option("--translate", "translate to English")
     .option("--prompt <text>", "text to guide style and spelling")
@@ -74,13 +73,10 @@ export function registerTranscribeCommand(program: Command): void {
 }
 
 async function runTranscribe(files: string[], options: TranscribeCommandOptions): Promise<void> {
-  const env = readEnvConfig();
-  const model = resolveModel(options.model);
-  const engine = await WhisperEngine.load(model.path, {
-    parallelJobs: 1,
-    ...(options.threads ?? env.threadsPerJob ? { threadsPerJob: options.threads ?? env.threadsPerJob } : {}),
-    useGpu: env.useGpu,
-  });
+  const config = loadServerConfig();
+  const model = resolveModel(options.model ?? config.model);
+  const threadsPerJob = options.threads ?? config.threadsPerJob;
+  const engine = await WhisperEngine.load(model.path, { parallelJobs: 1, ...(threadsPerJob ? { threadsPerJob } : {}), useGpu: config.gpuOffload });
   const decodeOptions: TranscriptionOptions = {
     task: options.translate ? "translate" : "transcribe",
     wordTimestamps: options.wordTimestamps ?? false,
