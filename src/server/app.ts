@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerO
 
 import { ApiError, toApiError } from "./apiErrors.js";
 import { checkApiKey } from "./auth.js";
+import { declaredTooLarge } from "./receiveUpload.js";
 import { registerAudioRoutes } from "./routes/audio.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerModelRoutes } from "./routes/models.js";
@@ -74,6 +75,13 @@ export function buildApp(context: ServerContext, options: { logger?: FastifyServ
   app.setNotFoundHandler((request, reply) => {
     const error = ApiError.routeNotFound(request.method, request.url);
     return reply.code(404).send(error.body());
+  });
+
+  // Node answers "Expect: 100-continue" by itself, inviting the client to send a body the server
+  // will refuse. Invite only bodies within the upload limit; the route answers 413 to the others.
+  app.server.on("checkContinue", (request, response) => {
+    if (!declaredTooLarge(request.headers, context.maxUploadBytes)) response.writeContinue();
+    app.server.emit("request", request, response);
   });
 
   registerHealthRoutes(app, context);

@@ -25,6 +25,15 @@ export interface ReceiveUploadOptions<T> {
   signal: AbortSignal;
 }
 
+/** Room for the form's other fields beside the file when judging a declared Content-Length. */
+const FORM_OVERHEAD_BYTES = 256 * 1024;
+
+/** True when the declared Content-Length already tells the file cannot fit under `maxFileBytes`. */
+export function declaredTooLarge(headers: IncomingMessage["headers"], maxFileBytes: number): boolean {
+  const declared = Number(headers["content-length"]);
+  return Number.isFinite(declared) && declared > maxFileBytes + FORM_OVERHEAD_BYTES;
+}
+
 const FIELD_LIMITS = { fields: 64, fieldSize: 256 * 1024, fieldNameSize: 200, parts: 80, files: 1 };
 
 /**
@@ -38,8 +47,7 @@ export function receiveUpload<T>(request: IncomingMessage, options: ReceiveUploa
       ApiError.invalidParam("file", "Expected a multipart/form-data request body with a 'file' field.", "invalid_content_type"),
     );
   }
-  const declared = Number(request.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > options.maxFileBytes + 1_048_576) {
+  if (declaredTooLarge(request.headers, options.maxFileBytes)) {
     return Promise.reject(ApiError.fileTooLarge(options.maxFileBytes));
   }
 

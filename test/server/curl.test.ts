@@ -123,3 +123,28 @@ describe("curl", () => {
     expect(JSON.parse(body)).toEqual({ error: { message: expect.any(String), type: "invalid_request_error", param: "chunking_strategy", code: "invalid_value" } });
   });
 });
+
+describe("curl against a 1 MB upload limit", () => {
+  let small: TestServer;
+  beforeAll(async () => {
+    small = await startTestServer({ maxUploadMb: "1" });
+  });
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  it("an oversized declared body gets its 413 without a 100 Continue, so curl sends none of it", async () => {
+    fs.writeFileSync(path.join(audio.dir, "eighty.wav"), await longSpeechWav(80));
+    const { stdout } = await run(
+      "curl",
+      ["-sS", "--max-time", "30", "-H", "Expect: 100-continue", "-F", "file=@eighty.wav", "-F", "model=whisper-1",
+        "-w", "\n%{http_code} %{size_upload}", `${small.url}/v1/audio/transcriptions`],
+      { cwd: audio.dir },
+    );
+    const [status, uploaded] = stdout.slice(stdout.lastIndexOf("\n") + 1).split(" ").map(Number);
+    expect(status).toBe(413);
+    expect(uploaded).toBe(0);
+    expect(JSON.parse(stdout.slice(0, stdout.lastIndexOf("\n"))).error.code).toBe("file_too_large");
+    await expectNoTempFiles(small.tempDir);
+  });
+});
