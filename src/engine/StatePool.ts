@@ -28,7 +28,6 @@ interface Waiter {
 export class StatePool {
   private readonly idle: NativeWhisperState[] = [];
   private readonly waiters: Waiter[] = [];
-  private created = 0;
   private running = 0;
   private closed = false;
   private averageJobMs = 0;
@@ -100,15 +99,7 @@ export class StatePool {
   }
 
   private async takeState(): Promise<NativeWhisperState> {
-    const state = this.idle.pop();
-    if (state) return state;
-    this.created++;
-    try {
-      return await this.options.createState();
-    } catch (error) {
-      this.created--;
-      throw error;
-    }
+    return this.idle.pop() ?? this.options.createState();
   }
 
   private release(state: NativeWhisperState): void {
@@ -120,7 +111,6 @@ export class StatePool {
     this.running--;
     if (this.closed) {
       state.dispose();
-      this.created--;
     } else {
       this.idle.push(state);
     }
@@ -142,9 +132,6 @@ export class StatePool {
   close(): void {
     this.closed = true;
     for (const waiter of this.waiters.splice(0)) waiter.reject(new EngineClosedError());
-    for (const state of this.idle.splice(0)) {
-      state.dispose();
-      this.created--;
-    }
+    for (const state of this.idle.splice(0)) state.dispose();
   }
 }

@@ -68,7 +68,11 @@ export function buildSegment(native: NativeSegment, id: number, context: Segment
  */
 export function applyWindowStats(segments: Segment[]): Segment[] {
   const windows = new Map<number, Segment[]>();
-  for (const segment of segments) windows.set(segment.seek, [...(windows.get(segment.seek) ?? []), segment]);
+  for (const segment of segments) {
+    const members = windows.get(segment.seek);
+    if (members) members.push(segment);
+    else windows.set(segment.seek, [segment]);
+  }
   for (const members of windows.values()) {
     const avgLogprob = averageLogprob(members.flatMap((s) => s.tokens));
     const ratio = compressionRatio(members.map((s) => s.text).join(""));

@@ -61,7 +61,7 @@ export class ModelRegistry {
 
   /** Loads the default model; resolves when the server can transcribe. */
   async loadDefault(): Promise<WhisperEngine> {
-    return this.engine({ id: this.defaultModel.name, model: this.defaultModel, created: 0 });
+    return this.engine(this.byId.get(this.defaultModel.name)!);
   }
 
   /** Engines loaded so far (for readiness and stats). */

@@ -20,39 +20,39 @@ function clientGone(reply: FastifyReply): AbortController {
   return controller;
 }
 
-/** The received form, its file decoding (started as it streamed in), and a way to cancel that decode. */
-interface AudioForm {
-  upload: ReceivedUpload<DecodedAudio>;
-  cancelDecode: () => void;
-}
-
-async function receiveAudioForm(context: ServerContext, request: FastifyRequest, signal: AbortSignal): Promise<AudioForm> {
-  const decodeAbort = new AbortController();
-  const cancelDecode = () => decodeAbort.abort();
-  const upload = await receiveUpload(request.raw, {
-    maxFileBytes: context.maxUploadBytes,
-    signal,
-    consumeFile: (stream, fileSignal) =>
-      decodeAudio(stream, { signal: AbortSignal.any([fileSignal, signal, decodeAbort.signal]), ...context.decodeOptions }),
-  }).catch((error: unknown) => {
-    cancelDecode();
-    throw error;
-  });
-  // Awaited later, or cancelled: never an unhandled rejection on an early exit.
-  upload.file?.catch(() => undefined);
-  return { upload, cancelDecode };
-}
-
-function rejectWhenSaturated(context: ServerContext): void {
+/**
+ * The shared shape of every upload route: refuse at once when the queue is full, watch for the
+ * client going away, receive the form (decoding the file as it streams in), and run `handle`;
+ * when `handle` fails, the decode is cancelled so FFmpeg and its temp files go at once.
+ */
+async function withAudioForm(
+  context: ServerContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  handle: (upload: ReceivedUpload<DecodedAudio>, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
   const engine = context.defaultEngine();
   if (engine?.saturated) throw ApiError.overloaded(engine.retryAfterSeconds());
+  const signal = clientGone(reply).signal;
+  const decodeAbort = new AbortController();
+  try {
+    const upload = await receiveUpload(request.raw, {
+      maxFileBytes: context.maxUploadBytes,
+      signal,
+      consumeFile: (stream, fileSignal) =>
+        decodeAudio(stream, { signal: AbortSignal.any([fileSignal, signal, decodeAbort.signal]), ...context.decodeOptions }),
+    });
+    // Awaited by `handle`, or cancelled below: never an unhandled rejection on an early exit.
+    upload.file?.catch(() => undefined);
+    await handle(upload, signal);
+  } catch (error) {
+    decodeAbort.abort();
+    throw error;
+  }
 }
 
-async function handleAudio(context: ServerContext, task: AudioTask, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  rejectWhenSaturated(context);
-  const gone = clientGone(reply);
-  const { upload, cancelDecode } = await receiveAudioForm(context, request, gone.signal);
-  try {
+function handleAudio(context: ServerContext, task: AudioTask, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  return withAudioForm(context, request, reply, async (upload, signal) => {
     const params = parseTranscriptionRequest(task, upload.fields);
     if (!upload.file) throw ApiError.missingParam("file");
     const served = context.models.find(params.model);
@@ -62,19 +62,16 @@ async function handleAudio(context: ServerContext, task: AudioTask, request: Fas
     request.log.info({ model: served.id, seconds: Number(audio.duration.toFixed(2)), format: audio.format }, "audio decoded");
 
     if (params.stream) {
-      await streamTranscription(reply, gone.signal, async (onSegment) => engine.transcribe(audio.samples, params.options, { signal: gone.signal, onSegment }), params.includeLogprobs);
+      await streamTranscription(reply, signal, async (onSegment) => engine.transcribe(audio.samples, params.options, { signal: signal, onSegment }), params.includeLogprobs);
       return;
     }
-    const result = await engine.transcribe(audio.samples, params.options, { signal: gone.signal });
+    const result = await engine.transcribe(audio.samples, params.options, { signal: signal });
     const rendered = renderTranscription(params.responseFormat, result, {
       includeLogprobs: params.includeLogprobs,
       timestampGranularities: params.timestampGranularities,
     });
     await reply.type(rendered.contentType).send(rendered.body);
-  } catch (error) {
-    cancelDecode();
-    throw error;
-  }
+  });
 }
 
 /**
@@ -113,11 +110,8 @@ async function streamTranscription(
 }
 
 /** The simple browser pattern: multipart `file` (+ optional language, prompt) → {"transcript": "..."}. */
-async function handleSimpleUpload(context: ServerContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  rejectWhenSaturated(context);
-  const gone = clientGone(reply);
-  const { upload, cancelDecode } = await receiveAudioForm(context, request, gone.signal);
-  try {
+function handleSimpleUpload(context: ServerContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  return withAudioForm(context, request, reply, async (upload, signal) => {
     if (!upload.file) throw ApiError.missingParam("file");
     const language = upload.fields.get("language")?.[0];
     const code = language && language !== "auto" ? normalizeLanguage(language) : undefined;
@@ -128,12 +122,9 @@ async function handleSimpleUpload(context: ServerContext, request: FastifyReques
     const engine = await context.models.engine(served);
     const audio = await upload.file;
     const prompt = upload.fields.get("prompt")?.[0];
-    const result = await engine.transcribe(audio.samples, { ...(code ? { language: code } : {}), ...(prompt ? { prompt } : {}) }, { signal: gone.signal });
+    const result = await engine.transcribe(audio.samples, { ...(code ? { language: code } : {}), ...(prompt ? { prompt } : {}) }, { signal: signal });
     await reply.send({ transcript: result.text });
-  } catch (error) {
-    cancelDecode();
-    throw error;
-  }
+  });
 }
 
 export function registerAudioRoutes(app: FastifyInstance, context: ServerContext): void {
