@@ -11,6 +11,7 @@ import { declaredTooLarge } from "./receiveUpload.js";
 import { registerAudioRoutes } from "./routes/audio.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerModelRoutes } from "./routes/models.js";
+import { registerWebRoutes } from "./routes/web.js";
 import type { ServerContext } from "./serverContext.js";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -87,5 +88,6 @@ export function buildApp(context: ServerContext, options: { logger?: FastifyServ
   registerHealthRoutes(app, context);
   registerModelRoutes(app, context);
   registerAudioRoutes(app, context);
+  registerWebRoutes(app, context);
   return app;
 }

@@ -1,0 +1,166 @@
+// Talking to the Earshot server: the optional API key (this tab only), OpenAI-shaped errors,
+// the model list, the upload with progress, and the realtime client secret.
+
+const KEY_STORAGE = "earshot.apiKey";
+/** Where the key lives when sessionStorage is unavailable. */
+let memoryKey = "";
+
+/** The API key the user typed in this tab, or "" (the server is open by default). */
+export function getApiKey() {
+  try {
+    return sessionStorage.getItem(KEY_STORAGE) ?? memoryKey;
+  } catch {
+    return memoryKey;
+  }
+}
+
+export function setApiKey(key) {
+  try {
+    if (key) sessionStorage.setItem(KEY_STORAGE, key);
+    else sessionStorage.removeItem(KEY_STORAGE);
+  } catch {
+    // storage disabled: the key lives as long as the page
+  }
+  memoryKey = key;
+}
+
+function authHeaders() {
+  const key = getApiKey();
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+/** A failed request. `status` 0 means the server could not be reached. */
+export class RequestError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} message
+   * @param {{code?: string|null, type?: string|null, param?: string|null, retryAfter?: number|null}} [details]
+   */
+  constructor(status, message, details = {}) {
+    super(message);
+    this.name = "RequestError";
+    this.status = status;
+    this.code = details.code ?? null;
+    this.type = details.type ?? null;
+    this.param = details.param ?? null;
+    /** Seconds to wait before retrying (429/503), from Retry-After. */
+    this.retryAfter = details.retryAfter ?? null;
+  }
+}
+
+function parseRetryAfter(value) {
+  if (!value) return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(1, Math.ceil(seconds));
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(1, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** The RequestError for an HTTP error answer (OpenAI's {"error":{...}} body, or anything else). */
+function errorFromResponse(status, bodyText, retryAfterHeader) {
+  let error = {};
+  try {
+    error = JSON.parse(bodyText)?.error ?? {};
+  } catch {
+    // not JSON (a proxy's page, say)
+  }
+  const message = typeof error.message === "string" && error.message ? error.message : `The server answered ${status}.`;
+  return new RequestError(status, message, { code: error.code, type: error.type, param: error.param, retryAfter: parseRetryAfter(retryAfterHeader) });
+}
+
+async function requestJson(path, init = {}) {
+  let response;
+  try {
+    response = await fetch(path, { ...init, headers: { ...authHeaders(), ...init.headers } });
+  } catch {
+    throw new RequestError(0, "Could not reach the server.", { code: "network_error" });
+  }
+  const text = await response.text();
+  if (!response.ok) throw errorFromResponse(response.status, text, response.headers.get("retry-after"));
+  return JSON.parse(text);
+}
+
+/** The ids of the models the server offers (GET /v1/models), the default model first. */
+export async function listModels() {
+  const body = await requestJson("/v1/models");
+  return (body.data ?? []).map((model) => model.id).filter((id) => typeof id === "string");
+}
+
+/**
+ * Uploads `blob` to /v1/audio/transcriptions (or /translations) as verbose_json with segment (and,
+ * for transcriptions, word) timestamps. XMLHttpRequest rather than fetch: it reports upload progress.
+ *
+ * @param {{blob: Blob, filename: string, model: string, language?: string, prompt?: string, translate?: boolean,
+ *          signal?: AbortSignal, onProgress?: (fraction: number) => void, onUploaded?: () => void}} request
+ * @returns {Promise<any>} the verbose_json transcription
+ */
+export function uploadAudio(request) {
+  const { blob, filename, model, language, prompt, translate, signal, onProgress, onUploaded } = request;
+  const form = new FormData();
+  form.append("model", model);
+  form.append("response_format", "verbose_json");
+  if (!translate) {
+    if (language) form.append("language", language);
+    form.append("timestamp_granularities[]", "word");
+    form.append("timestamp_granularities[]", "segment");
+  }
+  if (prompt) form.append("prompt", prompt);
+  form.append("file", blob, filename);
+
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new DOMException("Cancelled", "AbortError"));
+      return;
+    }
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", translate ? "/v1/audio/translations" : "/v1/audio/transcriptions");
+    for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
+    xhr.responseType = "text";
+    let uploaded = false;
+    const finishUpload = () => {
+      if (uploaded) return;
+      uploaded = true;
+      onProgress?.(1);
+      onUploaded?.();
+    };
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable && event.total > 0) onProgress?.(event.loaded / event.total);
+    });
+    xhr.upload.addEventListener("load", finishUpload);
+    xhr.addEventListener("load", () => {
+      signal?.removeEventListener("abort", abort);
+      if (xhr.status >= 200 && xhr.status < 300) {
+        finishUpload();
+        try {
+          resolve(JSON.parse(xhr.responseText));
+        } catch {
+          reject(new RequestError(xhr.status, "The server's answer could not be read.", { code: "bad_response" }));
+        }
+        return;
+      }
+      reject(errorFromResponse(xhr.status, xhr.responseText, xhr.getResponseHeader("retry-after")));
+    });
+    xhr.addEventListener("error", () => {
+      signal?.removeEventListener("abort", abort);
+      reject(new RequestError(0, "Could not reach the server.", { code: "network_error" }));
+    });
+    const abort = () => {
+      xhr.abort();
+      reject(new DOMException("Cancelled", "AbortError"));
+    };
+    signal?.addEventListener("abort", abort, { once: true });
+    xhr.send(form);
+  });
+}
+
+/**
+ * Mints a short-lived secret for the realtime WebSocket (POST /v1/realtime/client_secrets), so the
+ * page never puts a real API key in a WebSocket URL or protocol.
+ */
+export async function createRealtimeSecret(session) {
+  return requestJson("/v1/realtime/client_secrets", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ session }),
+  });
+}

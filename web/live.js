@@ -1,0 +1,279 @@
+// The "Live captions" tab: microphone → PCM16 24 kHz → realtime WebSocket; partial lines that
+// settle into final ones, a speaking/silent indicator, and a transcript that can be copied or saved.
+import { describeMicrophoneError, describeRequestError } from "./errors.js";
+import { MicStream } from "./micStream.js";
+import { RealtimeTranscriber } from "./realtime.js";
+import { byId, copyText, downloadFile, formatClock, h, setMeter, timestampName, toast } from "./ui.js";
+
+const STATE_LABELS = {
+  off: "Off",
+  connecting: "Connecting…",
+  silent: "Listening · silent",
+  speaking: "Speaking",
+  finishing: "Finishing…",
+  error: "Stopped",
+};
+
+/** How long Stop waits for the turns still being transcribed. */
+const FINISH_TIMEOUT_MS = 5000;
+
+export class LivePanel {
+  /**
+   * @param {{model: () => string, onAuthNeeded: () => void}} deps
+   */
+  constructor(deps) {
+    this.deps = deps;
+    this.session = null;
+    this.mic = null;
+    /** @type {Map<string, {element: HTMLElement, text: HTMLElement, partial: string, deltas: string, final: boolean, startMs: number | null}>} */
+    this.lines = new Map();
+    this.finishing = null;
+    this.el = {
+      button: byId("live-button"),
+      label: byId("live-button").querySelector(".record-label"),
+      indicator: byId("live-indicator"),
+      meter: byId("live-meter"),
+      language: byId("live-language"),
+      error: byId("live-error"),
+      captions: byId("captions"),
+      empty: byId("captions-empty"),
+      copy: byId("live-copy"),
+      save: byId("live-save"),
+      clear: byId("live-clear"),
+    };
+    this.el.button.addEventListener("click", () => (this.session || this.mic ? this.stop() : this.start()));
+    this.el.copy.addEventListener("click", async () => {
+      toast((await copyText(this.plainText())) ? "Captions copied" : "Could not copy: select the text and copy it");
+    });
+    this.el.save.addEventListener("click", () => downloadFile(`${timestampName("captions")}.txt`, this.timedText(), "text/plain;charset=utf-8"));
+    this.el.clear.addEventListener("click", () => this.clear());
+  }
+
+  setState(state) {
+    this.el.indicator.dataset.state = state;
+    this.el.indicator.textContent = STATE_LABELS[state] ?? state;
+    const running = state !== "off" && state !== "error";
+    this.el.button.classList.toggle("recording", running);
+    this.el.label.textContent = state === "finishing" ? "Finishing…" : running ? "Stop live captions" : "Start live captions";
+    this.el.button.disabled = state === "finishing";
+    this.el.language.disabled = running;
+  }
+
+  showError(problem) {
+    this.el.error.replaceChildren(h("strong", {}, problem.title), ` ${problem.detail}`);
+  }
+
+  async start() {
+    this.el.error.replaceChildren();
+    this.setState("connecting");
+    const session = new RealtimeTranscriber({
+      model: this.deps.model(),
+      language: this.el.language.value,
+      onEvent: (event) => this.onEvent(event),
+      onClose: (info) => this.onClose(session, info),
+    });
+    this.session = session;
+    this.mic = new MicStream({
+      onChunk: (pcm) => session.sendAudio(pcm),
+      onLevel: (level) => setMeter(this.el.meter, level),
+      onEnded: () => {
+        this.showError({ title: "The microphone stopped", detail: "It was disconnected or taken by another app." });
+        this.stop();
+      },
+    });
+    try {
+      await this.mic.start();
+    } catch (error) {
+      this.teardown();
+      this.setState("error");
+      this.showError(describeMicrophoneError(error));
+      return;
+    }
+    try {
+      await session.connect();
+    } catch (error) {
+      if (this.session !== session) return;
+      this.teardown();
+      this.setState("error");
+      this.showError(this.describeConnectError(error));
+      return;
+    }
+    if (this.session === session) this.setState("silent");
+  }
+
+  describeConnectError(error) {
+    if (error?.status === 404) {
+      return { title: "Live captions are not available", detail: "This server has no realtime endpoint. Use Transcribe instead, or update Earshot." };
+    }
+    const problem = describeRequestError(error);
+    if (problem.kind === "auth") this.deps.onAuthNeeded();
+    if (problem.kind === "network") return { title: "Could not connect for live captions", detail: `${error.message} Check that the server is running, then try again.` };
+    return problem;
+  }
+
+  /** Stops the microphone and closes once the turns in progress are transcribed. */
+  async stop() {
+    const session = this.session;
+    this.mic?.stop();
+    this.mic = null;
+    setMeter(this.el.meter, 0);
+    if (!session) {
+      this.setState("off");
+      return;
+    }
+    if (session.open && [...this.lines.values()].some((line) => !line.final)) {
+      this.setState("finishing");
+      await new Promise((resolve) => {
+        this.finishing = resolve;
+        setTimeout(resolve, FINISH_TIMEOUT_MS);
+      });
+      this.finishing = null;
+    }
+    if (this.session !== session) return;
+    this.teardown();
+    this.setState("off");
+  }
+
+  teardown() {
+    this.mic?.stop();
+    this.mic = null;
+    const session = this.session;
+    this.session = null;
+    session?.close();
+    setMeter(this.el.meter, 0);
+    // Lines that never settled keep what was heard so far.
+    for (const line of this.lines.values()) if (!line.final) this.settle(line, line.deltas || line.partial);
+  }
+
+  onClose(session, info) {
+    if (this.session !== session) return;
+    this.teardown();
+    this.setState("error");
+    this.showError({
+      title: "The live connection closed",
+      detail: `${info.reason || "The server ended the session"} (code ${info.code}). The captions so far are kept; start again to continue.`,
+    });
+  }
+
+  onEvent(event) {
+    switch (event.type) {
+      case "input_audio_buffer.speech_started":
+        this.line(event.item_id, event.audio_start_ms);
+        if (this.session) this.setState("speaking");
+        break;
+      case "input_audio_buffer.speech_stopped":
+        if (this.session) this.setState("silent");
+        break;
+      case "input_audio_buffer.committed":
+        this.line(event.item_id);
+        break;
+      case "conversation.item.input_audio_transcription.partial": {
+        const line = this.line(event.item_id);
+        if (line.final) break;
+        line.partial = event.transcript ?? `${line.partial}${event.delta ?? ""}`;
+        this.showText(line, line.deltas || line.partial);
+        break;
+      }
+      case "conversation.item.input_audio_transcription.delta": {
+        const line = this.line(event.item_id);
+        if (line.final) break;
+        line.deltas += event.delta ?? "";
+        this.showText(line, line.deltas);
+        break;
+      }
+      case "conversation.item.input_audio_transcription.completed":
+        this.settle(this.line(event.item_id), event.transcript ?? "");
+        break;
+      case "conversation.item.input_audio_transcription.failed": {
+        const line = this.line(event.item_id);
+        this.settle(line, line.deltas || line.partial, event.error?.message ?? "could not be transcribed");
+        break;
+      }
+      case "error":
+        this.showError({ title: "The server reported an error", detail: event.error?.message ?? "unknown error" });
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The caption line of a turn, created on first sight. */
+  line(itemId, startMs = null) {
+    const id = itemId ?? `turn-${this.lines.size}`;
+    let line = this.lines.get(id);
+    if (line) {
+      if (line.startMs === null && startMs !== null) {
+        line.startMs = startMs;
+        line.time.textContent = formatClock(startMs / 1000);
+      }
+      return line;
+    }
+    const time = h("span", { className: "caption-time" }, startMs !== null ? formatClock(startMs / 1000) : "");
+    const text = h("span", { className: "caption-text" }, "…");
+    const element = h("p", { className: "caption partial", dataset: { itemId: id } }, time, text);
+    line = { element, text, time, partial: "", deltas: "", final: false, startMs };
+    this.lines.set(id, line);
+    this.el.empty.hidden = true;
+    const captions = this.el.captions;
+    const atBottom = captions.scrollHeight - captions.scrollTop - captions.clientHeight < 40;
+    captions.append(element);
+    if (atBottom) captions.scrollTop = captions.scrollHeight;
+    return line;
+  }
+
+  showText(line, text) {
+    line.text.textContent = text.trim() || "…";
+    const captions = this.el.captions;
+    if (captions.scrollHeight - captions.scrollTop - captions.clientHeight < 80) captions.scrollTop = captions.scrollHeight;
+  }
+
+  settle(line, transcript, failure) {
+    if (line.final) return;
+    line.final = true;
+    const text = transcript.trim();
+    if (!text && !failure) {
+      line.element.remove();
+      this.lines.delete(line.element.dataset.itemId ?? "");
+    } else {
+      line.element.classList.remove("partial");
+      line.element.classList.add(failure ? "failed" : "final");
+      line.text.textContent = text || `(${failure})`;
+      line.settled = text;
+    }
+    this.updateActions();
+    if (this.finishing && [...this.lines.values()].every((each) => each.final)) this.finishing();
+  }
+
+  finalLines() {
+    return [...this.lines.values()].filter((line) => line.final && line.settled);
+  }
+
+  plainText() {
+    return this.finalLines()
+      .map((line) => line.settled)
+      .join("\n");
+  }
+
+  timedText() {
+    return `${this.finalLines()
+      .map((line) => (line.startMs !== null ? `[${formatClock(line.startMs / 1000)}] ${line.settled}` : line.settled))
+      .join("\n")}\n`;
+  }
+
+  updateActions() {
+    const any = this.finalLines().length > 0;
+    this.el.copy.disabled = !any;
+    this.el.save.disabled = !any;
+    this.el.clear.disabled = !any;
+  }
+
+  clear() {
+    for (const [id, line] of this.lines) {
+      if (!line.final) continue;
+      line.element.remove();
+      this.lines.delete(id);
+    }
+    this.el.empty.hidden = this.lines.size > 0;
+    this.updateActions();
+  }
+}

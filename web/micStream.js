@@ -1,0 +1,66 @@
+// The microphone as a stream of 24 kHz mono PCM16 chunks, through the pcm16-24k AudioWorklet.
+import { checkMicrophoneSupport } from "./errors.js";
+import { SPEECH_AUDIO } from "./recorder.js";
+import { levelFromRms } from "./ui.js";
+
+export const PCM_RATE = 24_000;
+
+export class MicStream {
+  /**
+   * @param {{onChunk: (pcm: ArrayBuffer) => void, onLevel?: (level: number) => void, onEnded?: () => void, chunkMs?: number}} options
+   */
+  constructor(options) {
+    this.options = options;
+    this.stream = null;
+    this.context = null;
+    this.node = null;
+  }
+
+  /** Opens the microphone; rejects with getUserMedia's error (NotAllowedError, NotFoundError, ...). */
+  async start() {
+    checkMicrophoneSupport({ needsRecorder: false });
+    if (typeof AudioWorkletNode === "undefined") {
+      const error = new Error("no AudioWorklet");
+      error.name = "NotSupported";
+      throw error;
+    }
+    this.stream = await navigator.mediaDevices.getUserMedia({ audio: SPEECH_AUDIO });
+    try {
+      this.context = new AudioContext({ latencyHint: "interactive" });
+      await this.context.audioWorklet.addModule(new URL("./pcm-worklet.js", import.meta.url));
+      const source = this.context.createMediaStreamSource(this.stream);
+      this.node = new AudioWorkletNode(this.context, "pcm16-24k", {
+        numberOfInputs: 1,
+        numberOfOutputs: 1,
+        outputChannelCount: [1],
+        processorOptions: { targetRate: PCM_RATE, chunkMs: this.options.chunkMs ?? 100 },
+      });
+      this.node.port.onmessage = (event) => {
+        if (event.data?.type !== "audio") return;
+        this.options.onLevel?.(levelFromRms(event.data.rms));
+        this.options.onChunk(event.data.pcm);
+      };
+      // The worklet writes silence; connecting it keeps the graph pulling it in every browser.
+      const mute = this.context.createGain();
+      mute.gain.value = 0;
+      source.connect(this.node).connect(mute).connect(this.context.destination);
+      await this.context.resume();
+    } catch (error) {
+      this.stop();
+      throw error;
+    }
+    for (const track of this.stream.getAudioTracks()) track.addEventListener("ended", () => this.options.onEnded?.());
+  }
+
+  /** Sends what the worklet holds, then releases the microphone. */
+  stop() {
+    this.node?.port.postMessage({ type: "stop" });
+    for (const track of this.stream?.getTracks() ?? []) track.stop();
+    const context = this.context;
+    // Give the worklet's last chunk a moment to arrive before closing.
+    if (context) setTimeout(() => context.close().catch(() => undefined), 150);
+    this.stream = null;
+    this.context = null;
+    this.options.onLevel?.(0);
+  }
+}

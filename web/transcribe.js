@@ -1,0 +1,344 @@
+// The "Transcribe" tab: record or pick a file, upload it with progress, show the transcript, and
+// keep the audio through every failure so it can be sent again or saved.
+import { uploadAudio } from "./api.js";
+import { describeMicrophoneError, describeRequestError } from "./errors.js";
+import { EXPORTS } from "./exports.js";
+import { extensionFor, Recorder } from "./recorder.js";
+import { TranscriptView } from "./transcriptView.js";
+import { byId, copyText, downloadFile, formatBytes, formatClock, setMeter, timestampName, toast } from "./ui.js";
+
+/**
+ * @typedef {{blob: Blob, name: string, kind: "recording" | "file", seconds?: number, url: string}} Source
+ */
+
+export class TranscribePanel {
+  /**
+   * @param {{options: () => {model: string, language: string, translate: boolean, prompt: string}, onAuthNeeded: () => void}} deps
+   */
+  constructor(deps) {
+    this.deps = deps;
+    /** @type {Source | null} */
+    this.source = null;
+    this.result = null;
+    this.job = null;
+    this.retryTimer = 0;
+    this.recorder = null;
+
+    this.el = {
+      recordButton: byId("record-button"),
+      recordLabel: byId("record-button").querySelector(".record-label"),
+      recordMeter: byId("record-meter"),
+      recordElapsed: byId("record-elapsed"),
+      recordError: byId("record-error"),
+      recorderCard: byId("recorder"),
+      dropzone: byId("dropzone"),
+      chooseFile: byId("choose-file"),
+      fileInput: byId("file-input"),
+      job: byId("job"),
+      jobTitle: byId("job-title"),
+      jobSource: byId("job-source"),
+      jobProgress: byId("job-progress"),
+      jobStage: byId("job-stage"),
+      progress: byId("upload-progress"),
+      jobError: byId("job-error"),
+      jobErrorTitle: byId("job-error-title"),
+      jobErrorDetail: byId("job-error-detail"),
+      jobRetry: byId("job-retry"),
+      jobDownload: byId("job-download"),
+      jobCancel: byId("job-cancel"),
+      result: byId("result"),
+      resultTitle: byId("result-title"),
+      resultMeta: byId("result-meta"),
+      player: byId("player"),
+      segments: byId("segments"),
+      copy: byId("copy-button"),
+      downloadSource: byId("download-source"),
+      retranscribe: byId("retranscribe"),
+    };
+    this.view = new TranscriptView(this.el.segments, this.el.player);
+    this.wire();
+  }
+
+  wire() {
+    const el = this.el;
+    el.recordButton.addEventListener("click", () => (this.recorder?.recording ? this.stopRecording() : this.startRecording()));
+    el.chooseFile.addEventListener("click", () => el.fileInput.click());
+    el.fileInput.addEventListener("change", () => {
+      const file = el.fileInput.files?.[0];
+      if (file) this.useFile(file);
+      el.fileInput.value = "";
+    });
+    // Drop anywhere on the tab; the drop zone lights up.
+    const zone = el.dropzone;
+    let depth = 0;
+    const hasFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes("Files");
+    document.addEventListener("dragenter", (event) => {
+      if (!hasFiles(event)) return;
+      depth++;
+      zone.classList.add("dragging");
+    });
+    document.addEventListener("dragleave", () => {
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) zone.classList.remove("dragging");
+    });
+    document.addEventListener("dragover", (event) => {
+      if (hasFiles(event)) event.preventDefault();
+    });
+    document.addEventListener("drop", (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      depth = 0;
+      zone.classList.remove("dragging");
+      const file = event.dataTransfer?.files?.[0];
+      if (file) this.useFile(file);
+    });
+
+    el.jobRetry.addEventListener("click", () => this.source && this.transcribe(this.source));
+    el.jobDownload.addEventListener("click", () => this.downloadSource());
+    el.jobCancel.addEventListener("click", () => this.cancel());
+    el.downloadSource.addEventListener("click", () => this.downloadSource());
+    el.retranscribe.addEventListener("click", () => this.source && this.transcribe(this.source));
+    el.copy.addEventListener("click", async () => {
+      if (!this.result) return;
+      toast((await copyText(EXPORTS.txt.render(this.result).trim())) ? "Transcript copied" : "Could not copy: select the text and copy it");
+    });
+    for (const button of el.result.querySelectorAll("[data-export]")) {
+      button.addEventListener("click", () => this.export(button.getAttribute("data-export")));
+    }
+    window.addEventListener("beforeunload", (event) => {
+      if (this.recorder?.recording || this.job) event.preventDefault();
+    });
+  }
+
+  // ---- recording ----
+
+  async startRecording() {
+    const el = this.el;
+    el.recordError.textContent = "";
+    el.recordButton.disabled = true;
+    el.recordLabel.textContent = "Starting…";
+    const recorder = new Recorder({
+      onLevel: (level) => setMeter(el.recordMeter, level),
+      onTick: (seconds) => (el.recordElapsed.textContent = formatClock(seconds)),
+      onInterrupted: (error) => {
+        toast(`Recording stopped: ${error.message}`);
+        this.stopRecording();
+      },
+    });
+    try {
+      await recorder.start();
+    } catch (error) {
+      el.recordButton.disabled = false;
+      el.recordLabel.textContent = "Start recording";
+      const problem = describeMicrophoneError(error);
+      this.showFieldError(el.recordError, problem);
+      el.recorderCard.dataset.state = problem.kind;
+      return;
+    }
+    this.recorder = recorder;
+    el.recorderCard.dataset.state = "recording";
+    el.recordButton.disabled = false;
+    el.recordButton.classList.add("recording");
+    el.recordLabel.textContent = "Stop and transcribe";
+    el.recordElapsed.textContent = "0:00";
+  }
+
+  async stopRecording() {
+    const recorder = this.recorder;
+    if (!recorder) return;
+    this.recorder = null;
+    const el = this.el;
+    const seconds = recorder.elapsed;
+    el.recordButton.classList.remove("recording");
+    el.recordLabel.textContent = "Start recording";
+    el.recorderCard.dataset.state = "";
+    setMeter(el.recordMeter, 0);
+    const blob = await recorder.stop();
+    if (blob.size === 0) {
+      this.showFieldError(el.recordError, { title: "Nothing was recorded", detail: "The microphone gave no audio. Check it and try again." });
+      return;
+    }
+    const name = `${timestampName("recording")}.${extensionFor(blob.type)}`;
+    this.transcribe(this.setSource({ blob, name, kind: "recording", seconds }));
+  }
+
+  useFile(file) {
+    this.transcribe(this.setSource({ blob: file, name: file.name || "audio", kind: "file" }));
+  }
+
+  /** Replaces the current audio (its object URL goes with it). */
+  setSource(source) {
+    if (this.source) URL.revokeObjectURL(this.source.url);
+    this.source = { ...source, url: URL.createObjectURL(source.blob) };
+    return this.source;
+  }
+
+  downloadSource() {
+    if (this.source) downloadFile(this.source.name, this.source.blob);
+  }
+
+  // ---- upload and transcription ----
+
+  describeSource(source) {
+    const parts = [source.kind === "recording" ? "Your recording" : source.name];
+    if (source.seconds) parts.push(formatClock(source.seconds));
+    parts.push(formatBytes(source.blob.size));
+    return parts.join(" · ");
+  }
+
+  /** Sends `source` to the server and shows the transcript; failures keep the audio. */
+  async transcribe(source) {
+    this.cancel({ quiet: true });
+    const el = this.el;
+    const options = this.deps.options();
+    const controller = new AbortController();
+    const job = { controller, startedAt: 0, ticker: 0 };
+    this.job = job;
+
+    el.result.hidden = true;
+    el.job.hidden = false;
+    el.job.dataset.state = "uploading";
+    el.jobTitle.textContent = options.translate ? "Translating" : "Transcribing";
+    el.jobSource.textContent = this.describeSource(source);
+    el.jobProgress.hidden = false;
+    el.jobError.hidden = true;
+    el.jobRetry.hidden = true;
+    el.jobDownload.hidden = true;
+    el.jobCancel.hidden = false;
+    el.jobCancel.textContent = "Cancel";
+    el.progress.value = 0;
+    el.progress.max = 100;
+    el.jobStage.textContent = "Uploading… 0%";
+
+    try {
+      const result = await uploadAudio({
+        blob: source.blob,
+        filename: source.name,
+        ...options,
+        signal: controller.signal,
+        onProgress: (fraction) => {
+          if (this.job !== job || el.job.dataset.state !== "uploading") return;
+          const percent = Math.round(fraction * 100);
+          el.progress.value = percent;
+          el.jobStage.textContent = `Uploading… ${percent}%`;
+        },
+        onUploaded: () => {
+          if (this.job !== job) return;
+          el.job.dataset.state = "transcribing";
+          el.progress.removeAttribute("value"); // indeterminate
+          job.startedAt = performance.now();
+          const verb = options.translate ? "Translating" : "Transcribing";
+          const tick = () => (el.jobStage.textContent = `${verb}… ${formatClock((performance.now() - job.startedAt) / 1000)}`);
+          tick();
+          job.ticker = setInterval(tick, 500);
+        },
+      });
+      if (this.job !== job) return;
+      this.finishJob(job);
+      this.showResult(source, result, options, job.startedAt ? (performance.now() - job.startedAt) / 1000 : null);
+    } catch (error) {
+      if (this.job !== job) return;
+      this.finishJob(job);
+      if (error?.name === "AbortError") return;
+      this.showJobError(source, describeRequestError(error, { bytes: source.blob.size }));
+    }
+  }
+
+  finishJob(job) {
+    clearInterval(job.ticker);
+    if (this.job === job) this.job = null;
+  }
+
+  /** Stops the upload or the pending retry; the audio stays, ready to be sent again. */
+  cancel({ quiet = false } = {}) {
+    clearInterval(this.retryTimer);
+    this.retryTimer = 0;
+    const job = this.job;
+    if (job) {
+      this.finishJob(job);
+      job.controller.abort();
+    }
+    if (quiet || !this.source) return;
+    const el = this.el;
+    el.job.dataset.state = "cancelled";
+    el.jobProgress.hidden = true;
+    el.jobError.hidden = false;
+    el.jobErrorTitle.textContent = "Cancelled";
+    el.jobErrorDetail.textContent = "Nothing was transcribed. Your audio is still here.";
+    el.jobRetry.hidden = false;
+    el.jobRetry.textContent = "Transcribe";
+    el.jobDownload.hidden = this.source.kind !== "recording";
+    el.jobCancel.hidden = true;
+  }
+
+  showJobError(source, problem) {
+    const el = this.el;
+    el.job.dataset.state = "error";
+    el.job.dataset.problem = problem.kind;
+    el.jobProgress.hidden = true;
+    el.jobError.hidden = false;
+    el.jobErrorTitle.textContent = problem.title;
+    el.jobErrorDetail.textContent = problem.detail;
+    el.jobRetry.hidden = problem.kind === "too_large" || problem.kind === "unsupported";
+    el.jobRetry.textContent = "Try again";
+    el.jobDownload.hidden = source.kind !== "recording";
+    el.jobCancel.hidden = true;
+    if (problem.kind === "auth") this.deps.onAuthNeeded();
+    if (problem.kind === "busy" && problem.retryAfter) {
+      // Retry by itself after the time the server asked for; the person can retry now or cancel.
+      let left = problem.retryAfter;
+      const base = problem.detail;
+      const show = () => (el.jobErrorDetail.textContent = `${base} Retrying in ${left} s…`);
+      show();
+      el.jobRetry.textContent = "Retry now";
+      el.jobCancel.hidden = false;
+      el.jobCancel.textContent = "Cancel";
+      this.retryTimer = setInterval(() => {
+        left--;
+        if (left > 0) return show();
+        clearInterval(this.retryTimer);
+        this.retryTimer = 0;
+        this.transcribe(source);
+      }, 1000);
+    } else {
+      el.jobRetry.focus({ preventScroll: true });
+    }
+  }
+
+  showFieldError(element, problem) {
+    element.replaceChildren();
+    const title = document.createElement("strong");
+    title.textContent = problem.title;
+    element.append(title, document.createTextNode(` ${problem.detail}`));
+  }
+
+  showResult(source, result, options, seconds) {
+    const el = this.el;
+    this.result = result;
+    el.job.hidden = true;
+    el.job.dataset.state = "";
+    el.result.hidden = false;
+    if (el.player.src !== source.url) el.player.src = source.url;
+    const language = result.language ? `${result.language[0].toUpperCase()}${result.language.slice(1)}` : null;
+    const meta = [
+      language,
+      Number.isFinite(result.duration) ? formatClock(result.duration) : null,
+      options.model,
+      seconds !== null ? `took ${seconds.toFixed(1)} s` : null,
+      options.translate ? "translated to English" : null,
+    ].filter(Boolean);
+    el.resultMeta.textContent = meta.join(" · ");
+    el.resultTitle.textContent = source.kind === "recording" ? "Transcript of your recording" : `Transcript of ${source.name}`;
+    el.downloadSource.textContent = source.kind === "recording" ? "Download recording" : "Download audio";
+    this.view.render(result);
+    el.resultTitle.focus({ preventScroll: true });
+    el.result.scrollIntoView({ block: "start", behavior: "smooth" });
+  }
+
+  export(format) {
+    const exporter = EXPORTS[format];
+    if (!exporter || !this.result || !this.source) return;
+    const base = this.source.name.replace(/\.[^.]+$/, "") || "transcript";
+    downloadFile(`${base}.${format}`, exporter.render(this.result), exporter.type);
+  }
+}

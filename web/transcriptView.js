@@ -1,0 +1,144 @@
+// The transcript by segment with timestamps, synchronized with the audio player: a click on a time
+// or a word plays from there, and the word being spoken is highlighted.
+import { formatClock, h } from "./ui.js";
+
+/** The words that fall within each segment (by their start time). */
+function wordsBySegment(segments, words) {
+  const groups = segments.map(() => []);
+  let index = 0;
+  for (const word of words) {
+    while (index < segments.length - 1 && word.start >= (segments[index + 1]?.start ?? Infinity) - 0.005) index++;
+    groups[index]?.push(word);
+  }
+  return groups;
+}
+
+/**
+ * The segment's text with each of its words wrapped in a span, found in order in the text so that
+ * punctuation and spacing stay as the server wrote them.
+ */
+function segmentText(text, words) {
+  const parts = [];
+  let cursor = 0;
+  const lower = text.toLowerCase();
+  for (const word of words) {
+    const needle = word.word.trim().toLowerCase();
+    if (!needle) continue;
+    const at = lower.indexOf(needle, cursor);
+    if (at < 0) continue;
+    if (at > cursor) parts.push(text.slice(cursor, at));
+    const span = h("span", { className: "word", dataset: { start: String(word.start), end: String(word.end) } }, text.slice(at, at + needle.length));
+    parts.push(span);
+    cursor = at + needle.length;
+  }
+  if (cursor < text.length) parts.push(text.slice(cursor));
+  return parts;
+}
+
+export class TranscriptView {
+  /**
+   * @param {HTMLOListElement} list
+   * @param {HTMLAudioElement} player
+   */
+  constructor(list, player) {
+    this.list = list;
+    this.player = player;
+    /** @type {{start: number, end: number, element: HTMLElement}[]} */
+    this.words = [];
+    /** @type {{start: number, end: number, element: HTMLElement}[]} */
+    this.segments = [];
+    this.currentWord = null;
+    this.currentSegment = null;
+    this.frame = 0;
+
+    list.addEventListener("click", (event) => {
+      const target = event.target instanceof Element ? event.target.closest("[data-start]") : null;
+      if (!target || !list.contains(target)) return;
+      this.playFrom(Number(target.getAttribute("data-start")));
+    });
+    const follow = () => {
+      this.highlight(player.currentTime);
+      if (!player.paused) this.frame = requestAnimationFrame(follow);
+    };
+    player.addEventListener("play", () => {
+      cancelAnimationFrame(this.frame);
+      this.frame = requestAnimationFrame(follow);
+    });
+    player.addEventListener("seeked", () => this.highlight(player.currentTime));
+    player.addEventListener("timeupdate", () => {
+      if (player.paused) this.highlight(player.currentTime);
+    });
+  }
+
+  /** Renders a verbose_json transcription. */
+  render(result) {
+    const segments = (result.segments ?? []).filter((segment) => segment.text.trim());
+    const words = Array.isArray(result.words) ? result.words : [];
+    this.list.replaceChildren();
+    this.words = [];
+    this.segments = [];
+    this.currentWord = this.currentSegment = null;
+    if (segments.length === 0) {
+      const text = (result.text ?? "").trim();
+      this.list.append(h("li", { className: "segment empty" }, text || "No speech was found in this audio."));
+      return;
+    }
+    const groups = wordsBySegment(segments, words);
+    segments.forEach((segment, index) => {
+      const stamp = formatClock(segment.start);
+      const item = h(
+        "li",
+        { className: "segment", dataset: { start: String(segment.start), end: String(segment.end) } },
+        h("button", { type: "button", className: "timestamp", "aria-label": `Play from ${stamp}`, dataset: { start: String(segment.start) } }, stamp),
+        h("p", { className: "segment-text" }, segmentText(segment.text.trim(), groups[index] ?? [])),
+      );
+      this.list.append(item);
+      this.segments.push({ start: segment.start, end: segment.end, element: item });
+    });
+    for (const element of this.list.querySelectorAll(".word")) {
+      this.words.push({ start: Number(element.getAttribute("data-start")), end: Number(element.getAttribute("data-end")), element });
+    }
+  }
+
+  playFrom(seconds) {
+    if (!Number.isFinite(seconds)) return;
+    this.player.currentTime = seconds;
+    this.highlight(seconds);
+    this.player.play().catch(() => undefined);
+  }
+
+  /** Marks the word and segment being played at `time`. */
+  highlight(time) {
+    const word = findAt(this.words, time);
+    if (word !== this.currentWord) {
+      this.currentWord?.element.classList.remove("current");
+      word?.element.classList.add("current");
+      this.currentWord = word;
+    }
+    const segment = findAt(this.segments, time);
+    if (segment !== this.currentSegment) {
+      this.currentSegment?.element.classList.remove("active");
+      this.currentSegment?.element.removeAttribute("aria-current");
+      segment?.element.classList.add("active");
+      segment?.element.setAttribute("aria-current", "true");
+      this.currentSegment = segment;
+      if (segment && !this.player.paused) segment.element.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    }
+  }
+}
+
+/** The item whose [start, end) holds `time` (items sorted by start), or null. */
+function findAt(items, time) {
+  let low = 0;
+  let high = items.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    if ((items[mid]?.start ?? Infinity) <= time) {
+      found = mid;
+      low = mid + 1;
+    } else high = mid - 1;
+  }
+  const item = items[found];
+  return item && time < item.end ? item : null;
+}
