@@ -25,6 +25,8 @@ const list = z
 
 const positiveInt = z.coerce.number().int().positive();
 
+const yesNo = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((value) => ["1", "true", "yes"].includes(value));
+
 /** Raw settings as strings (from flags or the environment) → typed, validated configuration. */
 const serverConfigSchema = z.object({
   host: z.string().min(1).default("127.0.0.1"),
@@ -43,10 +45,20 @@ const serverConfigSchema = z.object({
   ffmpegPath: z.string().min(1).optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** "0"/"false"/"no" keeps a CUDA build on the CPU. */
-  gpuOffload: z
-    .enum(["1", "0", "true", "false", "yes", "no"])
-    .default("1")
-    .transform((value) => ["1", "true", "yes"].includes(value)),
+  gpuOffload: yesNo.default(true),
+  /** HTTPS/WSS: PEM certificate and key files. */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  /** HTTPS/WSS with a self-signed certificate generated for this machine (when no cert/key is given). */
+  tlsSelfSigned: yesNo.default(false),
+  /** Realtime sessions are closed after this long (OpenAI: 60 minutes). */
+  realtimeMaxSessionMinutes: z.coerce.number().positive().max(24 * 60).default(60),
+  /** Uncommitted audio a realtime session may hold; also the longest turn before the server commits it. */
+  realtimeMaxBufferSeconds: z.coerce.number().positive().max(3600).default(300),
+  /** Largest realtime client message (OpenAI allows 15 MiB appends). */
+  realtimeMaxMessageMb: z.coerce.number().positive().max(256).default(15),
+  /** Realtime sessions with no client message for this long are closed. */
+  realtimeIdleTimeoutSeconds: z.coerce.number().positive().max(86_400).default(300),
 });
 
 export type ServerConfig = z.output<typeof serverConfigSchema>;
@@ -68,6 +80,13 @@ export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
   ffmpegPath: "EARSHOT_FFMPEG_PATH",
   logLevel: "EARSHOT_LOG_LEVEL",
   gpuOffload: "EARSHOT_GPU_OFFLOAD",
+  tlsCert: "EARSHOT_TLS_CERT",
+  tlsKey: "EARSHOT_TLS_KEY",
+  tlsSelfSigned: "EARSHOT_TLS_SELF_SIGNED",
+  realtimeMaxSessionMinutes: "EARSHOT_REALTIME_MAX_SESSION_MINUTES",
+  realtimeMaxBufferSeconds: "EARSHOT_REALTIME_MAX_BUFFER_SECONDS",
+  realtimeMaxMessageMb: "EARSHOT_REALTIME_MAX_MESSAGE_MB",
+  realtimeIdleTimeoutSeconds: "EARSHOT_REALTIME_IDLE_TIMEOUT_SECONDS",
 };
 
 /** Hardware threads of this machine. */

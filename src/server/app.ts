@@ -7,26 +7,27 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerO
 
 import { ApiError, toApiError } from "./apiErrors.js";
 import { checkApiKey } from "./auth.js";
+import { isAllowedOrigin } from "./origins.js";
+import { attachRealtimeSocket } from "./realtime/realtimeSocket.js";
 import { declaredTooLarge } from "./receiveUpload.js";
 import { registerAudioRoutes } from "./routes/audio.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerModelRoutes } from "./routes/models.js";
+import { registerRealtimeRoutes } from "./routes/realtime.js";
 import { registerWebRoutes } from "./routes/web.js";
 import type { ServerContext } from "./serverContext.js";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-/** The host[:port] of an Origin header; undefined for "null" (file://, sandboxed pages) or anything unparsable. */
-function originHost(origin: string): string | undefined {
-  try {
-    return new URL(origin).host;
-  } catch {
-    return undefined;
-  }
+export interface BuildAppOptions {
+  logger?: FastifyServerOptions["logger"];
+  /** Serve HTTPS (and WSS) with this PEM key and certificate. */
+  https?: { key: string; cert: string };
 }
 
-export function buildApp(context: ServerContext, options: { logger?: FastifyServerOptions["logger"] } = {}): FastifyInstance {
+export function buildApp(context: ServerContext, options: BuildAppOptions = {}): FastifyInstance {
   const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
     logger: options.logger ?? false,
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
@@ -41,9 +42,8 @@ export function buildApp(context: ServerContext, options: { logger?: FastifyServ
 
   app.register(cors, () => (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) => {
     const origin = request.headers.origin;
-    const sameOrigin = origin !== undefined && request.headers.host !== undefined && originHost(origin) === request.headers.host;
     callback(null, {
-      origin: origin === undefined || sameOrigin || context.corsOrigins.includes("*") || context.corsOrigins.includes(origin),
+      origin: origin === undefined || isAllowedOrigin(origin, request.headers.host, context.corsOrigins),
       exposedHeaders: ["x-request-id", "retry-after"],
     });
   });
@@ -89,5 +89,7 @@ export function buildApp(context: ServerContext, options: { logger?: FastifyServ
   registerModelRoutes(app, context);
   registerAudioRoutes(app, context);
   registerWebRoutes(app, context);
+  registerRealtimeRoutes(app, context);
+  attachRealtimeSocket(app, context);
   return app;
 }

@@ -5,7 +5,8 @@ import type { FastifyRequest } from "fastify";
 
 import { ApiError } from "./apiErrors.js";
 
-function sameKey(a: string, b: string): boolean {
+/** Constant-time comparison of two keys. */
+export function sameKey(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);

@@ -1,4 +1,6 @@
 // Starts Earshot's HTTP server: resolves and loads the models, listens, and shuts down gracefully.
+import path from "node:path";
+
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 
 import { checkFfmpeg } from "../audio/index.js";
@@ -7,11 +9,16 @@ import { ModelError } from "../models/errors.js";
 import { buildApp } from "./app.js";
 import { ModelRegistry } from "./ModelRegistry.js";
 import { ConfigError, describeConfig, type ServerConfig } from "../config.js";
+import { modelsDir } from "../models/modelStore.js";
+import { ClientSecretStore } from "./realtime/clientSecrets.js";
+import { resolveTls, type TlsFiles } from "./tls.js";
 
 export interface RunningServer {
   app: FastifyInstance;
-  /** e.g. http://127.0.0.1:8000 */
+  /** e.g. http://127.0.0.1:8000 (https:// with TLS) */
   url: string;
+  /** The certificate served, when TLS is on. */
+  tls?: TlsFiles;
   models: ModelRegistry;
   close(): Promise<void>;
 }
@@ -20,6 +27,8 @@ export interface StartServerOptions {
   logger?: FastifyServerOptions["logger"];
   /** Parent directory for decoding temp files (tests point it at a directory they watch). */
   tempDir?: string;
+  /** Where a generated self-signed certificate is kept; default beside the models directory. */
+  tlsDir?: string;
 }
 
 export async function startServer(config: ServerConfig, options: StartServerOptions = {}): Promise<RunningServer> {
@@ -39,6 +48,11 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     throw new ConfigError(`FFmpeg is not usable (${config.ffmpegPath ?? "bundled"}): ${error.message}`);
   });
 
+  const tls = await resolveTls({ ...config, dir: options.tlsDir ?? path.join(path.dirname(modelsDir()), "tls") }).catch(async (error: unknown) => {
+    await models.close();
+    throw error;
+  });
+
   let defaultEngine: WhisperEngine | undefined;
   const app = buildApp(
     {
@@ -47,9 +61,16 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       decodeOptions: { ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}), ...(options.tempDir ? { tempDir: options.tempDir } : {}) },
       apiKeys: config.apiKeys,
       corsOrigins: config.corsOrigins,
+      clientSecrets: new ClientSecretStore(),
+      realtimeLimits: {
+        maxSessionSeconds: config.realtimeMaxSessionMinutes * 60,
+        maxBufferSeconds: config.realtimeMaxBufferSeconds,
+        maxMessageBytes: Math.round(config.realtimeMaxMessageMb * 1_048_576),
+        idleTimeoutSeconds: config.realtimeIdleTimeoutSeconds,
+      },
       defaultEngine: () => defaultEngine,
     },
-    { logger: options.logger ?? { level: config.logLevel } },
+    { logger: options.logger ?? { level: config.logLevel }, ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}) },
   );
   app.log.info({ config: describeConfig(config) }, "effective configuration");
   if (config.apiKeys.length === 0) app.log.warn("no API keys configured (EARSHOT_API_KEYS): the API is open to anyone who can reach it");
@@ -75,9 +96,11 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     throw error;
   }
   const url = address.replace("[::1]", "localhost");
+  if (tls) app.log.info({ cert: tls.certPath, selfSigned: tls.selfSigned }, "serving HTTPS and WSS");
   return {
     app,
     url,
+    ...(tls ? { tls } : {}),
     models,
     async close() {
       await app.close();

@@ -29,12 +29,14 @@ export interface TestServer {
 /** Starts the real server on 127.0.0.1 with an OS-assigned port, no environment, no .env. */
 export async function startTestServer(flags: ServerConfigInput = {}): Promise<TestServer> {
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-server-test-"));
+  const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-server-tls-"));
   const config = loadServerConfig({ model: await getTestModelPath("tiny"), host: "127.0.0.1", port: "0", ...flags }, {}, {});
   let server: RunningServer;
   try {
-    server = await startServer(config, { logger: false, tempDir });
+    server = await startServer(config, { logger: false, tempDir, tlsDir });
   } catch (error) {
     fs.rmSync(tempDir, { recursive: true, force: true });
+    fs.rmSync(tlsDir, { recursive: true, force: true });
     throw error;
   }
   return {
@@ -45,6 +47,7 @@ export async function startTestServer(flags: ServerConfigInput = {}): Promise<Te
     async close() {
       await server.close();
       fs.rmSync(tempDir, { recursive: true, force: true });
+      fs.rmSync(tlsDir, { recursive: true, force: true });
     },
   };
 }

@@ -21,7 +21,16 @@ export function registerServeCommand(program: Command): void {
     .option("--max-queued-jobs <n>", "jobs waiting before 429 (env EARSHOT_MAX_QUEUED_JOBS, default 16)")
     .option("--ffmpeg-path <path>", "FFmpeg binary (env EARSHOT_FFMPEG_PATH)")
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (env EARSHOT_LOG_LEVEL)")
-    .action(async (flags: ServerConfigInput) => {
+    .option("--tls-cert <file>", "serve HTTPS/WSS with this PEM certificate (env EARSHOT_TLS_CERT)")
+    .option("--tls-key <file>", "the certificate's PEM private key (env EARSHOT_TLS_KEY)")
+    .option("--tls-self-signed", "serve HTTPS/WSS with a generated self-signed certificate (env EARSHOT_TLS_SELF_SIGNED=1)")
+    .option("--realtime-max-session-minutes <n>", "realtime session length limit (env EARSHOT_REALTIME_MAX_SESSION_MINUTES, default 60)")
+    .option("--realtime-max-buffer-seconds <n>", "uncommitted realtime audio limit (env EARSHOT_REALTIME_MAX_BUFFER_SECONDS, default 300)")
+    .option("--realtime-max-message-mb <n>", "largest realtime client message (env EARSHOT_REALTIME_MAX_MESSAGE_MB, default 15)")
+    .option("--realtime-idle-timeout-seconds <n>", "close silent realtime sessions after (env EARSHOT_REALTIME_IDLE_TIMEOUT_SECONDS, default 300)")
+    .action(async (rawFlags: Record<string, string | boolean | undefined>) => {
+      // Commander gives `true` for a bare boolean flag; the configuration takes strings.
+      const flags = Object.fromEntries(Object.entries(rawFlags).map(([key, value]) => [key, value === true ? "true" : value])) as ServerConfigInput;
       let server: Awaited<ReturnType<typeof startServer>>;
       try {
         server = await startServer(loadServerConfig(flags));
@@ -34,6 +43,9 @@ export function registerServeCommand(program: Command): void {
         throw error;
       }
       process.stderr.write(`earshot: listening on ${server.url} (OpenAI base URL: ${server.url}/v1)\n`);
+      if (server.tls?.selfSigned) {
+        process.stderr.write(`earshot: self-signed certificate ${server.tls.certPath} (clients: NODE_EXTRA_CA_CERTS=${server.tls.certPath})\n`);
+      }
       let closing = false;
       const shutdown = (signal: string) => {
         if (closing) process.exit(1);

@@ -1,0 +1,537 @@
+// One realtime transcription session over a WebSocket: client events in, server events out. Audio is decoded to
+// 16 kHz as it arrives, Silero VAD + server_vad turn detection cut it into turns (or the client commits them),
+// and each committed turn is transcribed on the shared engine while the next one is being spoken. Client events
+// are handled strictly in order; when the work behind them piles up, the socket stops being read (TCP
+// back-pressure) instead of buffering without bound. A bad event gets an `error` event and the session goes on.
+import type { FastifyBaseLogger } from "fastify";
+import type { WebSocket } from "ws";
+
+import { createInputDecoder, type InputAudioDecoder } from "../../audio/realtime/inputAudioFormat.js";
+import { InvalidAudioChunkError } from "../../audio/realtime/pcm16.js";
+import { SileroVadModel, SileroVadStream, TurnDetector, type TurnEvent } from "../../audio/vad/index.js";
+import { EngineOverloadedError, TranscriptionAbortedError } from "../../engine/errors.js";
+import { SAMPLE_RATE, type TranscriptionOptions, type WhisperEngine } from "../../engine/WhisperEngine.js";
+import type { Segment } from "../../engine/types.js";
+import { durationUsage, tokenLogprobs } from "../../formats/json.js";
+import {
+  clearedEvent,
+  committedEvent,
+  errorEvent,
+  itemEvent,
+  realtimeId,
+  type RealtimeServerEvent,
+  sessionEvent,
+  speechStartedEvent,
+  speechStoppedEvent,
+  transcriptionCompletedEvent,
+  transcriptionDeltaEvent,
+  transcriptionFailedEvent,
+  transcriptionPartialEvent,
+  userAudioItem,
+} from "../../formats/realtimeEvents.js";
+import type { ModelRegistry } from "../ModelRegistry.js";
+import { RealtimeProtocolError } from "./realtimeErrors.js";
+import { SessionAudio } from "./sessionAudio.js";
+import {
+  applyBetaSession,
+  applyGaSession,
+  renderBetaSession,
+  renderGaSession,
+  type SessionIdentity,
+  type TranscriptionSessionConfig,
+} from "./sessionConfig.js";
+import { WordAgreement } from "./wordAgreement.js";
+import { OrderedOutput } from "./orderedOutput.js";
+
+export interface RealtimeLimits {
+  /** The session is closed after this long. */
+  maxSessionSeconds: number;
+  /** Uncommitted audio a session may hold (manual commit mode), and the longest VAD turn before a forced commit. */
+  maxBufferSeconds: number;
+  /** Largest client message handled; bigger ones get an error event (up to the socket's hard cap). */
+  maxMessageBytes: number;
+  /** The session is closed after this long without a client message. */
+  idleTimeoutSeconds: number;
+}
+
+export type RealtimeDialect = "ga" | "beta";
+
+export interface RealtimeSessionOptions {
+  socket: WebSocket;
+  models: ModelRegistry;
+  loadVad: () => Promise<SileroVadModel>;
+  limits: RealtimeLimits;
+  dialect: RealtimeDialect;
+  config: TranscriptionSessionConfig;
+  identity: SessionIdentity;
+  log: FastifyBaseLogger;
+}
+
+const SUPPORTED_EVENTS = ["session.update", "transcription_session.update", "input_audio_buffer.append", "input_audio_buffer.commit", "input_audio_buffer.clear"];
+/** Conversation events of OpenAI's API that a transcription session has no use for. */
+const CONVERSATION_EVENTS = new Set([
+  "conversation.item.create",
+  "conversation.item.delete",
+  "conversation.item.retrieve",
+  "conversation.item.truncate",
+  "response.create",
+  "response.cancel",
+  "output_audio_buffer.clear",
+]);
+/** OpenAI refuses to commit less than 100 ms. */
+const MIN_COMMIT_SAMPLES = SAMPLE_RATE / 10;
+/** Client events queued behind the one being handled before the socket stops being read, and when it resumes. */
+const QUEUE_HIGH_WATER = 32;
+const QUEUE_LOW_WATER = 4;
+/** Committed turns being transcribed (or waiting to be) before the socket stops being read. */
+const MAX_TURNS_IN_FLIGHT = 8;
+/** Audio kept before a turn while nobody speaks, beyond the prefix padding. */
+const SILENCE_KEEP_MS = 1000;
+/** A live partial pass runs at most this often (in audio time) during a turn. */
+const PARTIAL_INTERVAL_MS = 400;
+/** How long a committed turn waits for a free engine slot before failing. */
+const OVERLOAD_WAIT_LIMIT_MS = 120_000;
+
+interface ClientEvent {
+  type: string;
+  event_id?: unknown;
+  [key: string]: unknown;
+}
+
+/** The turn being spoken (server VAD): from speech_started until it is committed. */
+interface OpenTurn {
+  itemId: string;
+  startSample: number;
+  partials?: WordAgreement;
+}
+
+export class RealtimeSession {
+  private config: TranscriptionSessionConfig;
+  private readonly socket: WebSocket;
+  private readonly log: FastifyBaseLogger;
+  private readonly audio = new SessionAudio();
+  private decoder: InputAudioDecoder;
+  private vadStream: SileroVadStream | undefined;
+  /** Session sample at which the current VAD stream started. */
+  private vadOffsetSamples = 0;
+  private detector: TurnDetector | undefined;
+  private turn: OpenTurn | undefined;
+  private lastItemId: string | null = null;
+  private readonly output: OrderedOutput<RealtimeServerEvent>;
+  private readonly closed = new AbortController();
+  private tail: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private paused = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly sessionTimer: NodeJS.Timeout;
+  private partialRunning = false;
+  private lastPartialSample = 0;
+
+  constructor(private readonly options: RealtimeSessionOptions) {
+    this.socket = options.socket;
+    this.log = options.log;
+    this.config = options.config;
+    this.decoder = createInputDecoder(this.config.format.betaName);
+    this.output = new OrderedOutput((event) => this.send(event));
+    this.send(
+      options.dialect === "beta"
+        ? sessionEvent("transcription_session.created", renderBetaSession(this.config, options.identity))
+        : sessionEvent("session.created", renderGaSession(this.config, options.identity)),
+    );
+    this.socket.on("message", (data, isBinary) => this.onMessage(data as Buffer | Buffer[] | ArrayBuffer, isBinary));
+    this.socket.on("close", () => this.dispose());
+    this.socket.on("error", (error) => this.log.debug({ err: error }, "realtime socket error"));
+    this.sessionTimer = setTimeout(() => this.expire("session_expired", `Your session hit the maximum duration of ${options.limits.maxSessionSeconds} seconds.`), options.limits.maxSessionSeconds * 1000);
+    this.sessionTimer.unref();
+    this.touch();
+    this.applyTurnDetection();
+  }
+
+  // ---- transport ----
+
+  private send(event: RealtimeServerEvent): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(event));
+  }
+
+  private sendError(error: RealtimeProtocolError, clientEventId: unknown): void {
+    this.send(
+      errorEvent({
+        type: error.type,
+        code: error.code,
+        message: error.message,
+        param: error.param,
+        event_id: typeof clientEventId === "string" ? clientEventId : null,
+      }),
+    );
+  }
+
+  private touch(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(
+      () => this.expire("idle_timeout", `The session was idle for ${this.options.limits.idleTimeoutSeconds} seconds and has been closed.`),
+      this.options.limits.idleTimeoutSeconds * 1000,
+    );
+    this.idleTimer.unref();
+  }
+
+  private expire(code: string, message: string): void {
+    this.sendError(new RealtimeProtocolError(message, code), null);
+    this.socket.close(1000, code);
+  }
+
+  private dispose(): void {
+    if (this.closed.signal.aborted) return;
+    this.closed.abort();
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.sessionTimer);
+  }
+
+  private onMessage(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
+    this.touch();
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (isBinary) {
+      this.sendError(new RealtimeProtocolError("Binary WebSocket messages are not supported: send JSON events as text (audio as base64 in input_audio_buffer.append).", "invalid_event"), null);
+      return;
+    }
+    if (bytes.length > this.options.limits.maxMessageBytes) {
+      this.sendError(
+        new RealtimeProtocolError(
+          `The message is ${bytes.length} bytes; the limit is ${this.options.limits.maxMessageBytes}. Send audio in smaller input_audio_buffer.append events.`,
+          "message_too_large",
+        ),
+        null,
+      );
+      return;
+    }
+    let event: ClientEvent;
+    try {
+      const parsed: unknown = JSON.parse(bytes.toString("utf8"));
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new RealtimeProtocolError("A client event must be a JSON object.", "invalid_event");
+      event = parsed as ClientEvent;
+    } catch (error) {
+      const message = error instanceof RealtimeProtocolError ? error.message : `The message is not valid JSON: ${(error as Error).message}`;
+      this.sendError(new RealtimeProtocolError(message, "invalid_json"), null);
+      return;
+    }
+    if (typeof event.type !== "string") {
+      this.sendError(RealtimeProtocolError.invalidValue("type", "Missing required parameter: 'type'.", "missing_required_parameter"), event.event_id);
+      return;
+    }
+    this.enqueue(event);
+  }
+
+  /** Handles events one after another; stops reading the socket while too many wait. */
+  private enqueue(event: ClientEvent): void {
+    this.queued++;
+    this.updateFlow();
+    this.tail = this.tail
+      .then(() => (this.closed.signal.aborted ? undefined : this.handle(event)))
+      .catch((error: unknown) => {
+        if (error instanceof RealtimeProtocolError) this.sendError(error, event.event_id);
+        else {
+          this.log.error({ err: error, event: event.type }, "realtime event failed");
+          this.sendError(new RealtimeProtocolError("The server had an error while processing the event.", "server_error", null, "server_error"), event.event_id);
+        }
+      })
+      .finally(() => {
+        this.queued--;
+        this.updateFlow();
+      });
+  }
+
+  private updateFlow(): void {
+    const busy = this.queued > QUEUE_HIGH_WATER || this.output.pending > MAX_TURNS_IN_FLIGHT;
+    const idle = this.queued <= QUEUE_LOW_WATER && this.output.pending <= MAX_TURNS_IN_FLIGHT;
+    if (busy && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (idle && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  // ---- client events ----
+
+  private async handle(event: ClientEvent): Promise<void> {
+    switch (event.type) {
+      case "input_audio_buffer.append":
+        return this.append(event);
+      case "input_audio_buffer.commit":
+        return this.commit();
+      case "input_audio_buffer.clear":
+        return this.clear();
+      case "session.update":
+      case "transcription_session.update":
+        return this.update(event);
+      default:
+        if (CONVERSATION_EVENTS.has(event.type)) {
+          throw new RealtimeProtocolError(`'${event.type}' is not supported in a transcription session.`, "unsupported_event", "type");
+        }
+        throw RealtimeProtocolError.invalidValue(
+          "type",
+          `Invalid value: '${event.type.slice(0, 100)}'. Supported values are: ${SUPPORTED_EVENTS.map((t) => `'${t}'`).join(", ")}.`,
+        );
+    }
+  }
+
+  private async update(event: ClientEvent): Promise<void> {
+    if (event.session === undefined) throw new RealtimeProtocolError("Missing required parameter: 'session'.", "missing_required_parameter", "session");
+    // Beta clients may send the flat beta shape under either name.
+    const beta = event.type === "transcription_session.update" || this.options.dialect === "beta";
+    const next = beta ? applyBetaSession(this.config, event.session) : applyGaSession(this.config, event.session);
+    if (!this.options.models.find(next.model)) {
+      throw new RealtimeProtocolError(
+        `The model '${next.model}' does not exist or you do not have access to it.`,
+        "model_not_found",
+        beta ? "session.input_audio_transcription.model" : "session.audio.input.transcription.model",
+      );
+    }
+    const previous = this.config;
+    this.config = next;
+    if (next.format.betaName !== previous.format.betaName) {
+      const tail = this.decoder.flush();
+      this.decoder = createInputDecoder(next.format.betaName);
+      this.audio.append(tail);
+      if (this.detector) await this.detect(tail);
+    }
+    if (JSON.stringify(next.turnDetection) !== JSON.stringify(previous.turnDetection)) this.applyTurnDetection(!previous.turnDetection);
+    this.send(
+      event.type === "transcription_session.update"
+        ? sessionEvent("transcription_session.updated", renderBetaSession(next, this.options.identity))
+        : sessionEvent("session.updated", beta ? renderBetaSession(next, this.options.identity) : renderGaSession(next, this.options.identity)),
+    );
+  }
+
+  /**
+   * (Re)starts turn detection for the current settings; a turn in progress is dropped. The VAD stream (its
+   * recurrent state and timeline) is kept unless `newStream`: every sample the session receives goes to it.
+   */
+  private applyTurnDetection(newStream = true): void {
+    this.turn = undefined;
+    const turnDetection = this.config.turnDetection;
+    if (!turnDetection) {
+      this.detector = undefined;
+      this.vadStream = undefined;
+      return;
+    }
+    this.detector = new TurnDetector({
+      threshold: turnDetection.threshold,
+      prefixPaddingMs: turnDetection.prefixPaddingMs,
+      silenceDurationMs: turnDetection.silenceDurationMs,
+    });
+    if (newStream || !this.vadStream) {
+      this.vadStream = undefined;
+      this.vadOffsetSamples = this.audio.endSample;
+    }
+  }
+
+  private async append(event: ClientEvent): Promise<void> {
+    if (event.audio === undefined) throw new RealtimeProtocolError("Missing required parameter: 'audio'.", "missing_required_parameter", "audio");
+    if (typeof event.audio !== "string") throw RealtimeProtocolError.invalidValue("audio", "Invalid 'audio': expected a base64 string.", "invalid_type");
+    let samples: Float32Array;
+    try {
+      samples = this.decoder.decode(event.audio);
+    } catch (error) {
+      if (error instanceof InvalidAudioChunkError) {
+        throw new RealtimeProtocolError(`Invalid 'audio': ${error.message}. The chunk was not added to the buffer.`, error.code, "audio");
+      }
+      throw error;
+    }
+    const maxSamples = this.options.limits.maxBufferSeconds * SAMPLE_RATE;
+    if (!this.detector && this.audio.length + samples.length > maxSamples) {
+      throw new RealtimeProtocolError(
+        `The input audio buffer is full (${this.options.limits.maxBufferSeconds} s of uncommitted audio); this chunk was not added. Commit or clear the buffer.`,
+        "input_audio_buffer_full",
+        "audio",
+      );
+    }
+    this.audio.append(samples);
+    if (this.detector) await this.detect(samples);
+  }
+
+  private async detect(samples: Float32Array): Promise<void> {
+    const detector = this.detector!;
+    this.vadStream ??= (await this.options.loadVad()).createStream();
+    const stream = this.vadStream;
+    const frames = await stream.push(samples);
+    // Settings may have changed (or the buffer been cleared) while the frames were computed.
+    if (detector !== this.detector || stream !== this.vadStream || this.closed.signal.aborted) return;
+    const offsetMs = (this.vadOffsetSamples / SAMPLE_RATE) * 1000;
+    for (const frame of frames) {
+      for (const turnEvent of detector.push({ startMs: frame.startMs + offsetMs, endMs: frame.endMs + offsetMs, probability: frame.probability })) {
+        this.onTurnEvent(turnEvent);
+      }
+    }
+    if (this.turn && this.audio.endSample - this.turn.startSample > this.options.limits.maxBufferSeconds * SAMPLE_RATE) {
+      // A turn longer than the buffer allows is committed as it stands; speech that goes on starts a new turn.
+      const turn = this.turn;
+      this.send(speechStoppedEvent(turn.itemId, (this.audio.endSample / SAMPLE_RATE) * 1000));
+      this.commitTurn(turn.itemId, turn.startSample, this.audio.endSample);
+      this.applyTurnDetection(false);
+    }
+    if (!this.turn && detector.phase === "silence") {
+      const keep = ((this.config.turnDetection?.prefixPaddingMs ?? 0) + SILENCE_KEEP_MS) * (SAMPLE_RATE / 1000);
+      this.audio.dropBefore(this.audio.endSample - keep);
+    }
+    this.maybeRunPartial();
+  }
+
+  private onTurnEvent(event: TurnEvent): void {
+    if (event.type === "speech_started") {
+      const itemId = realtimeId("item");
+      const startSample = Math.max(this.audio.startSample, Math.round((event.audioStartMs / 1000) * SAMPLE_RATE));
+      this.turn = { itemId, startSample, ...(this.config.livePartials ? { partials: new WordAgreement() } : {}) };
+      this.lastPartialSample = startSample;
+      this.send(speechStartedEvent(itemId, event.audioStartMs));
+      return;
+    }
+    const turn = this.turn;
+    if (!turn) return;
+    // OpenAI's audio_end_ms "includes the min_silence_duration_ms": the turn's audio runs until the silence was confirmed.
+    const endSample = Math.round((event.detectedAtMs / 1000) * SAMPLE_RATE);
+    this.send(speechStoppedEvent(turn.itemId, event.detectedAtMs));
+    this.commitTurn(turn.itemId, turn.startSample, endSample);
+  }
+
+  private commit(): void {
+    // Without VAD the resampler's last few samples are wanted now; with it they arrive with the next chunk.
+    if (!this.detector) this.audio.append(this.decoder.flush());
+    const turn = this.turn;
+    const from = turn ? turn.startSample : this.audio.startSample;
+    const to = this.audio.endSample;
+    if (to - from < MIN_COMMIT_SAMPLES) {
+      const ms = (Math.max(0, to - from) / SAMPLE_RATE) * 1000;
+      throw new RealtimeProtocolError(
+        `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`,
+        "input_audio_buffer_commit_empty",
+      );
+    }
+    this.commitTurn(turn?.itemId ?? realtimeId("item"), from, to);
+    // Detection starts over after a manual commit (a turn in progress was committed as it stood).
+    if (this.detector) this.applyTurnDetection(false);
+  }
+
+  private clear(): void {
+    if (!this.detector) this.decoder.flush();
+    this.audio.dropBefore(this.audio.endSample);
+    if (this.detector) this.applyTurnDetection(false);
+    this.send(clearedEvent());
+  }
+
+  // ---- turns ----
+
+  private commitTurn(itemId: string, fromSample: number, toSample: number): void {
+    const samples = this.audio.slice(fromSample, toSample);
+    this.audio.dropBefore(toSample);
+    this.turn = undefined;
+    const previous = this.lastItemId;
+    this.lastItemId = itemId;
+    this.send(committedEvent(itemId, previous));
+    if (this.options.dialect === "beta") this.send(itemEvent("conversation.item.created", userAudioItem(itemId, null, "completed"), previous));
+    else this.send(itemEvent("conversation.item.added", userAudioItem(itemId, null, "completed"), previous));
+    this.output.open(itemId);
+    this.updateFlow();
+    void this.transcribeTurn(itemId, previous, samples, this.config).finally(() => {
+      this.output.finish(itemId);
+      this.updateFlow();
+    });
+  }
+
+  private transcriptionOptions(config: TranscriptionSessionConfig): TranscriptionOptions {
+    return { ...(config.language ? { language: config.language } : {}), ...(config.prompt ? { prompt: config.prompt } : {}) };
+  }
+
+  private async engineFor(config: TranscriptionSessionConfig): Promise<WhisperEngine> {
+    const served = this.options.models.find(config.model);
+    if (!served) throw new RealtimeProtocolError(`The model '${config.model}' does not exist or you do not have access to it.`, "model_not_found");
+    return this.options.models.engine(served);
+  }
+
+  private async transcribeTurn(itemId: string, previousItemId: string | null, samples: Float32Array, config: TranscriptionSessionConfig): Promise<void> {
+    const signal = this.closed.signal;
+    let first = true;
+    const onSegment = (segment: Segment) => {
+      const delta = first ? segment.text.trimStart() : segment.text;
+      if (!delta) return;
+      first = false;
+      this.output.emit(itemId, transcriptionDeltaEvent(itemId, delta, config.includeLogprobs ? tokenLogprobs(segment.tokens) : undefined));
+    };
+    try {
+      const engine = await this.engineFor(config);
+      const result = await this.withSlot(engine, () => engine.transcribe(samples, this.transcriptionOptions(config), { signal, onSegment }));
+      const transcript = result.text.trim();
+      const logprobs = config.includeLogprobs ? tokenLogprobs(result.segments.flatMap((s) => s.tokens)) : undefined;
+      this.output.emit(itemId, transcriptionCompletedEvent(itemId, transcript, durationUsage(result.duration), logprobs));
+      if (this.options.dialect === "ga") this.output.emit(itemId, itemEvent("conversation.item.done", userAudioItem(itemId, transcript), previousItemId));
+    } catch (error) {
+      if (signal.aborted || error instanceof TranscriptionAbortedError) return;
+      const known = error instanceof RealtimeProtocolError || (error as { code?: string }).code !== undefined;
+      if (!known) this.log.error({ err: error }, "realtime transcription failed");
+      this.output.emit(
+        itemId,
+        transcriptionFailedEvent(itemId, {
+          type: error instanceof RealtimeProtocolError ? error.type : "server_error",
+          code: (error as { code?: string }).code ?? "transcription_failed",
+          message: (error as Error).message,
+          param: null,
+        }),
+      );
+    }
+  }
+
+  /** Runs `job`, waiting (bounded) for a free engine slot instead of failing when the engine's queue is full. */
+  private async withSlot<T>(engine: WhisperEngine, job: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + OVERLOAD_WAIT_LIMIT_MS;
+    for (;;) {
+      try {
+        return await job();
+      } catch (error) {
+        if (!(error instanceof EngineOverloadedError) || Date.now() > deadline || this.closed.signal.aborted) throw error;
+        const waitMs = Math.min(5000, Math.max(200, engine.retryAfterSeconds() * 1000));
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
+  }
+
+  // ---- live partials (Earshot extension) ----
+
+  private maybeRunPartial(): void {
+    const turn = this.turn;
+    if (!turn?.partials || this.partialRunning || this.closed.signal.aborted) return;
+    const now = this.audio.endSample;
+    if (now - this.lastPartialSample < (PARTIAL_INTERVAL_MS / 1000) * SAMPLE_RATE) return;
+    const config = this.config;
+    const served = this.options.models.find(config.model);
+    if (!served) return;
+    this.partialRunning = true;
+    this.lastPartialSample = now;
+    const samples = this.audio.slice(turn.startSample, now);
+    void (async () => {
+      const engine = await this.options.models.engine(served);
+      // Best effort: partials never wait for, or delay, committed turns.
+      const stats = engine.stats();
+      if (stats.queued > 0 || stats.running >= stats.maxParallel || this.turn !== turn) return;
+      const pass = new AbortController();
+      const onCommit = setInterval(() => {
+        if (this.turn !== turn) pass.abort();
+      }, 50);
+      try {
+        const result = await engine.transcribe(samples, this.transcriptionOptions(config), { signal: AbortSignal.any([pass.signal, this.closed.signal]) });
+        if (this.turn !== turn) return;
+        const added = turn.partials!.update(result.text);
+        if (added.length > 0) {
+          const transcript = turn.partials!.text;
+          const delta = (transcript.length > added.join(" ").length ? " " : "") + added.join(" ");
+          this.send(transcriptionPartialEvent(turn.itemId, transcript, delta));
+        }
+      } finally {
+        clearInterval(onCommit);
+      }
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        this.partialRunning = false;
+      });
+  }
+}

@@ -1,0 +1,18 @@
+// A client event the session refuses: it becomes an `error` event and the session stays open.
+
+export class RealtimeProtocolError extends Error {
+  override readonly name = "RealtimeProtocolError";
+
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly param: string | null = null,
+    readonly type: "invalid_request_error" | "server_error" = "invalid_request_error",
+  ) {
+    super(message);
+  }
+
+  static invalidValue(param: string, message: string, code = "invalid_value"): RealtimeProtocolError {
+    return new RealtimeProtocolError(message, code, param);
+  }
+}

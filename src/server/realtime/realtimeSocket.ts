@@ -1,0 +1,147 @@
+// GET /v1/realtime upgraded to a WebSocket (`?intent=transcription`, or `?model=…` as the SDK sends it). The
+// request is authenticated before the upgrade completes: `Authorization: Bearer <API key or client secret>`, or
+// the browser subprotocols ["realtime", "openai-insecure-api-key.<key or secret>"]. Anything else is answered
+// with an OpenAI-shaped HTTP error and the socket closed; an accepted one becomes a RealtimeSession.
+import type { IncomingMessage } from "node:http";
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
+
+import type { FastifyInstance } from "fastify";
+import { WebSocketServer } from "ws";
+
+import { SileroVadModel } from "../../audio/vad/index.js";
+import { realtimeId } from "../../formats/realtimeEvents.js";
+import { ApiError } from "../apiErrors.js";
+import { isAllowedOrigin } from "../origins.js";
+import type { ServerContext } from "../serverContext.js";
+import { sameKey } from "../auth.js";
+import { CLIENT_SECRET_PREFIX } from "./clientSecrets.js";
+import { type RealtimeDialect, RealtimeSession } from "./RealtimeSession.js";
+import { defaultSessionConfig, type SessionIdentity, type TranscriptionSessionConfig } from "./sessionConfig.js";
+
+const KEY_PROTOCOL = "openai-insecure-api-key.";
+const BETA_PROTOCOL = "openai-beta.realtime-v1";
+/** Messages above the configured limit get an error event; above this many times it the socket is closed (1009). */
+const HARD_CAP_FACTOR = 4;
+
+function offeredProtocols(request: IncomingMessage): string[] {
+  const header = request.headers["sec-websocket-protocol"];
+  return (Array.isArray(header) ? header.join(",") : (header ?? "")).split(",").map((p) => p.trim()).filter(Boolean);
+}
+
+function presentedToken(request: IncomingMessage): string | undefined {
+  const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? "")?.[1]?.trim();
+  if (bearer) return bearer;
+  return offeredProtocols(request).find((p) => p.startsWith(KEY_PROTOCOL))?.slice(KEY_PROTOCOL.length);
+}
+
+function reject(socket: Duplex, error: ApiError): void {
+  const body = JSON.stringify(error.body());
+  const headers = [
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? "Error"}`,
+    "Content-Type: application/json",
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    "Connection: close",
+    ...Object.entries(error.headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  socket.end(`${headers.join("\r\n")}\r\n\r\n${body}`);
+}
+
+interface Admission {
+  config: TranscriptionSessionConfig;
+  identity: SessionIdentity;
+  dialect: RealtimeDialect;
+}
+
+/** Decides whether the upgrade may proceed, and with which session settings; throws ApiError otherwise. */
+function admit(request: IncomingMessage, context: ServerContext): Admission {
+  const url = new URL(request.url ?? "/", "http://localhost");
+  if (url.pathname.replace(/\/+$/, "") !== "/v1/realtime") throw ApiError.routeNotFound("GET", url.pathname);
+  const origin = request.headers.origin;
+  if (origin !== undefined && !isAllowedOrigin(origin, request.headers.host, context.corsOrigins)) {
+    throw new ApiError(403, `Origin ${origin} is not allowed (EARSHOT_CORS_ORIGINS).`, "invalid_request_error", null, "origin_not_allowed");
+  }
+  const intent = url.searchParams.get("intent");
+  if (intent !== null && intent !== "transcription") {
+    throw ApiError.invalidParam("intent", `Earshot serves realtime transcription sessions only: use intent=transcription (got '${intent}').`);
+  }
+
+  const token = presentedToken(request);
+  const apiKey = token !== undefined && context.apiKeys.some((key) => sameKey(key, token));
+  let config: TranscriptionSessionConfig | undefined;
+  let identity: SessionIdentity | undefined;
+  if (!apiKey && token?.startsWith(CLIENT_SECRET_PREFIX)) {
+    const redeemed = context.clientSecrets.redeem(token);
+    if (!redeemed.ok) {
+      throw ApiError.unauthorized(redeemed.reason === "expired" ? "The client secret has expired; mint a new one." : "Invalid client secret provided.");
+    }
+    config = redeemed.secret.config;
+    identity = { id: redeemed.secret.sessionId, expiresAt: redeemed.secret.expiresAt };
+  } else if (!apiKey && context.apiKeys.length > 0) {
+    throw ApiError.unauthorized(
+      token === undefined
+        ? "You didn't provide an API key. Use an Authorization: Bearer header or the WebSocket subprotocol 'openai-insecure-api-key.<key>' (or an ephemeral client secret)."
+        : "Incorrect API key provided.",
+    );
+  }
+
+  config ??= defaultSessionConfig(context.models.defaultModel.name);
+  // The SDK always sends ?model=; it picks the transcription model when it names one this server offers.
+  const model = url.searchParams.get("model");
+  if (model && context.models.find(model)) config = { ...config, model };
+  const maxSessionSeconds = context.realtimeLimits.maxSessionSeconds;
+  identity ??= { id: realtimeId("sess"), expiresAt: Math.floor(Date.now() / 1000 + maxSessionSeconds) };
+  const beta = /realtime=v1/.test(String(request.headers["openai-beta"] ?? "")) || offeredProtocols(request).includes(BETA_PROTOCOL);
+  return { config, identity, dialect: beta ? "beta" : "ga" };
+}
+
+/** Serves realtime sessions on the app's HTTP(S) server; they are closed (1001) when the app closes. */
+export function attachRealtimeSocket(app: FastifyInstance, context: ServerContext): void {
+  const limits = context.realtimeLimits;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: Math.ceil(limits.maxMessageBytes * HARD_CAP_FACTOR),
+    perMessageDeflate: false,
+    // Browsers require the server to pick one of the offered protocols; never echo the key.
+    handleProtocols: (protocols) => (protocols.has("realtime") ? "realtime" : false),
+  });
+  let vad: Promise<SileroVadModel> | undefined;
+  const loadVad = () => {
+    vad ??= SileroVadModel.load().catch((error: unknown) => {
+      vad = undefined;
+      throw error;
+    });
+    return vad;
+  };
+
+  app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => undefined);
+    let admission: Admission;
+    try {
+      admission = admit(request, context);
+    } catch (error) {
+      const apiError = error instanceof ApiError ? error : ApiError.internal();
+      app.log.info({ status: apiError.status, code: apiError.code, url: request.url }, "realtime connection refused");
+      reject(socket, apiError);
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const log = app.log.child({ session: admission.identity.id });
+      log.info({ dialect: admission.dialect, model: admission.config.model }, "realtime session opened");
+      ws.on("close", (code) => log.info({ code }, "realtime session closed"));
+      new RealtimeSession({ socket: ws, models: context.models, loadVad, limits, log, ...admission });
+    });
+  });
+
+  // Before the HTTP server waits for its connections: tell realtime clients, then cut off those that do not answer.
+  app.addHook("preClose", async () => {
+    const clients = [...wss.clients];
+    for (const client of clients) client.close(1001, "server shutting down");
+    await new Promise((resolve) => setTimeout(resolve, clients.length > 0 ? 500 : 0));
+    for (const client of wss.clients) client.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  });
+  app.addHook("onClose", async () => {
+    if (vad) await (await vad.catch(() => undefined))?.release();
+  });
+}

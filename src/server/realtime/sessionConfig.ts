@@ -1,0 +1,294 @@
+// A realtime transcription session's settings, in both of the API's dialects: the GA `session` object
+// (`{type:"transcription", audio:{input:{format, noise_reduction, transcription, turn_detection}}, include}`) and
+// the beta flat one (`input_audio_format`, `input_audio_transcription`, `turn_detection`,
+// `input_audio_noise_reduction`, `include`). Updates are partial: what a client leaves out stays as it was.
+// Shapes follow openai-node (src/resources/realtime/realtime.ts, client-secrets.ts and
+// src/resources/beta/realtime/transcription-sessions.ts).
+import { z } from "zod";
+
+import { type InputAudioFormatInfo, InputAudioFormatError, resolveInputAudioFormat } from "../../audio/realtime/inputAudioFormat.js";
+import { DEFAULT_PREFIX_PADDING_MS, DEFAULT_SILENCE_DURATION_MS, DEFAULT_VAD_THRESHOLD } from "../../audio/vad/index.js";
+import { normalizeLanguage } from "../../formats/languages.js";
+import { RealtimeProtocolError } from "./realtimeErrors.js";
+
+export const LOGPROBS_INCLUDE = "item.input_audio_transcription.logprobs";
+
+/**
+ * `semantic_vad` has no semantic model here: it runs as server_vad with a silence duration set by its
+ * eagerness (OpenAI: "low will wait longer for the user to continue speaking, high will respond more quickly").
+ */
+export const SEMANTIC_VAD_SILENCE_MS: Readonly<Record<"low" | "medium" | "high" | "auto", number>> = {
+  low: 1500,
+  medium: 800,
+  auto: 800,
+  high: 300,
+};
+
+export interface TurnDetectionConfig {
+  type: "server_vad" | "semantic_vad";
+  threshold: number;
+  prefixPaddingMs: number;
+  silenceDurationMs: number;
+  /** semantic_vad only. */
+  eagerness?: "low" | "medium" | "high" | "auto";
+  /** Echoed back; a transcription session creates no responses. */
+  idleTimeoutMs: number | null;
+}
+
+export interface TranscriptionSessionConfig {
+  format: InputAudioFormatInfo;
+  noiseReduction: "near_field" | "far_field" | null;
+  /** The model id the client asked for (an id the server offers; checked by the session). */
+  model: string;
+  /** ISO-639-1, or null to detect it per turn. */
+  language: string | null;
+  prompt: string;
+  /** Earshot extension: agreed partial transcripts while a turn is still being spoken. */
+  livePartials: boolean;
+  /** null: the client commits turns itself. */
+  turnDetection: TurnDetectionConfig | null;
+  includeLogprobs: boolean;
+}
+
+export function defaultTurnDetection(): TurnDetectionConfig {
+  return {
+    type: "server_vad",
+    threshold: DEFAULT_VAD_THRESHOLD,
+    prefixPaddingMs: DEFAULT_PREFIX_PADDING_MS,
+    silenceDurationMs: DEFAULT_SILENCE_DURATION_MS,
+    idleTimeoutMs: null,
+  };
+}
+
+export function defaultSessionConfig(model: string): TranscriptionSessionConfig {
+  return {
+    format: resolveInputAudioFormat(),
+    noiseReduction: null,
+    model,
+    language: null,
+    prompt: "",
+    livePartials: false,
+    turnDetection: defaultTurnDetection(),
+    includeLogprobs: false,
+  };
+}
+
+const noiseReductionSchema = z.object({ type: z.enum(["near_field", "far_field"]).optional() }).nullable();
+
+const transcriptionSchema = z.object({
+  model: z.string().min(1).optional(),
+  language: z.string().nullable().optional(),
+  prompt: z.string().nullable().optional(),
+  delay: z.enum(["minimal", "low", "medium", "high", "xhigh"]).optional(),
+  live_partials: z.boolean().optional(),
+});
+
+const turnDetectionSchema = z
+  .object({
+    type: z.enum(["server_vad", "semantic_vad"]).optional(),
+    threshold: z.number().min(0).max(1).optional(),
+    prefix_padding_ms: z.number().int().min(0).max(10_000).optional(),
+    silence_duration_ms: z.number().int().min(0).max(10_000).optional(),
+    idle_timeout_ms: z.number().int().min(5_000).max(30_000).nullable().optional(),
+    eagerness: z.enum(["low", "medium", "high", "auto"]).optional(),
+    create_response: z.boolean().optional(),
+    interrupt_response: z.boolean().optional(),
+  })
+  .nullable();
+
+const includeSchema = z.array(z.string()).nullable();
+
+const gaSessionSchema = z.object({
+  type: z.string().optional(),
+  audio: z
+    .object({
+      input: z
+        .object({
+          format: z.unknown().optional(),
+          noise_reduction: noiseReductionSchema.optional(),
+          transcription: transcriptionSchema.nullable().optional(),
+          turn_detection: turnDetectionSchema.optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  include: includeSchema.optional(),
+});
+
+const betaSessionSchema = z.object({
+  input_audio_format: z.unknown().optional(),
+  input_audio_noise_reduction: noiseReductionSchema.optional(),
+  input_audio_transcription: transcriptionSchema.nullable().optional(),
+  turn_detection: turnDetectionSchema.optional(),
+  include: includeSchema.optional(),
+  modalities: z.array(z.enum(["text", "audio"])).optional(),
+});
+
+/** `root.key`, or `key` when the object is the request body itself (root ""). */
+function at(root: string, key: string): string {
+  return root ? `${root}.${key}` : key;
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, root: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const param = [root, ...issue.path.map(String)].filter(Boolean).join(".");
+  throw RealtimeProtocolError.invalidValue(param, `Invalid '${param}': ${issue.message}.`);
+}
+
+function format(value: unknown, param: string): InputAudioFormatInfo {
+  try {
+    return resolveInputAudioFormat(value);
+  } catch (error) {
+    if (error instanceof InputAudioFormatError) throw RealtimeProtocolError.invalidValue(param, error.message);
+    throw error;
+  }
+}
+
+function turnDetection(value: z.output<typeof turnDetectionSchema>): TurnDetectionConfig | null {
+  if (value === null) return null;
+  const type = value.type ?? "server_vad";
+  const eagerness = value.eagerness ?? "auto";
+  return {
+    type,
+    threshold: value.threshold ?? DEFAULT_VAD_THRESHOLD,
+    prefixPaddingMs: value.prefix_padding_ms ?? DEFAULT_PREFIX_PADDING_MS,
+    silenceDurationMs: type === "semantic_vad" ? SEMANTIC_VAD_SILENCE_MS[eagerness] : (value.silence_duration_ms ?? DEFAULT_SILENCE_DURATION_MS),
+    ...(type === "semantic_vad" ? { eagerness } : {}),
+    idleTimeoutMs: value.idle_timeout_ms ?? null,
+  };
+}
+
+function applyTranscription(config: TranscriptionSessionConfig, value: z.output<typeof transcriptionSchema> | null, param: string): void {
+  if (value === null) return;
+  if (value.model !== undefined) config.model = value.model;
+  if (value.language !== undefined) {
+    if (value.language === null || value.language === "" || value.language === "auto") config.language = null;
+    else {
+      const code = normalizeLanguage(value.language);
+      if (!code) throw RealtimeProtocolError.invalidValue(`${param}.language`, `Unsupported language '${value.language}': use an ISO-639-1 code such as 'en'.`);
+      config.language = code;
+    }
+  }
+  if (value.prompt !== undefined) config.prompt = value.prompt ?? "";
+  if (value.live_partials !== undefined) config.livePartials = value.live_partials;
+}
+
+function applyInclude(config: TranscriptionSessionConfig, include: string[] | null, param: string): void {
+  const list = include ?? [];
+  for (const [index, item] of list.entries()) {
+    if (item !== LOGPROBS_INCLUDE) {
+      throw RealtimeProtocolError.invalidValue(`${param}[${index}]`, `Invalid value: '${item}'. Supported values are: '${LOGPROBS_INCLUDE}'.`);
+    }
+  }
+  config.includeLogprobs = list.includes(LOGPROBS_INCLUDE);
+}
+
+/**
+ * Applies a GA `session` object (from `session.update` or `client_secrets`) to a copy of `current`. `root` names
+ * the object in error params ("session"). Throws RealtimeProtocolError; `current` is never changed.
+ */
+export function applyGaSession(current: TranscriptionSessionConfig, raw: unknown, root = "session"): TranscriptionSessionConfig {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw RealtimeProtocolError.invalidValue(root, `'${root}' must be an object.`);
+  }
+  const session = parse(gaSessionSchema, raw, root);
+  if (session.type !== undefined && session.type !== "transcription") {
+    throw RealtimeProtocolError.invalidValue(
+      at(root, "type"),
+      `Earshot serves transcription sessions only: '${root}.type' must be 'transcription' (got '${session.type}').`,
+      "unsupported_session_type",
+    );
+  }
+  const next: TranscriptionSessionConfig = { ...current };
+  const input = session.audio?.input;
+  if (input) {
+    if (input.format !== undefined) next.format = format(input.format, at(root, "audio.input.format"));
+    if (input.noise_reduction !== undefined) next.noiseReduction = input.noise_reduction?.type ?? null;
+    if (input.transcription !== undefined) applyTranscription(next, input.transcription, at(root, "audio.input.transcription"));
+    if (input.turn_detection !== undefined) next.turnDetection = turnDetection(input.turn_detection);
+  }
+  if (session.include !== undefined) applyInclude(next, session.include, at(root, "include"));
+  return next;
+}
+
+/** Applies a beta (flat) transcription session object to a copy of `current`. Throws RealtimeProtocolError. */
+export function applyBetaSession(current: TranscriptionSessionConfig, raw: unknown, root = "session"): TranscriptionSessionConfig {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw RealtimeProtocolError.invalidValue(root, `'${root}' must be an object.`);
+  }
+  const session = parse(betaSessionSchema, raw, root);
+  const next: TranscriptionSessionConfig = { ...current };
+  if (session.input_audio_format !== undefined) next.format = format(session.input_audio_format, at(root, "input_audio_format"));
+  if (session.input_audio_noise_reduction !== undefined) next.noiseReduction = session.input_audio_noise_reduction?.type ?? null;
+  if (session.input_audio_transcription !== undefined) {
+    applyTranscription(next, session.input_audio_transcription, at(root, "input_audio_transcription"));
+  }
+  if (session.turn_detection !== undefined) next.turnDetection = turnDetection(session.turn_detection);
+  if (session.include !== undefined) applyInclude(next, session.include, at(root, "include"));
+  return next;
+}
+
+/** Identity and lifetime of a session as the API shows it. */
+export interface SessionIdentity {
+  id: string;
+  /** Unix seconds. */
+  expiresAt: number;
+}
+
+function wireTranscription(config: TranscriptionSessionConfig) {
+  return {
+    model: config.model,
+    language: config.language,
+    prompt: config.prompt,
+    ...(config.livePartials ? { live_partials: true } : {}),
+  };
+}
+
+function wireTurnDetection(turn: TurnDetectionConfig | null) {
+  if (!turn) return null;
+  if (turn.type === "semantic_vad") return { type: "semantic_vad" as const, eagerness: turn.eagerness ?? "auto" };
+  return {
+    type: "server_vad" as const,
+    threshold: turn.threshold,
+    prefix_padding_ms: turn.prefixPaddingMs,
+    silence_duration_ms: turn.silenceDurationMs,
+    idle_timeout_ms: turn.idleTimeoutMs,
+  };
+}
+
+/** The GA session object (`session.created`, `session.updated`, `client_secrets`). */
+export function renderGaSession(config: TranscriptionSessionConfig, identity: SessionIdentity) {
+  const formatObject = config.format.type === "audio/pcm" ? { type: "audio/pcm", rate: config.format.sampleRate } : { type: config.format.type };
+  return {
+    type: "transcription" as const,
+    id: identity.id,
+    object: "realtime.transcription_session",
+    expires_at: identity.expiresAt,
+    audio: {
+      input: {
+        format: formatObject,
+        noise_reduction: config.noiseReduction ? { type: config.noiseReduction } : null,
+        transcription: wireTranscription(config),
+        turn_detection: wireTurnDetection(config.turnDetection),
+      },
+    },
+    include: config.includeLogprobs ? [LOGPROBS_INCLUDE] : [],
+  };
+}
+
+/** The beta session object (`transcription_session.created` / `.updated`, `transcription_sessions`). */
+export function renderBetaSession(config: TranscriptionSessionConfig, identity: SessionIdentity) {
+  return {
+    id: identity.id,
+    object: "realtime.transcription_session",
+    expires_at: identity.expiresAt,
+    modalities: ["text"],
+    input_audio_format: config.format.betaName,
+    input_audio_transcription: wireTranscription(config),
+    turn_detection: wireTurnDetection(config.turnDetection),
+    input_audio_noise_reduction: config.noiseReduction ? { type: config.noiseReduction } : null,
+    include: config.includeLogprobs ? [LOGPROBS_INCLUDE] : [],
+  };
+}

@@ -1,0 +1,81 @@
+// Ephemeral client secrets for the realtime WebSocket, minted with a real API key:
+// - GA   POST /v1/realtime/client_secrets        {expires_after:{anchor, seconds}, session} → {value, expires_at, session}
+// - beta POST /v1/realtime/transcription_sessions {client_secret:{expires_at:{anchor, seconds}}, ...session}
+//                                                  → session with client_secret:{value, expires_at}
+import type { FastifyInstance } from "fastify";
+
+import { realtimeId } from "../../formats/realtimeEvents.js";
+import { ApiError } from "../apiErrors.js";
+import { DEFAULT_SECRET_TTL_SECONDS, MAX_SECRET_TTL_SECONDS, MIN_SECRET_TTL_SECONDS } from "../realtime/clientSecrets.js";
+import { RealtimeProtocolError } from "../realtime/realtimeErrors.js";
+import {
+  applyBetaSession,
+  applyGaSession,
+  defaultSessionConfig,
+  renderBetaSession,
+  renderGaSession,
+  type TranscriptionSessionConfig,
+} from "../realtime/sessionConfig.js";
+import type { ServerContext } from "../serverContext.js";
+
+function objectBody(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== "object" || Array.isArray(body)) throw new ApiError(400, "The request body must be a JSON object.", "invalid_request_error", null, "invalid_body");
+  return body as Record<string, unknown>;
+}
+
+/** `{anchor?: "created_at", seconds?}` → seconds (default 600, 10–7200). */
+function lifetime(value: unknown, param: string): number {
+  if (value === undefined || value === null) return DEFAULT_SECRET_TTL_SECONDS;
+  if (typeof value !== "object" || Array.isArray(value)) throw ApiError.invalidParam(param, `Invalid '${param}': expected an object.`, "invalid_type");
+  const { anchor, seconds } = value as { anchor?: unknown; seconds?: unknown };
+  if (anchor !== undefined && anchor !== "created_at") throw ApiError.invalidParam(`${param}.anchor`, `Invalid '${param}.anchor': only 'created_at' is supported.`);
+  if (seconds === undefined) return DEFAULT_SECRET_TTL_SECONDS;
+  if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds < MIN_SECRET_TTL_SECONDS || seconds > MAX_SECRET_TTL_SECONDS) {
+    throw ApiError.invalidParam(
+      `${param}.seconds`,
+      `Invalid '${param}.seconds': expected an integer between ${MIN_SECRET_TTL_SECONDS} and ${MAX_SECRET_TTL_SECONDS} (got ${JSON.stringify(seconds)}).`,
+    );
+  }
+  return seconds;
+}
+
+function sessionConfig(context: ServerContext, apply: () => TranscriptionSessionConfig, modelParam: string): TranscriptionSessionConfig {
+  let config: TranscriptionSessionConfig;
+  try {
+    config = apply();
+  } catch (error) {
+    if (error instanceof RealtimeProtocolError) throw ApiError.invalidParam(error.param ?? "session", error.message, error.code);
+    throw error;
+  }
+  if (!context.models.find(config.model)) throw ApiError.invalidParam(modelParam, `The model '${config.model}' does not exist or you do not have access to it.`, "model_not_found");
+  return config;
+}
+
+export function registerRealtimeRoutes(app: FastifyInstance, context: ServerContext): void {
+  const defaults = () => defaultSessionConfig(context.models.defaultModel.name);
+
+  app.post("/v1/realtime/client_secrets", async (request) => {
+    const body = objectBody(request.body);
+    const ttl = lifetime(body.expires_after, "expires_after");
+    const config = sessionConfig(
+      context,
+      () => (body.session === undefined ? defaults() : applyGaSession(defaults(), body.session)),
+      "session.audio.input.transcription.model",
+    );
+    const secret = context.clientSecrets.mint(config, realtimeId("sess"), ttl);
+    return { value: secret.value, expires_at: secret.expiresAt, session: renderGaSession(config, { id: secret.sessionId, expiresAt: secret.expiresAt }) };
+  });
+
+  app.post("/v1/realtime/transcription_sessions", async (request) => {
+    const body = objectBody(request.body);
+    const { client_secret: clientSecret, ...session } = body;
+    const ttl = lifetime((clientSecret as { expires_at?: unknown } | undefined)?.expires_at, "client_secret.expires_at");
+    const config = sessionConfig(context, () => applyBetaSession(defaults(), session, ""), "input_audio_transcription.model");
+    const secret = context.clientSecrets.mint(config, realtimeId("sess"), ttl);
+    return {
+      ...renderBetaSession(config, { id: secret.sessionId, expiresAt: secret.expiresAt }),
+      client_secret: { value: secret.value, expires_at: secret.expiresAt },
+    };
+  });
+}
