@@ -14,7 +14,7 @@ export function describeRequestError(error, { bytes } = {}) {
     return {
       kind: "network",
       title: "Could not reach the server",
-      detail: "Check that Earshot is still running and that this device is connected, then try again.",
+      detail: "Check that Earshot is still running and that this device is connected, then try again. Your audio is kept here.",
     };
   }
   if (status === 401) {
@@ -30,10 +30,11 @@ export function describeRequestError(error, { bytes } = {}) {
     };
   }
   if (status === 415) {
+    const known = error.code === "unsupported_format" ? "" : ` (The server said: ${said})`;
     return {
       kind: "unsupported",
       title: "This file could not be read as audio",
-      detail: `Use an audio or video file (mp3, m4a, wav, webm, ogg, flac, mp4…). The server said: ${said}`,
+      detail: `It may be damaged, or not an audio or video file. Use an audio or video file (mp3, m4a, wav, webm, ogg, flac, mp4…).${known}`,
     };
   }
   if (status === 429) {

@@ -131,6 +131,12 @@ function start() {
       prompt: prompt.value.trim(),
     }),
     onAuthNeeded: () => showAuth("The server asked for an API key."),
+    onServerState: (reachable) => {
+      if (!reachable) {
+        status.dataset.state = "error";
+        status.textContent = "Server unreachable";
+      } else if (status.dataset.state === "error") loadModels();
+    },
   });
   new LivePanel({ model: () => modelSelect.value || "whisper-1", onAuthNeeded: () => showAuth("The server asked for an API key.") });
 

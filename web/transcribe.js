@@ -13,7 +13,8 @@ import { byId, copyText, downloadFile, formatBytes, formatClock, setMeter, times
 
 export class TranscribePanel {
   /**
-   * @param {{options: () => {model: string, language: string, translate: boolean, prompt: string}, onAuthNeeded: () => void}} deps
+   * @param {{options: () => {model: string, language: string, translate: boolean, prompt: string}, onAuthNeeded: () => void,
+   *          onServerState?: (reachable: boolean) => void}} deps
    */
   constructor(deps) {
     this.deps = deps;
@@ -198,6 +199,7 @@ export class TranscribePanel {
     el.result.hidden = true;
     el.job.hidden = false;
     el.job.dataset.state = "uploading";
+    delete el.job.dataset.problem;
     el.jobTitle.textContent = options.translate ? "Translating" : "Transcribing";
     el.jobSource.textContent = this.describeSource(source);
     el.jobProgress.hidden = false;
@@ -235,6 +237,7 @@ export class TranscribePanel {
       });
       if (this.job !== job) return;
       this.finishJob(job);
+      this.deps.onServerState?.(true);
       this.showResult(source, result, options, job.startedAt ? (performance.now() - job.startedAt) / 1000 : null);
     } catch (error) {
       if (this.job !== job) return;
@@ -263,6 +266,7 @@ export class TranscribePanel {
     el.job.dataset.state = "cancelled";
     el.jobProgress.hidden = true;
     el.jobError.hidden = false;
+    el.jobTitle.textContent = "Not transcribed";
     el.jobErrorTitle.textContent = "Cancelled";
     el.jobErrorDetail.textContent = "Nothing was transcribed. Your audio is still here.";
     el.jobRetry.hidden = false;
@@ -273,6 +277,8 @@ export class TranscribePanel {
 
   showJobError(source, problem) {
     const el = this.el;
+    this.deps.onServerState?.(problem.kind !== "network");
+    el.jobTitle.textContent = problem.kind === "busy" ? "Waiting for the server" : "Not transcribed";
     el.job.dataset.state = "error";
     el.job.dataset.problem = problem.kind;
     el.jobProgress.hidden = true;

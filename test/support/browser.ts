@@ -1,0 +1,110 @@
+// Real Chromium for the browser app's end-to-end tests: Debian's `chromium` driven by playwright-core
+// (Playwright's own browser download needs the internet). `npm test` installs chromium first when it
+// is missing on Debian/Ubuntu (scripts/ensure-chromium.mjs); a test that cannot find one fails.
+import fs from "node:fs";
+import path from "node:path";
+
+import { chromium, type Browser, type BrowserContextOptions, type Page } from "playwright-core";
+import { expect } from "vitest";
+
+/** Where the tests leave their screenshots (gitignored). */
+export const ARTIFACTS_DIR = path.resolve("test-artifacts", "web");
+
+const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/snap/bin/chromium", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable"];
+
+/** EARSHOT_CHROMIUM_PATH, or the first Chromium found at a usual place; throws a clear error otherwise. */
+export function chromiumPath(): string {
+  const given = process.env.EARSHOT_CHROMIUM_PATH;
+  if (given) {
+    if (!fs.existsSync(given)) throw new Error(`EARSHOT_CHROMIUM_PATH=${given} does not exist`);
+    return given;
+  }
+  const found = CANDIDATES.find((candidate) => fs.existsSync(candidate));
+  if (!found) {
+    throw new Error(
+      `The browser app's tests need Chromium and none was found (looked at ${CANDIDATES.join(", ")}). ` +
+        "Install it (Debian/Ubuntu: apt-get install chromium; `npm test` does so itself when it can) or set EARSHOT_CHROMIUM_PATH.",
+    );
+  }
+  return found;
+}
+
+export interface LaunchOptions {
+  /** A 16-bit PCM WAV the fake microphone plays (looped); without it the fake device plays a beep. */
+  fakeAudioFile?: string;
+  /** Fake audio/video devices (default true). Without them, getUserMedia finds no microphone. */
+  fakeDevices?: boolean;
+  /** Accept permission prompts by themselves (default true). */
+  autoAcceptPermissions?: boolean;
+}
+
+/** Launches headless Chromium the way this machine's closed network and root user need it. */
+export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
+  const args = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--autoplay-policy=no-user-gesture-required",
+  ];
+  if (options.fakeDevices !== false) args.push("--use-fake-device-for-media-stream");
+  if (options.autoAcceptPermissions !== false) args.push("--use-fake-ui-for-media-stream");
+  if (options.fakeAudioFile) args.push(`--use-file-for-fake-audio-capture=${options.fakeAudioFile}`);
+  return chromium.launch({ executablePath: chromiumPath(), args, timeout: 60_000 });
+}
+
+/** A page on a fresh context, with the page's console errors and uncaught exceptions collected. */
+export async function openPage(browser: Browser, url: string, context: BrowserContextOptions = {}): Promise<{ page: Page; errors: string[] }> {
+  const browserContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, ...context });
+  const page = await browserContext.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(`uncaught: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(`console: ${message.text()}`);
+  });
+  page.setDefaultTimeout(30_000);
+  await page.goto(url);
+  return { page, errors };
+}
+
+/** Saves a full-page screenshot as test-artifacts/web/<name>.png. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const file = path.join(ARTIFACTS_DIR, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true, animations: "disabled" });
+  return file;
+}
+
+/** expect.poll with a timeout that suits a browser on a busy CI machine. */
+export function eventually<T>(read: () => T | Promise<T>, timeout = 15_000): ReturnType<typeof expect.poll<T>> {
+  return expect.poll(read, { timeout, interval: 50 });
+}
+
+// Page-side reads, written as expressions: the tests' TypeScript has no DOM library.
+
+/** The audio player's current time, in seconds. */
+export async function playerTime(page: Page): Promise<number> {
+  return Number(await page.evaluate("document.querySelector('#player').currentTime"));
+}
+
+export async function pausePlayer(page: Page): Promise<void> {
+  await page.evaluate("document.querySelector('#player').pause()");
+}
+
+/** How full a level meter is drawn (0..1). */
+export async function meterLevel(page: Page, meterId: string): Promise<number> {
+  return Number(await page.evaluate(`new DOMMatrix(getComputedStyle(document.querySelector('#${meterId} .meter-fill')).transform).a`));
+}
+
+/** The visible buttons, selects and inputs that have no accessible name (label, aria-label or text). */
+export async function unnamedControls(page: Page): Promise<string[]> {
+  return (await page.evaluate(`[...document.querySelectorAll("button, select, input:not([type=file]), textarea, [tabindex]:not([tabindex='-1'])")]
+    .filter((control) => control.offsetParent !== null)
+    .filter((control) => !((control.labels && control.labels[0] && control.labels[0].textContent.trim()) || control.getAttribute("aria-label") || control.getAttribute("aria-labelledby") || control.textContent.trim()))
+    .map((control) => control.outerHTML)`)) as string[];
+}
