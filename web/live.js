@@ -28,6 +28,7 @@ export class LivePanel {
     /** @type {Map<string, {element: HTMLElement, text: HTMLElement, partial: string, deltas: string, final: boolean, startMs: number | null}>} */
     this.lines = new Map();
     this.finishing = null;
+    this.committing = false;
     this.el = {
       button: byId("live-button"),
       label: byId("live-button").querySelector(".record-label"),
@@ -114,6 +115,7 @@ export class LivePanel {
   /** Stops the microphone and closes once the turns in progress are transcribed. */
   async stop() {
     const session = this.session;
+    const wasSpeaking = this.el.indicator.dataset.state === "speaking";
     this.mic?.stop();
     this.mic = null;
     setMeter(this.el.meter, 0);
@@ -121,13 +123,22 @@ export class LivePanel {
       this.setState("off");
       return;
     }
-    if (session.open && [...this.lines.values()].some((line) => !line.final)) {
+    if (session.open) {
       this.setState("finishing");
-      await new Promise((resolve) => {
-        this.finishing = resolve;
-        setTimeout(resolve, FINISH_TIMEOUT_MS);
-      });
+      if (wasSpeaking) {
+        // Let the worklet's last chunk go out, then end the turn being spoken.
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        this.committing = true;
+        session.send({ type: "input_audio_buffer.commit" });
+      }
+      if ([...this.lines.values()].some((line) => !line.final)) {
+        await new Promise((resolve) => {
+          this.finishing = resolve;
+          setTimeout(resolve, FINISH_TIMEOUT_MS);
+        });
+      }
       this.finishing = null;
+      this.committing = false;
     }
     if (this.session !== session) return;
     this.teardown();
@@ -190,6 +201,8 @@ export class LivePanel {
         break;
       }
       case "error":
+        // Stopping commits the turn in progress; when it had no audio left, nothing is lost.
+        if (this.committing && event.error?.code === "input_audio_buffer_commit_empty") break;
         this.showError({ title: "The server reported an error", detail: event.error?.message ?? "unknown error" });
         break;
       default:

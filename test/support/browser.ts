@@ -108,3 +108,20 @@ export async function unnamedControls(page: Page): Promise<string[]> {
     .filter((control) => !((control.labels && control.labels[0] && control.labels[0].textContent.trim()) || control.getAttribute("aria-label") || control.getAttribute("aria-labelledby") || control.textContent.trim()))
     .map((control) => control.outerHTML)`)) as string[];
 }
+
+/**
+ * Polls a page-side expression until it is truthy. (page.waitForFunction evaluates a string with eval inside the
+ * page, which the app's Content-Security-Policy forbids; page.evaluate goes through DevTools and is not affected.)
+ */
+export async function waitForExpression(page: Page, expression: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate(expression))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${expression}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Waits until the page has loaded the server's models (its status says Ready). */
+export async function waitForReady(page: Page): Promise<void> {
+  await waitForExpression(page, "document.querySelector('#server-status').textContent.startsWith('Ready')");
+}

@@ -8,7 +8,7 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { eventually, launchChromium, openPage, screenshot } from "../support/browser.js";
+import { eventually, launchChromium, openPage, screenshot, waitForReady } from "../support/browser.js";
 import { longSpeechWav, readyStats, startTestServer, waitFor, type TestServer } from "../support/server.js";
 import { shortSpeech, writeWav } from "../support/speech.js";
 
@@ -45,7 +45,7 @@ async function server(flags: Parameters<typeof startTestServer>[0] = {}): Promis
 async function open(url: string, on: Browser = browser): Promise<{ page: Page; errors: string[] }> {
   const opened = await openPage(on, url);
   pages.push(opened.page);
-  await eventually(() => opened.page.textContent("#server-status")).toMatch(/^Ready/);
+  await waitForReady(opened.page);
   return opened;
 }
 

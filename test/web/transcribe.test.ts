@@ -8,7 +8,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { TEST_MODEL_SEGMENTS } from "../../src/models/testModel.js";
-import { eventually, launchChromium, meterLevel, openPage, pausePlayer, playerTime, screenshot, unnamedControls } from "../support/browser.js";
+import { eventually, launchChromium, meterLevel, openPage, pausePlayer, playerTime, screenshot, unnamedControls, waitForReady } from "../support/browser.js";
 import { expectNoTempFiles, startTestServer, type TestServer } from "../support/server.js";
 import { longSpeech, writeWav } from "../support/speech.js";
 
@@ -73,7 +73,7 @@ describe("record → upload → transcript", () => {
   });
 
   it("loads with the server's models and every control labelled", async () => {
-    await eventually(() => page.textContent("#server-status")).toMatch(/^Ready/);
+    await waitForReady(page);
     const models = await page.$$eval("#model-select option", (options) => options.map((option) => option.getAttribute("value")));
     expect(models).toEqual(expect.arrayContaining(["whisper-1", "gpt-4o-transcribe"]));
     expect(await page.$$eval("#language-select option", (options) => options.length)).toBeGreaterThan(90);
