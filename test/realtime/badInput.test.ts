@@ -1,4 +1,8 @@
 // Bad realtime input gets an `error` event and the session goes on; limits hold; other sessions are unaffected.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { RealtimeClient, realtimeUrl, spokenTurns, type SpokenTurns } from "../support/realtime.js";
@@ -124,11 +128,39 @@ describe("realtime bad input", () => {
 
 describe("realtime session limits", () => {
   let limited: TestServer;
+  let brokenModelDir: string;
   beforeAll(async () => {
-    limited = await startTestServer({ realtimeIdleTimeoutSeconds: "1", realtimeMaxSessionMinutes: String(3 / 60) });
+    // A model file that exists but is not a model: sessions that pick it get `failed` transcriptions.
+    brokenModelDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-broken-model-"));
+    fs.writeFileSync(path.join(brokenModelDir, "broken.bin"), Buffer.alloc(4096, 7));
+    limited = await startTestServer({
+      realtimeIdleTimeoutSeconds: "1",
+      realtimeMaxSessionMinutes: String(4 / 60),
+      extraModels: path.join(brokenModelDir, "broken.bin"),
+    });
   });
   afterAll(async () => {
     await limited?.close();
+    fs.rmSync(brokenModelDir, { recursive: true, force: true });
+  });
+
+  it("reports a turn that cannot be transcribed as failed, and goes on", async () => {
+    const client = await RealtimeClient.connect(realtimeUrl(limited.url));
+    await client.next("session.created");
+    client.send({ type: "session.update", session: { type: "transcription", audio: { input: { transcription: { model: "broken" } } } } });
+    await client.next("session.updated");
+    // This server closes sessions idle for 1 s: keep talking (silence) while the turn is processed.
+    const keepAlive = setInterval(() => client.send({ type: "input_audio_buffer.append", audio: Buffer.alloc(480).toString("base64") }), 300);
+    try {
+      await client.streamAudio(sentence.pcm);
+      const failed = await client.next("conversation.item.input_audio_transcription.failed");
+      expect(failed.item_id).toBe(client.all("input_audio_buffer.committed")[0]!.item_id);
+      expect(failed.error).toMatchObject({ type: "server_error", message: expect.any(String) });
+      expect(client.closed).toBeUndefined();
+    } finally {
+      clearInterval(keepAlive);
+      await client.close();
+    }
   });
 
   it("closes an idle session with an error event first", async () => {
@@ -143,10 +175,10 @@ describe("realtime session limits", () => {
   it("closes a session at its maximum length even while it is busy", async () => {
     const client = await RealtimeClient.connect(realtimeUrl(limited.url));
     const created = await client.next("session.created");
-    expect(created.session.expires_at - Date.now() / 1000).toBeLessThan(4);
+    expect(created.session.expires_at - Date.now() / 1000).toBeLessThan(5);
     const keepAlive = setInterval(() => client.send({ type: "input_audio_buffer.append", audio: Buffer.alloc(4800).toString("base64") }), 200);
     try {
-      const error = await client.next("error", 0, 6000);
+      const error = await client.next("error", 0, 8000);
       expect(error.error.code).toBe("session_expired");
       await client.until("close", () => client.closed, 5000).catch(() => undefined);
       expect(client.closed?.code).toBe(1000);
