@@ -42,7 +42,11 @@ export class LivePanel {
       save: byId("live-save"),
       clear: byId("live-clear"),
     };
-    this.el.button.addEventListener("click", () => (this.session || this.mic ? this.stop() : this.start()));
+    this.el.button.addEventListener("click", () => {
+      if (this.el.button.getAttribute("aria-disabled") === "true") return;
+      if (this.session || this.mic) this.stop();
+      else this.start();
+    });
     this.el.copy.addEventListener("click", async () => {
       toast((await copyText(this.plainText())) ? "Captions copied" : "Could not copy: select the text and copy it");
     });
@@ -56,7 +60,9 @@ export class LivePanel {
     const running = state !== "off" && state !== "error";
     this.el.button.classList.toggle("recording", running);
     this.el.label.textContent = state === "finishing" ? "Finishing…" : running ? "Stop live captions" : "Start live captions";
-    this.el.button.disabled = state === "finishing";
+    // aria-disabled rather than disabled: the button keeps the keyboard focus.
+    if (state === "finishing") this.el.button.setAttribute("aria-disabled", "true");
+    else this.el.button.removeAttribute("aria-disabled");
     this.el.language.disabled = running;
   }
 

@@ -62,7 +62,12 @@ export class TranscribePanel {
 
   wire() {
     const el = this.el;
-    el.recordButton.addEventListener("click", () => (this.recorder?.recording ? this.stopRecording() : this.startRecording()));
+    el.recordButton.addEventListener("click", () => {
+      // While the microphone starts the button stays focusable (a disabled button would drop the focus).
+      if (el.recordButton.getAttribute("aria-disabled") === "true") return;
+      if (this.recorder?.recording) this.stopRecording();
+      else this.startRecording();
+    });
     el.chooseFile.addEventListener("click", () => el.fileInput.click());
     el.fileInput.addEventListener("change", () => {
       const file = el.fileInput.files?.[0];
@@ -116,7 +121,7 @@ export class TranscribePanel {
   async startRecording() {
     const el = this.el;
     el.recordError.textContent = "";
-    el.recordButton.disabled = true;
+    el.recordButton.setAttribute("aria-disabled", "true");
     el.recordLabel.textContent = "Starting…";
     const recorder = new Recorder({
       onLevel: (level) => setMeter(el.recordMeter, level),
@@ -129,7 +134,7 @@ export class TranscribePanel {
     try {
       await recorder.start();
     } catch (error) {
-      el.recordButton.disabled = false;
+      el.recordButton.removeAttribute("aria-disabled");
       el.recordLabel.textContent = "Start recording";
       const problem = describeMicrophoneError(error);
       this.showFieldError(el.recordError, problem);
@@ -138,7 +143,7 @@ export class TranscribePanel {
     }
     this.recorder = recorder;
     el.recorderCard.dataset.state = "recording";
-    el.recordButton.disabled = false;
+    el.recordButton.removeAttribute("aria-disabled");
     el.recordButton.classList.add("recording");
     el.recordLabel.textContent = "Stop and transcribe";
     el.recordElapsed.textContent = "0:00";

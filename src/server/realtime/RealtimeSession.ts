@@ -167,10 +167,11 @@ export class RealtimeSession {
 
   private touch(): void {
     clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(
-      () => this.expire("idle_timeout", `The session was idle for ${this.options.limits.idleTimeoutSeconds} seconds and has been closed.`),
-      this.options.limits.idleTimeoutSeconds * 1000,
-    );
+    this.idleTimer = setTimeout(() => {
+      // Not idle while its own backlog holds the socket unread.
+      if (this.paused || this.queued > 0) return this.touch();
+      this.expire("idle_timeout", `The session was idle for ${this.options.limits.idleTimeoutSeconds} seconds and has been closed.`);
+    }, this.options.limits.idleTimeoutSeconds * 1000);
     this.idleTimer.unref();
   }
 
