@@ -77,7 +77,20 @@ async function requestJson(path, init = {}) {
   }
   const text = await response.text();
   if (!response.ok) throw errorFromResponse(response.status, text, response.headers.get("retry-after"));
-  return JSON.parse(text);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new RequestError(response.status, "The server's answer could not be read.", { code: "bad_response" });
+  }
+}
+
+/** Whether the server answers at all (GET /health). */
+export async function serverAlive() {
+  try {
+    return (await fetch("/health", { cache: "no-store" })).ok;
+  } catch {
+    return false;
+  }
 }
 
 /** The ids of the models the server offers (GET /v1/models), the default model first. */

@@ -1,6 +1,6 @@
 // The "Transcribe" tab: record or pick a file, upload it with progress, show the transcript, and
 // keep the audio through every failure so it can be sent again or saved.
-import { uploadAudio } from "./api.js";
+import { serverAlive, uploadAudio } from "./api.js";
 import { describeMicrophoneError, describeRequestError } from "./errors.js";
 import { EXPORTS } from "./exports.js";
 import { extensionFor, Recorder } from "./recorder.js";
@@ -248,7 +248,18 @@ export class TranscribePanel {
       if (this.job !== job) return;
       this.finishJob(job);
       if (error?.name === "AbortError") return;
-      this.showJobError(source, describeRequestError(error, { bytes: source.blob.size }));
+      let problem = describeRequestError(error, { bytes: source.blob.size });
+      // A connection cut mid-upload by a server that is up: most likely a limit on the upload's size
+      // (the browser may lose the 413 when the server closes before the body is sent).
+      if (problem.kind === "network" && el.job.dataset.state === "uploading" && (await serverAlive())) {
+        if (this.job !== null) return;
+        problem = {
+          kind: "network",
+          title: "The upload was cut off",
+          detail: `The server is running but closed the connection during the upload: this file (${formatBytes(source.blob.size)}) may be larger than it accepts (--max-upload-mb), or a proxy limits uploads. Your audio is kept here.`,
+        };
+      }
+      this.showJobError(source, problem);
     }
   }
 

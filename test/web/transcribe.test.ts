@@ -94,6 +94,9 @@ describe("record → upload → transcript", () => {
 
     await page.waitForSelector("#result:not([hidden])", { timeout: 60_000 });
     await screenshot(page, "03-transcript");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await screenshot(page, "04-transcript-dark");
+    await page.emulateMedia({ colorScheme: "light" });
     const segments = await page.$$eval("#segments .segment", (items) =>
       items.map((item) => ({ time: item.querySelector(".timestamp")?.textContent, text: item.querySelector(".segment-text")?.textContent })),
     );
