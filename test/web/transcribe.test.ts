@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { TEST_MODEL_SEGMENTS } from "../../src/models/testModel.js";
 import { eventually, launchChromium, meterLevel, openPage, pausePlayer, playerTime, screenshot, unnamedControls, waitForReady } from "../support/browser.js";
-import { expectNoTempFiles, startTestServer, type TestServer } from "../support/server.js";
+import { expectNoTempFiles, longSpeechWav, startTestServer, type TestServer } from "../support/server.js";
 import { longSpeech, writeWav } from "../support/speech.js";
 
 let server: TestServer;
@@ -163,6 +163,35 @@ describe("record → upload → transcript", () => {
     // and the recording itself
     const recording = await download(page, "#download-source");
     expect(recording.name).toMatch(/^recording-.*\.webm$/);
+  });
+
+  it("shows upload progress and then a transcribing indicator; cancelling keeps the file", async () => {
+    // A slow link (the browser's own network emulation) so the upload takes a few seconds.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 250_000 });
+    const long = path.join(dir, "meeting.wav");
+    fs.writeFileSync(long, await longSpeechWav(40)); // 1.3 MB
+    const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.click("#choose-file")]);
+    await chooser.setFiles(long);
+    await eventually(() => page.textContent("#job-stage")).toMatch(/^Uploading… ([1-9]\d?)%$/);
+    expect(Number(await page.getAttribute("#upload-progress", "value"))).toBeGreaterThan(0);
+    expect(await page.textContent("#job-source")).toBe("meeting.wav · 1.2 MB");
+    await screenshot(page, "05-uploading");
+
+    await page.click("#job-cancel");
+    await eventually(() => page.textContent("#job-error-title")).toBe("Cancelled");
+    expect(await page.textContent("#job-retry")).toBe("Transcribe");
+    await expectNoTempFiles(server.tempDir);
+
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await page.click("#job-retry");
+    await eventually(() => page.textContent("#job-stage")).toMatch(/^Transcribing… \d:\d\d$/);
+    expect(await page.getAttribute("#upload-progress", "value")).toBeNull(); // indeterminate
+    await screenshot(page, "06-transcribing");
+    await page.waitForSelector("#result:not([hidden])", { timeout: 60_000 });
+    await eventually(() => page.textContent("#result-title")).toBe("Transcript of meeting.wav");
+    await cdp.detach();
   });
 
   it("uploads a chosen file, translating, and shows its name", async () => {
