@@ -74,12 +74,20 @@ describe("upload errors", () => {
     await screenshot(page, "10-error-413");
   });
 
-  it("415: a file that is not audio", async () => {
+  it("415: a file that is not audio, dropped on the page", async () => {
     const open415 = await server();
     const notes = path.join(dir, "notes.mp3");
     fs.writeFileSync(notes, "These are meeting notes, not audio.\n".repeat(200));
     const { page } = await open(open415.url);
-    await chooseFile(page, notes);
+    // dropped on the page this time
+    const bytes = fs.readFileSync(notes).toString("base64");
+    const transfer = await page.evaluateHandle(
+      `(() => { const t = new DataTransfer(); t.items.add(new File([Uint8Array.from(atob("${bytes}"), (c) => c.charCodeAt(0))], "notes.mp3", { type: "audio/mpeg" })); return t; })()`,
+    );
+    await page.dispatchEvent("#dropzone", "dragenter", { dataTransfer: transfer });
+    expect(await page.getAttribute("#dropzone", "class")).toContain("dragging");
+    await page.dispatchEvent("#dropzone", "drop", { dataTransfer: transfer });
+    expect(await page.getAttribute("#dropzone", "class")).not.toContain("dragging");
     const error = await jobError(page);
     expect(error.title).toBe("This file could not be read as audio");
     expect(error.detail).toMatch(/^It may be damaged, or not an audio or video file\. Use an audio or video file \(mp3/);
