@@ -188,7 +188,9 @@ export class LivePanel {
         const line = this.line(event.item_id);
         if (line.final) break;
         line.partial = event.transcript ?? `${line.partial}${event.delta ?? ""}`;
-        this.showText(line, line.deltas || line.partial);
+        // The words agreed so far, then (lighter) the latest pass's guess at the rest.
+        if (line.deltas) this.showText(line, line.deltas);
+        else this.showText(line, line.partial, event.unstable ?? "");
         break;
       }
       case "conversation.item.input_audio_transcription.delta": {
@@ -240,8 +242,11 @@ export class LivePanel {
     return line;
   }
 
-  showText(line, text) {
-    line.text.textContent = text.trim() || "…";
+  showText(line, text, unstable = "") {
+    const stable = text.trim();
+    const guess = unstable.trim();
+    line.text.textContent = stable || (guess ? "" : "…");
+    if (guess) line.text.append(h("span", { className: "caption-unstable" }, `${stable ? " " : ""}${guess}`));
     const captions = this.el.captions;
     if (captions.scrollHeight - captions.scrollTop - captions.clientHeight < 80) captions.scrollTop = captions.scrollHeight;
   }

@@ -81,9 +81,12 @@ export function transcriptionFailedEvent(itemId: string, error: { type: string; 
   return event("conversation.item.input_audio_transcription.failed", { item_id: itemId, content_index: 0, error });
 }
 
-/** Earshot's live caption: the words of the turn in progress that two successive passes agree on. */
-export function transcriptionPartialEvent(itemId: string, transcript: string, delta: string) {
-  return event("conversation.item.input_audio_transcription.partial", { item_id: itemId, content_index: 0, delta, transcript });
+/**
+ * Earshot's live caption for the turn in progress: `transcript` holds the words two successive passes agree on
+ * (never changed afterwards; `delta` is what this event added to it), `unstable` the rest of the latest pass.
+ */
+export function transcriptionPartialEvent(itemId: string, transcript: string, delta: string, unstable: string) {
+  return event("conversation.item.input_audio_transcription.partial", { item_id: itemId, content_index: 0, delta, transcript, unstable });
 }
 
 export function errorEvent(error: RealtimeErrorDetails) {

@@ -163,7 +163,9 @@ describe("realtime transcription, server VAD (GA events over raw ws)", () => {
       expect(client.events.indexOf(partial)).toBeLessThan(committedAt);
       text += partial.delta;
       expect(partial.transcript).toBe(text);
+      expect(typeof partial.unstable).toBe("string");
     }
+    expect(text.length).toBeGreaterThan(0);
     expect((completed.transcript as string).startsWith(text)).toBe(true);
     await client.close();
   });

@@ -103,6 +103,8 @@ interface OpenTurn {
   itemId: string;
   startSample: number;
   partials?: WordAgreement;
+  /** What the last partial event showed as unstable. */
+  unstable?: string;
 }
 
 export class RealtimeSession {
@@ -126,6 +128,8 @@ export class RealtimeSession {
   private readonly sessionTimer: NodeJS.Timeout;
   private partialRunning = false;
   private lastPartialSample = 0;
+  /** The language of the latest transcription: partial passes reuse it instead of detecting it each time. */
+  private lastLanguage: string | undefined;
 
   constructor(private readonly options: RealtimeSessionOptions) {
     this.socket = options.socket;
@@ -461,6 +465,7 @@ export class RealtimeSession {
     try {
       const engine = await this.engineFor(config);
       const result = await this.withSlot(engine, () => engine.transcribe(samples, this.transcriptionOptions(config), { signal, onSegment }));
+      this.lastLanguage = result.language;
       const transcript = result.text.trim();
       const logprobs = config.includeLogprobs ? tokenLogprobs(result.segments.flatMap((s) => s.tokens)) : undefined;
       this.output.emit(itemId, transcriptionCompletedEvent(itemId, transcript, durationUsage(result.duration), logprobs));
@@ -518,13 +523,19 @@ export class RealtimeSession {
         if (this.turn !== turn) pass.abort();
       }, 50);
       try {
-        const result = await engine.transcribe(samples, this.transcriptionOptions(config), { signal: AbortSignal.any([pass.signal, this.closed.signal]) });
+        const language = config.language ?? this.lastLanguage;
+        const result = await engine.transcribe(samples, { ...this.transcriptionOptions(config), ...(language ? { language } : {}) }, {
+          signal: AbortSignal.any([pass.signal, this.closed.signal]),
+        });
         if (this.turn !== turn) return;
-        const added = turn.partials!.update(result.text);
-        if (added.length > 0) {
-          const transcript = turn.partials!.text;
-          const delta = (transcript.length > added.join(" ").length ? " " : "") + added.join(" ");
-          this.send(transcriptionPartialEvent(turn.itemId, transcript, delta));
+        this.lastLanguage = result.language;
+        const partials = turn.partials!;
+        const added = partials.update(result.text);
+        if (added.length > 0 || partials.unstable !== (turn.unstable ?? "")) {
+          turn.unstable = partials.unstable;
+          const transcript = partials.text;
+          const delta = added.length === 0 ? "" : (transcript.length > added.join(" ").length ? " " : "") + added.join(" ");
+          this.send(transcriptionPartialEvent(turn.itemId, transcript, delta, partials.unstable));
         }
       } finally {
         clearInterval(onCommit);

@@ -1,5 +1,6 @@
 // Live partial captions by local agreement: the growing turn is transcribed again and again, and a word is shown
-// once two successive passes agree on it and on everything before it. Words shown are never taken back.
+// once two successive passes agree on it and on everything before it. Words shown are never taken back; the
+// rest of the latest pass is offered as unstable text for display.
 
 /** Lower-cased, without surrounding punctuation: "Hello," and "hello" agree. */
 function comparable(word: string): string {
@@ -37,7 +38,13 @@ export class WordAgreement {
     return added;
   }
 
+  /** Confirmed words. */
   get text(): string {
     return this.confirmed.join(" ");
+  }
+
+  /** The latest pass's words after the confirmed ones: a guess that the next pass may still change. */
+  get unstable(): string {
+    return this.previous.slice(this.confirmed.length).join(" ");
   }
 }
