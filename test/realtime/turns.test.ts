@@ -171,6 +171,21 @@ describe("realtime transcription, server VAD (GA events over raw ws)", () => {
   });
 });
 
+describe("realtime transcription, beta dialect over raw ws", () => {
+  it("reads flat beta settings and GA-shaped ones alike", async () => {
+    const client = await RealtimeClient.connect(realtimeUrl(server.url), { headers: { "OpenAI-Beta": "realtime=v1" } });
+    expect((await client.next("transcription_session.created")).session).toMatchObject({ input_audio_format: "pcm16" });
+    client.send({ type: "session.update", session: { input_audio_format: "g711_alaw", turn_detection: { type: "server_vad", silence_duration_ms: 650 } } });
+    expect((await client.next("session.updated")).session).toMatchObject({ input_audio_format: "g711_alaw", turn_detection: { silence_duration_ms: 650 } });
+    client.send({ type: "session.update", session: { type: "transcription", audio: { input: { format: { type: "audio/pcm", rate: 24000 } } } } });
+    expect((await client.next("session.updated", 1)).session.audio.input.format).toEqual({ type: "audio/pcm", rate: 24000 });
+    await client.streamAudio(turns.pcm.subarray(0, Math.round((turns.sentences[0]!.endMs + 1000) * 48)));
+    const completed = await client.next(COMPLETED);
+    expect(client.all("conversation.item.created").map((e) => e.item.id)).toEqual([completed.item_id]);
+    await client.close();
+  });
+});
+
 describe("realtime transcription, manual commits", () => {
   it("commits on the client's command, refuses an empty buffer, and clears", async () => {
     const client = await RealtimeClient.connect(realtimeUrl(server.url));

@@ -282,8 +282,11 @@ export class RealtimeSession {
 
   private async update(event: ClientEvent): Promise<void> {
     if (event.session === undefined) throw new RealtimeProtocolError("Missing required parameter: 'session'.", "missing_required_parameter", "session");
-    // Beta clients may send the flat beta shape under either name.
-    const beta = event.type === "transcription_session.update" || this.options.dialect === "beta";
+    // The flat beta shape comes as transcription_session.update, or as session.update from a beta client;
+    // a GA-shaped session (`type`, `audio`) is read as GA whoever sends it.
+    const session = event.session;
+    const gaShaped = typeof session === "object" && session !== null && ("type" in session || "audio" in session);
+    const beta = event.type === "transcription_session.update" || (this.options.dialect === "beta" && !gaShaped);
     const next = beta ? applyBetaSession(this.config, event.session) : applyGaSession(this.config, event.session);
     if (!this.options.models.find(next.model)) {
       throw new RealtimeProtocolError(
