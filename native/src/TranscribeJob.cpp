@@ -165,6 +165,25 @@ void TranscribeJob::whisperLogitsFilter(whisper_context*, whisper_state*, const 
     job->lastTokenCount_ = nTokens;
 }
 
+// whisper.cpp keeps a job's audio_ctx in the whisper_state until the next whisper_full sets it again, and our
+// language detection runs before that: a reduced context left by an earlier job (a live partial pass) would make
+// it look at the first seconds only. A whisper_full on 200 ms of silence that stops before the encoder sets the
+// full context again (about a millisecond).
+void TranscribeJob::resetAudioContext(whisper_context* ctx) {
+    static const std::vector<float> silence(WHISPER_SAMPLE_RATE / 5, 0.0f);
+    whisper_full_params wp = whisper_full_default_params(WHISPER_SAMPLING_GREEDY);
+    wp.n_threads = 1;
+    wp.language = "en";
+    wp.detect_language = false;
+    wp.audio_ctx = 0;
+    wp.print_progress = false;
+    wp.print_realtime = false;
+    wp.print_timestamps = false;
+    wp.encoder_begin_callback = [](whisper_context*, whisper_state*, void*) { return false; };
+    whisper_full_with_state(ctx, state_, wp, silence.data(), static_cast<int>(silence.size()));
+    clearLastNativeError();
+}
+
 void TranscribeJob::run() {
     auto outcome = std::make_unique<JobOutcome>();
     whisper_context* ctx = model_->ctx;
@@ -174,6 +193,7 @@ void TranscribeJob::run() {
     if (!whisper_is_multilingual(ctx)) {
         if (language.empty() || language == "auto") language = "en";
     } else if (language.empty() || language == "auto") {
+        resetAudioContext(ctx);
         const auto started = std::chrono::steady_clock::now();
         const int n = std::min<int>(static_cast<int>(pcm_.size()), WHISPER_SAMPLE_RATE * WHISPER_CHUNK_SIZE);
         std::vector<float> probs(whisper_lang_max_id() + 1, 0.0f);
@@ -209,6 +229,7 @@ void TranscribeJob::run() {
         wp.max_tokens = params_.maxTokensPerSegment;
         wp.offset_ms = params_.offsetMs;
         wp.duration_ms = params_.durationMs;
+        wp.audio_ctx = params_.audioCtx;
         wp.initial_prompt = params_.prompt.empty() ? nullptr : params_.prompt.c_str();
         wp.carry_initial_prompt = params_.carryPrompt;
         wp.language = language.c_str();

@@ -67,6 +67,7 @@ private:
     // whisper.cpp callbacks (native thread)
     static void whisperNewSegment(whisper_context*, whisper_state*, int nNew, void* user);
     static void whisperProgress(whisper_context*, whisper_state*, int progress, void* user);
+    void resetAudioContext(whisper_context* ctx);
     static bool whisperEncoderBegin(whisper_context*, whisper_state*, void* user);
     static bool whisperAbort(void* user);
     static void whisperLogitsFilter(whisper_context*, whisper_state*, const whisper_token_data*, int nTokens, float*, void* user);

@@ -72,8 +72,10 @@ TranscribeParams parseTranscribeParams(const Napi::Object& options) {
     r.integer("maxTokensPerSegment", p.maxTokensPerSegment, 0);
     r.integer("offsetMs", p.offsetMs, 0);
     r.integer("durationMs", p.durationMs, 0);
+    r.integer("audioCtx", p.audioCtx, 0);
     if (p.temperature < 0.0f || p.temperature > 1.0f) throw Napi::RangeError::New(options.Env(), "transcribe option temperature must be between 0 and 1");
     if (p.temperatureIncrement < 0.0f) throw Napi::RangeError::New(options.Env(), "transcribe option temperatureIncrement must be >= 0");
+    if (p.audioCtx > 1500) throw Napi::RangeError::New(options.Env(), "transcribe option audioCtx must be at most 1500");
     if (p.beamSize > 8 || p.bestOf > 8) throw Napi::RangeError::New(options.Env(), "transcribe options beamSize and bestOf must be at most 8");
     return p;
 }

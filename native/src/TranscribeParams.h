@@ -27,6 +27,7 @@ struct TranscribeParams {
     int maxTokensPerSegment = 0;
     int offsetMs = 0;
     int durationMs = 0;
+    int audioCtx = 0;                // encoder positions (50 per second, at most 1500); 0: the full 30 s
 };
 
 // Throws Napi::TypeError naming the offending field.

@@ -63,6 +63,8 @@ export interface NativeTranscribeParams {
   maxTokensPerSegment?: number;
   offsetMs?: number;
   durationMs?: number;
+  /** Encoder positions to run (50 per second of audio, at most 1500); 0: the full 30-s window. */
+  audioCtx?: number;
 }
 
 export interface NativeToken {
