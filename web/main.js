@@ -1,7 +1,7 @@
 // Starts the page: tabs, the server's models, the API key when the server asks for one, the
 // options (remembered in this browser), and the two panels.
 import { getApiKey, listModels, setApiKey } from "./api.js";
-import { fillLanguageSelect } from "./languages.js";
+import { fillLanguageSelects } from "./languages.js";
 import { LivePanel } from "./live.js";
 import { pickRecordingType } from "./recorder.js";
 import { TranscribePanel } from "./transcribe.js";
@@ -64,8 +64,7 @@ function start() {
   const keyButton = byId("key-button");
 
   setUpTabs();
-  fillLanguageSelect(languageSelect);
-  fillLanguageSelect(liveLanguage);
+  fillLanguageSelects([languageSelect, liveLanguage]);
 
   const stored = loadStoredOptions();
   if (typeof stored.language === "string") languageSelect.value = stored.language;

@@ -6,6 +6,7 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { LANGUAGES } from "../../src/formats/languages.js";
 import { WEB_ROOT } from "../../src/server/routes/web.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -83,6 +84,20 @@ describe("the browser app's files", () => {
     expect(await head.text()).toBe("");
   });
 
+  it("generates language-codes.js from the server's language table, served like the other scripts", async () => {
+    expect(fs.existsSync(path.join(WEB_ROOT, "language-codes.js"))).toBe(false);
+    const response = await fetch(`${server.url}/app/language-codes.js`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(response.headers.get("cache-control")).toBe("no-cache");
+    const body = await response.text();
+    const codes = /^export const CODES = (\[.*\]);\n$/.exec(body)?.[1];
+    expect(JSON.parse(codes ?? "null")).toEqual(Object.keys(LANGUAGES));
+    const etag = response.headers.get("etag");
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    expect((await fetch(`${server.url}/app/language-codes.js`, { headers: { "if-none-match": etag! } })).status).toBe(304);
+  });
+
   it("answers 404 (OpenAI's error shape) for anything else, including paths out of web/", async () => {
     for (const pathname of ["/app/nope.js", "/app/index.html", "/app/", "/app/..%2Fpackage.json", "/app/../package.json", "/app/%2e%2e/src/config.ts", "/index.html"]) {
       const response = await rawGet(pathname);
@@ -100,6 +115,7 @@ describe("the browser app's files", () => {
       for (const match of source.matchAll(/(?:from\s+|import\s*\(\s*|new URL\(\s*)"(\.\/[^"]+)"/g)) referenced.push(`/app/${match[1]!.slice(2)}`);
     }
     expect(referenced).toContain("/app/pcm-worklet.js");
+    expect(referenced).toContain("/app/language-codes.js");
     for (const url of new Set(referenced)) {
       expect((await fetch(`${server.url}${url}`)).status, url).toBe(200);
     }

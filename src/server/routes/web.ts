@@ -1,7 +1,8 @@
 // The browser app: GET / (web/index.html) and GET /app/* (its scripts, styles and icon), served from
-// the package's own web/ directory. Hand-written ES modules, no bundler and no external assets: the
-// page works offline. Files are read once at startup; each answer carries an ETag and must be
-// revalidated (unversioned names), plus a strict Content-Security-Policy (no inline code).
+// the package's own web/ directory, plus one generated module (language-codes.js, the server's own
+// language table). Hand-written ES modules, no bundler and no external assets: the page works
+// offline. Files are read once at startup; each answer carries an ETag and must be revalidated
+// (unversioned names), plus a strict Content-Security-Policy (no inline code).
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -9,6 +10,7 @@ import { fileURLToPath } from "node:url";
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
+import { LANGUAGES } from "../../formats/languages.js";
 import type { ServerContext } from "../serverContext.js";
 
 /** The package's web/ directory (this file is src/server/routes/web.ts or dist/server/routes/web.js). */
@@ -33,6 +35,11 @@ interface WebFile {
   etag: string;
 }
 
+/** A strong ETag for `body`: the start of its SHA-256. */
+function etagOf(body: Buffer): string {
+  return `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`;
+}
+
 /** Every servable file under `root`, keyed by its path relative to it ("main.js", "icons/a.svg"). */
 export function loadWebFiles(root: string = WEB_ROOT): Map<string, WebFile> {
   const files = new Map<string, WebFile>();
@@ -49,8 +56,7 @@ export function loadWebFiles(root: string = WEB_ROOT): Map<string, WebFile> {
       const contentType = CONTENT_TYPES[path.extname(entry.name).toLowerCase()];
       if (!entry.isFile() || !contentType) continue;
       const body = fs.readFileSync(full);
-      const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`;
-      files.set(relative, { body, contentType, etag });
+      files.set(relative, { body, contentType, etag: etagOf(body) });
     }
   };
   walk(root, "");
@@ -101,6 +107,9 @@ function send(file: WebFile, request: FastifyRequest, reply: FastifyReply): Fast
 /** GET / and GET /app/*: the browser app from `root` (the package's web/ by default). */
 export function registerWebRoutes(app: FastifyInstance, _context: ServerContext, root: string = WEB_ROOT): void {
   const files = loadWebFiles(root);
+  // Generated from the server's own table, so the page offers exactly the languages it accepts.
+  const languageCodes = Buffer.from(`export const CODES = ${JSON.stringify(Object.keys(LANGUAGES))};\n`);
+  files.set("language-codes.js", { body: languageCodes, contentType: CONTENT_TYPES[".js"]!, etag: etagOf(languageCodes) });
   app.get("/", (request, reply) => {
     const index = files.get("index.html");
     return index ? send(index, request, reply) : reply.callNotFound();
