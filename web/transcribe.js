@@ -293,7 +293,9 @@ export class TranscribePanel {
 
   showJobError(source, problem) {
     const el = this.el;
-    this.deps.onServerState?.(problem.kind !== "network");
+    // A 401 is handled by onAuthNeeded below; reporting the server as up would reload the models and
+    // replace its message.
+    if (problem.kind !== "auth") this.deps.onServerState?.(problem.kind !== "network");
     el.jobTitle.textContent = problem.kind === "busy" ? "Waiting for the server" : "Not transcribed";
     el.job.dataset.state = "error";
     el.job.dataset.problem = problem.kind;

@@ -117,6 +117,21 @@ describe("upload errors", () => {
     expect(errors.filter((e) => !e.includes("429"))).toEqual([]);
   });
 
+  it("401: an upload without the key asks for it, and nothing replaces that message", async () => {
+    const guarded = await server({ apiKeys: "sk-earshot-errors-0123456789" });
+    const { page } = await openPage(browser, guarded.url);
+    pages.push(page);
+    await page.waitForSelector("#auth-panel:not([hidden])");
+    await chooseFile(page, speechWav);
+    const error = await jobError(page);
+    expect(error.title).toBe("The server needs a valid API key");
+    await eventually(() => page.textContent("#auth-error")).toBe("The server asked for an API key.");
+    // the upload's 401 does not reload the models behind the form (which would blank its message)
+    await page.waitForTimeout(500);
+    expect(await page.textContent("#auth-error")).toBe("The server asked for an API key.");
+    expect(await page.textContent("#server-status")).toBe("API key needed");
+  });
+
   it("server unreachable: the recording is kept, can be downloaded, and is sent again when the server is back", async () => {
     const first = await server();
     const port = new URL(first.url).port;
