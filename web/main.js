@@ -8,6 +8,8 @@ import { TranscribePanel } from "./transcribe.js";
 import { byId } from "./ui.js";
 
 const OPTIONS_STORAGE = "earshot.options";
+/** What the key form says when an upload or the live captions got a 401. */
+const KEY_ASKED = "The server asked for an API key.";
 
 function loadStoredOptions() {
   try {
@@ -80,6 +82,11 @@ function start() {
   for (const control of [modelSelect, languageSelect, liveLanguage, translate]) control.addEventListener("change", remember);
   translate.addEventListener("change", syncTranslate);
 
+  const setStatus = (state, text) => {
+    status.dataset.state = state;
+    status.textContent = text;
+  };
+
   const showAuth = (message = "") => {
     authPanel.hidden = false;
     keyButton.hidden = false;
@@ -87,28 +94,27 @@ function start() {
     keyInput.focus();
   };
 
+  const askForKey = () => showAuth(KEY_ASKED);
+
   const loadModels = async () => {
-    status.dataset.state = "pending";
-    status.textContent = "Connecting to the server…";
+    setStatus("pending", "Connecting to the server…");
     try {
       const models = await listModels();
       const previous = modelSelect.value;
       modelSelect.replaceChildren(...models.map((id) => new Option(id, id)));
       const wanted = [stored.model, previous].find((id) => id && models.includes(id));
       if (wanted) modelSelect.value = wanted;
-      status.dataset.state = "ready";
-      status.textContent = `Ready · ${models[0] ?? "no model"}`;
+      setStatus("ready", `Ready · ${models[0] ?? "no model"}`);
       authPanel.hidden = true;
       return true;
     } catch (error) {
-      status.dataset.state = "error";
       if (error.status === 401) {
-        status.textContent = "API key needed";
+        setStatus("error", "API key needed");
         showAuth(getApiKey() ? "That key was not accepted. Check it and try again." : "");
       } else if (error.status === 0) {
-        status.textContent = "Server unreachable";
+        setStatus("error", "Server unreachable");
       } else {
-        status.textContent = `Server error (${error.status})`;
+        setStatus("error", `Server error (${error.status})`);
       }
       return false;
     }
@@ -129,15 +135,13 @@ function start() {
       translate: translate.checked,
       prompt: prompt.value.trim(),
     }),
-    onAuthNeeded: () => showAuth("The server asked for an API key."),
+    onAuthNeeded: askForKey,
     onServerState: (reachable) => {
-      if (!reachable) {
-        status.dataset.state = "error";
-        status.textContent = "Server unreachable";
-      } else if (status.dataset.state === "error") loadModels();
+      if (!reachable) setStatus("error", "Server unreachable");
+      else if (status.dataset.state === "error") loadModels();
     },
   });
-  new LivePanel({ model: () => modelSelect.value || "whisper-1", onAuthNeeded: () => showAuth("The server asked for an API key.") });
+  new LivePanel({ model: () => modelSelect.value || "whisper-1", onAuthNeeded: askForKey });
 
   const type = pickRecordingType();
   if (type) byId("record-hint").textContent = `Records ${type.replace(/;.*/, "")} from your microphone; it is transcribed when you stop.`;
