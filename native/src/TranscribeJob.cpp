@@ -75,6 +75,8 @@ Napi::Promise TranscribeJob::start(Napi::Env env, ModelHandlePtr model, whisper_
     job->deferred_ = new Napi::Promise::Deferred(Napi::Promise::Deferred::New(env));
     if (onSegments.IsFunction()) job->onSegments_ = Napi::Persistent(onSegments.As<Napi::Function>());
     if (onProgress.IsFunction()) job->onProgress_ = Napi::Persistent(onProgress.As<Napi::Function>());
+    job->streamSegments_ = !job->onSegments_.IsEmpty();
+    job->reportProgress_ = !job->onProgress_.IsEmpty();
     job->onDone_ = std::move(onDone);
     Napi::Promise promise = job->deferred_->Promise();
     job->tsfn_ = Tsfn::New(env, "earshot.transcribe", 0, 1, job, &TranscribeJob::finalize, static_cast<void*>(nullptr));
@@ -125,11 +127,13 @@ void TranscribeJob::onNewSegments(int nNew) {
     const int total = whisper_full_n_segments_from_state(state_);
     const float temperature = currentTemperature();
     if (static_cast<int>(segmentTemperatures_.size()) < total) segmentTemperatures_.resize(total, temperature);
+    const int first = std::max(0, total - nNew);
+    // The temperatures are recorded either way: the final result reads them.
+    for (int i = first; i < total; ++i) segmentTemperatures_[i] = temperature;
+    if (!streamSegments_) return;
     auto* event = new JobEvent{JobEvent::Kind::Segments, {}, 0, nullptr};
-    for (int i = std::max(0, total - nNew); i < total; ++i) {
-        segmentTemperatures_[i] = temperature;
-        event->segments.push_back(readSegment(i));
-    }
+    event->segments.reserve(total - first);
+    for (int i = first; i < total; ++i) event->segments.push_back(readSegment(i));
     post(event);
 }
 
@@ -244,8 +248,10 @@ void TranscribeJob::run() {
         wp.beam_search.beam_size = params_.beamSize;
         wp.new_segment_callback = &TranscribeJob::whisperNewSegment;
         wp.new_segment_callback_user_data = this;
-        wp.progress_callback = &TranscribeJob::whisperProgress;
-        wp.progress_callback_user_data = this;
+        if (reportProgress_) {
+            wp.progress_callback = &TranscribeJob::whisperProgress;
+            wp.progress_callback_user_data = this;
+        }
         wp.encoder_begin_callback = &TranscribeJob::whisperEncoderBegin;
         wp.encoder_begin_callback_user_data = this;
         wp.abort_callback = &TranscribeJob::whisperAbort;

@@ -81,6 +81,8 @@ private:
     Tsfn tsfn_;
     std::thread thread_;
     std::atomic<bool> aborted_{false};
+    // Set in start() before the thread starts, read-only after: whether JS listens for segments / progress.
+    bool streamSegments_ = false, reportProgress_ = false;
 
     // JS-thread only
     Napi::Promise::Deferred* deferred_ = nullptr;
