@@ -8,6 +8,11 @@ export interface ApiErrorBody {
   error: { message: string; type: ApiErrorType; param: string | null; code: string | null };
 }
 
+/** OpenAI's words for a model id nobody serves. */
+export function modelNotFoundMessage(model: string): string {
+  return `The model '${model}' does not exist or you do not have access to it.`;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -39,7 +44,7 @@ export class ApiError extends Error {
   }
 
   static modelNotFound(model: string): ApiError {
-    return new ApiError(404, `The model '${model}' does not exist or you do not have access to it.`, "invalid_request_error", "model", "model_not_found");
+    return new ApiError(404, modelNotFoundMessage(model), "invalid_request_error", "model", "model_not_found");
   }
 
   static routeNotFound(method: string, url: string): ApiError {

@@ -6,10 +6,20 @@ import type { FastifyRequest } from "fastify";
 import { ApiError } from "./apiErrors.js";
 
 /** Constant-time comparison of two keys. */
-export function sameKey(a: string, b: string): boolean {
+function sameKey(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^Bearer\s+(.+)$/i.exec(header ?? "")?.[1]?.trim() || undefined;
+}
+
+/** Whether `token` is one of the configured keys. */
+export function isApiKey(token: string, keys: readonly string[]): boolean {
+  return keys.some((key) => sameKey(key, token));
 }
 
 /** Throws a 401 ApiError unless the request carries one of `keys` (no keys: open). */
@@ -19,9 +29,8 @@ export function checkApiKey(request: FastifyRequest, keys: readonly string[]): v
   if (!header) {
     throw ApiError.unauthorized("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
   }
-  const match = /^Bearer\s+(.+)$/i.exec(header);
-  const key = match?.[1]?.trim() ?? "";
-  if (!keys.some((k) => sameKey(k, key))) {
+  const key = bearerToken(header) ?? "";
+  if (!isApiKey(key, keys)) {
     const shown = key.length > 8 ? `${key.slice(0, 3)}****${key.slice(-4)}` : "****";
     throw ApiError.unauthorized(`Incorrect API key provided: ${shown}.`);
   }

@@ -48,10 +48,8 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     throw new ConfigError(`FFmpeg is not usable (${config.ffmpegPath ?? "bundled"}): ${error.message}`);
   });
 
-  const tls = await resolveTls({ ...config, dir: options.tlsDir ?? path.join(path.dirname(modelsDir()), "tls") }).catch(async (error: unknown) => {
-    await models.close();
-    throw error;
-  });
+  // Before any model is loaded: a bad certificate stops startup with nothing to clean up.
+  const tls = await resolveTls({ ...config, dir: options.tlsDir ?? path.join(path.dirname(modelsDir()), "tls") });
 
   let defaultEngine: WhisperEngine | undefined;
   const app = buildApp(

@@ -3,6 +3,8 @@
 // and each committed turn is transcribed on the shared engine while the next one is being spoken. Client events
 // are handled strictly in order; when the work behind them piles up, the socket stops being read (TCP
 // back-pressure) instead of buffering without bound. A bad event gets an `error` event and the session goes on.
+import { setTimeout as sleep } from "node:timers/promises";
+
 import type { FastifyBaseLogger } from "fastify";
 import type { WebSocket } from "ws";
 
@@ -12,7 +14,7 @@ import { SileroVadModel, SileroVadStream, TurnDetector, type TurnEvent } from ".
 import { EngineOverloadedError, TranscriptionAbortedError } from "../../engine/errors.js";
 import { SAMPLE_RATE, type TranscriptionOptions, type WhisperEngine } from "../../engine/WhisperEngine.js";
 import type { Segment } from "../../engine/types.js";
-import { durationUsage, tokenLogprobs } from "../../formats/json.js";
+import { durationUsage, resultTokens, tokenLogprobs } from "../../formats/json.js";
 import {
   clearedEvent,
   committedEvent,
@@ -35,8 +37,7 @@ import { SessionAudio } from "./sessionAudio.js";
 import {
   applyBetaSession,
   applyGaSession,
-  renderBetaSession,
-  renderGaSession,
+  renderSession,
   type SessionIdentity,
   type TranscriptionSessionConfig,
 } from "./sessionConfig.js";
@@ -102,6 +103,10 @@ interface ClientEvent {
 interface OpenTurn {
   itemId: string;
   startSample: number;
+  /** Aborted when the turn is committed or dropped: stops its live partial pass. */
+  ended: AbortController;
+  /** Where the last live partial pass of the turn ended. */
+  lastPartialSample: number;
   partials?: WordAgreement;
   /** What the last partial event showed as unstable. */
   unstable?: string;
@@ -124,10 +129,9 @@ export class RealtimeSession {
   private tail: Promise<void> = Promise.resolve();
   private queued = 0;
   private paused = false;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly idleTimer: NodeJS.Timeout;
   private readonly sessionTimer: NodeJS.Timeout;
   private partialRunning = false;
-  private lastPartialSample = 0;
   /** The language of the latest transcription: partial passes reuse it instead of detecting it each time. */
   private lastLanguage: string | undefined;
 
@@ -137,17 +141,20 @@ export class RealtimeSession {
     this.config = options.config;
     this.decoder = createInputDecoder(this.config.format.betaName);
     this.output = new OrderedOutput((event) => this.send(event));
-    this.send(
-      options.dialect === "beta"
-        ? sessionEvent("transcription_session.created", renderBetaSession(this.config, options.identity))
-        : sessionEvent("session.created", renderGaSession(this.config, options.identity)),
-    );
-    this.socket.on("message", (data, isBinary) => this.onMessage(data as Buffer | Buffer[] | ArrayBuffer, isBinary));
+    const beta = options.dialect === "beta";
+    this.send(sessionEvent(beta ? "transcription_session.created" : "session.created", renderSession(beta, this.config, options.identity)));
+    // The socket keeps ws's default binaryType ("nodebuffer"): every message is one Buffer.
+    this.socket.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     this.socket.on("close", () => this.dispose());
     this.socket.on("error", (error) => this.log.debug({ err: error }, "realtime socket error"));
     this.sessionTimer = setTimeout(() => this.expire("session_expired", `Your session hit the maximum duration of ${options.limits.maxSessionSeconds} seconds.`), options.limits.maxSessionSeconds * 1000);
     this.sessionTimer.unref();
-    this.touch();
+    this.idleTimer = setTimeout(() => {
+      // Not idle while its own backlog holds the socket unread.
+      if (this.paused || this.queued > 0) return this.touch();
+      this.expire("idle_timeout", `The session was idle for ${options.limits.idleTimeoutSeconds} seconds and has been closed.`);
+    }, options.limits.idleTimeoutSeconds * 1000);
+    this.idleTimer.unref();
     this.applyTurnDetection();
   }
 
@@ -169,14 +176,9 @@ export class RealtimeSession {
     );
   }
 
+  /** Restarts the idle countdown. */
   private touch(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
-      // Not idle while its own backlog holds the socket unread.
-      if (this.paused || this.queued > 0) return this.touch();
-      this.expire("idle_timeout", `The session was idle for ${this.options.limits.idleTimeoutSeconds} seconds and has been closed.`);
-    }, this.options.limits.idleTimeoutSeconds * 1000);
-    this.idleTimer.unref();
+    this.idleTimer.refresh();
   }
 
   private expire(code: string, message: string): void {
@@ -191,9 +193,8 @@ export class RealtimeSession {
     clearTimeout(this.sessionTimer);
   }
 
-  private onMessage(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
+  private onMessage(bytes: Buffer, isBinary: boolean): void {
     this.touch();
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
     if (isBinary) {
       this.sendError(new RealtimeProtocolError("Binary WebSocket messages are not supported: send JSON events as text (audio as base64 in input_audio_buffer.append).", "invalid_event"), null);
       return;
@@ -289,11 +290,7 @@ export class RealtimeSession {
     const beta = event.type === "transcription_session.update" || (this.options.dialect === "beta" && !gaShaped);
     const next = beta ? applyBetaSession(this.config, event.session) : applyGaSession(this.config, event.session);
     if (!this.options.models.find(next.model)) {
-      throw new RealtimeProtocolError(
-        `The model '${next.model}' does not exist or you do not have access to it.`,
-        "model_not_found",
-        beta ? "session.input_audio_transcription.model" : "session.audio.input.transcription.model",
-      );
+      throw RealtimeProtocolError.modelNotFound(next.model, beta ? "session.input_audio_transcription.model" : "session.audio.input.transcription.model");
     }
     const previous = this.config;
     this.config = next;
@@ -304,11 +301,8 @@ export class RealtimeSession {
       if (this.detector) await this.detect(tail);
     }
     if (JSON.stringify(next.turnDetection) !== JSON.stringify(previous.turnDetection)) this.applyTurnDetection(!previous.turnDetection);
-    this.send(
-      event.type === "transcription_session.update"
-        ? sessionEvent("transcription_session.updated", renderBetaSession(next, this.options.identity))
-        : sessionEvent("session.updated", beta ? renderBetaSession(next, this.options.identity) : renderGaSession(next, this.options.identity)),
-    );
+    const type = event.type === "transcription_session.update" ? "transcription_session.updated" : "session.updated";
+    this.send(sessionEvent(type, renderSession(beta, next, this.options.identity)));
   }
 
   /**
@@ -316,7 +310,7 @@ export class RealtimeSession {
    * recurrent state and timeline) is kept unless `newStream`: every sample the session receives goes to it.
    */
   private applyTurnDetection(newStream = true): void {
-    this.turn = undefined;
+    this.setTurn(undefined);
     const turnDetection = this.config.turnDetection;
     if (!turnDetection) {
       this.detector = undefined;
@@ -389,8 +383,13 @@ export class RealtimeSession {
     if (event.type === "speech_started") {
       const itemId = realtimeId("item");
       const startSample = Math.max(this.audio.startSample, Math.round((event.audioStartMs / 1000) * SAMPLE_RATE));
-      this.turn = { itemId, startSample, ...(this.config.livePartials ? { partials: new WordAgreement() } : {}) };
-      this.lastPartialSample = startSample;
+      this.setTurn({
+        itemId,
+        startSample,
+        ended: new AbortController(),
+        lastPartialSample: startSample,
+        ...(this.config.livePartials ? { partials: new WordAgreement() } : {}),
+      });
       this.send(speechStartedEvent(itemId, event.audioStartMs));
       return;
     }
@@ -429,10 +428,16 @@ export class RealtimeSession {
 
   // ---- turns ----
 
+  /** The turn being spoken changes; the previous one ends (its partial pass, if any, is aborted). */
+  private setTurn(next: OpenTurn | undefined): void {
+    this.turn?.ended.abort();
+    this.turn = next;
+  }
+
   private commitTurn(itemId: string, fromSample: number, toSample: number): void {
     const samples = this.audio.slice(fromSample, toSample);
     this.audio.dropBefore(toSample);
-    this.turn = undefined;
+    this.setTurn(undefined);
     const previous = this.lastItemId;
     this.lastItemId = itemId;
     this.send(committedEvent(itemId, previous));
@@ -450,10 +455,9 @@ export class RealtimeSession {
     return { ...(config.language ? { language: config.language } : {}), ...(config.prompt ? { prompt: config.prompt } : {}) };
   }
 
-  private async engineFor(config: TranscriptionSessionConfig): Promise<WhisperEngine> {
-    const served = this.options.models.find(config.model);
-    if (!served) throw new RealtimeProtocolError(`The model '${config.model}' does not exist or you do not have access to it.`, "model_not_found");
-    return this.options.models.engine(served);
+  /** The engine of the session's model (checked when the settings were accepted; models are never removed). */
+  private engineFor(config: TranscriptionSessionConfig): Promise<WhisperEngine> {
+    return this.options.models.engine(this.options.models.find(config.model)!);
   }
 
   private async transcribeTurn(itemId: string, previousItemId: string | null, samples: Float32Array, config: TranscriptionSessionConfig): Promise<void> {
@@ -470,7 +474,7 @@ export class RealtimeSession {
       const result = await this.withSlot(engine, () => engine.transcribe(samples, this.transcriptionOptions(config), { signal, onSegment }));
       this.lastLanguage = result.language;
       const transcript = result.text.trim();
-      const logprobs = config.includeLogprobs ? tokenLogprobs(result.segments.flatMap((s) => s.tokens)) : undefined;
+      const logprobs = config.includeLogprobs ? tokenLogprobs(resultTokens(result)) : undefined;
       this.output.emit(itemId, transcriptionCompletedEvent(itemId, transcript, durationUsage(result.duration), logprobs));
       if (this.options.dialect === "ga") this.output.emit(itemId, itemEvent("conversation.item.done", userAudioItem(itemId, transcript), previousItemId));
     } catch (error) {
@@ -498,7 +502,7 @@ export class RealtimeSession {
       } catch (error) {
         if (!(error instanceof EngineOverloadedError) || Date.now() > deadline || this.closed.signal.aborted) throw error;
         const waitMs = Math.min(5000, Math.max(200, engine.retryAfterSeconds() * 1000));
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        await sleep(waitMs, undefined, { signal: this.closed.signal });
       }
     }
   }
@@ -507,43 +511,31 @@ export class RealtimeSession {
 
   private maybeRunPartial(): void {
     const turn = this.turn;
-    if (!turn?.partials || this.partialRunning || this.closed.signal.aborted) return;
+    const partials = turn?.partials;
+    if (!turn || !partials || this.partialRunning || this.closed.signal.aborted) return;
     const now = this.audio.endSample;
-    if (now - this.lastPartialSample < (PARTIAL_INTERVAL_MS / 1000) * SAMPLE_RATE) return;
+    if (now - turn.lastPartialSample < (PARTIAL_INTERVAL_MS / 1000) * SAMPLE_RATE) return;
     const config = this.config;
-    const served = this.options.models.find(config.model);
-    if (!served) return;
     this.partialRunning = true;
-    this.lastPartialSample = now;
+    turn.lastPartialSample = now;
     const samples = this.audio.slice(turn.startSample, now);
     void (async () => {
-      const engine = await this.options.models.engine(served);
+      const engine = await this.engineFor(config);
       // Best effort: partials never wait for, or delay, committed turns.
       const stats = engine.stats();
-      if (stats.queued > 0 || stats.running >= stats.maxParallel || this.turn !== turn) return;
-      const pass = new AbortController();
-      const onCommit = setInterval(() => {
-        if (this.turn !== turn) pass.abort();
-      }, 50);
-      try {
-        const language = config.language ?? this.lastLanguage;
-        // Provisional passes run the encoder over the turn's own length only: several times faster for short turns.
-        const options = { ...this.transcriptionOptions(config), ...(language ? { language } : {}), encoderContext: "fit" as const };
-        const result = await engine.transcribe(samples, options, {
-          signal: AbortSignal.any([pass.signal, this.closed.signal]),
-        });
-        if (this.turn !== turn) return;
-        this.lastLanguage = result.language;
-        const partials = turn.partials!;
-        const added = partials.update(result.text);
-        if (added.length > 0 || partials.unstable !== (turn.unstable ?? "")) {
-          turn.unstable = partials.unstable;
-          const transcript = partials.text;
-          const delta = added.length === 0 ? "" : (transcript.length > added.join(" ").length ? " " : "") + added.join(" ");
-          this.send(transcriptionPartialEvent(turn.itemId, transcript, delta, partials.unstable));
-        }
-      } finally {
-        clearInterval(onCommit);
+      if (stats.queued > 0 || stats.running >= stats.maxParallel || turn.ended.signal.aborted) return;
+      const language = config.language ?? this.lastLanguage;
+      // Provisional passes run the encoder over the turn's own length only: several times faster for short turns.
+      const options = { ...this.transcriptionOptions(config), ...(language ? { language } : {}), encoderContext: "fit" as const };
+      const result = await engine.transcribe(samples, options, { signal: AbortSignal.any([turn.ended.signal, this.closed.signal]) });
+      if (turn.ended.signal.aborted) return;
+      this.lastLanguage = result.language;
+      const added = partials.update(result.text);
+      if (added.length > 0 || partials.unstable !== (turn.unstable ?? "")) {
+        turn.unstable = partials.unstable;
+        const transcript = partials.text;
+        const delta = added.length === 0 ? "" : (transcript.length > added.join(" ").length ? " " : "") + added.join(" ");
+        this.send(transcriptionPartialEvent(turn.itemId, transcript, delta, partials.unstable));
       }
     })()
       .catch(() => undefined)

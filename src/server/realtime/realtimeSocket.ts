@@ -11,10 +11,10 @@ import { WebSocketServer } from "ws";
 
 import { SileroVadModel } from "../../audio/vad/index.js";
 import { realtimeId } from "../../formats/realtimeEvents.js";
-import { ApiError } from "../apiErrors.js";
+import { ApiError, toApiError } from "../apiErrors.js";
 import { isAllowedOrigin } from "../origins.js";
 import type { ServerContext } from "../serverContext.js";
-import { sameKey } from "../auth.js";
+import { bearerToken, isApiKey } from "../auth.js";
 import { CLIENT_SECRET_PREFIX } from "./clientSecrets.js";
 import { type RealtimeDialect, RealtimeSession } from "./RealtimeSession.js";
 import { defaultSessionConfig, type SessionIdentity, type TranscriptionSessionConfig } from "./sessionConfig.js";
@@ -30,9 +30,7 @@ function offeredProtocols(request: IncomingMessage): string[] {
 }
 
 function presentedToken(request: IncomingMessage): string | undefined {
-  const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? "")?.[1]?.trim();
-  if (bearer) return bearer;
-  return offeredProtocols(request).find((p) => p.startsWith(KEY_PROTOCOL))?.slice(KEY_PROTOCOL.length);
+  return bearerToken(request.headers.authorization) ?? offeredProtocols(request).find((p) => p.startsWith(KEY_PROTOCOL))?.slice(KEY_PROTOCOL.length);
 }
 
 function reject(socket: Duplex, error: ApiError): void {
@@ -67,7 +65,7 @@ function admit(request: IncomingMessage, context: ServerContext): Admission {
   }
 
   const token = presentedToken(request);
-  const apiKey = token !== undefined && context.apiKeys.some((key) => sameKey(key, token));
+  const apiKey = token !== undefined && isApiKey(token, context.apiKeys);
   let config: TranscriptionSessionConfig | undefined;
   let identity: SessionIdentity | undefined;
   if (!apiKey && token?.startsWith(CLIENT_SECRET_PREFIX)) {
@@ -120,7 +118,7 @@ export function attachRealtimeSocket(app: FastifyInstance, context: ServerContex
     try {
       admission = admit(request, context);
     } catch (error) {
-      const apiError = error instanceof ApiError ? error : ApiError.internal();
+      const apiError = toApiError(error);
       app.log.info({ status: apiError.status, code: apiError.code, url: request.url }, "realtime connection refused");
       reject(socket, apiError);
       return;

@@ -292,3 +292,8 @@ export function renderBetaSession(config: TranscriptionSessionConfig, identity: 
     include: config.includeLogprobs ? [LOGPROBS_INCLUDE] : [],
   };
 }
+
+/** The session object in the dialect the client speaks. */
+export function renderSession(beta: boolean, config: TranscriptionSessionConfig, identity: SessionIdentity) {
+  return beta ? renderBetaSession(config, identity) : renderGaSession(config, identity);
+}

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 import { decodeAudio, type DecodedAudio } from "../../audio/index.js";
 import type { Segment, TranscriptionResult } from "../../engine/types.js";
-import { formatSseEvent, renderTranscription, textDeltaEvent, textDoneEvent, tokenLogprobs, tokenUsage } from "../../formats/index.js";
+import { formatSseEvent, renderTranscription, resultTokens, textDeltaEvent, textDoneEvent, tokenLogprobs, tokenUsage } from "../../formats/index.js";
 import { normalizeLanguage } from "../../formats/languages.js";
 import { ApiError, toApiError } from "../apiErrors.js";
 import type { ServerContext } from "../serverContext.js";
@@ -94,9 +94,10 @@ async function streamTranscription(
       first = false;
       reply.raw.write(formatSseEvent(textDeltaEvent(delta, includeLogprobs ? tokenLogprobs(segment.tokens) : undefined)));
     });
-    const textTokens = result.segments.reduce((n, s) => n + s.tokens.filter((t) => !t.special).length, 0);
+    let textTokens = 0;
+    for (const token of resultTokens(result)) if (!token.special) textTokens++;
     const usage = tokenUsage({ inputTokens: result.timings.windows * 1500, outputTokens: textTokens, audioTokens: result.timings.windows * 1500, textTokens: 0 });
-    const logprobs = includeLogprobs ? tokenLogprobs(result.segments.flatMap((s) => s.tokens)) : undefined;
+    const logprobs = includeLogprobs ? tokenLogprobs(resultTokens(result)) : undefined;
     reply.raw.end(formatSseEvent(textDoneEvent(result.text, logprobs, usage)));
   } catch (error) {
     if (signal.aborted) {

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from "fastify";
 
 import { realtimeId } from "../../formats/realtimeEvents.js";
-import { ApiError } from "../apiErrors.js";
+import { ApiError, modelNotFoundMessage } from "../apiErrors.js";
 import { DEFAULT_SECRET_TTL_SECONDS, MAX_SECRET_TTL_SECONDS, MIN_SECRET_TTL_SECONDS } from "../realtime/clientSecrets.js";
 import { RealtimeProtocolError } from "../realtime/realtimeErrors.js";
 import {
@@ -48,7 +48,7 @@ function sessionConfig(context: ServerContext, apply: () => TranscriptionSession
     if (error instanceof RealtimeProtocolError) throw ApiError.invalidParam(error.param ?? "session", error.message, error.code);
     throw error;
   }
-  if (!context.models.find(config.model)) throw ApiError.invalidParam(modelParam, `The model '${config.model}' does not exist or you do not have access to it.`, "model_not_found");
+  if (!context.models.find(config.model)) throw ApiError.invalidParam(modelParam, modelNotFoundMessage(config.model), "model_not_found");
   return config;
 }
 
