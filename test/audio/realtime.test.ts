@@ -1,7 +1,3 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
 import type { RealtimeAudioFormats } from "openai/resources/realtime/realtime";
 import type { TranscriptionSessionCreateParams } from "openai/resources/beta/realtime/transcription-sessions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,16 +34,10 @@ import { runFfmpeg, shortSpeech } from "../support/speech.js";
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-let workDir: string;
 /** Figures worth seeing in the test log (quality and speed of the resampler). */
 const measurements: string[] = [];
 
-beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), "earshot-realtime-test-"));
-});
-
-afterAll(async () => {
-  await rm(workDir, { recursive: true, force: true });
+afterAll(() => {
   if (measurements.length) console.log(`realtime audio measurements:\n  ${measurements.join("\n  ")}`);
 });
 
@@ -219,17 +209,14 @@ describe("G.711", () => {
   const ffmpegCodec = { mulaw: "pcm_mulaw", alaw: "pcm_alaw" } as const;
 
   async function ffmpegDecode(format: "mulaw" | "alaw", codes: Uint8Array): Promise<Int16Array> {
-    const input = join(workDir, `codes.${format}`);
-    await writeFile(input, codes);
-    const { stdout } = await runFfmpeg(["-loglevel", "error", "-f", format, "-ar", "8000", "-ac", "1", "-i", `file:${input}`, "-f", "s16le", "pipe:1"]);
+    const { stdout } = await runFfmpeg(["-loglevel", "error", "-f", format, "-ar", "8000", "-ac", "1", "-i", "pipe:0", "-f", "s16le", "pipe:1"], codes);
     return new Int16Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.length));
   }
 
   async function ffmpegEncode(format: "mulaw" | "alaw", samples: Int16Array): Promise<Uint8Array> {
-    const input = join(workDir, `linear.${format}.s16`);
-    await writeFile(input, new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
-    const args = ["-loglevel", "error", "-f", "s16le", "-ar", "8000", "-ac", "1", "-i", `file:${input}`];
-    const { stdout } = await runFfmpeg([...args, "-c:a", ffmpegCodec[format], "-f", format, "pipe:1"]);
+    const args = ["-loglevel", "error", "-f", "s16le", "-ar", "8000", "-ac", "1", "-i", "pipe:0"];
+    const bytes = new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
+    const { stdout } = await runFfmpeg([...args, "-c:a", ffmpegCodec[format], "-f", format, "pipe:1"], bytes);
     return new Uint8Array(stdout);
   }
 
@@ -412,12 +399,13 @@ describe("StreamingResampler", () => {
     expect(info.hasSoxr).toBe(true);
     const speech = await shortSpeech();
     const soxr = async (samples: Float32Array, inputRate: number, outputRate: number): Promise<Float32Array> => {
-      const input = join(workDir, `speech-${inputRate}.f32`);
-      await writeFile(input, new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
-      const { stdout } = await runFfmpeg([
-        "-loglevel", "error", "-f", "f32le", "-ar", String(inputRate), "-ac", "1", "-i", `file:${input}`,
-        "-af", "aresample=resampler=soxr", "-ar", String(outputRate), "-f", "f32le", "pipe:1",
-      ]);
+      const { stdout } = await runFfmpeg(
+        [
+          "-loglevel", "error", "-f", "f32le", "-ar", String(inputRate), "-ac", "1", "-i", "pipe:0",
+          "-af", "aresample=resampler=soxr", "-ar", String(outputRate), "-f", "f32le", "pipe:1",
+        ],
+        new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength),
+      );
       return new Float32Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.length));
     };
     const speech24k = await soxr(speech.samples, speech.sampleRate, 24_000);

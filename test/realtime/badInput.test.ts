@@ -5,10 +5,9 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { RealtimeClient, realtimeUrl, spokenTurns, type SpokenTurns } from "../support/realtime.js";
+import { COMPLETED, RealtimeClient, realtimeUrl, spokenTurns, type SpokenTurns } from "../support/realtime.js";
 import { readyStats, startTestServer, type TestServer } from "../support/server.js";
 
-const COMPLETED = "conversation.item.input_audio_transcription.completed";
 const MAX_MESSAGE_BYTES = Math.round(0.25 * 1_048_576);
 
 let server: TestServer;
@@ -22,11 +21,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function open(): Promise<RealtimeClient> {
-  const client = await RealtimeClient.connect(realtimeUrl(server.url));
-  await client.next("session.created");
-  return client;
-}
+const open = () => RealtimeClient.open(realtimeUrl(server.url));
 
 /** The session still works: a spoken sentence becomes a completed transcript. */
 async function stillTranscribes(client: RealtimeClient): Promise<void> {
@@ -145,8 +140,7 @@ describe("realtime session limits", () => {
   });
 
   it("reports a turn that cannot be transcribed as failed, and goes on", async () => {
-    const client = await RealtimeClient.connect(realtimeUrl(limited.url));
-    await client.next("session.created");
+    const client = await RealtimeClient.open(realtimeUrl(limited.url));
     client.send({ type: "session.update", session: { type: "transcription", audio: { input: { transcription: { model: "broken" } } } } });
     await client.next("session.updated");
     // This server closes sessions idle for 1 s: keep talking (silence) while the turn is processed.
@@ -164,8 +158,7 @@ describe("realtime session limits", () => {
   });
 
   it("closes an idle session with an error event first", async () => {
-    const client = await RealtimeClient.connect(realtimeUrl(limited.url));
-    await client.next("session.created");
+    const client = await RealtimeClient.open(realtimeUrl(limited.url));
     const error = await client.next("error", 0, 5000);
     expect(error.error.code).toBe("idle_timeout");
     await client.until("close", () => client.closed, 5000).catch(() => undefined);

@@ -9,7 +9,7 @@ import { OpenAIRealtimeWS } from "openai/realtime/ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { spokenTurns, type SpokenTurns } from "../support/realtime.js";
-import { startTestServer, type TestServer, WINDOW_TEXT } from "../support/server.js";
+import { startTestServer, type TestServer, waitFor, WINDOW_TEXT } from "../support/server.js";
 
 const KEY = "sk-earshot-sdk";
 const SENTENCES = ["The quick brown fox jumps over the lazy dog.", "Testing one, two, three."];
@@ -31,14 +31,6 @@ afterAll(async () => {
 function stream(send: (event: { type: "input_audio_buffer.append"; audio: string }) => void, pcm: Buffer): void {
   for (let offset = 0; offset < pcm.length; offset += 4800) {
     send({ type: "input_audio_buffer.append", audio: pcm.subarray(offset, offset + 4800).toString("base64") });
-  }
-}
-
-async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -107,7 +99,7 @@ describe("official SDK realtime clients over WSS", () => {
     rt.on("error", (error) => events.push({ type: "sdk-error", error }));
     await opened(rt.socket);
     // The beta SDK types no transcription_session.created; it arrives through the catch-all "event".
-    await waitUntil(() => events.some((e) => e.type === "transcription_session.created"));
+    await waitFor("transcription_session.created", async () => events.some((e) => e.type === "transcription_session.created"));
     expect(events[0]!.session).toMatchObject({ object: "realtime.transcription_session", input_audio_format: "pcm16" });
     rt.send({
       type: "transcription_session.update",

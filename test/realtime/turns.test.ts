@@ -3,12 +3,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { encodeUlaw } from "../../src/audio/realtime/g711.js";
-import { RealtimeClient, realtimeUrl, REALTIME_RATE, spokenTurns, type ServerEvent, type SpokenTurns } from "../support/realtime.js";
+import {
+  COMPLETED,
+  RealtimeClient,
+  realtimeUrl,
+  REALTIME_RATE,
+  resamplePcm16,
+  spokenTurns,
+  type ServerEvent,
+  type SpokenTurns,
+} from "../support/realtime.js";
 import { startTestServer, type TestServer, WINDOW_TEXT } from "../support/server.js";
-import { runFfmpeg } from "../support/speech.js";
 
 const SENTENCES = ["The quick brown fox jumps over the lazy dog.", "Testing one, two, three.", "The weather today is sunny."];
-const COMPLETED = "conversation.item.input_audio_transcription.completed";
 
 let server: TestServer;
 let turns: SpokenTurns;
@@ -81,8 +88,7 @@ describe("realtime transcription, server VAD (GA events over raw ws)", () => {
   });
 
   it("finds one turn per sentence when audio arrives as fast as possible", async () => {
-    const client = await RealtimeClient.connect(realtimeUrl(server.url));
-    await client.next("session.created");
+    const client = await RealtimeClient.open(realtimeUrl(server.url));
     await client.streamAudio(turns.pcm, { chunkMs: 40 });
     await client.count(COMPLETED, SENTENCES.length, 60_000);
     const completed = expectTurnPerSentence(client, turns);
@@ -98,8 +104,7 @@ describe("realtime transcription, server VAD (GA events over raw ws)", () => {
 
   it("transcribes each turn while the next is still being spoken when paced in real time", async () => {
     const audio = await spokenTurns(SENTENCES, { gapMs: 1500 });
-    const client = await RealtimeClient.connect(realtimeUrl(server.url));
-    await client.next("session.created");
+    const client = await RealtimeClient.open(realtimeUrl(server.url));
     const started = Date.now();
     await client.streamAudio(audio.pcm, { chunkMs: 100, realtime: true });
     const streamedMs = Date.now() - started;
@@ -113,12 +118,11 @@ describe("realtime transcription, server VAD (GA events over raw ws)", () => {
   });
 
   it("accepts G.711 μ-law at 8 kHz after session.update", async () => {
-    const client = await RealtimeClient.connect(realtimeUrl(server.url));
-    await client.next("session.created");
+    const client = await RealtimeClient.open(realtimeUrl(server.url));
     client.send({ type: "session.update", event_id: "evt_fmt", session: { type: "transcription", audio: { input: { format: { type: "audio/pcmu" } } } } });
     const updated = await client.next("session.updated");
     expect(updated.session.audio.input.format).toEqual({ type: "audio/pcmu" });
-    const pcm8k = await resampleTo8k(turns.pcm);
+    const pcm8k = await resamplePcm16(turns.pcm, 8000);
     const ulaw = Buffer.from(encodeUlaw(new Int16Array(pcm8k.buffer, pcm8k.byteOffset, pcm8k.length / 2)));
     await client.streamAudio(ulaw, { chunkMs: 20, bytesPerSecond: 8000 });
     await client.count(COMPLETED, SENTENCES.length, 60_000);
@@ -127,8 +131,7 @@ describe("realtime transcription, server VAD (GA events over raw ws)", () => {
   });
 
   it("adds logprobs to deltas and completions when the session includes them", async () => {
-    const client = await RealtimeClient.connect(realtimeUrl(server.url));
-    await client.next("session.created");
+    const client = await RealtimeClient.open(realtimeUrl(server.url));
     client.send({ type: "session.update", session: { type: "transcription", include: ["item.input_audio_transcription.logprobs"] } });
     expect((await client.next("session.updated")).session.include).toEqual(["item.input_audio_transcription.logprobs"]);
     const audio = await spokenTurns(SENTENCES.slice(1, 2), { gapMs: 800 });
@@ -145,8 +148,7 @@ describe("realtime transcription, server VAD (GA events over raw ws)", () => {
   });
 
   it("sends live partials that settle into the final transcript (Earshot extension)", async () => {
-    const client = await RealtimeClient.connect(realtimeUrl(server.url));
-    await client.next("session.created");
+    const client = await RealtimeClient.open(realtimeUrl(server.url));
     // A fixed language spares each pass language detection, so several passes fit in the turn.
     client.send({ type: "session.update", session: { type: "transcription", audio: { input: { transcription: { language: "en", live_partials: true } } } } });
     expect((await client.next("session.updated")).session.audio.input.transcription.live_partials).toBe(true);
@@ -188,8 +190,7 @@ describe("realtime transcription, beta dialect over raw ws", () => {
 
 describe("realtime transcription, manual commits", () => {
   it("commits on the client's command, refuses an empty buffer, and clears", async () => {
-    const client = await RealtimeClient.connect(realtimeUrl(server.url));
-    await client.next("session.created");
+    const client = await RealtimeClient.open(realtimeUrl(server.url));
     client.send({ type: "session.update", session: { type: "transcription", audio: { input: { turn_detection: null } } } });
     expect((await client.next("session.updated")).session.audio.input.turn_detection).toBeNull();
 
@@ -223,18 +224,3 @@ describe("realtime transcription, manual commits", () => {
     await client.close();
   });
 });
-
-/** PCM16 24 kHz → PCM16 8 kHz with FFmpeg. */
-async function resampleTo8k(pcm: Buffer): Promise<Buffer> {
-  const { mkdtemp, writeFile, rm } = await import("node:fs/promises");
-  const { tmpdir } = await import("node:os");
-  const { join } = await import("node:path");
-  const dir = await mkdtemp(join(tmpdir(), "earshot-8k-"));
-  try {
-    await writeFile(join(dir, "in.raw"), pcm);
-    const { stdout } = await runFfmpeg(["-loglevel", "error", "-f", "s16le", "-ar", String(REALTIME_RATE), "-ac", "1", "-i", `file:${join(dir, "in.raw")}`, "-ar", "8000", "-f", "s16le", "pipe:1"]);
-    return stdout;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}

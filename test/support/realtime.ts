@@ -5,6 +5,7 @@ import { WebSocket, type ClientOptions } from "ws";
 import { runFfmpeg, synthesizeSpeech } from "./speech.js";
 
 export const REALTIME_RATE = 24_000;
+export const COMPLETED = "conversation.item.input_audio_transcription.completed";
 
 export interface SpokenTurns {
   /** PCM16 LE mono at 24 kHz. */
@@ -15,18 +16,15 @@ export interface SpokenTurns {
 
 /** Float samples at `rate` → PCM16 at 24 kHz, through FFmpeg's resampler. */
 async function toPcm24k(samples: Float32Array, rate: number): Promise<Buffer> {
-  const { mkdtemp, writeFile, rm } = await import("node:fs/promises");
-  const { tmpdir } = await import("node:os");
-  const { join } = await import("node:path");
-  const dir = await mkdtemp(join(tmpdir(), "earshot-rt-"));
-  try {
-    const input = join(dir, "in.f32");
-    await writeFile(input, Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength));
-    const { stdout } = await runFfmpeg(["-loglevel", "error", "-f", "f32le", "-ar", String(rate), "-ac", "1", "-i", `file:${input}`, "-ar", String(REALTIME_RATE), "-f", "s16le", "pipe:1"]);
-    return stdout;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const bytes = new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
+  const { stdout } = await runFfmpeg(["-loglevel", "error", "-f", "f32le", "-ar", String(rate), "-ac", "1", "-i", "pipe:0", "-ar", String(REALTIME_RATE), "-f", "s16le", "pipe:1"], bytes);
+  return stdout;
+}
+
+/** PCM16 at 24 kHz → PCM16 at `rate`, through FFmpeg's resampler. */
+export async function resamplePcm16(pcm: Buffer, rate: number): Promise<Buffer> {
+  const { stdout } = await runFfmpeg(["-loglevel", "error", "-f", "s16le", "-ar", String(REALTIME_RATE), "-ac", "1", "-i", "pipe:0", "-ar", String(rate), "-f", "s16le", "pipe:1"], pcm);
+  return stdout;
 }
 
 /** `leadMs` of silence, then each sentence followed by `gapMs` of silence. */
@@ -68,6 +66,13 @@ export class RealtimeClient {
       this.closed = { code, reason: reason.toString() };
       this.wake();
     });
+  }
+
+  /** Connects and waits for the session's announcement (`session.created`, or `transcription_session.created` for beta). */
+  static async open(url: string, options: Parameters<typeof RealtimeClient.connect>[1] = {}, created = "session.created"): Promise<RealtimeClient> {
+    const client = await RealtimeClient.connect(url, options);
+    await client.next(created);
+    return client;
   }
 
   /** Connects to `url` (ws:// or wss://) and resolves once the socket is open. */

@@ -224,14 +224,22 @@ function markClustersUnknownSize(webm: Buffer): Buffer {
 /** Every format {@link encodeWithFfmpeg} knows. */
 export const TEST_AUDIO_FORMATS = Object.keys(ENCODINGS) as TestAudioFormat[];
 
-/** Runs ffmpeg with `args` (no shell); resolves with stdout, rejects with stderr's tail on failure. */
-export function runFfmpeg(args: string[]): Promise<{ stdout: Buffer; stderr: string }> {
+/**
+ * Runs ffmpeg with `args` (no shell); resolves with stdout, rejects with stderr's tail on failure. `input`, when
+ * given, is written to its stdin (read it with `-i pipe:0`; fine for raw PCM, which needs no seeking).
+ */
+export function runFfmpeg(args: string[], input?: Uint8Array): Promise<{ stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(resolveFfmpegPath(), ["-hide_banner", "-nostdin", "-y", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(resolveFfmpegPath(), ["-hide_banner", "-nostdin", "-y", ...args], { stdio: [input ? "pipe" : "ignore", "pipe", "pipe"] });
     const out: Buffer[] = [];
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    if (input) {
+      // An ffmpeg that fails early closes its stdin: the exit code reports that, not EPIPE.
+      child.stdin!.on("error", () => undefined);
+      child.stdin!.end(input);
+    }
     child.on("error", reject);
     child.on("close", (code) => {
       if (code === 0) resolve({ stdout: Buffer.concat(out), stderr });
