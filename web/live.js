@@ -124,7 +124,6 @@ export class LivePanel {
     const wasSpeaking = this.el.indicator.dataset.state === "speaking";
     this.mic?.stop();
     this.mic = null;
-    setMeter(this.el.meter, 0);
     if (!session) {
       this.setState("off");
       return;
@@ -157,7 +156,6 @@ export class LivePanel {
     const session = this.session;
     this.session = null;
     session?.close();
-    setMeter(this.el.meter, 0);
     // Lines that never settled keep what was heard so far.
     for (const line of this.lines.values()) if (!line.final) this.settle(line, line.deltas || line.partial);
   }

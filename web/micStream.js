@@ -37,7 +37,8 @@ export class MicStream {
       });
       this.node.port.onmessage = (event) => {
         if (event.data?.type !== "audio") return;
-        this.options.onLevel?.(levelFromRms(event.data.rms));
+        // The last chunk arrives after stop(), which has already set the level to 0.
+        if (this.stream) this.options.onLevel?.(levelFromRms(event.data.rms));
         this.options.onChunk(event.data.pcm);
       };
       // The worklet writes silence; connecting it keeps the graph pulling it in every browser.

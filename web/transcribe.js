@@ -158,7 +158,6 @@ export class TranscribePanel {
     el.recordButton.classList.remove("recording");
     el.recordLabel.textContent = "Start recording";
     el.recorderCard.dataset.state = "";
-    setMeter(el.recordMeter, 0);
     const blob = await recorder.stop();
     if (blob.size === 0) {
       this.showFieldError(el.recordError, { title: "Nothing was recorded", detail: "The microphone gave no audio. Check it and try again." });

@@ -103,6 +103,8 @@ describe("live captions", () => {
   it("stops, keeps the captions, and saves them", async () => {
     await page.click("#live-button");
     await eventually(() => page.textContent("#live-indicator"), 15_000).toBe("Off");
+    // the meter falls back to zero once stopped
+    await eventually(() => meterLevel(page, "live-meter")).toBe(0);
     expect(await page.textContent("#live-button")).toContain("Start live captions");
     await eventually(() => socket?.isClosed()).toBe(true);
     // no line is left in progress

@@ -91,6 +91,7 @@ describe("record → upload → transcript", () => {
     await screenshot(page, "02-recording");
     await page.waitForTimeout(1500);
     await page.click("#record-button");
+    await eventually(() => meterLevel(page, "record-meter")).toBe(0);
 
     await page.waitForSelector("#result:not([hidden])", { timeout: 60_000 });
     await screenshot(page, "03-transcript");
