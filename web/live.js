@@ -3,7 +3,7 @@
 import { describeMicrophoneError, describeRequestError } from "./errors.js";
 import { MicStream } from "./micStream.js";
 import { RealtimeTranscriber } from "./realtime.js";
-import { byId, copyText, downloadFile, formatClock, h, setMeter, timestampName, toast } from "./ui.js";
+import { byId, copyText, downloadFile, formatClock, h, setMeter, showProblem, timestampName, toast } from "./ui.js";
 
 const STATE_LABELS = {
   off: "Off",
@@ -66,10 +66,6 @@ export class LivePanel {
     this.el.language.disabled = running;
   }
 
-  showError(problem) {
-    this.el.error.replaceChildren(h("strong", {}, problem.title), ` ${problem.detail}`);
-  }
-
   async start() {
     this.el.error.replaceChildren();
     this.setState("connecting");
@@ -84,7 +80,7 @@ export class LivePanel {
       onChunk: (pcm) => session.sendAudio(pcm),
       onLevel: (level) => setMeter(this.el.meter, level),
       onEnded: () => {
-        this.showError({ title: "The microphone stopped", detail: "It was disconnected or taken by another app." });
+        showProblem(this.el.error, { title: "The microphone stopped", detail: "It was disconnected or taken by another app." });
         this.stop();
       },
     });
@@ -93,7 +89,7 @@ export class LivePanel {
     } catch (error) {
       this.teardown();
       this.setState("error");
-      this.showError(describeMicrophoneError(error));
+      showProblem(this.el.error, describeMicrophoneError(error));
       return;
     }
     try {
@@ -102,7 +98,7 @@ export class LivePanel {
       if (this.session !== session) return;
       this.teardown();
       this.setState("error");
-      this.showError(this.describeConnectError(error));
+      showProblem(this.el.error, this.describeConnectError(error));
       return;
     }
     if (this.session === session) this.setState("silent");
@@ -164,7 +160,7 @@ export class LivePanel {
     if (this.session !== session) return;
     this.teardown();
     this.setState("error");
-    this.showError({
+    showProblem(this.el.error, {
       title: "The live connection closed",
       detail: `${info.reason || "The server ended the session"} (code ${info.code}). The captions so far are kept; start again to continue.`,
     });
@@ -209,7 +205,7 @@ export class LivePanel {
       case "error":
         // Stopping commits the turn in progress; when it had no audio left, nothing is lost.
         if (this.committing && event.error?.code === "input_audio_buffer_commit_empty") break;
-        this.showError({ title: "The server reported an error", detail: event.error?.message ?? "unknown error" });
+        showProblem(this.el.error, { title: "The server reported an error", detail: event.error?.message ?? "unknown error" });
         break;
       default:
         break;

@@ -5,7 +5,7 @@ import { describeMicrophoneError, describeRequestError } from "./errors.js";
 import { EXPORTS } from "./exports.js";
 import { extensionFor, Recorder } from "./recorder.js";
 import { TranscriptView } from "./transcriptView.js";
-import { byId, copyText, downloadFile, formatBytes, formatClock, setMeter, timestampName, toast } from "./ui.js";
+import { byId, copyText, downloadFile, formatBytes, formatClock, setMeter, showProblem, timestampName, toast } from "./ui.js";
 
 /**
  * @typedef {{blob: Blob, name: string, kind: "recording" | "file", seconds?: number, url: string}} Source
@@ -137,7 +137,7 @@ export class TranscribePanel {
       el.recordButton.removeAttribute("aria-disabled");
       el.recordLabel.textContent = "Start recording";
       const problem = describeMicrophoneError(error);
-      this.showFieldError(el.recordError, problem);
+      showProblem(el.recordError, problem);
       el.recorderCard.dataset.state = problem.kind;
       return;
     }
@@ -160,7 +160,7 @@ export class TranscribePanel {
     el.recorderCard.dataset.state = "";
     const blob = await recorder.stop();
     if (blob.size === 0) {
-      this.showFieldError(el.recordError, { title: "Nothing was recorded", detail: "The microphone gave no audio. Check it and try again." });
+      showProblem(el.recordError, { title: "Nothing was recorded", detail: "The microphone gave no audio. Check it and try again." });
       return;
     }
     const name = `${timestampName("recording")}.${extensionFor(blob.type)}`;
@@ -326,13 +326,6 @@ export class TranscribePanel {
     } else {
       el.jobRetry.focus({ preventScroll: true });
     }
-  }
-
-  showFieldError(element, problem) {
-    element.replaceChildren();
-    const title = document.createElement("strong");
-    title.textContent = problem.title;
-    element.append(title, document.createTextNode(` ${problem.detail}`));
   }
 
   showResult(source, result, options, seconds) {

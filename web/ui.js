@@ -25,6 +25,11 @@ export function h(tag, props = {}, ...children) {
   return element;
 }
 
+/** Shows a problem ({title, detail}, see errors.js) in `element`: the title in bold, then the detail. */
+export function showProblem(element, problem) {
+  element.replaceChildren(h("strong", {}, problem.title), ` ${problem.detail}`);
+}
+
 /** 75.4 → "1:15"; 3725 → "1:02:05". */
 export function formatClock(seconds) {
   const total = Math.max(0, Math.floor(seconds));
