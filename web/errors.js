@@ -99,16 +99,20 @@ export function describeMicrophoneError(error) {
 }
 
 /** An Error with a `name` the describe functions know. */
-export function namedError(name, message) {
+function namedError(name, message) {
   const error = new Error(message);
   error.name = name;
   return error;
 }
 
-/** Rejects with a named error when the page cannot use the microphone at all. */
-export function checkMicrophoneSupport({ needsRecorder = true } = {}) {
+/**
+ * Throws a named error when the page cannot use the microphone at all, or lacks what the caller needs
+ * on top of it: MediaRecorder (recording, the default) or AudioWorklet (live captions).
+ */
+export function checkMicrophoneSupport({ needsRecorder = true, needsWorklet = false } = {}) {
   if (!window.isSecureContext || !navigator.mediaDevices?.getUserMedia) {
     throw namedError(window.isSecureContext ? "NotSupported" : "InsecureContext", "microphone unavailable");
   }
   if (needsRecorder && typeof MediaRecorder === "undefined") throw namedError("NotSupported", "no MediaRecorder");
+  if (needsWorklet && typeof AudioWorkletNode === "undefined") throw namedError("NotSupported", "no AudioWorklet");
 }

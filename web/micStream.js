@@ -18,12 +18,7 @@ export class MicStream {
 
   /** Opens the microphone; rejects with getUserMedia's error (NotAllowedError, NotFoundError, ...). */
   async start() {
-    checkMicrophoneSupport({ needsRecorder: false });
-    if (typeof AudioWorkletNode === "undefined") {
-      const error = new Error("no AudioWorklet");
-      error.name = "NotSupported";
-      throw error;
-    }
+    checkMicrophoneSupport({ needsRecorder: false, needsWorklet: true });
     this.stream = await navigator.mediaDevices.getUserMedia({ audio: SPEECH_AUDIO });
     try {
       this.context = new AudioContext({ latencyHint: "interactive" });
