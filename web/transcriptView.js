@@ -15,9 +15,9 @@ function wordsBySegment(segments, words) {
 
 /**
  * The segment's text with each of its words wrapped in a span, found in order in the text so that
- * punctuation and spacing stay as the server wrote them.
+ * punctuation and spacing stay as the server wrote them. Each span goes into `timed` with its times.
  */
-function segmentText(text, words) {
+function segmentText(text, words, timed) {
   const parts = [];
   let cursor = 0;
   const lower = text.toLowerCase();
@@ -29,6 +29,7 @@ function segmentText(text, words) {
     if (at > cursor) parts.push(text.slice(cursor, at));
     const span = h("span", { className: "word", dataset: { start: String(word.start), end: String(word.end) } }, text.slice(at, at + needle.length));
     parts.push(span);
+    timed.push({ start: word.start, end: word.end, element: span });
     cursor = at + needle.length;
   }
   if (cursor < text.length) parts.push(text.slice(cursor));
@@ -90,14 +91,11 @@ export class TranscriptView {
         "li",
         { className: "segment", dataset: { start: String(segment.start), end: String(segment.end) } },
         h("button", { type: "button", className: "timestamp", "aria-label": `Play from ${stamp}`, dataset: { start: String(segment.start) } }, stamp),
-        h("p", { className: "segment-text" }, segmentText(segment.text.trim(), groups[index] ?? [])),
+        h("p", { className: "segment-text" }, segmentText(segment.text.trim(), groups[index] ?? [], this.words)),
       );
       this.list.append(item);
       this.segments.push({ start: segment.start, end: segment.end, element: item });
     });
-    for (const element of this.list.querySelectorAll(".word")) {
-      this.words.push({ start: Number(element.getAttribute("data-start")), end: Number(element.getAttribute("data-end")), element });
-    }
   }
 
   playFrom(seconds) {
