@@ -1,6 +1,6 @@
 import os from "node:os";
 
-import { applyWindowStats, buildSegment } from "./buildSegment.js";
+import { buildSegment, buildSegments, type SegmentContext } from "./buildSegment.js";
 import {
   ModelLoadError,
   TranscriptionAbortedError,
@@ -8,7 +8,7 @@ import {
   UnsupportedLanguageError,
 } from "./errors.js";
 import { loadAddon } from "./loadAddon.js";
-import type { NativeBuildInfo, NativeModelInfo, NativeTranscribeParams, NativeWhisperModel } from "./nativeTypes.js";
+import type { NativeBuildInfo, NativeModelInfo, NativeSegment, NativeTranscribeParams, NativeWhisperModel } from "./nativeTypes.js";
 import { StatePool, type StatePoolStats } from "./StatePool.js";
 import type { Segment, Task, TranscriptionResult } from "./types.js";
 
@@ -155,24 +155,21 @@ export class WhisperEngine {
       if (signal?.aborted) throw new TranscriptionAbortedError();
       const onAbort = () => state.abort();
       signal?.addEventListener("abort", onAbort, { once: true });
-      let streamed = 0;
-      const buildContext = { tokens: this.info.model.specialTokens, duration, wordTimestamps: options.wordTimestamps ?? false };
+      const { onSegment } = hooks;
+      const tokens = this.info.model.specialTokens;
+      const wordTimestamps = options.wordTimestamps ?? false;
+      let onSegments: ((segments: NativeSegment[]) => void) | undefined;
+      if (onSegment) {
+        // The requested language ("auto" while detecting): JS learns the detected one with the result only.
+        const streamContext: SegmentContext = { tokens, duration, wordTimestamps, language };
+        let streamed = 0;
+        onSegments = (segments) => {
+          for (const native of segments) onSegment(buildSegment(native, streamed++, streamContext));
+        };
+      }
       try {
-        const result = await state.transcribe(
-          pcm,
-          params,
-          hooks.onSegment
-            ? (segments) => {
-                for (const native of segments) {
-                  hooks.onSegment?.(buildSegment(native, streamed++, { ...buildContext, language: params.language ?? "auto" }));
-                }
-              }
-            : undefined,
-          hooks.onProgress,
-        );
-        const segments = applyWindowStats(
-          result.segments.map((native, index) => buildSegment(native, index, { ...buildContext, language: result.language })),
-        );
+        const result = await state.transcribe(pcm, params, onSegments, hooks.onProgress);
+        const segments = buildSegments(result.segments, { tokens, duration, wordTimestamps, language: result.language });
         return {
           task,
           language: result.language,

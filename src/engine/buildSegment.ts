@@ -32,8 +32,11 @@ function windowOffset(native: NativeSegment, beg: number): number {
   return Math.max(0, native.t0);
 }
 
-/** Turns a segment as whisper.cpp reports it into the engine's OpenAI-shaped Segment. */
-export function buildSegment(native: NativeSegment, id: number, context: SegmentContext): Segment {
+/**
+ * A segment as whisper.cpp reports it as the engine's OpenAI-shaped Segment, avgLogprob and
+ * compressionRatio left at 0 for the caller to fill in.
+ */
+function segmentWithoutStats(native: NativeSegment, id: number, context: SegmentContext): Segment {
   const { eot, beg } = context.tokens;
   const tokens: TokenInfo[] = native.tokens.map((t) => ({
     id: t.id,
@@ -54,12 +57,32 @@ export function buildSegment(native: NativeSegment, id: number, context: Segment
     text: native.text,
     tokens,
     temperature: Math.round(native.temperature * 100) / 100,
-    avgLogprob: averageLogprob(tokens),
-    compressionRatio: compressionRatio(native.text),
+    avgLogprob: 0,
+    compressionRatio: 0,
     noSpeechProb: probability(native.noSpeechProb),
   };
   if (context.wordTimestamps) segment.words = groupTokensIntoWords(tokens, { language: context.language });
   return segment;
+}
+
+/**
+ * Turns a segment as whisper.cpp reports it into the engine's OpenAI-shaped Segment, with
+ * avgLogprob and compressionRatio of the segment alone (a streamed segment: its window may not
+ * be complete yet).
+ */
+export function buildSegment(native: NativeSegment, id: number, context: SegmentContext): Segment {
+  const segment = segmentWithoutStats(native, id, context);
+  segment.avgLogprob = averageLogprob(segment.tokens);
+  segment.compressionRatio = compressionRatio(native.text);
+  return segment;
+}
+
+/**
+ * The segments of a finished job, numbered from 0, with avgLogprob and compressionRatio per
+ * 30-s window (applyWindowStats) and so computed once per window, not per segment.
+ */
+export function buildSegments(natives: readonly NativeSegment[], context: SegmentContext): Segment[] {
+  return applyWindowStats(natives.map((native, index) => segmentWithoutStats(native, index, context)));
 }
 
 /**
