@@ -252,8 +252,8 @@ function normalQuantile(p: number): number {
 }
 
 let unitNormalTable: Float64Array | undefined;
-const halfTables = new Map<number, Uint16Array>();
-const floatTables = new Map<number, Float32Array>();
+/** Quantile tables by element type and std ("1:0.02": f16 bits of N(0, 0.02²)). */
+const normalTables = new Map<string, Uint16Array | Float32Array>();
 
 function unitNormal(): Float64Array {
   if (!unitNormalTable) {
@@ -263,43 +263,29 @@ function unitNormal(): Float64Array {
   return unitNormalTable;
 }
 
-function halfNormalTable(std: number): Uint16Array {
-  let table = halfTables.get(std);
+/** The N(0, std²) quantile table as `type` stores it: f16 bits or f32 values. */
+function normalTable(type: GgmlType, std: number): Uint16Array | Float32Array {
+  const key = `${type}:${std}`;
+  let table = normalTables.get(key);
   if (!table) {
     const unit = unitNormal();
-    table = new Uint16Array(65536);
-    for (let i = 0; i < 65536; i++) table[i] = float32ToHalfBits(unit[i]! * std);
-    halfTables.set(std, table);
+    if (type === F16) {
+      const half = new Uint16Array(65536);
+      for (let i = 0; i < 65536; i++) half[i] = float32ToHalfBits(unit[i]! * std);
+      table = half;
+    } else {
+      const float = new Float32Array(65536);
+      for (let i = 0; i < 65536; i++) float[i] = unit[i]! * std;
+      table = float;
+    }
+    normalTables.set(key, table);
   }
   return table;
 }
 
-function floatNormalTable(std: number): Float32Array {
-  let table = floatTables.get(std);
-  if (!table) {
-    const unit = unitNormal();
-    table = new Float32Array(65536);
-    for (let i = 0; i < 65536; i++) table[i] = unit[i]! * std;
-    floatTables.set(std, table);
-  }
-  return table;
-}
-
-/** Draws `out.length` f16 samples of N(0, std²). */
-function fillHalfNormal(rng: Xoshiro128, std: number, out: Uint16Array): void {
-  const table = halfNormalTable(std);
-  const words = new Uint32Array(Math.ceil(out.length / 2));
-  rng.fill(words);
-  for (let i = 0, j = 0; i < out.length; i += 2, j++) {
-    const w = words[j]!;
-    out[i] = table[w & 0xffff]!;
-    if (i + 1 < out.length) out[i + 1] = table[w >>> 16]!;
-  }
-}
-
-/** Draws `out.length` f32 samples of N(0, std²). */
-function fillFloatNormal(rng: Xoshiro128, std: number, out: Float32Array): void {
-  const table = floatNormalTable(std);
+/** Draws `out.length` samples of N(0, std²) in `type`'s representation (`out` must be of that type). */
+function fillNormal(rng: Xoshiro128, type: GgmlType, std: number, out: Uint16Array | Float32Array): void {
+  const table = normalTable(type, std);
   const words = new Uint32Array(Math.ceil(out.length / 2));
   rng.fill(words);
   for (let i = 0, j = 0; i < out.length; i += 2, j++) {
@@ -669,15 +655,9 @@ function* tensorChunks(spec: TensorSpec, seed: number): Generator<Uint16Array | 
   const rowsPerChunk = Math.max(1, Math.floor(CHUNK_ELEMENTS / rowLen));
   for (let start = 0; start < total; start += rowsPerChunk * rowLen) {
     const n = Math.min(rowsPerChunk * rowLen, total - start);
-    if (spec.type === F16) {
-      const chunk = new Uint16Array(n);
-      fillHalfNormal(rng, spec.init.std, chunk);
-      yield chunk;
-    } else {
-      const chunk = new Float32Array(n);
-      fillFloatNormal(rng, spec.init.std, chunk);
-      yield chunk;
-    }
+    const chunk = spec.type === F16 ? new Uint16Array(n) : new Float32Array(n);
+    fillNormal(rng, spec.type, spec.init.std, chunk);
+    yield chunk;
   }
 }
 
@@ -842,10 +822,22 @@ export async function getTestModelPath(shape: TestModelShape, options: TestModel
   return pending;
 }
 
+const expectedSizes = new Map<TestModelShape, number>();
+
+/** File size of a generated `shape` model (any seed), computed once per shape: it needs the whole synthetic vocabulary. */
+function expectedModelSize(shape: TestModelShape): number {
+  let size = expectedSizes.get(shape);
+  if (size === undefined) {
+    const hparams = testModelHparams(shape);
+    const headerBytes = encodeHeader(hparams, new Float32Array(hparams.nMels * 201), 201, syntheticVocab(hparams.nVocab >= 51865)).length;
+    size = modelSize(headerBytes, whisperTensorSpecs(hparams));
+    expectedSizes.set(shape, size);
+  }
+  return size;
+}
+
 async function ensureModel(shape: TestModelShape, seed: number, file: string): Promise<string> {
-  const hparams = testModelHparams(shape);
-  const headerBytes = encodeHeader(hparams, new Float32Array(hparams.nMels * 201), 201, syntheticVocab(hparams.nVocab >= 51865)).length;
-  const expected = modelSize(headerBytes, whisperTensorSpecs(hparams));
+  const expected = expectedModelSize(shape);
   const existing = await fs.stat(file).catch(() => undefined);
   if (existing?.isFile() && existing.size === expected) return file;
 
