@@ -1,7 +1,7 @@
 // Transcript exports: plain text, SubRip (.srt), WebVTT (.vtt) and the server's verbose JSON.
 
 /** 3725.5 → "01:02:05,500" (SRT) or "01:02:05.500" (VTT). */
-export function cueTime(seconds, separator) {
+function cueTime(seconds, separator) {
   const ms = Math.max(0, Math.round(seconds * 1000));
   const pad = (n, width = 2) => String(n).padStart(width, "0");
   const hours = Math.floor(ms / 3_600_000);
@@ -18,25 +18,25 @@ function cues(segments) {
 }
 
 /** The transcript as plain text, one segment per line. */
-export function toText(result) {
+function toText(result) {
   const lines = cues(result.segments ?? []).map((cue) => cue.text);
   return `${lines.length > 0 ? lines.join("\n") : (result.text ?? "").trim()}\n`;
 }
 
-export function toSrt(result) {
+function toSrt(result) {
   return cues(result.segments ?? [])
     .map((cue, index) => `${index + 1}\n${cueTime(cue.start, ",")} --> ${cueTime(cue.end, ",")}\n${cue.text}\n`)
     .join("\n");
 }
 
-export function toVtt(result) {
+function toVtt(result) {
   const body = cues(result.segments ?? [])
     .map((cue) => `${cueTime(cue.start, ".")} --> ${cueTime(cue.end, ".")}\n${cue.text.replaceAll("-->", "→")}\n`)
     .join("\n");
   return `WEBVTT\n\n${body}`;
 }
 
-export function toJson(result) {
+function toJson(result) {
   return `${JSON.stringify(result, null, 2)}\n`;
 }
 

@@ -4,7 +4,7 @@
 import { CODES } from "./language-codes.js";
 
 /** [{code, name}] sorted by name. */
-export function languageOptions(locale = navigator.language || "en") {
+function languageOptions(locale = navigator.language || "en") {
   let names;
   try {
     names = new Intl.DisplayNames([locale, "en"], { type: "language" });

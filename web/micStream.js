@@ -7,7 +7,7 @@ export const PCM_RATE = 24_000;
 
 export class MicStream {
   /**
-   * @param {{onChunk: (pcm: ArrayBuffer) => void, onLevel?: (level: number) => void, onEnded?: () => void, chunkMs?: number}} options
+   * @param {{onChunk: (pcm: ArrayBuffer) => void, onLevel?: (level: number) => void, onEnded?: () => void}} options
    */
   constructor(options) {
     this.options = options;
@@ -28,7 +28,7 @@ export class MicStream {
         numberOfInputs: 1,
         numberOfOutputs: 1,
         outputChannelCount: [1],
-        processorOptions: { targetRate: PCM_RATE, chunkMs: this.options.chunkMs ?? 100 },
+        processorOptions: { targetRate: PCM_RATE, chunkMs: 100 },
       });
       this.node.port.onmessage = (event) => {
         if (event.data?.type !== "audio") return;

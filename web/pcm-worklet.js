@@ -99,7 +99,6 @@ class Pcm16Processor extends AudioWorkletProcessor {
     this.mono = new Float32Array(128);
     this.running = true;
     this.port.onmessage = (event) => {
-      if (event.data?.type === "flush") this.flush();
       if (event.data?.type === "stop") {
         this.flush();
         this.running = false;

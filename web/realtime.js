@@ -5,7 +5,7 @@ import { createRealtimeSecret, RequestError } from "./api.js";
 import { PCM_RATE } from "./micStream.js";
 
 /** PCM16 bytes → base64. */
-export function toBase64(buffer) {
+function toBase64(buffer) {
   const bytes = new Uint8Array(buffer);
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
@@ -13,7 +13,7 @@ export function toBase64(buffer) {
 }
 
 /** The transcription session: 24 kHz PCM16 in, server VAD turns, Earshot's live partial captions. */
-export function transcriptionSession({ model, language }) {
+function transcriptionSession({ model, language }) {
   return {
     type: "transcription",
     audio: {
@@ -28,14 +28,13 @@ export function transcriptionSession({ model, language }) {
 
 export class RealtimeTranscriber {
   /**
-   * @param {{model: string, language?: string, onEvent: (event: any) => void, onClose: (info: {code: number, reason: string, clean: boolean}) => void}} options
+   * @param {{model: string, language?: string, onEvent: (event: any) => void, onClose: (info: {code: number, reason: string}) => void}} options
    */
   constructor(options) {
     this.options = options;
     this.socket = null;
     /** Audio produced before the socket opened (at most a few seconds). */
     this.pending = [];
-    this.closedByUs = false;
   }
 
   get open() {
@@ -59,7 +58,7 @@ export class RealtimeTranscriber {
         } catch {
           return;
         }
-        if (!settled && (event.type === "session.created" || event.type === "transcription_session.created")) {
+        if (!settled && event.type === "session.created") {
           settled = true;
           // The session is already configured by the secret.
           for (const chunk of this.pending.splice(0)) this.sendAudio(chunk);
@@ -77,7 +76,7 @@ export class RealtimeTranscriber {
           settled = true;
           reject(new RequestError(0, event.reason || "The realtime connection closed.", { code: `ws_${event.code}` }));
         }
-        this.options.onClose({ code: event.code, reason: event.reason, clean: this.closedByUs });
+        this.options.onClose({ code: event.code, reason: event.reason });
       });
     });
   }
@@ -99,7 +98,6 @@ export class RealtimeTranscriber {
   }
 
   close() {
-    this.closedByUs = true;
     if (this.socket && this.socket.readyState <= WebSocket.OPEN) this.socket.close(1000, "done");
   }
 }

@@ -13,7 +13,7 @@ export const ARTIFACTS_DIR = path.resolve("test-artifacts", "web");
 const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/snap/bin/chromium", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable"];
 
 /** EARSHOT_CHROMIUM_PATH, or the first Chromium found at a usual place; throws a clear error otherwise. */
-export function chromiumPath(): string {
+function chromiumPath(): string {
   const given = process.env.EARSHOT_CHROMIUM_PATH;
   if (given) {
     if (!fs.existsSync(given)) throw new Error(`EARSHOT_CHROMIUM_PATH=${given} does not exist`);

@@ -41,7 +41,7 @@ function etagOf(body: Buffer): string {
 }
 
 /** Every servable file under `root`, keyed by its path relative to it ("main.js", "icons/a.svg"). */
-export function loadWebFiles(root: string = WEB_ROOT): Map<string, WebFile> {
+function loadWebFiles(root: string = WEB_ROOT): Map<string, WebFile> {
   const files = new Map<string, WebFile>();
   if (!fs.existsSync(root)) return files;
   const walk = (dir: string, prefix: string) => {
