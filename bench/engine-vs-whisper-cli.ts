@@ -19,7 +19,8 @@ import { parseArgs, promisify } from "node:util";
 import { decodeAudio } from "../src/audio/index.js";
 import { WhisperEngine } from "../src/engine/WhisperEngine.js";
 import { getTestModelPath, type TestModelShape } from "../src/models/testModel.js";
-import { encodeWav, longSpeech } from "../test/support/speech.js";
+import { speechPcm } from "../test/support/engineFixtures.js";
+import { encodeWav } from "../test/support/speech.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const sharedDir = path.resolve(root, "..", "shared");
@@ -60,9 +61,8 @@ async function speechSource(): Promise<Float32Array> {
     console.log(`speech: ${chunks.length} LibriSpeech utterances from ../shared`);
     return concat(chunks);
   }
-  const speech = await longSpeech();
   console.log("speech: synthesized (../shared not found)");
-  return (await decodeAudio(encodeWav(speech.samples, speech.sampleRate))).samples;
+  return speechPcm();
 }
 
 function concat(chunks: Float32Array[]): Float32Array {
@@ -79,25 +79,6 @@ function ofLength(source: Float32Array, seconds: number): Float32Array {
   const out = new Float32Array(seconds * SAMPLE_RATE);
   for (let offset = 0; offset < out.length; offset += source.length) out.set(source.subarray(0, Math.min(source.length, out.length - offset)), offset);
   return out;
-}
-
-function writeWav16(file: string, samples: Float32Array): void {
-  const pcm = Buffer.alloc(samples.length * 2);
-  samples.forEach((v, i) => pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32767))), i * 2));
-  const header = Buffer.alloc(44);
-  header.write("RIFF", 0);
-  header.writeUInt32LE(36 + pcm.length, 4);
-  header.write("WAVEfmt ", 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(SAMPLE_RATE, 24);
-  header.writeUInt32LE(SAMPLE_RATE * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write("data", 36);
-  header.writeUInt32LE(pcm.length, 40);
-  fs.writeFileSync(file, Buffer.concat([header, pcm]));
 }
 
 /** whisper-cli's own timings: compute = total - load (both printed by whisper_print_timings). */
@@ -119,7 +100,7 @@ async function speedComparison(model: string, source: Float32Array): Promise<voi
     for (const seconds of [30, 300]) {
       const pcm = ofLength(source, seconds);
       const wav = path.join(tmp, `${seconds}s.wav`);
-      writeWav16(wav, pcm);
+      fs.writeFileSync(wav, encodeWav(pcm, SAMPLE_RATE));
       // whisper-cli reads the 16-bit WAV; give the engine the very same samples.
       const samples = (await decodeAudio(wav)).samples;
       const cli: number[] = [];
