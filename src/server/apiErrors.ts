@@ -96,5 +96,10 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof EngineOverloadedError) return ApiError.overloaded(error.retryAfterSeconds);
   if (error instanceof UnsupportedLanguageError) return ApiError.invalidParam("language", `Unsupported language: '${error.language}'.`, "unsupported_language");
   if (error instanceof TranscriptionAbortedError) return new ApiError(499, "The client closed the request.", "invalid_request_error", null, "client_closed_request");
+  // Fastify's own request errors (bad JSON, a JSON body over its limit, ...) carry their 4xx status and code.
+  const { statusCode, code, message } = error as { statusCode?: unknown; code?: unknown; message?: unknown };
+  if (typeof statusCode === "number" && statusCode >= 400 && statusCode < 500) {
+    return new ApiError(statusCode, String(message), "invalid_request_error", null, typeof code === "string" ? code : null);
+  }
   return ApiError.internal();
 }

@@ -56,15 +56,7 @@ export function buildApp(context: ServerContext, options: BuildAppOptions = {}):
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const fastifyStatus = (error as { statusCode?: number }).statusCode;
-    const apiError =
-      error instanceof ApiError
-        ? error
-        : fastifyStatus === 413
-          ? ApiError.fileTooLarge(context.maxUploadBytes)
-          : fastifyStatus && fastifyStatus >= 400 && fastifyStatus < 500
-            ? new ApiError(fastifyStatus, (error as Error).message, "invalid_request_error", null, (error as { code?: string }).code ?? null)
-            : toApiError(error);
+    const apiError = toApiError(error);
     if (apiError.status >= 500) request.log.error({ err: error }, "request failed");
     else request.log.info({ status: apiError.status, code: apiError.code, message: apiError.message }, "request rejected");
     if (apiError.status === 499 || reply.raw.destroyed) return reply.hijack();

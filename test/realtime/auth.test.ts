@@ -111,6 +111,14 @@ describe("realtime authentication", () => {
     expect(badModel).toMatchObject({ status: 400, code: "model_not_found" });
     const conversation = await openai.realtime.clientSecrets.create({ session: { type: "realtime" } }).catch((e: unknown) => e);
     expect(conversation).toMatchObject({ status: 400, code: "unsupported_session_type", param: "session.type" });
+    // A JSON body over Fastify's limit is refused as such, not as an upload over the file limit.
+    const huge = await fetch(`${server.url}/v1/realtime/client_secrets`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ session: { type: "transcription", audio: { input: { transcription: { prompt: "x".repeat(2_000_000) } } } } }),
+    });
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { error: unknown }).error).toMatchObject({ type: "invalid_request_error", param: null, code: "FST_ERR_CTP_BODY_TOO_LARGE" });
   });
 
   it("mints beta transcription sessions whose secret opens a beta-dialect socket", async () => {
