@@ -14,9 +14,6 @@ export type AudioResponseFormat = (typeof AUDIO_RESPONSE_FORMATS)[number];
 /** The `timestamp_granularities[]` values (only meaningful with `verbose_json`). */
 export const TIMESTAMP_GRANULARITIES = ["word", "segment"] as const;
 
-/** camelCase alias of {@link TIMESTAMP_GRANULARITIES}. */
-export const timestampGranularities: readonly TimestampGranularity[] = TIMESTAMP_GRANULARITIES;
-
 /** One `timestamp_granularities[]` value. */
 export type TimestampGranularity = (typeof TIMESTAMP_GRANULARITIES)[number];
 

@@ -64,14 +64,10 @@ export class ModelRegistry {
     return this.engine(this.byId.get(this.defaultModel.name)!);
   }
 
-  /** Engines loaded so far (for readiness and stats). */
-  async loadedEngines(): Promise<WhisperEngine[]> {
-    const settled = await Promise.allSettled(this.engines.values());
-    return settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
-  }
-
+  /** Closes every engine that loaded (one that failed to load has nothing to close). */
   async close(): Promise<void> {
-    for (const engine of await this.loadedEngines()) await engine.close();
+    const settled = await Promise.allSettled(this.engines.values());
+    for (const engine of settled) if (engine.status === "fulfilled") await engine.value.close();
     this.engines.clear();
   }
 }

@@ -50,7 +50,7 @@ export interface TranscriptionSessionConfig {
   includeLogprobs: boolean;
 }
 
-export function defaultTurnDetection(): TurnDetectionConfig {
+function defaultTurnDetection(): TurnDetectionConfig {
   return {
     type: "server_vad",
     threshold: DEFAULT_VAD_THRESHOLD,
