@@ -277,16 +277,28 @@ export class TranscribePanel {
       job.controller.abort();
     }
     if (quiet || !this.source) return;
+    this.showStopped(this.source, {
+      state: "cancelled",
+      heading: "Not transcribed",
+      title: "Cancelled",
+      detail: "Nothing was transcribed. Your audio is still here.",
+      retryLabel: "Transcribe",
+      canRetry: true,
+    });
+  }
+
+  /** The job card once the job has stopped without a transcript: why, and whether it can be sent again (the audio stays). */
+  showStopped(source, { state, heading, title, detail, retryLabel, canRetry }) {
     const el = this.el;
-    el.job.dataset.state = "cancelled";
+    el.job.dataset.state = state;
+    el.jobTitle.textContent = heading;
     el.jobProgress.hidden = true;
     el.jobError.hidden = false;
-    el.jobTitle.textContent = "Not transcribed";
-    el.jobErrorTitle.textContent = "Cancelled";
-    el.jobErrorDetail.textContent = "Nothing was transcribed. Your audio is still here.";
-    el.jobRetry.hidden = false;
-    el.jobRetry.textContent = "Transcribe";
-    el.jobDownload.hidden = this.source.kind !== "recording";
+    el.jobErrorTitle.textContent = title;
+    el.jobErrorDetail.textContent = detail;
+    el.jobRetry.hidden = !canRetry;
+    el.jobRetry.textContent = retryLabel;
+    el.jobDownload.hidden = source.kind !== "recording";
     el.jobCancel.hidden = true;
   }
 
@@ -295,17 +307,15 @@ export class TranscribePanel {
     // A 401 is handled by onAuthNeeded below; reporting the server as up would reload the models and
     // replace its message.
     if (problem.kind !== "auth") this.deps.onServerState?.(problem.kind !== "network");
-    el.jobTitle.textContent = problem.kind === "busy" ? "Waiting for the server" : "Not transcribed";
-    el.job.dataset.state = "error";
+    this.showStopped(source, {
+      state: "error",
+      heading: problem.kind === "busy" ? "Waiting for the server" : "Not transcribed",
+      title: problem.title,
+      detail: problem.detail,
+      retryLabel: "Try again",
+      canRetry: problem.kind !== "too_large" && problem.kind !== "unsupported",
+    });
     el.job.dataset.problem = problem.kind;
-    el.jobProgress.hidden = true;
-    el.jobError.hidden = false;
-    el.jobErrorTitle.textContent = problem.title;
-    el.jobErrorDetail.textContent = problem.detail;
-    el.jobRetry.hidden = problem.kind === "too_large" || problem.kind === "unsupported";
-    el.jobRetry.textContent = "Try again";
-    el.jobDownload.hidden = source.kind !== "recording";
-    el.jobCancel.hidden = true;
     if (problem.kind === "auth") this.deps.onAuthNeeded();
     if (problem.kind === "busy" && problem.retryAfter) {
       // Retry by itself after the time the server asked for; the person can retry now or cancel.
