@@ -134,11 +134,6 @@ export class WhisperEngine {
     return this.pool.estimatedWaitSeconds();
   }
 
-  /** Languages the model knows (ISO codes). */
-  get languages(): ReadonlySet<string> {
-    return this.languageCodes;
-  }
-
   /**
    * Transcribes (or translates) 16 kHz mono PCM. Rejects with EngineOverloadedError when the queue
    * is full, TranscriptionAbortedError when `hooks.signal` aborts (queued or running).
