@@ -1,10 +1,6 @@
-import type { Readable } from "node:stream";
-
-import { decodeAudio, type DecodedAudio } from "../audio/index.js";
+import { decodeAudio, type AudioInput, type DecodedAudio } from "../audio/index.js";
 import type { TranscribeHooks, TranscriptionOptions, WhisperEngine } from "../engine/WhisperEngine.js";
 import type { TranscriptionResult } from "../engine/types.js";
-
-export type AudioInput = Buffer | Uint8Array | Readable | string;
 
 export interface TranscribeAudioHooks extends TranscribeHooks {
   /** Called once the audio is decoded, before decoding speech starts. */
