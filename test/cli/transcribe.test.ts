@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { resolveFfmpegPath } from "../../src/audio/ffmpegPath.js";
 import { getTestModelPath, TEST_MODEL_SEGMENTS } from "../../src/models/testModel.js";
 import { encodeWithFfmpeg, longSpeech, writeWav } from "../support/speech.js";
 
@@ -91,6 +92,21 @@ describe("earshot transcribe", () => {
     const { stdout, stderr } = failure as { stdout: string; stderr: string };
     expect(stderr).toMatch(/notes\.mp3: .*(not|unsupported|recogni)/i);
     expect(stdout).toContain("one two three");
+  });
+
+  it.skipIf(process.platform === "win32")("runs the ffmpeg that EARSHOT_FFMPEG_PATH names in .env", async () => {
+    const project = path.join(dir, "dotenv-project");
+    fs.mkdirSync(project);
+    const calls = path.join(project, "ffmpeg-calls");
+    const ffmpeg = path.join(project, "ffmpeg");
+    fs.writeFileSync(ffmpeg, `#!/bin/sh\necho "$@" >> '${calls}'\nexec '${resolveFfmpegPath()}' "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(project, ".env"), `EARSHOT_FFMPEG_PATH=${ffmpeg}\n`);
+    const env: NodeJS.ProcessEnv = { ...process.env, EARSHOT_THREADS: "2" };
+    delete env.EARSHOT_FFMPEG_PATH;
+    const { stdout } = await run(process.execPath, [earshot, "transcribe", wav, "--model", model, "-l", "en"], { env, cwd: project });
+    expect(stdout).toContain("one two three");
+    // Not just the version check: the decoding itself ran through it.
+    expect(fs.readFileSync(calls, "utf8").split("\n").filter((line) => line && line !== "-version").length).toBeGreaterThan(0);
   });
 
   it("names a missing model and how to get it", async () => {

@@ -104,11 +104,18 @@ async function runTranscribe(files: string[], options: TranscribeCommandOptions)
       bar?.start(100, 0, { stage: "decoding audio" });
       const started = Date.now();
       try {
-        const { audio, result } = await transcribeAudio(engine, file, decodeOptions, {
-          signal: aborter.signal,
-          onDecoded: (decoded) => bar?.update(0, { stage: `${decoded.duration.toFixed(1)} s of ${decoded.format}` }),
-          onProgress: (percent) => bar?.update(percent),
-        });
+        const { audio, result } = await transcribeAudio(
+          engine,
+          file,
+          decodeOptions,
+          {
+            signal: aborter.signal,
+            onDecoded: (decoded) => bar?.update(0, { stage: `${decoded.duration.toFixed(1)} s of ${decoded.format}` }),
+            onProgress: (percent) => bar?.update(percent),
+          },
+          // EARSHOT_FFMPEG_PATH from the environment or .env: left to itself, decodeAudio sees the environment only.
+          config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {},
+        );
         bar?.stop();
         const { body } = renderTranscription(options.format, result, { timestampGranularities: [...granularities] });
         if (!showProgress) {
