@@ -21,10 +21,8 @@ export interface NativeModelOptions {
   gpuDevice?: number;
 }
 
-export interface NativeModelInfo {
-  path: string;
-  type: string;
-  multilingual: boolean;
+/** The 11 hyper-parameters a ggml whisper file starts with (in this order; see whisper_model_load). */
+export interface WhisperHparams {
   nVocab: number;
   nAudioCtx: number;
   nAudioState: number;
@@ -36,6 +34,12 @@ export interface NativeModelInfo {
   nTextLayer: number;
   nMels: number;
   ftype: number;
+}
+
+export interface NativeModelInfo extends WhisperHparams {
+  path: string;
+  type: string;
+  multilingual: boolean;
   specialTokens: { eot: number; sot: number; beg: number; translate: number; transcribe: number; noTimestamps: number };
 }
 
