@@ -6,8 +6,8 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 
-// Keep in step with test/support/browser.ts.
-const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/snap/bin/chromium", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable"];
+// Where Chromium usually is; test/support/browser.ts looks at the same places.
+const CANDIDATES = JSON.parse(fs.readFileSync(new URL("./chromium-candidates.json", import.meta.url), "utf8"));
 
 function findChromium() {
   const given = process.env.EARSHOT_CHROMIUM_PATH;

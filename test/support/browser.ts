@@ -3,14 +3,20 @@
 // is missing on Debian/Ubuntu (scripts/ensure-chromium.mjs); a test that cannot find one fails.
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 import { chromium, type Browser, type BrowserContextOptions, type Page } from "playwright-core";
 import { expect } from "vitest";
 
+import { waitFor } from "./server.js";
+
 /** Where the tests leave their screenshots (gitignored). */
 export const ARTIFACTS_DIR = path.resolve("test-artifacts", "web");
 
-const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/snap/bin/chromium", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable"];
+/** Where Chromium usually is (shared with scripts/ensure-chromium.mjs). */
+const CANDIDATES = JSON.parse(
+  fs.readFileSync(fileURLToPath(new URL("../../scripts/chromium-candidates.json", import.meta.url)), "utf8"),
+) as string[];
 
 /** EARSHOT_CHROMIUM_PATH, or the first Chromium found at a usual place; throws a clear error otherwise. */
 function chromiumPath(): string {
@@ -96,6 +102,12 @@ export async function pausePlayer(page: Page): Promise<void> {
   await page.evaluate("document.querySelector('#player').pause()");
 }
 
+/** Picks `file` with the page's "Choose a file…" button. */
+export async function chooseFile(page: Page, file: string): Promise<void> {
+  const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.click("#choose-file")]);
+  await chooser.setFiles(file);
+}
+
 /** How full a level meter is drawn (0..1). */
 export async function meterLevel(page: Page, meterId: string): Promise<number> {
   return Number(await page.evaluate(`new DOMMatrix(getComputedStyle(document.querySelector('#${meterId} .meter-fill')).transform).a`));
@@ -114,11 +126,7 @@ export async function unnamedControls(page: Page): Promise<string[]> {
  * page, which the app's Content-Security-Policy forbids; page.evaluate goes through DevTools and is not affected.)
  */
 export async function waitForExpression(page: Page, expression: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await page.evaluate(expression))) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${expression}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitFor(expression, async () => Boolean(await page.evaluate(expression)), timeoutMs, 50);
 }
 
 /** Waits until the page has loaded the server's models (its status says Ready). */

@@ -7,7 +7,7 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { eventually, launchChromium, openPage, screenshot, unnamedControls, waitForReady } from "../support/browser.js";
+import { eventually, launchChromium, openPage, pausePlayer, playerTime, screenshot, unnamedControls, waitForReady } from "../support/browser.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { shortSpeech, writeWav } from "../support/speech.js";
 
@@ -130,8 +130,8 @@ describe("a server with API keys, used with the keyboard alone on a 360 px scree
     await page.focus("#segments .segment:first-child .timestamp");
     await page.keyboard.press("Enter");
     await eventually(() => page.evaluate("document.querySelector('#player').paused")).toBe(false);
-    expect(Number(await page.evaluate("document.querySelector('#player').currentTime"))).toBeLessThan(1.5);
-    await page.evaluate("document.querySelector('#player').pause()");
+    expect(await playerTime(page)).toBeLessThan(1.5);
+    await pausePlayer(page);
     expect(Number(await page.evaluate("document.documentElement.scrollWidth"))).toBeLessThanOrEqual(360);
     await page.evaluate("window.scrollTo(0, document.querySelector('#result').offsetTop - 8)");
     await screenshot(page, "32-mobile-transcript");

@@ -8,7 +8,7 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { eventually, launchChromium, openPage, screenshot, waitForReady } from "../support/browser.js";
+import { chooseFile, eventually, launchChromium, openPage, screenshot, waitForReady } from "../support/browser.js";
 import { longSpeechWav, readyStats, startTestServer, waitFor, type TestServer } from "../support/server.js";
 import { shortSpeech, writeWav } from "../support/speech.js";
 
@@ -47,11 +47,6 @@ async function open(url: string, on: Browser = browser): Promise<{ page: Page; e
   pages.push(opened.page);
   await waitForReady(opened.page);
   return opened;
-}
-
-async function chooseFile(page: Page, file: string): Promise<void> {
-  const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.click("#choose-file")]);
-  await chooser.setFiles(file);
 }
 
 async function jobError(page: Page): Promise<{ title: string | null; detail: string | null }> {

@@ -8,6 +8,7 @@ import path from "node:path";
 import type { Browser, Page, WebSocket as PageSocket } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { decodeBase64Pcm16, pcm16ToFloat32 } from "../../src/audio/realtime/pcm16.js";
 import { eventually, launchChromium, meterLevel, openPage, screenshot, waitForExpression, waitForReady } from "../support/browser.js";
 import { REALTIME_RATE, spokenTurns } from "../support/realtime.js";
 import { startTestServer, WINDOW_TEXT, type TestServer } from "../support/server.js";
@@ -22,8 +23,7 @@ beforeAll(async () => {
   // A long turn (~19 s: time for several live partial passes while it is spoken, even on a slow
   // machine) and a short one, with pauses the server's VAD ends turns on; Chromium loops the file.
   const turns = await spokenTurns([LONG_SPEECH_TEXT, "Testing one, two, three."], { gapMs: 1500, leadMs: 500 });
-  const samples = new Float32Array(turns.pcm.length / 2);
-  for (let i = 0; i < samples.length; i++) samples[i] = turns.pcm.readInt16LE(i * 2) / 32768;
+  const samples = pcm16ToFloat32(decodeBase64Pcm16(turns.pcm.toString("base64")));
   const wav = path.join(dir, "turns.wav");
   await writeWav(wav, samples, REALTIME_RATE);
   [server, browser] = await Promise.all([startTestServer(), launchChromium({ fakeAudioFile: wav })]);

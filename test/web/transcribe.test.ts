@@ -8,7 +8,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { TEST_MODEL_SEGMENTS } from "../../src/models/testModel.js";
-import { eventually, launchChromium, meterLevel, openPage, pausePlayer, playerTime, screenshot, unnamedControls, waitForReady } from "../support/browser.js";
+import { chooseFile, eventually, launchChromium, meterLevel, openPage, pausePlayer, playerTime, screenshot, unnamedControls, waitForReady } from "../support/browser.js";
 import { expectNoTempFiles, longSpeechWav, startTestServer, type TestServer } from "../support/server.js";
 import { longSpeech, writeWav } from "../support/speech.js";
 
@@ -173,8 +173,7 @@ describe("record → upload → transcript", () => {
     await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 250_000 });
     const long = path.join(dir, "meeting.wav");
     fs.writeFileSync(long, await longSpeechWav(40)); // 1.3 MB
-    const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.click("#choose-file")]);
-    await chooser.setFiles(long);
+    await chooseFile(page, long);
     await eventually(() => page.textContent("#job-stage")).toMatch(/^Uploading… ([1-9]\d?)%$/);
     expect(Number(await page.getAttribute("#upload-progress", "value"))).toBeGreaterThan(0);
     expect(await page.textContent("#job-source")).toBe("meeting.wav · 1.2 MB");
@@ -198,8 +197,7 @@ describe("record → upload → transcript", () => {
   it("uploads a chosen file, translating, and shows its name", async () => {
     await page.check("#translate-check");
     expect(await page.isDisabled("#language-select")).toBe(true);
-    const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.click("#choose-file")]);
-    await chooser.setFiles(speechWav);
+    await chooseFile(page, speechWav);
     await page.waitForSelector("#result:not([hidden])");
     await eventually(() => page.textContent("#result-title")).toBe("Transcript of speech.wav");
     expect(await page.textContent("#result-meta")).toContain("translated to English");
