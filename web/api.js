@@ -56,6 +56,16 @@ function parseRetryAfter(value) {
   return Number.isNaN(date) ? null : Math.max(1, Math.ceil((date - Date.now()) / 1000));
 }
 
+/** The server could not be reached at all. */
+function networkError() {
+  return new RequestError(0, "Could not reach the server.", { code: "network_error" });
+}
+
+/** A success answer whose body is not the JSON it should be. */
+function badResponse(status) {
+  return new RequestError(status, "The server's answer could not be read.", { code: "bad_response" });
+}
+
 /** The RequestError for an HTTP error answer (OpenAI's {"error":{...}} body, or anything else). */
 function errorFromResponse(status, bodyText, retryAfterHeader) {
   let error = {};
@@ -73,14 +83,14 @@ async function requestJson(path, init = {}) {
   try {
     response = await fetch(path, { ...init, headers: { ...authHeaders(), ...init.headers } });
   } catch {
-    throw new RequestError(0, "Could not reach the server.", { code: "network_error" });
+    throw networkError();
   }
   const text = await response.text();
   if (!response.ok) throw errorFromResponse(response.status, text, response.headers.get("retry-after"));
   try {
     return JSON.parse(text);
   } catch {
-    throw new RequestError(response.status, "The server's answer could not be read.", { code: "bad_response" });
+    throw badResponse(response.status);
   }
 }
 
@@ -147,7 +157,7 @@ export function uploadAudio(request) {
         try {
           resolve(JSON.parse(xhr.responseText));
         } catch {
-          reject(new RequestError(xhr.status, "The server's answer could not be read.", { code: "bad_response" }));
+          reject(badResponse(xhr.status));
         }
         return;
       }
@@ -155,7 +165,7 @@ export function uploadAudio(request) {
     });
     xhr.addEventListener("error", () => {
       signal?.removeEventListener("abort", abort);
-      reject(new RequestError(0, "Could not reach the server.", { code: "network_error" }));
+      reject(networkError());
     });
     const abort = () => {
       xhr.abort();

@@ -131,7 +131,7 @@ function start() {
   new TranscribePanel({
     options: () => ({
       model: modelSelect.value || "whisper-1",
-      language: translate.checked ? "" : languageSelect.value,
+      language: languageSelect.value, // uploadAudio leaves it out when translating
       translate: translate.checked,
       prompt: prompt.value.trim(),
     }),
