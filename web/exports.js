@@ -1,4 +1,5 @@
 // Transcript exports: plain text, SubRip (.srt), WebVTT (.vtt) and the server's verbose JSON.
+// Unlike src/formats (the page cannot import it), on purpose: VTT writes "-->" as "→", times use Math.round, empty cues are dropped.
 
 /** 3725.5 → "01:02:05,500" (SRT) or "01:02:05.500" (VTT). */
 function cueTime(seconds, separator) {
