@@ -39,7 +39,8 @@ function parseSrt(srt: string): Array<{ index: number; start: number; end: numbe
     const match = /^(\d{2}):(\d{2}):(\d{2}),(\d{3})$/.exec(value);
     if (!match) throw new Error(`bad SRT time ${value}`);
     const [, h, m, s, ms] = match.map(Number) as [number, number, number, number, number];
-    return h * 3600 + m * 60 + s + ms / 1000;
+    // Whole milliseconds first: 3 + 720 / 1000 would be 3.7199999999999998, not the 3.72 the page was given.
+    return (((h * 60 + m) * 60 + s) * 1000 + ms) / 1000;
   };
   return srt
     .trim()
