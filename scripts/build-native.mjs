@@ -109,7 +109,44 @@ if (!commandExists("c++") && !commandExists("g++") && !commandExists("clang++"))
   fail("a C++ compiler is required (Debian/Ubuntu: apt-get install build-essential)");
 }
 
-const sourceDir = whisperCppDir();
+const patchesDir = path.join(root, "native", "patches");
+
+/**
+ * whisper.cpp as Earshot builds it: the pristine source copied under build/native and our patches (native/patches,
+ * applied in name order) on top. The copy is made again whenever the source version or a patch changes; a patch
+ * that no longer applies stops the build and names the patch.
+ */
+function patchedSourceDir(pristineDir) {
+  const patches = fs.existsSync(patchesDir) ? fs.readdirSync(patchesDir).filter((f) => f.endsWith(".patch")).sort() : [];
+  const key = createHash("sha256")
+    .update(pristineDir)
+    .update(whisperCppVersion(pristineDir))
+    .update(patches.map((f) => f + fs.readFileSync(path.join(patchesDir, f), "utf8")).join("\0"))
+    .digest("hex")
+    .slice(0, 16);
+  const dir = path.join(outDir, "whisper.cpp");
+  const stamp = path.join(dir, ".earshot-patched");
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === key) return dir;
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.cpSync(pristineDir, dir, { recursive: true, filter: (src) => !/[\\/](\.git|models)$/.test(src) });
+  for (const patch of patches) {
+    const file = path.join(patchesDir, patch);
+    const viaPatch = spawnSync("patch", ["-p1", "--forward", "--batch", "--silent", "-d", dir, "-i", file], { encoding: "utf8" });
+    if (viaPatch.error) {
+      const viaGit = spawnSync("git", ["apply", "--directory=", "-p1", file], { cwd: dir, encoding: "utf8" });
+      if (viaGit.error) fail(`applying ${patch} needs \`patch\` or \`git\` (Debian/Ubuntu: apt-get install patch)`);
+      if (viaGit.status !== 0) fail(`native/patches/${patch} does not apply to whisper.cpp ${whisperCppVersion(pristineDir)}:\n${viaGit.stderr}`);
+    } else if (viaPatch.status !== 0) {
+      fail(`native/patches/${patch} does not apply to whisper.cpp ${whisperCppVersion(pristineDir)}:\n${viaPatch.stdout}${viaPatch.stderr}`);
+    }
+    log(`applied native/patches/${patch}`);
+  }
+  fs.writeFileSync(stamp, key);
+  return dir;
+}
+
+const sourceDir = patchedSourceDir(whisperCppDir());
 const gpu = chooseGpu();
 const cmakeArgs = [
   "-S", path.join(root, "native"),

@@ -10,10 +10,12 @@
 namespace earshot {
 
 struct JobEvent {
-    enum class Kind { Segments, Progress, Done } kind;
+    enum class Kind { Segments, Progress, Language, Done } kind;
     std::vector<SegmentRecord> segments;
     int progress = 0;
     std::unique_ptr<JobOutcome> outcome;
+    std::string language;
+    float languageProbability = -1;
 };
 
 namespace {
@@ -66,7 +68,7 @@ Napi::Error jobError(Napi::Env env, const std::string& code, const std::string& 
 
 Napi::Promise TranscribeJob::start(Napi::Env env, ModelHandlePtr model, whisper_state* state, std::vector<float> pcm,
                                    TranscribeParams params, Napi::Value onSegments, Napi::Value onProgress,
-                                   std::function<void()> onDone, TranscribeJob** handleOut) {
+                                   Napi::Value onLanguage, std::function<void()> onDone, TranscribeJob** handleOut) {
     auto* job = new TranscribeJob();
     job->model_ = std::move(model);
     job->state_ = state;
@@ -75,8 +77,10 @@ Napi::Promise TranscribeJob::start(Napi::Env env, ModelHandlePtr model, whisper_
     job->deferred_ = new Napi::Promise::Deferred(Napi::Promise::Deferred::New(env));
     if (onSegments.IsFunction()) job->onSegments_ = Napi::Persistent(onSegments.As<Napi::Function>());
     if (onProgress.IsFunction()) job->onProgress_ = Napi::Persistent(onProgress.As<Napi::Function>());
+    if (onLanguage.IsFunction()) job->onLanguage_ = Napi::Persistent(onLanguage.As<Napi::Function>());
     job->streamSegments_ = !job->onSegments_.IsEmpty();
     job->reportProgress_ = !job->onProgress_.IsEmpty();
+    job->reportLanguage_ = !job->onLanguage_.IsEmpty();
     job->onDone_ = std::move(onDone);
     Napi::Promise promise = job->deferred_->Promise();
     job->tsfn_ = Tsfn::New(env, "earshot.transcribe", 0, 1, job, &TranscribeJob::finalize, static_cast<void*>(nullptr));
@@ -131,7 +135,7 @@ void TranscribeJob::onNewSegments(int nNew) {
     // The temperatures are recorded either way: the final result reads them.
     for (int i = first; i < total; ++i) segmentTemperatures_[i] = temperature;
     if (!streamSegments_) return;
-    auto* event = new JobEvent{JobEvent::Kind::Segments, {}, 0, nullptr};
+    auto* event = new JobEvent{JobEvent::Kind::Segments, {}, 0, nullptr, {}, -1};
     event->segments.reserve(total - first);
     for (int i = first; i < total; ++i) event->segments.push_back(readSegment(i));
     post(event);
@@ -145,7 +149,7 @@ void TranscribeJob::whisperProgress(whisper_context*, whisper_state*, int progre
     auto* job = static_cast<TranscribeJob*>(user);
     if (progress == job->lastProgress_) return;
     job->lastProgress_ = progress;
-    job->post(new JobEvent{JobEvent::Kind::Progress, {}, progress, nullptr});
+    job->post(new JobEvent{JobEvent::Kind::Progress, {}, progress, nullptr, {}, -1});
 }
 
 bool TranscribeJob::whisperEncoderBegin(whisper_context*, whisper_state*, void* user) {
@@ -194,15 +198,22 @@ void TranscribeJob::run() {
     clearLastNativeError();
 
     std::string language = params_.language;
+    // With reuse on, the encoder pass of language detection (over the same mel that whisper_full computes again)
+    // also serves the first window: see native/patches/whisper-encoder-reuse.patch.
+    // Reuse never reaches across jobs: an earlier job's encoding is dropped first.
+    whisper_state_set_encoder_reuse(state_, false);
+    whisper_state_set_encoder_reuse(state_, params_.reuseEncoder);
+    const int encodesBefore = whisper_state_n_encode(state_);
     if (!whisper_is_multilingual(ctx)) {
         if (language.empty() || language == "auto") language = "en";
     } else if (language.empty() || language == "auto") {
         resetAudioContext(ctx);
         const auto started = std::chrono::steady_clock::now();
-        const int n = std::min<int>(static_cast<int>(pcm_.size()), WHISPER_SAMPLE_RATE * WHISPER_CHUNK_SIZE);
         std::vector<float> probs(whisper_lang_max_id() + 1, 0.0f);
         int langId = -1;
-        if (whisper_pcm_to_mel_with_state(ctx, state_, pcm_.data(), n, params_.threads) == 0) {
+        // The whole input, as whisper_full converts it: the log-mel is normalised to its global maximum, so the
+        // first window's mel (and so its encoding) depends on all of the audio.
+        if (whisper_pcm_to_mel_with_state(ctx, state_, pcm_.data(), static_cast<int>(pcm_.size()), params_.threads) == 0) {
             langId = whisper_lang_auto_detect_with_state(ctx, state_, 0, params_.threads, probs.data());
         }
         outcome->detectMs = msSince(started);
@@ -212,6 +223,7 @@ void TranscribeJob::run() {
         } else {
             language = whisper_lang_str(langId);
             outcome->languageProbability = probs[langId];
+            if (reportLanguage_) post(new JobEvent{JobEvent::Kind::Language, {}, 0, nullptr, language, probs[langId]});
         }
     } else if (whisper_lang_id(language.c_str()) < 0) {
         outcome->errorCode = "UNKNOWN_LANGUAGE";
@@ -282,10 +294,11 @@ void TranscribeJob::run() {
     }
     outcome->aborted = aborted_.load();
     if (outcome->language.empty()) outcome->language = language;
+    outcome->encoderPasses = whisper_state_n_encode(state_) - encodesBefore;
 
     pcm_.clear();
     pcm_.shrink_to_fit();
-    auto* done = new JobEvent{JobEvent::Kind::Done, {}, 0, std::move(outcome)};
+    auto* done = new JobEvent{JobEvent::Kind::Done, {}, 0, std::move(outcome), {}, -1};
     if (tsfn_.BlockingCall(done) != napi_ok) delete done;
     tsfn_.Release();
 }
@@ -299,6 +312,11 @@ void TranscribeJob::callJs(Napi::Env env, Napi::Function, TranscribeJob* job, Jo
             break;
         case JobEvent::Kind::Progress:
             if (!job->onProgress_.IsEmpty()) job->onProgress_.Call({Napi::Number::New(env, event->progress)});
+            break;
+        case JobEvent::Kind::Language:
+            if (!job->onLanguage_.IsEmpty()) {
+                job->onLanguage_.Call({Napi::String::New(env, event->language), Napi::Number::New(env, event->languageProbability)});
+            }
             break;
         case JobEvent::Kind::Done: {
             const JobOutcome& o = *event->outcome;
@@ -317,6 +335,7 @@ void TranscribeJob::callJs(Napi::Env env, Napi::Function, TranscribeJob* job, Jo
                 timings.Set("decodeMs", o.decodeMs);
                 timings.Set("windows", o.windows);
                 timings.Set("fallbacks", o.fallbacks);
+                timings.Set("encoderPasses", o.encoderPasses);
                 result.Set("timings", timings);
                 job->deferred_->Resolve(result);
             }

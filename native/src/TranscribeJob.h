@@ -38,6 +38,7 @@ struct JobOutcome {
     float languageProbability = -1;  // < 0: not detected (given by the caller or English-only model)
     double detectMs = 0, decodeMs = 0;
     int windows = 0, fallbacks = 0;
+    int encoderPasses = 0;  // encoder graphs actually computed (detection included)
     bool aborted = false;
     std::string errorCode, errorMessage;
 };
@@ -49,7 +50,7 @@ public:
     // Must be called on the JS thread. `onDone` runs on the JS thread after the promise settles.
     static Napi::Promise start(Napi::Env env, ModelHandlePtr model, whisper_state* state, std::vector<float> pcm,
                                TranscribeParams params, Napi::Value onSegments, Napi::Value onProgress,
-                               std::function<void()> onDone, TranscribeJob** handleOut);
+                               Napi::Value onLanguage, std::function<void()> onDone, TranscribeJob** handleOut);
 
     void abort() { aborted_.store(true); }
 
@@ -82,11 +83,11 @@ private:
     std::thread thread_;
     std::atomic<bool> aborted_{false};
     // Set in start() before the thread starts, read-only after: whether JS listens for segments / progress.
-    bool streamSegments_ = false, reportProgress_ = false;
+    bool streamSegments_ = false, reportProgress_ = false, reportLanguage_ = false;
 
     // JS-thread only
     Napi::Promise::Deferred* deferred_ = nullptr;
-    Napi::FunctionReference onSegments_, onProgress_;
+    Napi::FunctionReference onSegments_, onProgress_, onLanguage_;
     std::function<void()> onDone_;
 
     // native-thread only

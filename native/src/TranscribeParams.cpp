@@ -73,6 +73,7 @@ TranscribeParams parseTranscribeParams(const Napi::Object& options) {
     r.integer("offsetMs", p.offsetMs, 0);
     r.integer("durationMs", p.durationMs, 0);
     r.integer("audioCtx", p.audioCtx, 0);
+    r.boolean("reuseEncoder", p.reuseEncoder);
     if (p.temperature < 0.0f || p.temperature > 1.0f) throw Napi::RangeError::New(options.Env(), "transcribe option temperature must be between 0 and 1");
     if (p.temperatureIncrement < 0.0f) throw Napi::RangeError::New(options.Env(), "transcribe option temperatureIncrement must be >= 0");
     if (p.audioCtx > 1500) throw Napi::RangeError::New(options.Env(), "transcribe option audioCtx must be at most 1500");

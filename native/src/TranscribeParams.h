@@ -28,6 +28,7 @@ struct TranscribeParams {
     int offsetMs = 0;
     int durationMs = 0;
     int audioCtx = 0;                // encoder positions (50 per second, at most 1500); 0: the full 30 s
+    bool reuseEncoder = true;        // language detection's encoder pass also decodes the first window (patched whisper.cpp)
 };
 
 // Throws Napi::TypeError naming the offending field.

@@ -52,6 +52,7 @@ Napi::Value WhisperState::transcribe(const Napi::CallbackInfo& info) {
         env, model_, state_, std::move(pcm), std::move(params),
         info.Length() > 2 ? info[2] : env.Undefined(),
         info.Length() > 3 ? info[3] : env.Undefined(),
+        info.Length() > 4 ? info[4] : env.Undefined(),
         [this] {
             job_ = nullptr;
             selfWhileBusy_.Reset();

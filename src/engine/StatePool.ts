@@ -51,8 +51,8 @@ export class StatePool {
   }
 
   /** Runs `job` with a state of its own, waiting in the queue if all states are busy. */
-  async run<T>(job: (state: NativeWhisperState) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const state = await this.acquire(signal);
+  async run<T>(job: (state: NativeWhisperState) => Promise<T>, options: { signal?: AbortSignal | undefined; admitted?: boolean } = {}): Promise<T> {
+    const state = await this.acquire(options.signal, options.admitted ?? false);
     const started = Date.now();
     try {
       return await job(state);
@@ -63,7 +63,7 @@ export class StatePool {
     }
   }
 
-  private async acquire(signal?: AbortSignal): Promise<NativeWhisperState> {
+  private async acquire(signal: AbortSignal | undefined, admitted: boolean): Promise<NativeWhisperState> {
     if (this.closed) throw new EngineClosedError();
     if (signal?.aborted) throw new TranscriptionAbortedError();
     if (this.running < this.options.maxParallel) {
@@ -76,7 +76,7 @@ export class StatePool {
         throw error;
       }
     }
-    if (this.waiters.length >= this.options.maxQueued) throw new EngineOverloadedError(this.estimatedWaitSeconds());
+    if (!admitted && this.waiters.length >= this.options.maxQueued) throw new EngineOverloadedError(this.estimatedWaitSeconds());
     return new Promise<NativeWhisperState>((resolve, reject) => {
       const onAbort = () => {
         const index = this.waiters.indexOf(waiter);

@@ -49,6 +49,11 @@ export interface TranscriptionOptions {
    * Several times faster for short audio, somewhat less accurate: for provisional passes such as live partials.
    */
   encoderContext?: "full" | "fit";
+  /**
+   * Default true: when the language is detected, the detection's encoder pass also decodes the first window.
+   * false runs the encoder twice, as whisper.cpp does (kept for benchmarks and tests that compare the two).
+   */
+  reuseEncoder?: boolean;
 }
 
 export interface TranscribeHooks {
@@ -57,6 +62,13 @@ export interface TranscribeHooks {
   onSegment?: (segment: Segment) => void;
   /** Decoding progress, 0-100. */
   onProgress?: (percent: number) => void;
+  /** The detected language, as soon as it is known (before decoding); not called when the language was given. */
+  onLanguage?: (language: string, probability: number) => void;
+  /**
+   * Work of a request that was already admitted (the later chunks of a chunked file): it waits for a slot however
+   * long the queue is, instead of being refused with EngineOverloadedError.
+   */
+  admitted?: boolean;
 }
 
 export interface EngineInfo {
@@ -163,7 +175,7 @@ export class WhisperEngine {
         };
       }
       try {
-        const result = await state.transcribe(pcm, params, onSegments, hooks.onProgress);
+        const result = await state.transcribe(pcm, params, onSegments, hooks.onProgress, hooks.onLanguage);
         const segments = buildSegments(result.segments, { tokens, duration, wordTimestamps, language: result.language });
         return {
           task,
@@ -182,7 +194,7 @@ export class WhisperEngine {
       } finally {
         signal?.removeEventListener("abort", onAbort);
       }
-    }, signal);
+    }, { signal, admitted: hooks.admitted ?? false });
   }
 
   private nativeParams(options: TranscriptionOptions, language: string, task: Task, durationSeconds: number): NativeTranscribeParams {
@@ -203,6 +215,7 @@ export class WhisperEngine {
       entropyThreshold: options.entropyThreshold ?? 2.4,
       tokenTimestamps: options.wordTimestamps ?? false,
       conditionOnPreviousText: options.conditionOnPreviousText ?? true,
+      reuseEncoder: options.reuseEncoder ?? true,
     };
   }
 

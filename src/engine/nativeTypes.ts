@@ -69,6 +69,11 @@ export interface NativeTranscribeParams {
   durationMs?: number;
   /** Encoder positions to run (50 per second of audio, at most 1500); 0: the full 30-s window. */
   audioCtx?: number;
+  /**
+   * Default true: language detection's encoder pass also serves the first window's decoding (one encoder pass
+   * instead of two; native/patches/whisper-encoder-reuse.patch). false: whisper.cpp's own behaviour, for comparison.
+   */
+  reuseEncoder?: boolean;
 }
 
 export interface NativeToken {
@@ -98,7 +103,7 @@ export interface NativeTranscribeResult {
   language: string;
   /** Negative when the language was not detected (given, or English-only model). */
   languageProbability: number;
-  timings: { detectMs: number; decodeMs: number; windows: number; fallbacks: number };
+  timings: { detectMs: number; decodeMs: number; windows: number; fallbacks: number; encoderPasses: number };
 }
 
 /** Error codes a native job rejects with (error.code). */
@@ -111,6 +116,8 @@ export interface NativeWhisperState {
     params: NativeTranscribeParams,
     onSegments?: (segments: NativeSegment[]) => void,
     onProgress?: (percent: number) => void,
+    /** Called once the language has been detected, before decoding starts (not called when it was given). */
+    onLanguage?: (language: string, probability: number) => void,
   ): Promise<NativeTranscribeResult>;
   /** Asks the running job to stop at the next decoding step; returns whether one was running. */
   abort(): boolean;

@@ -61,6 +61,8 @@ export interface TranscriptionTimings {
   windows: number;
   /** Extra decoding attempts caused by the temperature fallback. */
   fallbacks: number;
+  /** Encoder passes actually computed, language detection included (detection's pass also decodes the first window). */
+  encoderPasses: number;
 }
 
 export interface TranscriptionResult {

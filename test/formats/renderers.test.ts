@@ -88,7 +88,7 @@ function fixture(task: "transcribe" | "translate" = "transcribe"): Transcription
     duration: 7.95,
     text: " The beach was fun. People said --> café.",
     segments: [seg0, seg1],
-    timings: { decodeMs: 1, detectMs: 0, windows: 1, fallbacks: 0 },
+    timings: { decodeMs: 1, detectMs: 0, windows: 1, fallbacks: 0, encoderPasses: 1 },
   };
 }
 
