@@ -51,6 +51,8 @@ const serverConfigSchema = z.object({
   tlsKey: z.string().min(1).optional(),
   /** HTTPS/WSS with a self-signed certificate generated for this machine (when no cert/key is given). */
   tlsSelfSigned: yesNo.default(false),
+  /** chunking for requests that set no chunking_strategy: "none" (one block, as OpenAI) or "auto" (VAD chunks). */
+  chunking: z.enum(["auto", "none"]).default("none"),
   /** Realtime sessions are closed after this long (OpenAI: 60 minutes). */
   realtimeMaxSessionMinutes: z.coerce.number().positive().max(24 * 60).default(60),
   /** Uncommitted audio a realtime session may hold; also the longest turn before the server commits it. */
@@ -83,6 +85,7 @@ export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
   tlsCert: "EARSHOT_TLS_CERT",
   tlsKey: "EARSHOT_TLS_KEY",
   tlsSelfSigned: "EARSHOT_TLS_SELF_SIGNED",
+  chunking: "EARSHOT_CHUNKING",
   realtimeMaxSessionMinutes: "EARSHOT_REALTIME_MAX_SESSION_MINUTES",
   realtimeMaxBufferSeconds: "EARSHOT_REALTIME_MAX_BUFFER_SECONDS",
   realtimeMaxMessageMb: "EARSHOT_REALTIME_MAX_MESSAGE_MB",

@@ -41,6 +41,11 @@ export interface DecodeAudioOptions {
   tempDir?: string;
   /** Diagnostics hook: called with ffmpeg's pid once it has started. */
   onFfmpegSpawn?: (pid: number) => void;
+  /**
+   * Called with the samples as they are decoded, in order (each call a new array the receiver may keep), so work can
+   * start before the whole file is decoded. The promise still resolves with all of them.
+   */
+  onSamples?: (samples: Float32Array) => void;
 }
 
 /** Decoded audio: mono float samples in [-1, 1] at 16 kHz. */
@@ -107,7 +112,7 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
       args: ffmpegArgs(inputUrl, format, ffmpeg.hasSoxr),
       stdin: stdinSource,
       log,
-      pcm: new PcmAccumulator(Math.ceil(maxSeconds * TARGET_SAMPLE_RATE)),
+      pcm: new PcmAccumulator(Math.ceil(maxSeconds * TARGET_SAMPLE_RATE), undefined, options.onSamples),
       tooLong: () => new AudioDecodeError("too_long", `The audio is longer than the ${maxSeconds} s limit`),
       signal: cancel.signal,
       onSpawn: options.onFfmpegSpawn,

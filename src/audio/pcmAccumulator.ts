@@ -13,9 +13,14 @@ export class PcmAccumulator {
   private bytes: Uint8Array;
   private byteLength = 0;
 
+  /** Samples already handed to `onSamples`. */
+  private reported = 0;
+
   constructor(
     private readonly maxSamples: number,
     initialSamples = 16_000 * 30,
+    /** Called after each push with a copy of the whole samples it completed (none: not called). */
+    private readonly onSamples?: (samples: Float32Array) => void,
   ) {
     this.buffer = new Float32Array(Math.max(1024, Math.min(initialSamples, maxSamples)));
     this.bytes = new Uint8Array(this.buffer.buffer);
@@ -33,6 +38,11 @@ export class PcmAccumulator {
     if (needed > this.bytes.length) this.grow(needed);
     this.bytes.set(chunk, this.byteLength);
     this.byteLength = needed;
+    if (this.onSamples && LITTLE_ENDIAN_HOST && this.sampleCount > this.reported) {
+      const fresh = this.buffer.slice(this.reported, this.sampleCount);
+      this.reported = this.sampleCount;
+      this.onSamples(fresh);
+    }
     return true;
   }
 

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import cors, { type FastifyCorsOptions } from "@fastify/cors";
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
 
-import { ApiError, toApiError } from "./apiErrors.js";
+import { ApiError, toApiError } from "../transcription/apiErrors.js";
 import { checkApiKey } from "./auth.js";
 import { isAllowedOrigin } from "./origins.js";
 import { attachRealtimeSocket } from "./realtime/realtimeSocket.js";

@@ -3,7 +3,7 @@ import { timingSafeEqual } from "node:crypto";
 
 import type { FastifyRequest } from "fastify";
 
-import { ApiError } from "./apiErrors.js";
+import { ApiError } from "../transcription/apiErrors.js";
 
 /** Constant-time comparison of two keys. */
 function sameKey(a: string, b: string): boolean {

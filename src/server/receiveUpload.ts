@@ -6,10 +6,11 @@ import type { Readable } from "node:stream";
 
 import { Busboy } from "@fastify/busboy";
 
-import { ApiError } from "./apiErrors.js";
+import { ApiError } from "../transcription/apiErrors.js";
 
-/** Field values by name; repeated fields (`include[]`) keep every value in order. */
-export type FormFields = Map<string, string[]>;
+import type { FormFields } from "../transcription/request.js";
+
+export type { FormFields };
 
 export interface ReceivedUpload<T> {
   fields: FormFields;
@@ -19,8 +20,11 @@ export interface ReceivedUpload<T> {
 
 export interface ReceiveUploadOptions<T> {
   maxFileBytes: number;
-  /** Starts consuming the file stream at once; must read it to the end or reject. */
-  consumeFile: (stream: Readable, signal: AbortSignal) => Promise<T>;
+  /**
+   * Starts consuming the file stream at once; must read it to the end or reject. `fieldsBeforeFile`: the fields
+   * the form held before the file (a snapshot).
+   */
+  consumeFile: (stream: Readable, signal: AbortSignal, fieldsBeforeFile: FormFields) => Promise<T>;
   /** Aborts when the client goes away. */
   signal: AbortSignal;
 }
@@ -81,7 +85,7 @@ export function receiveUpload<T>(request: IncomingMessage, options: ReceiveUploa
         return;
       }
       stream.on("limit", () => fail(ApiError.fileTooLarge(options.maxFileBytes)));
-      file = options.consumeFile(stream, fileAbort.signal);
+      file = options.consumeFile(stream, fileAbort.signal, new Map(fields));
       // Whatever happens to decoding, keep reading so the rest of the form still arrives.
       file.catch(() => stream.resume());
     });

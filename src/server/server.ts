@@ -4,10 +4,12 @@ import path from "node:path";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 
 import { checkFfmpeg } from "../audio/index.js";
+import { SileroVadModel } from "../audio/vad/index.js";
 import type { WhisperEngine } from "../engine/WhisperEngine.js";
 import { ModelError } from "../models/errors.js";
 import { buildApp } from "./app.js";
-import { ModelRegistry } from "./ModelRegistry.js";
+import { ModelRegistry } from "../transcription/ModelRegistry.js";
+import { TranscriptionService } from "../transcription/TranscriptionService.js";
 import { ConfigError, describeConfig, type ServerConfig } from "../config.js";
 import { modelsDir } from "../models/modelStore.js";
 import { ClientSecretStore } from "./realtime/clientSecrets.js";
@@ -52,11 +54,26 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
   const tls = await resolveTls({ ...config, dir: options.tlsDir ?? path.join(path.dirname(modelsDir()), "tls") });
 
   let defaultEngine: WhisperEngine | undefined;
+  let vad: Promise<SileroVadModel> | undefined;
+  const loadVad = () => {
+    vad ??= SileroVadModel.load().catch((error: unknown) => {
+      vad = undefined;
+      throw error;
+    });
+    return vad;
+  };
+  const transcription = new TranscriptionService({
+    models,
+    decodeOptions: { ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}), ...(options.tempDir ? { tempDir: options.tempDir } : {}) },
+    defaultChunking: config.chunking,
+    loadVad,
+  });
   const app = buildApp(
     {
+      transcription,
       models,
+      loadVad,
       maxUploadBytes: Math.round(config.maxUploadMb * 1_048_576),
-      decodeOptions: { ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}), ...(options.tempDir ? { tempDir: options.tempDir } : {}) },
       apiKeys: config.apiKeys,
       corsOrigins: config.corsOrigins,
       clientSecrets: new ClientSecretStore(),
@@ -71,6 +88,9 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     { logger: options.logger ?? { level: config.logLevel }, ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}) },
   );
   app.log.info({ config: describeConfig(config) }, "effective configuration");
+  app.addHook("onClose", async () => {
+    if (vad) await (await vad.catch(() => undefined))?.release();
+  });
   if (config.apiKeys.length === 0) app.log.warn("no API keys configured (EARSHOT_API_KEYS): the API is open to anyone who can reach it");
 
   try {

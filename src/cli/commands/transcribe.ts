@@ -5,11 +5,11 @@ import cliProgress from "cli-progress";
 import { type Command, InvalidArgumentError, Option } from "commander";
 
 import { loadServerConfig } from "../../config.js";
-import { WhisperEngine, type TranscriptionOptions } from "../../engine/WhisperEngine.js";
 import { audioResponseFormats, renderTranscription, type AudioResponseFormat } from "../../formats/index.js";
-import { normalizeLanguage } from "../../formats/languages.js";
-import { resolveModel } from "../../models/modelStore.js";
-import { transcribeAudio } from "../../pipeline/transcribeAudio.js";
+import { ApiError } from "../../transcription/apiErrors.js";
+import { ModelRegistry } from "../../transcription/ModelRegistry.js";
+import { chunkingSetting, languageSetting, type ChunkingStrategy, type TranscriptionSettings } from "../../transcription/settings.js";
+import { TranscriptionService } from "../../transcription/TranscriptionService.js";
 
 interface TranscribeCommandOptions {
   model?: string;
@@ -22,6 +22,7 @@ interface TranscribeCommandOptions {
   temperature?: number;
   beamSize?: number;
   threads?: number;
+  chunking?: ChunkingStrategy | null;
   progress: boolean;
 }
 
@@ -43,12 +44,26 @@ function parseNumber(min: number, max: number, integer: boolean) {
   };
 }
 
-function parseLanguage(raw: string): string {
-  if (raw === "auto") return raw;
-  const code = normalizeLanguage(raw);
-  if (!code) throw new InvalidArgumentError(`unknown language "${raw}" (use an ISO-639-1 code such as "en", a name such as "german", or "auto")`);
-  return code;
+/** The flags go through the same validation as the HTTP form fields; their errors read as the CLI's. */
+function asFlag<T>(parse: (raw: string) => T, explain: (raw: string, error: ApiError) => string) {
+  return (raw: string): T => {
+    try {
+      return parse(raw);
+    } catch (error) {
+      if (error instanceof ApiError) throw new InvalidArgumentError(explain(raw, error));
+      throw error;
+    }
+  };
 }
+
+const parseLanguage = asFlag(
+  (raw) => languageSetting(raw) ?? "auto",
+  (raw) => `unknown language "${raw}" (use an ISO-639-1 code such as "en", a name such as "german", or "auto")`,
+);
+const parseChunking = asFlag(
+  (raw) => chunkingSetting(raw, "--chunking") ?? null,
+  (_raw, error) => `${error.message} (use auto, none, or a server_vad JSON object)`,
+);
 
 /** `earshot transcribe FILE...`: several files, one loaded model. */
 export function registerTranscribeCommand(program: Command): void {
@@ -65,7 +80,12 @@ export function registerTranscribeCommand(program: Command): void {
     .option("-o, --output <dir>", "write <name>.<ext> files into this directory instead of printing")
     .option("--temperature <t>", "sampling temperature; 0 uses the fallback ladder", parseNumber(0, 1, false))
     .option("--beam-size <n>", "beam search width (1 = greedy)", parseNumber(1, 8, true))
-    .option("--threads <n>", "CPU threads", parseNumber(1, 256, true))
+    .option("--threads <n>", "CPU threads per job", parseNumber(1, 256, true))
+    .option(
+      "--chunking <mode>",
+      'auto: cut the audio at pauses with VAD, skip silence, decode chunks in parallel; none: one block; or a server_vad object such as \'{"type":"server_vad","silence_duration_ms":800}\' (default: EARSHOT_CHUNKING or none)',
+      parseChunking,
+    )
     .option("--no-progress", "no progress bar")
     .action(async (files: string[], options: TranscribeCommandOptions) => {
       await runTranscribe(files, options);
@@ -74,16 +94,22 @@ export function registerTranscribeCommand(program: Command): void {
 
 async function runTranscribe(files: string[], options: TranscribeCommandOptions): Promise<void> {
   const config = loadServerConfig();
-  const model = resolveModel(options.model ?? config.model);
   const threadsPerJob = options.threads ?? config.threadsPerJob;
-  const engine = await WhisperEngine.load(model.path, { parallelJobs: 1, ...(threadsPerJob ? { threadsPerJob } : {}), useGpu: config.gpuOffload });
-  const decodeOptions: TranscriptionOptions = {
+  const models = new ModelRegistry(
+    { model: options.model ?? config.model, extraModels: [], aliases: [] },
+    { ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}), ...(threadsPerJob ? { threadsPerJob } : {}), useGpu: config.gpuOffload },
+  );
+  // EARSHOT_FFMPEG_PATH from the environment or .env, as the server reads it.
+  const service = new TranscriptionService({ models, decodeOptions: config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}, defaultChunking: config.chunking });
+  const settings: TranscriptionSettings = {
+    model: models.defaultModel.name,
     task: options.translate ? "translate" : "transcribe",
     wordTimestamps: options.wordTimestamps ?? false,
-    ...(options.language ? { language: options.language } : {}),
-    ...(options.prompt ? { prompt: options.prompt } : {}),
-    ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
-    ...(options.beamSize !== undefined ? { beamSize: options.beamSize } : {}),
+    language: options.language === "auto" ? undefined : options.language,
+    prompt: options.prompt,
+    temperature: options.temperature,
+    beamSize: options.beamSize,
+    ...(options.chunking !== undefined ? { chunking: options.chunking } : {}),
   };
   const granularities = options.wordTimestamps ? (["word", "segment"] as const) : (["segment"] as const);
   if (options.output) await fs.mkdir(options.output, { recursive: true });
@@ -103,19 +129,20 @@ async function runTranscribe(files: string[], options: TranscribeCommandOptions)
         : undefined;
       bar?.start(100, 0, { stage: "decoding audio" });
       const started = Date.now();
+      let duration = 0;
       try {
-        const { audio, result } = await transcribeAudio(
-          engine,
-          file,
-          decodeOptions,
-          {
-            signal: aborter.signal,
-            onDecoded: (decoded) => bar?.update(0, { stage: `${decoded.duration.toFixed(1)} s of ${decoded.format}` }),
-            onProgress: (percent) => bar?.update(percent),
+        const { audio, result } = await service.transcribeFile(file, settings, {
+          signal: aborter.signal,
+          onDecoded: (decoded) => {
+            duration = decoded.duration;
+            bar?.update(0, { stage: `${decoded.duration.toFixed(1)} s of ${decoded.format}` });
           },
-          // EARSHOT_FFMPEG_PATH from the environment or .env: left to itself, decodeAudio sees the environment only.
-          config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {},
-        );
+          onProgress: (percent) => bar?.update(percent),
+          // Chunked transcriptions report how far into the audio their segments have come.
+          onSegment: (segment) => {
+            if (duration > 0) bar?.update(Math.min(100, Math.round((segment.end / duration) * 100)));
+          },
+        });
         bar?.stop();
         const { body } = renderTranscription(options.format, result, { timestampGranularities: [...granularities] });
         if (!showProgress) {
@@ -133,7 +160,7 @@ async function runTranscribe(files: string[], options: TranscribeCommandOptions)
     }
   } finally {
     process.off("SIGINT", onSigint);
-    await engine.close();
+    await models.close();
   }
   if (failures > 0) process.exitCode = 1;
 }

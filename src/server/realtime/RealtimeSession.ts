@@ -12,7 +12,7 @@ import { createInputDecoder, type InputAudioDecoder } from "../../audio/realtime
 import { InvalidAudioChunkError } from "../../audio/realtime/pcm16.js";
 import { SileroVadModel, SileroVadStream, TurnDetector, type TurnEvent } from "../../audio/vad/index.js";
 import { EngineOverloadedError, TranscriptionAbortedError } from "../../engine/errors.js";
-import { SAMPLE_RATE, type TranscriptionOptions, type WhisperEngine } from "../../engine/WhisperEngine.js";
+import { SAMPLE_RATE, type WhisperEngine } from "../../engine/WhisperEngine.js";
 import type { Segment } from "../../engine/types.js";
 import { durationUsage, resultTokens, tokenLogprobs } from "../../formats/json.js";
 import {
@@ -31,7 +31,9 @@ import {
   transcriptionPartialEvent,
   userAudioItem,
 } from "../../formats/realtimeEvents.js";
-import type { ModelRegistry } from "../ModelRegistry.js";
+import { toApiError } from "../../transcription/apiErrors.js";
+import type { TranscriptionSettings } from "../../transcription/settings.js";
+import type { TranscriptionService } from "../../transcription/TranscriptionService.js";
 import { RealtimeProtocolError } from "./realtimeErrors.js";
 import { SessionAudio } from "./sessionAudio.js";
 import {
@@ -59,7 +61,7 @@ export type RealtimeDialect = "ga" | "beta";
 
 export interface RealtimeSessionOptions {
   socket: WebSocket;
-  models: ModelRegistry;
+  transcription: TranscriptionService;
   loadVad: () => Promise<SileroVadModel>;
   limits: RealtimeLimits;
   dialect: RealtimeDialect;
@@ -289,7 +291,7 @@ export class RealtimeSession {
     const gaShaped = typeof session === "object" && session !== null && ("type" in session || "audio" in session);
     const beta = event.type === "transcription_session.update" || (this.options.dialect === "beta" && !gaShaped);
     const next = beta ? applyBetaSession(this.config, event.session) : applyGaSession(this.config, event.session);
-    if (!this.options.models.find(next.model)) {
+    if (!this.options.transcription.models.find(next.model)) {
       throw RealtimeProtocolError.modelNotFound(next.model, beta ? "session.input_audio_transcription.model" : "session.audio.input.transcription.model");
     }
     const previous = this.config;
@@ -451,13 +453,14 @@ export class RealtimeSession {
     });
   }
 
-  private transcriptionOptions(config: TranscriptionSessionConfig): TranscriptionOptions {
-    return { ...(config.language ? { language: config.language } : {}), ...(config.prompt ? { prompt: config.prompt } : {}) };
+  /** A turn's transcription settings: the session's, decoded as one block (the turn is already cut by the VAD). */
+  private settingsOf(config: TranscriptionSessionConfig): TranscriptionSettings {
+    return { model: config.model, task: "transcribe", language: config.language ?? undefined, prompt: config.prompt || undefined, chunking: null };
   }
 
   /** The engine of the session's model (checked when the settings were accepted; models are never removed). */
   private engineFor(config: TranscriptionSessionConfig): Promise<WhisperEngine> {
-    return this.options.models.engine(this.options.models.find(config.model)!);
+    return this.options.transcription.engine(config.model);
   }
 
   private async transcribeTurn(itemId: string, previousItemId: string | null, samples: Float32Array, config: TranscriptionSessionConfig): Promise<void> {
@@ -471,7 +474,7 @@ export class RealtimeSession {
     };
     try {
       const engine = await this.engineFor(config);
-      const result = await this.withSlot(engine, () => engine.transcribe(samples, this.transcriptionOptions(config), { signal, onSegment }));
+      const result = await this.withSlot(engine, () => this.options.transcription.transcribePcm(samples, this.settingsOf(config), { signal, onSegment }));
       this.lastLanguage = result.language;
       const transcript = result.text.trim();
       const logprobs = config.includeLogprobs ? tokenLogprobs(resultTokens(result)) : undefined;
@@ -479,15 +482,16 @@ export class RealtimeSession {
       if (this.options.dialect === "ga") this.output.emit(itemId, itemEvent("conversation.item.done", userAudioItem(itemId, transcript), previousItemId));
     } catch (error) {
       if (signal.aborted || error instanceof TranscriptionAbortedError) return;
-      const known = error instanceof RealtimeProtocolError || (error as { code?: string }).code !== undefined;
-      if (!known) this.log.error({ err: error }, "realtime transcription failed");
+      // The same mapping as the HTTP API: OpenAI's type and code, never an internal error code on the wire.
+      const apiError = error instanceof RealtimeProtocolError ? undefined : toApiError(error);
+      if (apiError && apiError.status >= 500) this.log.error({ err: error }, "realtime transcription failed");
       this.output.emit(
         itemId,
         transcriptionFailedEvent(itemId, {
-          type: error instanceof RealtimeProtocolError ? error.type : "server_error",
-          code: (error as { code?: string }).code ?? "transcription_failed",
-          message: (error as Error).message,
-          param: null,
+          type: error instanceof RealtimeProtocolError ? error.type : apiError!.type,
+          code: error instanceof RealtimeProtocolError ? error.code : (apiError!.code ?? "transcription_failed"),
+          message: error instanceof RealtimeProtocolError ? error.message : apiError!.message,
+          param: error instanceof RealtimeProtocolError ? error.param : apiError!.param,
         }),
       );
     }
@@ -526,8 +530,8 @@ export class RealtimeSession {
       if (stats.queued > 0 || stats.running >= stats.maxParallel || turn.ended.signal.aborted) return;
       const language = config.language ?? this.lastLanguage;
       // Provisional passes run the encoder over the turn's own length only: several times faster for short turns.
-      const options = { ...this.transcriptionOptions(config), ...(language ? { language } : {}), encoderContext: "fit" as const };
-      const result = await engine.transcribe(samples, options, { signal: AbortSignal.any([turn.ended.signal, this.closed.signal]) });
+      const settings: TranscriptionSettings = { ...this.settingsOf(config), language, encoderContext: "fit" };
+      const result = await this.options.transcription.transcribePcm(samples, settings, { signal: AbortSignal.any([turn.ended.signal, this.closed.signal]) });
       if (turn.ended.signal.aborted) return;
       this.lastLanguage = result.language;
       const added = partials.update(result.text);

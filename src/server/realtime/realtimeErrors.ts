@@ -1,5 +1,5 @@
 // A client event the session refuses: it becomes an `error` event and the session stays open.
-import { modelNotFoundMessage } from "../apiErrors.js";
+import { modelNotFoundMessage } from "../../transcription/apiErrors.js";
 
 export class RealtimeProtocolError extends Error {
   override readonly name = "RealtimeProtocolError";

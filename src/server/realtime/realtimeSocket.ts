@@ -9,9 +9,8 @@ import type { Duplex } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { WebSocketServer } from "ws";
 
-import { SileroVadModel } from "../../audio/vad/index.js";
 import { realtimeId } from "../../formats/realtimeEvents.js";
-import { ApiError, toApiError } from "../apiErrors.js";
+import { ApiError, toApiError } from "../../transcription/apiErrors.js";
 import { isAllowedOrigin } from "../origins.js";
 import type { ServerContext } from "../serverContext.js";
 import { bearerToken, isApiKey } from "../auth.js";
@@ -103,14 +102,6 @@ export function attachRealtimeSocket(app: FastifyInstance, context: ServerContex
     // Browsers require the server to pick one of the offered protocols; never echo the key.
     handleProtocols: (protocols) => (protocols.has("realtime") ? "realtime" : false),
   });
-  let vad: Promise<SileroVadModel> | undefined;
-  const loadVad = () => {
-    vad ??= SileroVadModel.load().catch((error: unknown) => {
-      vad = undefined;
-      throw error;
-    });
-    return vad;
-  };
 
   app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => undefined);
@@ -127,7 +118,7 @@ export function attachRealtimeSocket(app: FastifyInstance, context: ServerContex
       const log = app.log.child({ session: admission.identity.id });
       log.info({ dialect: admission.dialect, model: admission.config.model }, "realtime session opened");
       ws.on("close", (code) => log.info({ code }, "realtime session closed"));
-      new RealtimeSession({ socket: ws, models: context.models, loadVad, limits, log, ...admission });
+      new RealtimeSession({ socket: ws, transcription: context.transcription, loadVad: context.loadVad, limits, log, ...admission });
     });
   });
 
@@ -138,8 +129,5 @@ export function attachRealtimeSocket(app: FastifyInstance, context: ServerContex
     await new Promise((resolve) => setTimeout(resolve, clients.length > 0 ? 500 : 0));
     for (const client of wss.clients) client.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
-  });
-  app.addHook("onClose", async () => {
-    if (vad) await (await vad.catch(() => undefined))?.release();
   });
 }

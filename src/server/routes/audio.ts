@@ -1,15 +1,17 @@
 // POST /v1/audio/transcriptions, POST /v1/audio/translations and the simple browser upload
-// POST /api/transcribe. Decoding starts while the upload streams in.
+// POST /api/transcribe: thin wire adapters over the transcription service. Decoding starts while the upload
+// streams in; with chunking, so does transcription when the form's fields come before the file.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
-import { decodeAudio, type DecodedAudio } from "../../audio/index.js";
+import type { DecodedAudio } from "../../audio/index.js";
 import type { Segment, TranscriptionResult } from "../../engine/types.js";
 import { formatSseEvent, renderTranscription, resultTokens, textDeltaEvent, textDoneEvent, tokenLogprobs, tokenUsage } from "../../formats/index.js";
-import { normalizeLanguage } from "../../formats/languages.js";
-import { ApiError, toApiError } from "../apiErrors.js";
+import { ApiError, toApiError } from "../../transcription/apiErrors.js";
+import { parseTranscriptionRequest, type AudioTask, type FormFields } from "../../transcription/request.js";
+import { languageSetting, type TranscriptionSettings } from "../../transcription/settings.js";
+import type { OpenTranscription } from "../../transcription/TranscriptionService.js";
 import type { ServerContext } from "../serverContext.js";
-import { receiveUpload, type ReceivedUpload } from "../receiveUpload.js";
-import { parseTranscriptionRequest, type AudioTask } from "../transcriptionRequest.js";
+import { receiveUpload } from "../receiveUpload.js";
 
 /** An AbortController that fires when the client goes away before the response is complete. */
 function clientGone(reply: FastifyReply): AbortController {
@@ -20,58 +22,149 @@ function clientGone(reply: FastifyReply): AbortController {
   return controller;
 }
 
+/** Segments decoded before the route knows what to do with them (the `stream` field may follow the file). */
+class SegmentSink {
+  private held: Segment[] | undefined = [];
+  private listener: ((segment: Segment) => void) | undefined;
+
+  readonly push = (segment: Segment): void => {
+    if (this.listener) this.listener(segment);
+    else this.held?.push(segment);
+  };
+
+  /** From now on segments go to `listener`, those held first. */
+  attach(listener: (segment: Segment) => void): void {
+    for (const segment of this.held ?? []) listener(segment);
+    this.held = undefined;
+    this.listener = listener;
+  }
+
+  /** Nobody will stream them: stop holding. */
+  discard(): void {
+    this.held = undefined;
+  }
+}
+
+interface UploadedTranscription {
+  audio: DecodedAudio;
+  /** The transcription that started while the upload came in, if the fields before the file allowed one. */
+  early: OpenTranscription | undefined;
+  sink: SegmentSink;
+}
+
 /**
- * The shared shape of every upload route: refuse at once when the queue is full, watch for the
- * client going away, receive the form (decoding the file as it streams in), and run `handle`;
- * when `handle` fails, the decode is cancelled so FFmpeg and its temp files go at once.
+ * The shared shape of every upload route: refuse at once when the queue is full, watch for the client going away,
+ * receive the form (decoding the file as it streams in, and transcribing it early when the fields before the file
+ * already `parse` to chunked work), check the whole form, and run `handle`; on failure the decode and any early work
+ * stop at once, so FFmpeg, its temp files and the engine's slots are freed.
  */
-async function withAudioForm(
+async function withAudioForm<T extends { settings: TranscriptionSettings }>(
   context: ServerContext,
   request: FastifyRequest,
   reply: FastifyReply,
-  handle: (upload: ReceivedUpload<DecodedAudio>, signal: AbortSignal) => Promise<void>,
+  parse: (fields: FormFields) => T,
+  handle: (parsed: T, upload: UploadedTranscription, signal: AbortSignal) => Promise<void>,
 ): Promise<void> {
   const engine = context.defaultEngine();
   if (engine?.saturated) throw ApiError.overloaded(engine.retryAfterSeconds());
   const signal = clientGone(reply).signal;
   const decodeAbort = new AbortController();
+  const sink = new SegmentSink();
+  let early: Promise<OpenTranscription | undefined> = Promise.resolve(undefined);
   try {
     const upload = await receiveUpload(request.raw, {
       maxFileBytes: context.maxUploadBytes,
       signal,
-      consumeFile: (stream, fileSignal) =>
-        decodeAudio(stream, { signal: AbortSignal.any([fileSignal, signal, decodeAbort.signal]), ...context.decodeOptions }),
+      consumeFile: (stream, fileSignal, fieldsBeforeFile) => {
+        const decodeSignal = AbortSignal.any([fileSignal, signal, decodeAbort.signal]);
+        const pending: Float32Array[] = [];
+        let run: OpenTranscription | undefined;
+        early = startEarly(context, parseEarly(context, parse, fieldsBeforeFile), decodeSignal, sink).then((opened) => {
+          run = opened;
+          for (const samples of pending.splice(0)) run?.run.push(samples);
+          return opened;
+        });
+        return context.transcription.decode(stream, decodeSignal, (samples) => (run ? run.run.push(samples) : pending.push(samples)));
+      },
     });
-    // Awaited by `handle`, or cancelled below: never an unhandled rejection on an early exit.
+    // Awaited below, or cancelled: never an unhandled rejection on an early exit.
     upload.file?.catch(() => undefined);
-    await handle(upload, signal);
+    const parsed = parse(upload.fields);
+    if (!upload.file) throw ApiError.missingParam("file");
+    const audio = await upload.file;
+    request.log.info({ model: parsed.settings.model, seconds: Number(audio.duration.toFixed(2)), format: audio.format }, "audio decoded");
+    await handle(parsed, { audio, early: await early, sink }, signal);
   } catch (error) {
     decodeAbort.abort();
+    (await early.catch(() => undefined))?.run.cancel();
     throw error;
   }
 }
 
-function handleAudio(context: ServerContext, task: AudioTask, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  return withAudioForm(context, request, reply, async (upload, signal) => {
-    const params = parseTranscriptionRequest(task, upload.fields);
-    if (!upload.file) throw ApiError.missingParam("file");
-    const served = context.models.find(params.model);
-    if (!served) throw ApiError.modelNotFound(params.model);
-    const engine = await context.models.engine(served);
-    const audio = await upload.file;
-    request.log.info({ model: served.id, seconds: Number(audio.duration.toFixed(2)), format: audio.format }, "audio decoded");
+/** The early transcription, when the settings known at the file's start ask for chunking (so work can start now). */
+async function startEarly(context: ServerContext, settings: TranscriptionSettings | undefined, signal: AbortSignal, sink: SegmentSink): Promise<OpenTranscription | undefined> {
+  if (!settings || !context.transcription.chunkingOf(settings)) return undefined;
+  try {
+    return await context.transcription.open(settings, { signal, onSegment: sink.push });
+  } catch {
+    // Whatever made it fail (an unknown model, ...) is reported once the whole form is in.
+    return undefined;
+  }
+}
 
-    if (params.stream) {
-      await streamTranscription(reply, signal, async (onSegment) => engine.transcribe(audio.samples, params.options, { signal: signal, onSegment }), params.includeLogprobs);
-      return;
-    }
-    const result = await engine.transcribe(audio.samples, params.options, { signal: signal });
-    const rendered = renderTranscription(params.responseFormat, result, {
-      includeLogprobs: params.includeLogprobs,
-      timestampGranularities: params.timestampGranularities,
-    });
-    await reply.type(rendered.contentType).send(rendered.body);
-  });
+/**
+ * The transcription for the final settings: the early one when it was started with the same work in mind, else a
+ * new one fed the whole audio.
+ */
+async function transcriptionFor(
+  context: ServerContext,
+  settings: TranscriptionSettings,
+  upload: UploadedTranscription,
+  signal: AbortSignal,
+): Promise<OpenTranscription> {
+  const { early } = upload;
+  if (early && context.transcription.sameWork(early.settings, settings)) return early;
+  early?.run.cancel();
+  const sink = new SegmentSink();
+  upload.sink = sink;
+  return context.transcription.open(settings, { signal, onSegment: sink.push });
+}
+
+/**
+ * What the fields before the file say, the default model standing in for one not sent yet (if the model that
+ * comes later runs on the same file, the early work stands). Undefined when they do not parse: the whole form
+ * reports why.
+ */
+function parseEarly<T extends { settings: TranscriptionSettings }>(context: ServerContext, parse: (fields: FormFields) => T, fields: FormFields): TranscriptionSettings | undefined {
+  try {
+    return parse(new Map([...fields, ["model", fields.get("model") ?? [context.transcription.models.defaultModel.name]]])).settings;
+  } catch {
+    return undefined;
+  }
+}
+
+function handleAudio(context: ServerContext, kind: AudioTask, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  return withAudioForm(
+    context,
+    request,
+    reply,
+    (fields) => parseTranscriptionRequest(kind, fields),
+    async (params, upload, signal) => {
+      const transcription = await transcriptionFor(context, params.settings, upload, signal);
+      const finish = () => transcription.run.finish(upload.audio.samples);
+      if (params.stream) {
+        await streamTranscription(reply, signal, upload.sink, finish, params.includeLogprobs);
+        return;
+      }
+      upload.sink.discard();
+      const result = await finish();
+      const rendered = renderTranscription(params.responseFormat, result, {
+        includeLogprobs: params.includeLogprobs,
+        timestampGranularities: params.timestampGranularities,
+      });
+      await reply.type(rendered.contentType).send(rendered.body);
+    },
+  );
 }
 
 /**
@@ -81,7 +174,8 @@ function handleAudio(context: ServerContext, task: AudioTask, request: FastifyRe
 async function streamTranscription(
   reply: FastifyReply,
   signal: AbortSignal,
-  run: (onSegment: (segment: Segment) => void) => Promise<TranscriptionResult>,
+  sink: SegmentSink,
+  finish: () => Promise<TranscriptionResult>,
   includeLogprobs: boolean,
 ): Promise<void> {
   reply.hijack();
@@ -89,11 +183,12 @@ async function streamTranscription(
   reply.raw.writeHead(200, headers as Record<string, string>);
   let first = true;
   try {
-    const result = await run((segment) => {
+    sink.attach((segment) => {
       const delta = first ? segment.text.trimStart() : segment.text;
       first = false;
       reply.raw.write(formatSseEvent(textDeltaEvent(delta, includeLogprobs ? tokenLogprobs(segment.tokens) : undefined)));
     });
+    const result = await finish();
     let textTokens = 0;
     for (const token of resultTokens(result)) if (!token.special) textTokens++;
     const usage = tokenUsage({ inputTokens: result.timings.windows * 1500, outputTokens: textTokens, audioTokens: result.timings.windows * 1500, textTokens: 0 });
@@ -110,22 +205,26 @@ async function streamTranscription(
   }
 }
 
-/** The simple browser pattern: multipart `file` (+ optional language, prompt) → {"transcript": "..."}. */
+/** The simple browser pattern: multipart `file` (+ optional model, language, prompt) → {"transcript": "..."}. */
+function simpleSettings(context: ServerContext, fields: FormFields): { settings: TranscriptionSettings } {
+  const language = languageSetting(fields.get("language")?.[0]);
+  const prompt = fields.get("prompt")?.[0];
+  return { settings: { model: fields.get("model")?.[0] ?? context.transcription.models.defaultModel.name, task: "transcribe", language, prompt: prompt || undefined } };
+}
+
 function handleSimpleUpload(context: ServerContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  return withAudioForm(context, request, reply, async (upload, signal) => {
-    if (!upload.file) throw ApiError.missingParam("file");
-    const language = upload.fields.get("language")?.[0];
-    const code = language && language !== "auto" ? normalizeLanguage(language) : undefined;
-    if (language && language !== "auto" && !code) throw ApiError.invalidParam("language", `Invalid language '${language}'.`, "unsupported_language");
-    const modelId = upload.fields.get("model")?.[0];
-    const served = modelId ? context.models.find(modelId) : context.models.find(context.models.defaultModel.name);
-    if (!served) throw ApiError.modelNotFound(modelId ?? "");
-    const engine = await context.models.engine(served);
-    const audio = await upload.file;
-    const prompt = upload.fields.get("prompt")?.[0];
-    const result = await engine.transcribe(audio.samples, { ...(code ? { language: code } : {}), ...(prompt ? { prompt } : {}) }, { signal: signal });
-    await reply.send({ transcript: result.text });
-  });
+  return withAudioForm(
+    context,
+    request,
+    reply,
+    (fields) => simpleSettings(context, fields),
+    async ({ settings }, upload, signal) => {
+      const transcription = await transcriptionFor(context, settings, upload, signal);
+      upload.sink.discard();
+      const result = await transcription.run.finish(upload.audio.samples);
+      await reply.send({ transcript: result.text });
+    },
+  );
 }
 
 export function registerAudioRoutes(app: FastifyInstance, context: ServerContext): void {

@@ -1,8 +1,8 @@
 // GET /v1/models and GET /v1/models/{id} in OpenAI's list/object shapes.
 import type { FastifyInstance } from "fastify";
 
-import { ApiError } from "../apiErrors.js";
-import type { ServedModel } from "../ModelRegistry.js";
+import { ApiError } from "../../transcription/apiErrors.js";
+import type { ServedModel } from "../../transcription/ModelRegistry.js";
 import type { ServerContext } from "../serverContext.js";
 
 const modelObject = (served: ServedModel) => ({ id: served.id, object: "model", created: served.created, owned_by: "earshot" });

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from "fastify";
 
 import { realtimeId } from "../../formats/realtimeEvents.js";
-import { ApiError, modelNotFoundMessage } from "../apiErrors.js";
+import { ApiError, modelNotFoundMessage } from "../../transcription/apiErrors.js";
 import { DEFAULT_SECRET_TTL_SECONDS, MAX_SECRET_TTL_SECONDS, MIN_SECRET_TTL_SECONDS } from "../realtime/clientSecrets.js";
 import { RealtimeProtocolError } from "../realtime/realtimeErrors.js";
 import {

@@ -1,28 +1,21 @@
 // Validates the form fields of /v1/audio/transcriptions and /v1/audio/translations the way the
 // official SDK sends them: scalars as strings, arrays as repeated `key[]`, objects as `key[sub]`.
-import type { TranscriptionOptions } from "../engine/WhisperEngine.js";
+import type { Task } from "../engine/types.js";
 import { isAudioResponseFormat, isTimestampGranularity, type AudioResponseFormat, type TimestampGranularity } from "../formats/index.js";
-import { normalizeLanguage } from "../formats/languages.js";
 import { ApiError } from "./apiErrors.js";
-import type { FormFields } from "./receiveUpload.js";
+import { chunkingSetting, languageSetting, temperatureSetting, type ChunkingStrategy, type TranscriptionSettings } from "./settings.js";
+
+/** Field values by name; repeated fields (`include[]`) keep every value in order. */
+export type FormFields = Map<string, string[]>;
 
 export type AudioTask = "transcriptions" | "translations";
 
-export interface ChunkingStrategy {
-  type: "auto" | "server_vad";
-  prefixPaddingMs?: number;
-  silenceDurationMs?: number;
-  threshold?: number;
-}
-
 export interface TranscriptionRequest {
-  model: string;
+  settings: TranscriptionSettings;
   responseFormat: AudioResponseFormat;
   stream: boolean;
   includeLogprobs: boolean;
   timestampGranularities: TimestampGranularity[];
-  chunkingStrategy: ChunkingStrategy | undefined;
-  options: TranscriptionOptions;
 }
 
 const TRANSCRIPTION_FIELDS = new Set([
@@ -50,44 +43,24 @@ function parseBoolean(name: string, value: string | undefined): boolean {
   throw ApiError.invalidParam(name, `Invalid value for '${name}': expected true or false, got '${value}'.`);
 }
 
-function parseNumber(name: string, value: string, min: number, max: number): number {
-  const number = Number(value);
-  if (value.trim() === "" || !Number.isFinite(number) || number < min || number > max) {
-    throw ApiError.invalidParam(name, `Invalid value for '${name}': expected a number between ${min} and ${max}, got '${value}'.`);
-  }
-  return number;
-}
-
+/** `chunking_strategy` as a plain field ("auto" or JSON) or as `chunking_strategy[key]` fields. */
 function parseChunkingStrategy(fields: FormFields): ChunkingStrategy | undefined {
   const plain = single(fields, "chunking_strategy");
-  let object: Record<string, string> | undefined;
   if (plain !== undefined) {
-    if (plain === "auto") return { type: "auto" };
-    try {
-      object = JSON.parse(plain) as Record<string, string>;
-    } catch {
-      throw ApiError.invalidParam("chunking_strategy", `Invalid value for 'chunking_strategy': expected "auto" or an object, got '${plain}'.`);
-    }
-  } else {
-    for (const [name, values] of fields) {
-      const sub = /^chunking_strategy\[(\w+)\]$/.exec(name)?.[1];
-      if (sub) (object ??= {})[sub] = values[0]!;
-    }
+    if (plain === "none") throw ApiError.invalidParam("chunking_strategy", `Invalid value for 'chunking_strategy': expected "auto" or an object, got 'none'.`);
+    return chunkingSetting(plain) ?? undefined;
   }
-  if (!object) return undefined;
-  if (object.type !== "server_vad") {
-    throw ApiError.invalidParam("chunking_strategy", `Invalid value for 'chunking_strategy.type': expected 'server_vad', got '${object.type}'.`);
+  let object: Record<string, string> | undefined;
+  for (const [name, values] of fields) {
+    const sub = /^chunking_strategy\[(\w+)\]$/.exec(name)?.[1];
+    if (sub) (object ??= {})[sub] = values[0]!;
   }
-  const strategy: ChunkingStrategy = { type: "server_vad" };
-  if (object.prefix_padding_ms !== undefined) strategy.prefixPaddingMs = parseNumber("chunking_strategy", String(object.prefix_padding_ms), 0, 10_000);
-  if (object.silence_duration_ms !== undefined) strategy.silenceDurationMs = parseNumber("chunking_strategy", String(object.silence_duration_ms), 0, 10_000);
-  if (object.threshold !== undefined) strategy.threshold = parseNumber("chunking_strategy", String(object.threshold), 0, 1);
-  return strategy;
+  return object ? (chunkingSetting(object) ?? undefined) : undefined;
 }
 
 /** Throws a 400 ApiError naming the offending parameter. */
-export function parseTranscriptionRequest(task: AudioTask, fields: FormFields): TranscriptionRequest {
-  const known = task === "transcriptions" ? TRANSCRIPTION_FIELDS : TRANSLATION_FIELDS;
+export function parseTranscriptionRequest(kind: AudioTask, fields: FormFields): TranscriptionRequest {
+  const known = kind === "transcriptions" ? TRANSCRIPTION_FIELDS : TRANSLATION_FIELDS;
   for (const name of fields.keys()) {
     if (!known.has(baseName(name))) {
       throw ApiError.invalidParam(baseName(name), `Unrecognized request argument supplied: ${baseName(name)}`, "unknown_parameter");
@@ -102,17 +75,14 @@ export function parseTranscriptionRequest(task: AudioTask, fields: FormFields): 
     throw ApiError.invalidParam("response_format", `Invalid value for 'response_format': '${responseFormat}'. Supported values are: 'json', 'text', 'srt', 'verbose_json', and 'vtt'.`);
   }
 
-  const options: TranscriptionOptions = { task: task === "translations" ? "translate" : "transcribe" };
-  const language = single(fields, "language");
-  if (language) {
-    const code = normalizeLanguage(language);
-    if (!code) throw ApiError.invalidParam("language", `Invalid language '${language}'. Language parameter must be specified in ISO-639-1 format.`, "unsupported_language");
-    options.language = code;
-  }
-  const prompt = single(fields, "prompt");
-  if (prompt) options.prompt = prompt;
-  const temperature = single(fields, "temperature");
-  if (temperature !== undefined && temperature !== "") options.temperature = parseNumber("temperature", temperature, 0, 1);
+  const task: Task = kind === "translations" ? "translate" : "transcribe";
+  const settings: TranscriptionSettings = {
+    model,
+    task,
+    language: languageSetting(single(fields, "language")),
+    prompt: single(fields, "prompt") || undefined,
+    temperature: temperatureSetting(single(fields, "temperature")),
+  };
 
   const timestampGranularities = list(fields, "timestamp_granularities");
   for (const value of timestampGranularities) {
@@ -123,7 +93,9 @@ export function parseTranscriptionRequest(task: AudioTask, fields: FormFields): 
   if (timestampGranularities.length > 0 && responseFormat !== "verbose_json") {
     throw ApiError.invalidParam("timestamp_granularities", "timestamp_granularities is only supported with response_format 'verbose_json'.", "invalid_value");
   }
-  options.wordTimestamps = timestampGranularities.includes("word");
+  settings.wordTimestamps = timestampGranularities.includes("word");
+  const chunking = parseChunkingStrategy(fields);
+  if (chunking) settings.chunking = chunking;
 
   const include = list(fields, "include");
   for (const value of include) {
@@ -136,12 +108,10 @@ export function parseTranscriptionRequest(task: AudioTask, fields: FormFields): 
   }
 
   return {
-    model,
+    settings,
     responseFormat,
     stream,
     includeLogprobs,
     timestampGranularities: timestampGranularities as TimestampGranularity[],
-    chunkingStrategy: parseChunkingStrategy(fields),
-    options,
   };
 }

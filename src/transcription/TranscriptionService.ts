@@ -1,0 +1,136 @@
+// The one way audio becomes text in Earshot: the HTTP routes, /api/transcribe, realtime turns and the CLI all
+// come here. It owns model lookup, the request settings' meaning (language, chunking, the server default),
+// decode → VAD chunking → transcribe → merge, and leaves only the wire format to its callers.
+import type { Readable } from "node:stream";
+
+import { decodeAudio, type AudioInput, type DecodeAudioOptions, type DecodedAudio } from "../audio/index.js";
+import { SileroVadModel } from "../audio/vad/index.js";
+import type { Segment, TranscriptionResult } from "../engine/types.js";
+import type { TranscriptionOptions, WhisperEngine } from "../engine/WhisperEngine.js";
+import { ApiError } from "./apiErrors.js";
+import type { ModelRegistry, ServedModel } from "./ModelRegistry.js";
+import type { ChunkingMode, ChunkingStrategy, TranscriptionSettings } from "./settings.js";
+import { TranscriptionRun } from "./transcriptionRun.js";
+
+export interface TranscriptionServiceOptions {
+  models: ModelRegistry;
+  /** Which ffmpeg, where temp files go. */
+  decodeOptions?: Pick<DecodeAudioOptions, "ffmpegPath" | "tempDir"> | undefined;
+  /** Chunking for requests that do not choose (OpenAI: none). */
+  defaultChunking?: ChunkingMode | undefined;
+  /** Silero VAD; default the bundled model, loaded on first use. */
+  loadVad?: (() => Promise<SileroVadModel>) | undefined;
+}
+
+export interface TranscribeHooks {
+  signal?: AbortSignal | undefined;
+  /** Segments on the original timeline as they are decoded, in order. */
+  onSegment?: ((segment: Segment) => void) | undefined;
+  /** Decoding progress 0-100 of a transcription decoded as one block (chunked ones report through onSegment). */
+  onProgress?: ((percent: number) => void) | undefined;
+}
+
+export interface FileHooks extends TranscribeHooks {
+  onDecoded?: ((audio: DecodedAudio) => void) | undefined;
+}
+
+/** A transcription being fed while its audio is decoded: see {@link TranscriptionService.open}. */
+export interface OpenTranscription {
+  settings: TranscriptionSettings;
+  served: ServedModel;
+  run: TranscriptionRun;
+}
+
+export class TranscriptionService {
+  readonly models: ModelRegistry;
+  readonly defaultChunking: ChunkingMode;
+  private readonly decodeOptions: Pick<DecodeAudioOptions, "ffmpegPath" | "tempDir">;
+  private readonly loadVad: () => Promise<SileroVadModel>;
+
+  constructor(options: TranscriptionServiceOptions) {
+    this.models = options.models;
+    this.defaultChunking = options.defaultChunking ?? "none";
+    this.decodeOptions = options.decodeOptions ?? {};
+    this.loadVad = options.loadVad ?? (() => SileroVadModel.load());
+  }
+
+  /** The served model for a client's model id; a 404 naming `param` when nobody serves it. */
+  served(model: string): ServedModel {
+    const served = this.models.find(model);
+    if (!served) throw ApiError.modelNotFound(model);
+    return served;
+  }
+
+  engine(model: string): Promise<WhisperEngine> {
+    return this.models.engine(this.served(model));
+  }
+
+  /** The chunking a request gets: its own choice, else the server's default. */
+  chunkingOf(settings: TranscriptionSettings): ChunkingStrategy | null {
+    if (settings.chunking !== undefined) return settings.chunking;
+    return this.defaultChunking === "auto" ? { type: "auto" } : null;
+  }
+
+  /** True when two settings give the same transcription (same model file, same decoding, same chunking). */
+  sameWork(a: TranscriptionSettings, b: TranscriptionSettings): boolean {
+    const key = (s: TranscriptionSettings) =>
+      JSON.stringify([this.models.find(s.model)?.model.path, engineOptions(s), this.chunkingOf(s)]);
+    return key(a) === key(b);
+  }
+
+  /**
+   * Starts a transcription whose audio is still arriving: push() decoded samples into `run` as they come, then
+   * finish() it with the whole audio. With chunking, chunks are decoded as soon as the VAD has cut them.
+   */
+  async open(settings: TranscriptionSettings, hooks: TranscribeHooks = {}): Promise<OpenTranscription> {
+    const served = this.served(settings.model);
+    const engine = await this.models.engine(served);
+    const run = new TranscriptionRun({
+      engine,
+      loadVad: this.loadVad,
+      options: engineOptions(settings),
+      chunking: this.chunkingOf(settings),
+      signal: hooks.signal,
+      onSegment: hooks.onSegment,
+      onProgress: hooks.onProgress,
+    });
+    return { settings, served, run };
+  }
+
+  /** Decodes audio (any format FFmpeg reads, content-sniffed), handing the samples on as they are decoded. */
+  decode(input: AudioInput | Readable, signal: AbortSignal | undefined, onSamples?: (samples: Float32Array) => void): Promise<DecodedAudio> {
+    return decodeAudio(input, { ...this.decodeOptions, ...(signal ? { signal } : {}), ...(onSamples ? { onSamples } : {}) });
+  }
+
+  /** A whole file (the CLI): decoded and transcribed at once, chunks starting while the rest is still being decoded. */
+  async transcribeFile(input: AudioInput, settings: TranscriptionSettings, hooks: FileHooks = {}): Promise<{ audio: DecodedAudio; result: TranscriptionResult }> {
+    const { run } = await this.open(settings, hooks);
+    try {
+      const audio = await this.decode(input, hooks.signal, (samples) => run.push(samples));
+      hooks.onDecoded?.(audio);
+      return { audio, result: await run.finish(audio.samples) };
+    } catch (error) {
+      run.cancel();
+      throw error;
+    }
+  }
+
+  /** Audio already decoded to 16 kHz mono (a realtime turn). */
+  async transcribePcm(samples: Float32Array, settings: TranscriptionSettings, hooks: TranscribeHooks = {}): Promise<TranscriptionResult> {
+    const { run } = await this.open(settings, hooks);
+    return run.finish(samples);
+  }
+}
+
+/** Settings in the engine's terms. */
+export function engineOptions(settings: TranscriptionSettings): TranscriptionOptions {
+  return {
+    task: settings.task,
+    wordTimestamps: settings.wordTimestamps ?? false,
+    ...(settings.language ? { language: settings.language } : {}),
+    ...(settings.prompt ? { prompt: settings.prompt } : {}),
+    ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
+    ...(settings.beamSize !== undefined ? { beamSize: settings.beamSize } : {}),
+    ...(settings.encoderContext ? { encoderContext: settings.encoderContext } : {}),
+  };
+}

@@ -1,0 +1,94 @@
+// What to transcribe and how, in one shape for every entry point: the HTTP form fields (request.ts), the CLI's
+// flags and a realtime session's transcription settings all become TranscriptionSettings, validated by the same
+// functions, so a language, a temperature or a chunking strategy means the same thing everywhere.
+import type { Task } from "../engine/types.js";
+import { normalizeLanguage } from "../formats/languages.js";
+import { ApiError } from "./apiErrors.js";
+
+/** OpenAI's `chunking_strategy`: "auto", or server_vad with its three settings (undefined: the defaults). */
+export interface ChunkingStrategy {
+  type: "auto" | "server_vad";
+  prefixPaddingMs?: number;
+  silenceDurationMs?: number;
+  threshold?: number;
+}
+
+/** A server-wide or per-call choice: chunk with VAD ("auto"), or decode as one block ("none"). */
+export type ChunkingMode = "auto" | "none";
+
+export interface TranscriptionSettings {
+  /** The model id the client asked for (a served name or alias). */
+  model: string;
+  task: Task;
+  /** ISO-639-1; undefined: detect. */
+  language?: string | undefined;
+  prompt?: string | undefined;
+  temperature?: number | undefined;
+  wordTimestamps?: boolean | undefined;
+  /** Beam width (CLI only; the HTTP API decodes greedily as OpenAI documents nothing else). */
+  beamSize?: number | undefined;
+  /** null: one block; undefined: the server's default. */
+  chunking?: ChunkingStrategy | null | undefined;
+  /** "fit": a quick provisional pass with the encoder over the audio's own length (realtime live partials). */
+  encoderContext?: "full" | "fit" | undefined;
+}
+
+/** A language as a client may write it ("en", "English", "auto"): the ISO code, or undefined for detection. */
+export function languageSetting(value: string | undefined, param = "language"): string | undefined {
+  if (value === undefined || value === "" || value === "auto") return undefined;
+  const code = normalizeLanguage(value);
+  if (!code) throw ApiError.invalidParam(param, `Invalid language '${value}'. Language parameter must be specified in ISO-639-1 format.`, "unsupported_language");
+  return code;
+}
+
+export function numberSetting(param: string, value: string, min: number, max: number): number {
+  const number = Number(value);
+  if (value.trim() === "" || !Number.isFinite(number) || number < min || number > max) {
+    throw ApiError.invalidParam(param, `Invalid value for '${param}': expected a number between ${min} and ${max}, got '${value}'.`);
+  }
+  return number;
+}
+
+export function temperatureSetting(value: string | undefined): number | undefined {
+  return value === undefined || value === "" ? undefined : numberSetting("temperature", value, 0, 1);
+}
+
+/**
+ * `chunking_strategy` in any of the SDK's encodings: the string "auto", a JSON object, or `chunking_strategy[key]`
+ * fields (passed here as an object of strings). "none" is Earshot's own spelling for one block (CLI, server default).
+ */
+export function chunkingSetting(value: string | Record<string, unknown> | undefined, param = "chunking_strategy"): ChunkingStrategy | null | undefined {
+  if (value === undefined) return undefined;
+  let object: Record<string, unknown>;
+  if (typeof value === "string") {
+    if (value === "auto") return { type: "auto" };
+    if (value === "none") return null;
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
+      object = parsed as Record<string, unknown>;
+    } catch {
+      throw ApiError.invalidParam(param, `Invalid value for '${param}': expected "auto" or an object, got '${value}'.`);
+    }
+  } else {
+    object = value;
+  }
+  if (object.type === "auto") return { type: "auto" };
+  if (object.type !== "server_vad") {
+    throw ApiError.invalidParam(param, `Invalid value for '${param}.type': expected 'server_vad', got '${String(object.type)}'.`);
+  }
+  const strategy: ChunkingStrategy = { type: "server_vad" };
+  const read = (key: string, min: number, max: number) => (object[key] === undefined || object[key] === null ? undefined : numberSetting(param, String(object[key]), min, max));
+  const prefixPaddingMs = read("prefix_padding_ms", 0, 10_000);
+  const silenceDurationMs = read("silence_duration_ms", 0, 10_000);
+  const threshold = read("threshold", 0, 1);
+  if (prefixPaddingMs !== undefined) strategy.prefixPaddingMs = prefixPaddingMs;
+  if (silenceDurationMs !== undefined) strategy.silenceDurationMs = silenceDurationMs;
+  if (threshold !== undefined) strategy.threshold = threshold;
+  for (const key of Object.keys(object)) {
+    if (!["type", "prefix_padding_ms", "silence_duration_ms", "threshold"].includes(key)) {
+      throw ApiError.invalidParam(param, `Invalid value for '${param}': unknown key '${key}'.`, "unknown_parameter");
+    }
+  }
+  return strategy;
+}

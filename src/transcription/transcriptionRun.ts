@@ -1,0 +1,124 @@
+// One transcription of one piece of audio, fed as it is decoded. Without chunking the audio is decoded as one
+// block (as OpenAI does when chunking_strategy is unset); with chunking, Silero VAD runs over the samples as they
+// arrive, chunks are cut from the speech as soon as they are complete and decoded at once, several side by side.
+import type { SileroVadModel, SileroVadStream } from "../audio/vad/index.js";
+import { TranscriptionAbortedError } from "../engine/errors.js";
+import type { Segment, TranscriptionResult } from "../engine/types.js";
+import { SAMPLE_RATE, type TranscriptionOptions, type WhisperEngine } from "../engine/WhisperEngine.js";
+import { PcmStore } from "./pcmStore.js";
+import { ChunkScheduler } from "./chunkScheduler.js";
+import { chunkSamples, emptyResult, mergeChunkResults } from "./chunkTimeline.js";
+import { SpeechChunker, type SpeechChunk } from "./speechChunker.js";
+import type { ChunkingStrategy } from "./settings.js";
+import { hasSpeech } from "./speechPresence.js";
+
+export interface TranscriptionRunOptions {
+  engine: WhisperEngine;
+  loadVad: () => Promise<SileroVadModel>;
+  options: TranscriptionOptions;
+  /** null: one block. */
+  chunking: ChunkingStrategy | null;
+  /** Chunks decoded at once at most; default the engine's job slots. */
+  concurrency?: number | undefined;
+  signal?: AbortSignal | undefined;
+  onSegment?: ((segment: Segment) => void) | undefined;
+  onProgress?: ((percent: number) => void) | undefined;
+}
+
+/**
+ * push() samples in order as they are decoded, then finish() with the whole audio. A chunked run starts decoding
+ * chunks before finish(); abort through `signal` (or {@link cancel}) stops the VAD and every chunk.
+ */
+export class TranscriptionRun {
+  private readonly store = new PcmStore();
+  private readonly chunker: SpeechChunker | undefined;
+  private readonly scheduler: ChunkScheduler | undefined;
+  private vad: Promise<SileroVadStream> | undefined;
+  /** VAD work queued so far, in order. */
+  private vadTail: Promise<void> = Promise.resolve();
+  private vadFailure: unknown;
+  private cancelled = false;
+
+  constructor(private readonly options: TranscriptionRunOptions) {
+    if (options.chunking) {
+      this.chunker = new SpeechChunker({
+        ...(options.chunking.threshold !== undefined ? { threshold: options.chunking.threshold } : {}),
+        ...(options.chunking.prefixPaddingMs !== undefined ? { prefixPaddingMs: options.chunking.prefixPaddingMs } : {}),
+        ...(options.chunking.silenceDurationMs !== undefined ? { silenceDurationMs: options.chunking.silenceDurationMs } : {}),
+      });
+      this.scheduler = new ChunkScheduler({
+        engine: options.engine,
+        options: options.options,
+        concurrency: options.concurrency ?? options.engine.info.parallelJobs,
+        signal: options.signal,
+        onSegment: options.onSegment,
+      });
+      this.vad = options.loadVad().then((model) => model.createStream());
+      this.vad.catch(() => undefined);
+    }
+  }
+
+  /** More decoded samples (16 kHz mono), in order. */
+  push(samples: Float32Array): void {
+    if (this.cancelled || samples.length === 0) return;
+    this.store.append(samples);
+    if (this.chunker) this.feedVad(samples);
+  }
+
+  /** The audio is complete (`audio`: all of it, the samples pushed so far included): resolves with the transcription. */
+  async finish(audio: Float32Array): Promise<TranscriptionResult> {
+    const { options } = this.options;
+    const task = options.task ?? "transcribe";
+    const duration = audio.length / SAMPLE_RATE;
+    if (this.options.signal?.aborted) throw new TranscriptionAbortedError();
+    if (!this.chunker || !this.scheduler) {
+      // One block, unless nobody speaks in it: then there is nothing to decode (whisper would make something up).
+      if (!(await hasSpeech(audio, await this.options.loadVad(), this.options.signal))) return emptyResult(task, duration, silentLanguage(options));
+      const { signal, onSegment, onProgress } = this.options;
+      return this.options.engine.transcribe(audio, options, { ...(signal ? { signal } : {}), ...(onSegment ? { onSegment } : {}), ...(onProgress ? { onProgress } : {}) });
+    }
+    if (audio.length > this.store.length) this.push(audio.subarray(this.store.length));
+    this.store.replaceWith(audio);
+    await this.vadTail;
+    if (this.vadFailure !== undefined) {
+      this.scheduler.cancel(this.vadFailure);
+      await this.scheduler.finish().catch(() => undefined);
+      throw this.vadFailure;
+    }
+    this.dispatch(this.chunker.end(audio.length));
+    const results = await this.scheduler.finish();
+    if (results.length === 0) return emptyResult(task, duration, silentLanguage(options));
+    return mergeChunkResults(task, duration, results, silentLanguage(options));
+  }
+
+  /** Stops the run: no more VAD, every chunk aborted. */
+  cancel(): void {
+    this.cancelled = true;
+    this.scheduler?.cancel();
+    this.scheduler?.finish().catch(() => undefined);
+  }
+
+  private feedVad(samples: Float32Array): void {
+    const vad = this.vad!;
+    const chunker = this.chunker!;
+    // push() copies the samples synchronously; the frames come back in order.
+    this.vadTail = this.vadTail.then(async () => {
+      if (this.cancelled || this.vadFailure !== undefined || this.options.signal?.aborted) return;
+      try {
+        const frames = await (await vad).push(samples);
+        for (const frame of frames) this.dispatch(chunker.push(frame.probability));
+      } catch (error) {
+        this.vadFailure ??= error;
+      }
+    });
+  }
+
+  private dispatch(chunks: SpeechChunk[]): void {
+    for (const chunk of chunks) this.scheduler!.add(chunk, chunkSamples(this.store.samples, chunk));
+  }
+}
+
+/** The language reported for audio with no speech: the one asked for, else English. */
+function silentLanguage(options: TranscriptionOptions): string {
+  return options.language && options.language !== "auto" ? options.language : "en";
+}
