@@ -89,7 +89,8 @@ export class ChunkScheduler {
 
   private run(state: ChunkState, admitted: boolean): void {
     this.running++;
-    const options: TranscriptionOptions = { ...this.options.options, ...(this.language ? { language: this.language } : {}) };
+    // Token times always: a segment running across a join of pieces is split there by them.
+    const options: TranscriptionOptions = { ...this.options.options, wordTimestamps: true, ...(this.language ? { language: this.language } : {}) };
     const onSegment = this.options.onSegment ? (segment: Segment) => this.onChunkSegment(state, segment) : undefined;
     this.options.engine
       .transcribe(state.samples, options, {
@@ -101,7 +102,7 @@ export class ChunkScheduler {
       .then(
         (result) => {
           this.learnLanguage(result.language);
-          state.result = { ...result, segments: result.segments.map((s, i) => mapSegment(s, state.timeline, i)) };
+          state.result = { ...result, segments: result.segments.flatMap((s) => mapSegment(s, state.timeline, this.keepWords)) };
           // The chunk's samples are no longer needed.
           state.samples = new Float32Array(0);
           this.running--;
@@ -124,9 +125,15 @@ export class ChunkScheduler {
   }
 
   private onChunkSegment(state: ChunkState, segment: Segment): void {
-    const mapped = mapSegment(segment, state.timeline, 0);
-    if (state.chunk.index === this.emitting) this.emit(mapped);
-    else state.held.push(mapped);
+    for (const mapped of mapSegment(segment, state.timeline, this.keepWords)) {
+      if (state.chunk.index === this.emitting) this.emit(mapped);
+      else state.held.push(mapped);
+    }
+  }
+
+  /** Whether the caller asked for word timestamps (chunks are always decoded with them). */
+  private get keepWords(): boolean {
+    return this.options.options.wordTimestamps ?? false;
   }
 
   private emit(segment: Segment): void {
