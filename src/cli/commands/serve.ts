@@ -20,6 +20,10 @@ export function registerServeCommand(program: Command): void {
     .option("--threads-per-job <n>", "CPU threads per transcription (env EARSHOT_THREADS)")
     .option("--max-queued-jobs <n>", "jobs waiting before 429 (env EARSHOT_MAX_QUEUED_JOBS, default 16)")
     .option("--ffmpeg-path <path>", "FFmpeg binary (env EARSHOT_FFMPEG_PATH)")
+    .option(
+      "--chunking <mode>",
+      "for requests without chunking_strategy: auto = VAD chunks (silence skipped, chunks decoded in parallel), none = one block as OpenAI (env EARSHOT_CHUNKING, default none)",
+    )
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (env EARSHOT_LOG_LEVEL)")
     .option("--tls-cert <file>", "serve HTTPS/WSS with this PEM certificate (env EARSHOT_TLS_CERT)")
     .option("--tls-key <file>", "the certificate's PEM private key (env EARSHOT_TLS_KEY)")
