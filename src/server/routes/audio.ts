@@ -64,6 +64,8 @@ async function withAudioForm<T extends { settings: TranscriptionSettings }>(
   reply: FastifyReply,
   parse: (fields: FormFields) => T,
   handle: (parsed: T, upload: UploadedTranscription, signal: AbortSignal) => Promise<void>,
+  /** Called when an early transcription starts, with what the fields before the file asked for. */
+  onEarlyStart?: (early: T, sink: SegmentSink) => void,
 ): Promise<void> {
   const engine = context.defaultEngine();
   if (engine?.saturated) throw ApiError.overloaded(engine.retryAfterSeconds());
@@ -79,9 +81,11 @@ async function withAudioForm<T extends { settings: TranscriptionSettings }>(
         const decodeSignal = AbortSignal.any([fileSignal, signal, decodeAbort.signal]);
         const pending: Float32Array[] = [];
         let run: OpenTranscription | undefined;
-        early = startEarly(context, parseEarly(context, parse, fieldsBeforeFile), decodeSignal, sink).then((opened) => {
+        const earlyRequest = parseEarly(context, parse, fieldsBeforeFile);
+        early = startEarly(context, earlyRequest?.settings, decodeSignal, sink).then((opened) => {
           run = opened;
           for (const samples of pending.splice(0)) run?.run.push(samples);
+          if (opened && earlyRequest) onEarlyStart?.(earlyRequest, sink);
           return opened;
         });
         return context.transcription.decode(stream, decodeSignal, (samples) => (run ? run.run.push(samples) : pending.push(samples)));
@@ -135,15 +139,16 @@ async function transcriptionFor(
  * comes later runs on the same file, the early work stands). Undefined when they do not parse: the whole form
  * reports why.
  */
-function parseEarly<T extends { settings: TranscriptionSettings }>(context: ServerContext, parse: (fields: FormFields) => T, fields: FormFields): TranscriptionSettings | undefined {
+function parseEarly<T extends { settings: TranscriptionSettings }>(context: ServerContext, parse: (fields: FormFields) => T, fields: FormFields): T | undefined {
   try {
-    return parse(new Map([...fields, ["model", fields.get("model") ?? [context.transcription.models.defaultModel.name]]])).settings;
+    return parse(new Map([...fields, ["model", fields.get("model") ?? [context.transcription.models.defaultModel.name]]]));
   } catch {
     return undefined;
   }
 }
 
 function handleAudio(context: ServerContext, kind: AudioTask, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  let sse: SseResponse | undefined;
   return withAudioForm(
     context,
     request,
@@ -152,8 +157,18 @@ function handleAudio(context: ServerContext, kind: AudioTask, request: FastifyRe
     async (params, upload, signal) => {
       const transcription = await transcriptionFor(context, params.settings, upload, signal);
       const finish = () => transcription.run.finish(upload.audio.samples);
+      if (sse) {
+        // The events went out while the upload came in: only the work they came from can end them.
+        if (!params.stream || transcription !== upload.early) {
+          throw ApiError.invalidParam("stream", "Fields after the file changed a request whose events were already streaming: send every field before the file.", "fields_after_file");
+        }
+        sse.done(await finish());
+        return;
+      }
       if (params.stream) {
-        await streamTranscription(reply, signal, upload.sink, finish, params.includeLogprobs);
+        sse = new SseResponse(reply, params.includeLogprobs);
+        upload.sink.attach(sse.delta);
+        sse.done(await finish());
         return;
       }
       upload.sink.discard();
@@ -164,43 +179,61 @@ function handleAudio(context: ServerContext, kind: AudioTask, request: FastifyRe
       });
       await reply.type(rendered.contentType).send(rendered.body);
     },
-  );
+    // Streaming asked for before the file: the events start while the upload is still coming in.
+    (early, sink) => {
+      if (!early.stream || sse) return;
+      sse = new SseResponse(reply, early.includeLogprobs);
+      sink.attach(sse.delta);
+    },
+  ).catch((error: unknown) => {
+    if (!sse) throw error;
+    sse.fail(error, reply);
+  });
 }
 
 /**
- * Server-sent events as openai-node's Stream parses them: one `transcript.text.delta` per decoded
- * segment, then `transcript.text.done`. An error after the stream started goes out as `event: error`.
+ * Server-sent events as openai-node's Stream parses them: one `transcript.text.delta` per decoded segment, then
+ * `transcript.text.done`. Once the events have started, an error goes out as `event: error`.
  */
-async function streamTranscription(
-  reply: FastifyReply,
-  signal: AbortSignal,
-  sink: SegmentSink,
-  finish: () => Promise<TranscriptionResult>,
-  includeLogprobs: boolean,
-): Promise<void> {
-  reply.hijack();
-  const headers = { ...reply.getHeaders(), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" };
-  reply.raw.writeHead(200, headers as Record<string, string>);
-  let first = true;
-  try {
-    sink.attach((segment) => {
-      const delta = first ? segment.text.trimStart() : segment.text;
-      first = false;
-      reply.raw.write(formatSseEvent(textDeltaEvent(delta, includeLogprobs ? tokenLogprobs(segment.tokens) : undefined)));
-    });
-    const result = await finish();
+class SseResponse {
+  private first = true;
+  private ended = false;
+
+  constructor(
+    private readonly reply: FastifyReply,
+    private readonly includeLogprobs: boolean,
+  ) {
+    reply.hijack();
+    const headers = { ...reply.getHeaders(), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" };
+    reply.raw.writeHead(200, headers as Record<string, string>);
+  }
+
+  readonly delta = (segment: Segment): void => {
+    if (this.ended) return;
+    const text = this.first ? segment.text.trimStart() : segment.text;
+    this.first = false;
+    this.reply.raw.write(formatSseEvent(textDeltaEvent(text, this.includeLogprobs ? tokenLogprobs(segment.tokens) : undefined)));
+  };
+
+  done(result: TranscriptionResult): void {
+    if (this.ended) return;
+    this.ended = true;
     let textTokens = 0;
     for (const token of resultTokens(result)) if (!token.special) textTokens++;
     const usage = tokenUsage({ inputTokens: result.timings.windows * 1500, outputTokens: textTokens, audioTokens: result.timings.windows * 1500, textTokens: 0 });
-    const logprobs = includeLogprobs ? tokenLogprobs(resultTokens(result)) : undefined;
-    reply.raw.end(formatSseEvent(textDoneEvent(result.text, logprobs, usage)));
-  } catch (error) {
-    if (signal.aborted) {
+    const logprobs = this.includeLogprobs ? tokenLogprobs(resultTokens(result)) : undefined;
+    this.reply.raw.end(formatSseEvent(textDoneEvent(result.text, logprobs, usage)));
+  }
+
+  fail(error: unknown, reply: FastifyReply): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (reply.raw.destroyed || !reply.raw.writable) {
       reply.raw.destroy();
       return;
     }
     const apiError = toApiError(error);
-    reply.log.error({ err: error }, "transcription failed while streaming");
+    if (apiError.status >= 500) reply.log.error({ err: error }, "transcription failed while streaming");
     reply.raw.end(`event: error\ndata: ${JSON.stringify(apiError.body())}\n\n`);
   }
 }
