@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveFfmpegPath } from "../../src/audio/ffmpegPath.js";
 import { getTestModelPath, TEST_MODEL_SEGMENTS } from "../../src/models/testModel.js";
 import { encodeWithFfmpeg, longSpeech, writeWav } from "../support/speech.js";
+import { insideSpeech, speechLayout, STANDARD_LAYOUT } from "../support/speechLayout.js";
 
 const earshot = path.resolve("bin", "earshot.js");
 const run = promisify(execFile);
@@ -114,6 +115,22 @@ describe("earshot transcribe", () => {
     expect(failure).toMatchObject({ code: 1 });
     expect((failure as { stderr: string }).stderr).toMatch(/earshot models pull small\.en/);
   }, 30_000);
+
+  it("--chunking auto goes through the same chunked pipeline as the server: silence skipped, times on the recording", async () => {
+    const layout = await speechLayout(STANDARD_LAYOUT);
+    const file = path.join(dir, "layout.wav");
+    await writeWav(file, layout.samples, 16_000);
+    const { stdout } = await cli("transcribe", file, "--model", model, "-f", "verbose_json", "--word-timestamps", "--chunking", "auto");
+    const body = JSON.parse(stdout) as { language: string; segments: Array<{ start: number; end: number }>; words: Array<{ start: number; end: number }> };
+    expect(body.language).toBe("english");
+    expect(body.segments.length).toBeGreaterThan(0);
+    for (const span of [...body.segments, ...body.words]) expect(insideSpeech(layout, span.start, span.end), `${span.start}-${span.end}`).toBe(true);
+    // Without chunking, the same file is decoded window by window from 0 s.
+    const plain = JSON.parse((await cli("transcribe", file, "--model", model, "-f", "verbose_json")).stdout) as { segments: Array<{ start: number }> };
+    expect(plain.segments[0]!.start).toBe(0);
+    const bad = await cli("transcribe", file, "--model", model, "--chunking", "sometimes").catch((error: { code: number; stderr: string }) => error);
+    expect((bad as { stderr: string }).stderr).toMatch(/--chunking/);
+  });
 
   it("rejects an unknown language before loading anything", async () => {
     const failure = await cli("transcribe", wav, "--model", model, "--language", "klingon").catch((error: { code: number; stderr: string }) => error);

@@ -8,7 +8,7 @@ import { z } from "zod";
 
 import { type InputAudioFormatInfo, InputAudioFormatError, resolveInputAudioFormat } from "../../audio/realtime/inputAudioFormat.js";
 import { DEFAULT_PREFIX_PADDING_MS, DEFAULT_SILENCE_DURATION_MS, DEFAULT_VAD_THRESHOLD } from "../../audio/vad/index.js";
-import { normalizeLanguage } from "../../formats/languages.js";
+import { languageSetting } from "../../transcription/settings.js";
 import { RealtimeProtocolError } from "./realtimeErrors.js";
 
 export const LOGPROBS_INCLUDE = "item.input_audio_transcription.logprobs";
@@ -164,11 +164,11 @@ function applyTranscription(config: TranscriptionSessionConfig, value: z.output<
   if (value === null) return;
   if (value.model !== undefined) config.model = value.model;
   if (value.language !== undefined) {
-    if (value.language === null || value.language === "" || value.language === "auto") config.language = null;
-    else {
-      const code = normalizeLanguage(value.language);
-      if (!code) throw RealtimeProtocolError.invalidValue(`${param}.language`, `Unsupported language '${value.language}': use an ISO-639-1 code such as 'en'.`);
-      config.language = code;
+    // The same rule as the HTTP API's `language` field: an ISO code or name, or nothing/"auto" for detection.
+    try {
+      config.language = languageSetting(value.language ?? undefined) ?? null;
+    } catch {
+      throw RealtimeProtocolError.invalidValue(`${param}.language`, `Unsupported language '${value.language}': use an ISO-639-1 code such as 'en'.`);
     }
   }
   if (value.prompt !== undefined) config.prompt = value.prompt ?? "";
