@@ -60,9 +60,10 @@ export class TranscriptionRun {
 
   /** More decoded samples (16 kHz mono), in order. */
   push(samples: Float32Array): void {
-    if (this.cancelled || samples.length === 0) return;
+    // One block waits for the whole audio (given to finish()): nothing to keep before that.
+    if (!this.chunker || this.cancelled || samples.length === 0) return;
     this.store.append(samples);
-    if (this.chunker) this.feedVad(samples);
+    this.feedVad(samples);
   }
 
   /** The audio is complete (`audio`: all of it, the samples pushed so far included): resolves with the transcription. */
