@@ -35,7 +35,7 @@ export interface DecodeAudioOptions {
   timeoutMs?: number;
   /** Longest audio accepted, in seconds (`too_long` error, ffmpeg killed); default {@link DEFAULT_MAX_DURATION_SECONDS}. */
   maxDurationSeconds?: number;
-  /** ffmpeg binary (a bare name such as "ffmpeg" is looked up in PATH); default `$EARSHOT_FFMPEG_PATH`, else the bundled one. */
+  /** ffmpeg binary (a bare name such as "ffmpeg" is looked up in PATH); default the bundled one (callers pass the configured EARSHOT_FFMPEG_PATH). */
   ffmpegPath?: string;
   /** Parent directory for the private temp directory that mp4/m4a/mp3 inputs are written to; default `os.tmpdir()`. */
   tempDir?: string;

@@ -5,7 +5,10 @@ import { createRequire } from "node:module";
 
 import { AudioDecodeError } from "./errors.js";
 
-/** Environment variable that overrides the bundled ffmpeg (e.g. `/usr/bin/ffmpeg`). */
+/**
+ * The setting that overrides the bundled ffmpeg (e.g. `/usr/bin/ffmpeg`). src/config.ts reads it
+ * (flag, environment or .env) and passes the value down; here it only names the setting in messages.
+ */
 export const FFMPEG_PATH_ENV = "EARSHOT_FFMPEG_PATH";
 
 let bundledPath: string | null | undefined;
@@ -26,15 +29,15 @@ export function bundledFfmpegPath(): string | null {
 }
 
 /**
- * The ffmpeg binary to run: the explicit `override` if given, else `$EARSHOT_FFMPEG_PATH`, else the bundled one.
- * Throws `AudioDecodeError("ffmpeg_unavailable")` when none is available.
+ * The ffmpeg binary to run: `configured` if given (the EARSHOT_FFMPEG_PATH setting, passed down by
+ * the caller), else the bundled one. Throws `AudioDecodeError("ffmpeg_unavailable")` when none is available.
  */
-export function resolveFfmpegPath(override?: string): string {
-  const chosen = override || process.env[FFMPEG_PATH_ENV] || bundledFfmpegPath();
+export function resolveFfmpegPath(configured?: string): string {
+  const chosen = configured || bundledFfmpegPath();
   if (!chosen) {
     throw new AudioDecodeError(
       "ffmpeg_unavailable",
-      `No ffmpeg binary: @ffmpeg-installer/ffmpeg has none for ${process.platform}-${process.arch}; set ${FFMPEG_PATH_ENV}`,
+      `No ffmpeg binary: @ffmpeg-installer/ffmpeg has none for ${process.platform}-${process.arch}; set ${FFMPEG_PATH_ENV} (or --ffmpeg-path)`,
     );
   }
   return chosen;
