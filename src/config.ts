@@ -1,11 +1,16 @@
 // Earshot's configuration, the one place EARSHOT_* settings are read: flags > environment > .env
 // file > defaults, validated at startup. A bad value stops startup with a message naming it.
+// The CLI commands and the server read it here and pass the values down; the lower layers
+// (src/audio, src/models, src/engine) never read the environment themselves.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
 import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
+
+import { DEFAULT_MODELS_BASE_URL, modelsBaseUrl } from "./models/catalog.js";
+import { modelsDir } from "./models/modelStore.js";
 
 export const DEFAULT_ALIASES = ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"] as const;
 
@@ -42,7 +47,15 @@ const serverConfigSchema = z.object({
   parallelJobs: positiveInt.optional(),
   threadsPerJob: positiveInt.optional(),
   maxQueuedJobs: z.coerce.number().int().min(0).default(16),
+  /** FFmpeg binary; default the static one from @ffmpeg-installer/ffmpeg. */
   ffmpegPath: z.string().min(1).optional(),
+  /**
+   * Where models are stored and looked up by name; default `$XDG_CACHE_HOME/earshot/models`, else
+   * `~/.cache/earshot/models`. Made absolute by the loader (`~` expanded, relative to the working directory).
+   */
+  modelsDir: z.string().min(1).optional(),
+  /** Server `earshot models pull` downloads from; default Hugging Face (DEFAULT_MODELS_BASE_URL). Trailing slashes removed. */
+  modelsBaseUrl: z.string().min(1).default(DEFAULT_MODELS_BASE_URL).transform((url) => modelsBaseUrl(url)),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** "0"/"false"/"no" keeps a CUDA build on the CPU. */
   gpuOffload: yesNo.default(true),
@@ -63,7 +76,10 @@ const serverConfigSchema = z.object({
   realtimeIdleTimeoutSeconds: z.coerce.number().positive().max(86_400).default(300),
 });
 
-export type ServerConfig = z.output<typeof serverConfigSchema>;
+export type ServerConfig = Omit<z.output<typeof serverConfigSchema>, "modelsDir"> & {
+  /** Absolute path of the models directory (always set: the default when not configured). */
+  modelsDir: string;
+};
 export type ServerConfigInput = Partial<Record<keyof ServerConfig, string | undefined>>;
 
 /** Environment variable of each setting. */
@@ -80,6 +96,8 @@ export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
   threadsPerJob: "EARSHOT_THREADS",
   maxQueuedJobs: "EARSHOT_MAX_QUEUED_JOBS",
   ffmpegPath: "EARSHOT_FFMPEG_PATH",
+  modelsDir: "EARSHOT_MODELS_DIR",
+  modelsBaseUrl: "EARSHOT_MODELS_BASE_URL",
   logLevel: "EARSHOT_LOG_LEVEL",
   gpuOffload: "EARSHOT_GPU_OFFLOAD",
   tlsCert: "EARSHOT_TLS_CERT",
@@ -114,21 +132,41 @@ export function loadServerConfig(
   env: NodeJS.ProcessEnv = process.env,
   dotenv: Record<string, string> = readDotenv(),
 ): ServerConfig {
+  const config = loadConfig(Object.keys(CONFIG_ENV) as Array<keyof ServerConfig>, flags, env, dotenv);
+  for (const alias of config.aliases) {
+    if (!/^[\w.:-]+(=.+)?$/.test(alias)) throw new ConfigError(`invalid model alias "${alias}" in ${CONFIG_ENV.aliases}: use alias or alias=model`);
+  }
+  return config;
+}
+
+/**
+ * Some of the settings, for commands that need only those (e.g. `earshot models` reads the models
+ * directory and base URL, and is not stopped by a bad server setting). Same precedence and
+ * validation as {@link loadServerConfig}: flags > environment > .env > defaults.
+ */
+export function loadConfig<K extends keyof ServerConfig>(
+  keys: readonly K[],
+  flags: ServerConfigInput = {},
+  env: NodeJS.ProcessEnv = process.env,
+  dotenv: Record<string, string> = readDotenv(),
+): Pick<ServerConfig, K> {
   const raw: Record<string, string> = {};
-  for (const [key, variable] of Object.entries(CONFIG_ENV) as Array<[keyof ServerConfig, string]>) {
+  for (const key of keys) {
+    const variable = CONFIG_ENV[key];
     const value = flags[key] ?? env[variable] ?? dotenv[variable];
     if (value !== undefined && value !== "") raw[key] = value;
   }
-  const parsed = serverConfigSchema.safeParse(raw);
+  const mask = Object.fromEntries(keys.map((key) => [key, true])) as Partial<Record<keyof ServerConfig, true>>;
+  const parsed = serverConfigSchema.pick(mask).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0]) as keyof ServerConfig;
     throw new ConfigError(`invalid ${key} (flag --${kebab(key)}, env ${CONFIG_ENV[key]}): "${raw[key]}": ${issue.message}`);
   }
-  for (const alias of parsed.data.aliases) {
-    if (!/^[\w.:-]+(=.+)?$/.test(alias)) throw new ConfigError(`invalid model alias "${alias}" in ${CONFIG_ENV.aliases}: use alias or alias=model`);
-  }
-  return parsed.data;
+  const config = parsed.data as Record<string, unknown>;
+  // The default directory follows XDG_CACHE_HOME (an operating-system convention, so from the environment only).
+  if ((keys as readonly string[]).includes("modelsDir")) config.modelsDir = modelsDir(raw.modelsDir, env);
+  return config as Pick<ServerConfig, K>;
 }
 
 function kebab(key: string): string {

@@ -66,11 +66,11 @@ export interface CatalogEntry {
   quantization: string | undefined;
 }
 
-/** Where models are downloaded from unless `EARSHOT_MODELS_BASE_URL` or an option says otherwise. */
+/**
+ * Where models are downloaded from unless a base URL is given (the EARSHOT_MODELS_BASE_URL setting,
+ * read by src/config.ts: a mirror, or a test server).
+ */
 export const DEFAULT_MODELS_BASE_URL = "https://huggingface.co/ggerganov/whisper.cpp/resolve/main";
-
-/** Environment variable overriding {@link DEFAULT_MODELS_BASE_URL} (a mirror, or a test server). */
-export const MODELS_BASE_URL_ENV = "EARSHOT_MODELS_BASE_URL";
 
 // name → [size in bytes, sha256, sha1]
 const PUBLISHED: Readonly<Record<ModelName, readonly [number, string, string]>> = {
@@ -143,11 +143,11 @@ export function modelFileName(name: string): string {
 }
 
 /**
- * The base URL to download from: `override` when given, else `EARSHOT_MODELS_BASE_URL`, else
- * {@link DEFAULT_MODELS_BASE_URL}. Trailing slashes are removed.
+ * The base URL to download from: `configured` when given (a flag or the EARSHOT_MODELS_BASE_URL
+ * setting, chosen by the caller), else {@link DEFAULT_MODELS_BASE_URL}. Trailing slashes are removed.
  */
-export function modelsBaseUrl(override?: string, env: NodeJS.ProcessEnv = process.env): string {
-  const chosen = override?.trim() || env[MODELS_BASE_URL_ENV]?.trim() || DEFAULT_MODELS_BASE_URL;
+export function modelsBaseUrl(configured?: string): string {
+  const chosen = configured?.trim() || DEFAULT_MODELS_BASE_URL;
   return chosen.replace(/\/+$/, "");
 }
 

@@ -27,9 +27,9 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Options of {@link downloadModel}. */
 export interface DownloadModelOptions {
-  /** Models directory (created if missing); default {@link modelsDir}(). */
+  /** Models directory (created if missing); default {@link modelsDir}() (the XDG cache; callers pass the configured one). */
   dir?: string;
-  /** Server to download from; default `EARSHOT_MODELS_BASE_URL`, else Hugging Face (see {@link modelsBaseUrl}). */
+  /** Server to download from; default Hugging Face (see {@link modelsBaseUrl}; callers pass the configured one). */
   baseUrl?: string;
   /** Aborts the download; the `.partial` file is kept and the next call resumes it. */
   signal?: AbortSignal;

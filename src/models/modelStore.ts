@@ -9,9 +9,6 @@ import path from "node:path";
 import { catalogEntry, type CatalogEntry, isModelName, MODEL_NAMES, modelFileName } from "./catalog.js";
 import { localFileHint, ModelNotFoundError, UnknownModelError } from "./errors.js";
 
-/** Environment variable that sets the models directory. */
-export const MODELS_DIR_ENV = "EARSHOT_MODELS_DIR";
-
 /** Suffix of a download in progress: `ggml-<name>.bin.partial`. */
 export const PARTIAL_SUFFIX = ".partial";
 
@@ -25,13 +22,15 @@ function expandHome(p: string): string {
 }
 
 /**
- * The models directory, as an absolute path: `EARSHOT_MODELS_DIR` when set (a leading `~` is
- * expanded), else `$XDG_CACHE_HOME/earshot/models` when XDG_CACHE_HOME is an absolute path, else
- * `~/.cache/earshot/models`. The directory is not created.
+ * The models directory, as an absolute path: `configured` when given (the EARSHOT_MODELS_DIR setting,
+ * read by src/config.ts; a leading `~` is expanded, a relative path is resolved against the working
+ * directory), else `$XDG_CACHE_HOME/earshot/models` when `env.XDG_CACHE_HOME` is an absolute path,
+ * else `~/.cache/earshot/models`. The directory is not created.
+ * @param env where XDG_CACHE_HOME is looked up (an operating-system convention, not an Earshot setting).
  */
-export function modelsDir(env: NodeJS.ProcessEnv = process.env): string {
-  const configured = env[MODELS_DIR_ENV]?.trim();
-  if (configured) return path.resolve(expandHome(configured));
+export function modelsDir(configured?: string, env: { XDG_CACHE_HOME?: string | undefined } = process.env): string {
+  const chosen = configured?.trim();
+  if (chosen) return path.resolve(expandHome(chosen));
   const xdg = env.XDG_CACHE_HOME?.trim();
   const cacheRoot = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), ".cache");
   return path.join(cacheRoot, "earshot", "models");
@@ -144,7 +143,7 @@ export interface ResolvedModel {
 
 /** Options of {@link resolveModel}. */
 export interface ResolveModelOptions {
-  /** Models directory; default {@link modelsDir}(). */
+  /** Models directory; default {@link modelsDir}() (the XDG cache; callers pass the configured one). */
   dir?: string;
   /** Directory relative paths are resolved against; default `process.cwd()`. */
   cwd?: string;

@@ -11,7 +11,6 @@ import { buildApp } from "./app.js";
 import { ModelRegistry } from "../transcription/ModelRegistry.js";
 import { TranscriptionService } from "../transcription/TranscriptionService.js";
 import { ConfigError, describeConfig, type ServerConfig } from "../config.js";
-import { modelsDir } from "../models/modelStore.js";
 import { ClientSecretStore } from "./realtime/clientSecrets.js";
 import { resolveTls, type TlsFiles } from "./tls.js";
 
@@ -51,7 +50,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
   });
 
   // Before any model is loaded: a bad certificate stops startup with nothing to clean up.
-  const tls = await resolveTls({ ...config, dir: options.tlsDir ?? path.join(path.dirname(modelsDir()), "tls") });
+  const tls = await resolveTls({ ...config, dir: options.tlsDir ?? path.join(path.dirname(config.modelsDir), "tls") });
 
   let defaultEngine: WhisperEngine | undefined;
   let vad: Promise<SileroVadModel> | undefined;

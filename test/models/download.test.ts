@@ -271,18 +271,11 @@ describe("downloadModel", () => {
     expect(fs.readFileSync(finalPath()).equals(DATA)).toBe(true);
   });
 
-  it("creates the models directory and reads the base URL from EARSHOT_MODELS_BASE_URL", async () => {
+  it("creates the models directory, and takes a base URL with a trailing slash", async () => {
     const nested = path.join(dir, "a", "b");
-    const previous = process.env.EARSHOT_MODELS_BASE_URL;
-    process.env.EARSHOT_MODELS_BASE_URL = `${server.baseUrl}/`;
-    try {
-      const result = await downloadModel("tiny", { dir: nested, expectedSha256: SHA });
-      expect(result.url).toBe(`${server.baseUrl}/ggml-tiny.bin`);
-      expect(fs.readFileSync(path.join(nested, "ggml-tiny.bin")).equals(DATA)).toBe(true);
-    } finally {
-      if (previous === undefined) delete process.env.EARSHOT_MODELS_BASE_URL;
-      else process.env.EARSHOT_MODELS_BASE_URL = previous;
-    }
+    const result = await downloadModel("tiny", { dir: nested, baseUrl: `${server.baseUrl}/`, expectedSha256: SHA });
+    expect(result.url).toBe(`${server.baseUrl}/ggml-tiny.bin`);
+    expect(fs.readFileSync(path.join(nested, "ggml-tiny.bin")).equals(DATA)).toBe(true);
   });
 
   it("rejects names that are not in the catalog without any request", async () => {

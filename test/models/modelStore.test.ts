@@ -63,21 +63,27 @@ describe("catalog", () => {
 
   it("builds Hugging Face URLs, or URLs on a configured server", () => {
     expect(modelUrl("base.en", DEFAULT_MODELS_BASE_URL)).toBe("https://huggingface.co/ggerganov/whisper.cpp/resolve/main/ggml-base.en.bin");
-    expect(modelsBaseUrl(undefined, {})).toBe(DEFAULT_MODELS_BASE_URL);
-    expect(modelsBaseUrl(undefined, { EARSHOT_MODELS_BASE_URL: "http://127.0.0.1:9/m/" })).toBe("http://127.0.0.1:9/m");
-    expect(modelsBaseUrl("http://mirror/x", { EARSHOT_MODELS_BASE_URL: "http://127.0.0.1:9/m" })).toBe("http://mirror/x");
+    expect(modelsBaseUrl()).toBe(DEFAULT_MODELS_BASE_URL);
+    expect(modelsBaseUrl(" ")).toBe(DEFAULT_MODELS_BASE_URL);
+    expect(modelsBaseUrl("http://127.0.0.1:9/m/")).toBe("http://127.0.0.1:9/m");
     expect(modelUrl("tiny", "http://mirror/x/")).toBe("http://mirror/x/ggml-tiny.bin");
   });
 });
 
 describe("modelsDir", () => {
-  it("prefers EARSHOT_MODELS_DIR, then XDG_CACHE_HOME, then ~/.cache", () => {
-    expect(modelsDir({ EARSHOT_MODELS_DIR: "/srv/models", XDG_CACHE_HOME: "/xdg" })).toBe("/srv/models");
-    expect(modelsDir({ EARSHOT_MODELS_DIR: "~/m" })).toBe(path.join(os.homedir(), "m"));
-    expect(modelsDir({ EARSHOT_MODELS_DIR: "rel/models" })).toBe(path.resolve("rel/models"));
-    expect(modelsDir({ XDG_CACHE_HOME: "/xdg" })).toBe(path.join("/xdg", "earshot", "models"));
-    expect(modelsDir({ XDG_CACHE_HOME: "not/absolute" })).toBe(path.join(os.homedir(), ".cache", "earshot", "models"));
-    expect(modelsDir({})).toBe(path.join(os.homedir(), ".cache", "earshot", "models"));
+  it("prefers the configured directory, then XDG_CACHE_HOME, then ~/.cache", () => {
+    expect(modelsDir("/srv/models", { XDG_CACHE_HOME: "/xdg" })).toBe("/srv/models");
+    expect(modelsDir("~/m", {})).toBe(path.join(os.homedir(), "m"));
+    expect(modelsDir("rel/models", {})).toBe(path.resolve("rel/models"));
+    expect(modelsDir(undefined, { XDG_CACHE_HOME: "/xdg" })).toBe(path.join("/xdg", "earshot", "models"));
+    expect(modelsDir(" ", { XDG_CACHE_HOME: "not/absolute" })).toBe(path.join(os.homedir(), ".cache", "earshot", "models"));
+    expect(modelsDir(undefined, {})).toBe(path.join(os.homedir(), ".cache", "earshot", "models"));
+  });
+
+  it("does not read EARSHOT_MODELS_DIR itself (src/config.ts does, and passes it down)", () => {
+    expect(modelsDir(undefined, { EARSHOT_MODELS_DIR: "/srv/models" } as { XDG_CACHE_HOME?: string })).toBe(
+      path.join(os.homedir(), ".cache", "earshot", "models"),
+    );
   });
 });
 

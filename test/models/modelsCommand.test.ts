@@ -42,6 +42,7 @@ async function earshot(args: string[], env: NodeJS.ProcessEnv = { EARSHOT_MODELS
     stdout: { write: (text: string) => (stdout += text), isTTY: false },
     stderr: { write: (text: string) => (stderr += text), isTTY: false },
     env,
+    cwd: dir, // no .env there: only `env` counts
   });
   await program.parseAsync(["node", "earshot", "models", ...args]);
   const exitCode = process.exitCode;

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { WhisperEngine } from "../../src/engine/WhisperEngine.js";
 import { getTestModelPath } from "../../src/models/testModel.js";
 import { startServer } from "../../src/server/server.js";
-import { ConfigError, DEFAULT_ALIASES, DEFAULT_CORS_ORIGINS, loadServerConfig, readDotenv } from "../../src/config.js";
+import { ConfigError, DEFAULT_ALIASES, DEFAULT_CORS_ORIGINS, loadConfig, loadServerConfig, readDotenv } from "../../src/config.js";
+import { DEFAULT_MODELS_BASE_URL } from "../../src/models/catalog.js";
 
 let dir: string;
 
@@ -99,6 +100,33 @@ describe("loadServerConfig", () => {
     expect(fromFlags.apiKeys).toEqual(["env-1", "env-2"]);
   });
 
+  it("reads the models directory, download server and FFmpeg path like the other settings", () => {
+    const defaults = loadServerConfig({}, {}, {});
+    expect(defaults.modelsDir).toBe(path.join(os.homedir(), ".cache", "earshot", "models"));
+    expect(defaults.modelsBaseUrl).toBe(DEFAULT_MODELS_BASE_URL);
+    expect(defaults.ffmpegPath).toBeUndefined();
+    expect(loadServerConfig({}, { XDG_CACHE_HOME: "/xdg" }, {}).modelsDir).toBe(path.join("/xdg", "earshot", "models"));
+
+    const dotenv = { EARSHOT_MODELS_DIR: "~/dotenv-models", EARSHOT_MODELS_BASE_URL: "http://mirror.example/m/", EARSHOT_FFMPEG_PATH: "/opt/ffmpeg" };
+    expect(loadServerConfig({}, {}, dotenv)).toMatchObject({
+      modelsDir: path.join(os.homedir(), "dotenv-models"),
+      modelsBaseUrl: "http://mirror.example/m",
+      ffmpegPath: "/opt/ffmpeg",
+    });
+    const env = { EARSHOT_MODELS_DIR: "/env/models", EARSHOT_MODELS_BASE_URL: "http://env.example" };
+    expect(loadServerConfig({}, env, dotenv)).toMatchObject({ modelsDir: "/env/models", modelsBaseUrl: "http://env.example", ffmpegPath: "/opt/ffmpeg" });
+    expect(loadServerConfig({ modelsDir: "relative/models", modelsBaseUrl: "http://flag.example" }, env, dotenv)).toMatchObject({
+      modelsDir: path.resolve("relative/models"),
+      modelsBaseUrl: "http://flag.example",
+    });
+  });
+
+  it("loadConfig reads only the settings asked for, so a bad server setting does not stop `earshot models`", () => {
+    const env = { EARSHOT_PORT: "not a port", EARSHOT_MODELS_DIR: "/env/models" };
+    expect(loadConfig(["modelsDir", "modelsBaseUrl"], {}, env, {})).toEqual({ modelsDir: "/env/models", modelsBaseUrl: DEFAULT_MODELS_BASE_URL });
+    expect(configError(() => loadServerConfig({}, env, {})).message).toContain("EARSHOT_PORT");
+  });
+
   it("no .env file is no settings", () => {
     const empty = fs.mkdtempSync(path.join(dir, "empty-"));
     expect(readDotenv(empty)).toEqual({});
@@ -114,16 +142,10 @@ describe("startServer", () => {
   });
 
   it("rejects a model that is not installed, saying how to pull it", async () => {
-    const previous = process.env.EARSHOT_MODELS_DIR;
-    process.env.EARSHOT_MODELS_DIR = fs.mkdtempSync(path.join(dir, "store-"));
-    try {
-      const start = startServer(loadServerConfig({ model: "small.en", port: "0" }, {}, {}), { logger: false, tempDir: dir });
-      await expect(start).rejects.toBeInstanceOf(ConfigError);
-      await expect(start).rejects.toThrow(/earshot models pull small\.en/);
-    } finally {
-      if (previous === undefined) delete process.env.EARSHOT_MODELS_DIR;
-      else process.env.EARSHOT_MODELS_DIR = previous;
-    }
+    const modelsDir = fs.mkdtempSync(path.join(dir, "store-"));
+    const start = startServer(loadServerConfig({ model: "small.en", port: "0", modelsDir }, {}, {}), { logger: false, tempDir: dir });
+    await expect(start).rejects.toBeInstanceOf(ConfigError);
+    await expect(start).rejects.toThrow(/earshot models pull small\.en/);
   });
 
   it("rejects an alias to a missing model", async () => {

@@ -4,10 +4,11 @@
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 
-import { MODEL_CATALOG, type CatalogEntry, catalogEntry, MODEL_NAMES, modelsBaseUrl, modelUrl } from "../../models/catalog.js";
+import { loadConfig, readDotenv } from "../../config.js";
+import { MODEL_CATALOG, type CatalogEntry, catalogEntry, MODEL_NAMES, modelUrl } from "../../models/catalog.js";
 import { describeChecks, downloadModel, type DownloadResult } from "../../models/downloadModel.js";
 import { ModelDownloadAbortedError, UnknownModelError } from "../../models/errors.js";
-import { listLocalModels, listPartialDownloads, modelsDir, removeModel } from "../../models/modelStore.js";
+import { listLocalModels, listPartialDownloads, removeModel } from "../../models/modelStore.js";
 
 /** Where the command writes; `isTTY` decides between a progress bar and plain lines. */
 export interface CommandOutput {
@@ -19,7 +20,10 @@ export interface CommandOutput {
 export interface ModelsCommandIO {
   stdout: CommandOutput;
   stderr: CommandOutput;
+  /** The environment the settings are read from. */
   env: NodeJS.ProcessEnv;
+  /** Where `.env` is read from. */
+  cwd: string;
 }
 
 interface DirOption {
@@ -66,15 +70,15 @@ function fail(io: ModelsCommandIO, err: unknown): void {
   process.exitCode = err instanceof ModelDownloadAbortedError ? 130 : 1;
 }
 
-function resolveDir(io: ModelsCommandIO, opts: DirOption): string {
-  return opts.modelsDir ? modelsDir({ ...io.env, EARSHOT_MODELS_DIR: opts.modelsDir }) : modelsDir(io.env);
+/** The models directory and download server: flags > environment > .env > defaults (src/config.ts). */
+function settings(io: ModelsCommandIO, opts: DirOption & { baseUrl?: string }): { modelsDir: string; modelsBaseUrl: string } {
+  return loadConfig(["modelsDir", "modelsBaseUrl"], { modelsDir: opts.modelsDir, modelsBaseUrl: opts.baseUrl }, io.env, readDotenv(io.cwd));
 }
 
 // ---- list -------------------------------------------------------------------------------------
 
 async function listModels(io: ModelsCommandIO, opts: ListOptions): Promise<void> {
-  const dir = resolveDir(io, opts);
-  const baseUrl = modelsBaseUrl(undefined, io.env);
+  const { modelsDir: dir, modelsBaseUrl: baseUrl } = settings(io, opts);
   const installed = await listLocalModels(dir);
   const partials = await listPartialDownloads(dir);
   const installedByName = new Map(installed.map((m) => [m.name, m]));
@@ -201,8 +205,7 @@ function abortOnSignals(controller: AbortController): () => void {
   };
 }
 
-async function pullOne(io: ModelsCommandIO, entry: CatalogEntry, dir: string, opts: PullOptions): Promise<DownloadResult> {
-  const baseUrl = modelsBaseUrl(opts.baseUrl, io.env);
+async function pullOne(io: ModelsCommandIO, entry: CatalogEntry, dir: string, baseUrl: string, opts: PullOptions): Promise<DownloadResult> {
   const useBar = opts.progress && io.stderr.isTTY === true;
   const view = useBar ? barView(io, entry) : plainView(io, entry);
   const controller = new AbortController();
@@ -231,7 +234,7 @@ async function pullOne(io: ModelsCommandIO, entry: CatalogEntry, dir: string, op
 }
 
 async function pullModels(io: ModelsCommandIO, names: string[], opts: PullOptions): Promise<void> {
-  const dir = resolveDir(io, opts);
+  const { modelsDir: dir, modelsBaseUrl: baseUrl } = settings(io, opts);
   const unknown = names.filter((name) => !catalogEntry(name));
   if (unknown.length > 0) {
     // Nothing is downloaded when any name is wrong: a typo should not cost a long download first.
@@ -244,7 +247,7 @@ async function pullModels(io: ModelsCommandIO, names: string[], opts: PullOption
   for (const name of names) {
     const entry = catalogEntry(name) as CatalogEntry;
     try {
-      const result = await pullOne(io, entry, dir, opts);
+      const result = await pullOne(io, entry, dir, baseUrl, opts);
       if (result.alreadyInstalled) {
         line(io.stdout, `${entry.name} is already installed: ${result.path} (use --force to download it again)`);
         continue;
@@ -261,7 +264,7 @@ async function pullModels(io: ModelsCommandIO, names: string[], opts: PullOption
 // ---- rm ---------------------------------------------------------------------------------------
 
 async function removeModels(io: ModelsCommandIO, names: string[], opts: DirOption): Promise<void> {
-  const dir = resolveDir(io, opts);
+  const { modelsDir: dir } = settings(io, opts);
   for (const name of names) {
     try {
       const removed = await removeModel(name, dir);
@@ -276,19 +279,21 @@ async function removeModels(io: ModelsCommandIO, names: string[], opts: DirOptio
 
 /**
  * Adds `models list`, `models pull <name...>` and `models rm <name...>` to `program`.
- * The models directory comes from `--models-dir`, else `EARSHOT_MODELS_DIR`, else the XDG cache;
- * the download server from `--base-url`, else `EARSHOT_MODELS_BASE_URL`, else Hugging Face.
+ * The models directory comes from `--models-dir`, else `EARSHOT_MODELS_DIR` (environment, then `.env`
+ * in the working directory), else the XDG cache; the download server from `--base-url`, else
+ * `EARSHOT_MODELS_BASE_URL` (likewise), else Hugging Face. Both are read through src/config.ts.
  * Failures print one `error: ...` line to stderr and set `process.exitCode` (1; 130 when interrupted).
- * @param io where to write and which environment to read; defaults to the process's.
+ * @param io where to write, which environment to read and where `.env` is; defaults to the process's.
  */
 export function registerModelsCommand(program: Command, io: Partial<ModelsCommandIO> = {}): void {
   const ctx: ModelsCommandIO = {
     stdout: io.stdout ?? process.stdout,
     stderr: io.stderr ?? process.stderr,
     env: io.env ?? process.env,
+    cwd: io.cwd ?? process.cwd(),
   };
   const models = program.command("models").description("list, download and remove whisper.cpp ggml models");
-  const dirOption = ["--models-dir <dir>", "models directory (default: $EARSHOT_MODELS_DIR or ~/.cache/earshot/models)"] as const;
+  const dirOption = ["--models-dir <dir>", "models directory (env EARSHOT_MODELS_DIR, default ~/.cache/earshot/models)"] as const;
 
   models
     .command("list")
@@ -303,7 +308,7 @@ export function registerModelsCommand(program: Command, io: Partial<ModelsComman
     .description(`download models from Hugging Face (resumable, SHA-256 verified); known: ${MODEL_NAMES.join(", ")}`)
     .argument("<name...>", "model names, e.g. base.en or large-v3-turbo-q5_0")
     .option(...dirOption)
-    .option("--base-url <url>", "download from this server instead (default: $EARSHOT_MODELS_BASE_URL or Hugging Face)")
+    .option("--base-url <url>", "download from this server instead (env EARSHOT_MODELS_BASE_URL, default Hugging Face)")
     .option("--sha256 <hex>", "expected SHA-256 of the file, instead of earshot's built-in value (one model only)")
     .option("--force", "download again even if the model is installed")
     .option("--no-progress", "do not show download progress")
