@@ -24,16 +24,17 @@ export class ModelRegistry {
    * (resolveModel throws ModelNotFoundError saying how to pull it).
    */
   constructor(
-    options: { model: string; extraModels: string[]; aliases: string[] },
+    options: { model: string; extraModels: string[]; aliases: string[]; modelsDir?: string | undefined },
     private readonly engineOptions: EngineOptions,
   ) {
     const created = Math.floor(Date.now() / 1000);
-    this.defaultModel = resolveModel(options.model);
-    const models = [this.defaultModel, ...options.extraModels.map((m) => resolveModel(m))];
+    const resolve = (nameOrPath: string) => resolveModel(nameOrPath, options.modelsDir ? { dir: options.modelsDir } : {});
+    this.defaultModel = resolve(options.model);
+    const models = [this.defaultModel, ...options.extraModels.map((m) => resolve(m))];
     for (const model of models) this.byId.set(model.name, { id: model.name, model, created });
     for (const alias of options.aliases) {
       const [id, target] = alias.split("=", 2) as [string, string | undefined];
-      const model = target ? models.find((m) => m.name === target) ?? resolveModel(target) : this.defaultModel;
+      const model = target ? models.find((m) => m.name === target) ?? resolve(target) : this.defaultModel;
       if (!models.includes(model)) models.push(model);
       this.byId.set(id, { id, model, created });
     }

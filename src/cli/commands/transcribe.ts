@@ -96,7 +96,7 @@ async function runTranscribe(files: string[], options: TranscribeCommandOptions)
   const config = loadServerConfig();
   const threadsPerJob = options.threads ?? config.threadsPerJob;
   const models = new ModelRegistry(
-    { model: options.model ?? config.model, extraModels: [], aliases: [] },
+    { model: options.model ?? config.model, extraModels: [], aliases: [], modelsDir: config.modelsDir },
     { ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}), ...(threadsPerJob ? { threadsPerJob } : {}), useGpu: config.gpuOffload },
   );
   // EARSHOT_FFMPEG_PATH from the environment or .env, as the server reads it.
