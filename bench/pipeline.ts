@@ -10,7 +10,12 @@
 //
 //   npm run bench:pipeline
 //   npm run bench:pipeline -- --threads 16 --configs 4x4,1x16          (or BENCH_CONFIGS="4x4,1x16")
-//   npm run bench:pipeline -- --only 1,3 --repeats 5 --long-seconds 300
+//   npm run bench:pipeline -- --only 1,3 --repeats 5 --long-seconds 300 --long-repeats 1
+//
+// Medians of --repeats (5) runs for the 5-s clip, --long-repeats (3) for the long cases, --realtime-rounds (2)
+// sessions per language. whisper-cli's time is its own printed "total time" minus "load time"; Earshot's is
+// the HTTP request's wall time (upload, FFmpeg decode and rendering included). The figures are only honest
+// on an otherwise idle machine: each section also reports the CPU that processes outside this bench took.
 //
 // The servers are `earshot serve` child processes running src/ through tsx (so work in progress in src/ is
 // what gets measured; --server-entry dist runs bin/earshot.js, i.e. the last `npm run build`). The model is the
