@@ -74,6 +74,10 @@ const serverConfigSchema = z.object({
   realtimeMaxMessageMb: z.coerce.number().positive().max(256).default(15),
   /** Realtime sessions with no client message for this long are closed. */
   realtimeIdleTimeoutSeconds: z.coerce.number().positive().max(86_400).default(300),
+  /** Realtime sessions open at once; more are refused (429) at the upgrade. */
+  realtimeMaxSessions: z.coerce.number().int().positive().max(100_000).default(100),
+  /** A realtime session's audio is processed at most this many times faster than real time (after a 10-s burst). */
+  realtimeMaxSpeed: z.coerce.number().positive().max(10_000).default(20),
 });
 
 export type ServerConfig = Omit<z.output<typeof serverConfigSchema>, "modelsDir"> & {
@@ -108,6 +112,8 @@ export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
   realtimeMaxBufferSeconds: "EARSHOT_REALTIME_MAX_BUFFER_SECONDS",
   realtimeMaxMessageMb: "EARSHOT_REALTIME_MAX_MESSAGE_MB",
   realtimeIdleTimeoutSeconds: "EARSHOT_REALTIME_IDLE_TIMEOUT_SECONDS",
+  realtimeMaxSessions: "EARSHOT_REALTIME_MAX_SESSIONS",
+  realtimeMaxSpeed: "EARSHOT_REALTIME_MAX_SPEED",
 };
 
 /** Hardware threads of this machine. */

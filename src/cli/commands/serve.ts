@@ -32,6 +32,8 @@ export function registerServeCommand(program: Command): void {
     .option("--realtime-max-buffer-seconds <n>", "uncommitted realtime audio limit (env EARSHOT_REALTIME_MAX_BUFFER_SECONDS, default 300)")
     .option("--realtime-max-message-mb <n>", "largest realtime client message (env EARSHOT_REALTIME_MAX_MESSAGE_MB, default 15)")
     .option("--realtime-idle-timeout-seconds <n>", "close silent realtime sessions after (env EARSHOT_REALTIME_IDLE_TIMEOUT_SECONDS, default 300)")
+    .option("--realtime-max-sessions <n>", "realtime sessions open at once, more are refused with 429 (env EARSHOT_REALTIME_MAX_SESSIONS, default 100)")
+    .option("--realtime-max-speed <x>", "a realtime session's audio is processed at most this many times faster than real time (env EARSHOT_REALTIME_MAX_SPEED, default 20)")
     .action(async (rawFlags: Record<string, string | boolean | undefined>) => {
       // Commander gives `true` for a bare boolean flag; the configuration takes strings.
       const flags = Object.fromEntries(Object.entries(rawFlags).map(([key, value]) => [key, value === true ? "true" : value])) as ServerConfigInput;
