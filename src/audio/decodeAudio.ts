@@ -7,10 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 
-import { AudioDecodeAbortedError, AudioDecodeError } from "./errors.js";
+import { AudioDecodeAbortedError, AudioDecodeError, AudioMemoryError } from "./errors.js";
 import { FfmpegLogCollector, classifyFfmpegOutcome, formatLogLine } from "./ffmpegLog.js";
 import { checkFfmpeg } from "./ffmpegPath.js";
+import type { AudioMemoryGrant } from "./memoryBudget.js";
 import { PcmAccumulator } from "./pcmAccumulator.js";
+import { tempDirPrefix } from "./tempDirs.js";
 import { type DetectedFormat, FFMPEG_DEMUXER, SNIFF_BYTES, needsSeekableInput, sniffFormat } from "./sniffFormat.js";
 
 /** The only output rate: what whisper wants. */
@@ -21,6 +23,11 @@ export const DEFAULT_MAX_DURATION_SECONDS = 2 * 60 * 60;
 export const DEFAULT_DECODE_TIMEOUT_MS = 10 * 60 * 1000;
 /** How long ffmpeg gets to exit after SIGTERM before SIGKILL. */
 const KILL_GRACE_MS = 500;
+/**
+ * A declared duration up to this much over the limit is not refused from the header alone (containers round, and
+ * count padding): the decoded samples are still held to the limit exactly.
+ */
+const DECLARED_DURATION_TOLERANCE_SECONDS = 1;
 
 /**
  * What to decode: the file's bytes, a stream of them (e.g. a multipart upload, consumed from its current
@@ -33,8 +40,18 @@ export interface DecodeAudioOptions {
   signal?: AbortSignal;
   /** Safety timeout in ms for the whole decode (`timeout` error); default {@link DEFAULT_DECODE_TIMEOUT_MS}, 0 = none. */
   timeoutMs?: number;
-  /** Longest audio accepted, in seconds (`too_long` error, ffmpeg killed); default {@link DEFAULT_MAX_DURATION_SECONDS}. */
+  /**
+   * Longest audio accepted, in seconds (`too_long` error, ffmpeg killed); default {@link DEFAULT_MAX_DURATION_SECONDS}.
+   * Enforced as early as the input allows: when the container's header declares a longer duration (ffmpeg prints it
+   * before decoding anything) at once, otherwise as soon as the decoded samples pass it.
+   */
   maxDurationSeconds?: number;
+  /**
+   * Memory for the decoded samples: asked (for the buffer's whole capacity) before every allocation; a refusal stops
+   * ffmpeg and rejects with {@link AudioMemoryError}. When the header declares the duration, the memory for all of
+   * it is asked for at once, before decoding. Default: none (bounded by `maxDurationSeconds` only).
+   */
+  memory?: AudioMemoryGrant;
   /** ffmpeg binary (a bare name such as "ffmpeg" is looked up in PATH); default the bundled one (callers pass the configured EARSHOT_FFMPEG_PATH). */
   ffmpegPath?: string;
   /** Parent directory for the private temp directory that mp4/m4a/mp3 inputs are written to; default `os.tmpdir()`. */
@@ -96,7 +113,8 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
     } else if (needsSeekableInput(format)) {
       // mp4's index (moov) may sit at the end, and mp3's gapless trimming needs the file size: both need a
       // seekable input, so the bytes go to a private temp file first.
-      tempDir = await mkdtemp(join(options.tempDir ?? tmpdir(), "earshot-audio-"));
+      // The owner's pid in the name: a later process can sweep the dirs of one that was killed (sweepStaleTempDirs).
+      tempDir = await mkdtemp(join(options.tempDir ?? tmpdir(), tempDirPrefix()));
       const file = join(tempDir, "input");
       await writeInputFile(file, source, cancel.signal);
       cancel.throwIfFailed();
@@ -107,13 +125,23 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
     }
 
     const log = new FfmpegLogCollector(inputUrl);
+    const pcm = new PcmAccumulator(Math.ceil(maxSeconds * TARGET_SAMPLE_RATE), undefined, options.onSamples, options.memory);
+    const tooLong = () => new AudioDecodeError("too_long", `The audio is longer than the ${maxSeconds} s limit`);
     const run = await runFfmpeg({
       ffmpegPath: ffmpeg.path,
       args: ffmpegArgs(inputUrl, format, ffmpeg.hasSoxr),
       stdin: stdinSource,
       log,
-      pcm: new PcmAccumulator(Math.ceil(maxSeconds * TARGET_SAMPLE_RATE), undefined, options.onSamples),
-      tooLong: () => new AudioDecodeError("too_long", `The audio is longer than the ${maxSeconds} s limit`),
+      pcm,
+      tooLong,
+      overBudget: () => new AudioMemoryError(pcm.capacity * 4),
+      onDeclaredDuration: (seconds) => {
+        // An estimate from the bitrate may be far off: only the decoded samples count then.
+        if (log.durationEstimated) return undefined;
+        if (seconds > maxSeconds + DECLARED_DURATION_TOLERANCE_SECONDS) return tooLong();
+        const samples = Math.ceil(seconds * TARGET_SAMPLE_RATE) + TARGET_SAMPLE_RATE;
+        return pcm.reserve(samples) ? undefined : new AudioMemoryError(Math.min(samples, Math.ceil(maxSeconds * TARGET_SAMPLE_RATE)) * 4);
+      },
       signal: cancel.signal,
       onSpawn: options.onFfmpegSpawn,
     });
@@ -326,6 +354,9 @@ interface FfmpegRunOptions {
   log: FfmpegLogCollector;
   pcm: PcmAccumulator;
   tooLong: () => Error;
+  overBudget: () => Error;
+  /** Called once, when ffmpeg has printed the duration the input declares; an error returned stops the run. */
+  onDeclaredDuration: (seconds: number) => Error | undefined;
   signal: AbortSignal;
   onSpawn: ((pid: number) => void) | undefined;
 }
@@ -338,7 +369,8 @@ interface FfmpegRunResult {
 
 /**
  * Runs ffmpeg to completion. Resolves with the exit status whatever it is (classification is the caller's);
- * rejects with the cancellation reason, a `too_long` error or `ffmpeg_unavailable`, only after the process has exited.
+ * rejects with the cancellation reason, a `too_long` error (from the declared duration or the samples), a memory
+ * refusal or `ffmpeg_unavailable`, only after the process has exited.
  */
 function runFfmpeg(options: FfmpegRunOptions): Promise<FfmpegRunResult> {
   const { ffmpegPath, args, stdin, log, pcm, signal } = options;
@@ -375,10 +407,21 @@ function runFfmpeg(options: FfmpegRunOptions): Promise<FfmpegRunResult> {
       if (child.pid !== undefined) options.onSpawn?.(child.pid);
     });
     child.stdout?.on("data", (chunk: Buffer) => {
-      if (failure === undefined && !pcm.push(chunk)) stop(options.tooLong());
+      if (failure !== undefined) return;
+      const pushed = pcm.push(chunk);
+      if (pushed === "too_long") stop(options.tooLong());
+      else if (pushed === "over_budget") stop(options.overBudget());
     });
+    let durationSeen = false;
     child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (text: string) => log.push(text));
+    child.stderr?.on("data", (text: string) => {
+      log.push(text);
+      // The header's duration comes before any sample: a too-long input is refused without decoding it.
+      if (durationSeen || log.declaredDuration === undefined || failure !== undefined) return;
+      durationSeen = true;
+      const refusal = options.onDeclaredDuration(log.declaredDuration);
+      if (refusal) stop(refusal);
+    });
     child.on("close", (exitCode, exitSignal) => {
       clearTimeout(killTimer);
       signal.removeEventListener("abort", onAbort);

@@ -53,3 +53,20 @@ export class AudioDecodeAbortedError extends Error {
 export function isAudioDecodeError(err: unknown, code?: AudioDecodeErrorCode): err is AudioDecodeError {
   return err instanceof AudioDecodeError && (code === undefined || err.code === code);
 }
+
+/**
+ * The decoded audio would not fit in the memory budget it was given (see `DecodeAudioOptions.memory`): the decoder
+ * stopped before allocating more. Deliberately not an {@link AudioDecodeError}: it says nothing about the input, only
+ * that other work holds the memory now (a server answers "busy, retry later").
+ */
+export class AudioMemoryError extends Error {
+  override readonly name = "AudioMemoryError";
+  readonly code = "memory_budget" as const;
+
+  constructor(
+    /** Bytes of decoded audio the decoder asked for in all. */
+    readonly requestedBytes: number,
+  ) {
+    super(`Not enough of the decoded-audio memory budget is free for ${(requestedBytes / 1_048_576).toFixed(1)} MB of decoded audio`);
+  }
+}

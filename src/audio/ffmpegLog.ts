@@ -19,6 +19,10 @@ const MAX_LINE_CHARS = 500;
 /** An input stream description at info level: `Stream #0:1(und): Video: h264 ...` → "Video". */
 const STREAM_PATTERN = /^Stream #0:\d+\S*: (Audio|Video|Subtitle|Data|Attachment)\b/;
 const VERBOSE_LEVELS = new Set(["info", "verbose", "debug", "trace"]);
+/** The input's length as its container declares it, printed before any decoding: `Duration: 03:00:00.02, start: ...`. */
+const DURATION_PATTERN = /^Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)\b/;
+/** ffmpeg's warning that the duration it is about to print is a guess from the bitrate (mp3 without a Xing header). */
+const ESTIMATED_DURATION = /^Estimating duration from bitrate/;
 
 /**
  * Accumulates stderr text into parsed lines at warning level or worse, keeping the first 150 and the last 50
@@ -28,6 +32,13 @@ const VERBOSE_LEVELS = new Set(["info", "verbose", "debug", "trace"]);
 export class FfmpegLogCollector {
   /** Kinds of the streams ffmpeg listed for the input ("Audio", "Video", ...). */
   readonly streamKinds: string[] = [];
+  /**
+   * The input's length in seconds as its header declares it (`Duration:` of the input dump), once ffmpeg has printed
+   * it; undefined before, and when it printed `Duration: N/A` (a stream whose length is unknown until its end).
+   */
+  declaredDuration: number | undefined;
+  /** True when ffmpeg said the declared duration is only estimated from the bitrate. */
+  durationEstimated = false;
   private readonly head: FfmpegLogLine[] = [];
   private tail: FfmpegLogLine[] = [];
   private partial = "";
@@ -66,9 +77,12 @@ export class FfmpegLogCollector {
     const level = match ? (match[2] ?? "warning") : this.lastLevel;
     const message = (match ? (match[3] ?? "") : text).trim().slice(0, MAX_LINE_CHARS);
     this.lastLevel = level;
+    if (ESTIMATED_DURATION.test(message)) this.durationEstimated = true;
     if (VERBOSE_LEVELS.has(level)) {
       const stream = STREAM_PATTERN.exec(message);
       if (stream?.[1]) this.streamKinds.push(stream[1]);
+      const duration = this.declaredDuration === undefined ? DURATION_PATTERN.exec(message) : null;
+      if (duration) this.declaredDuration = Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3]);
       return;
     }
     const line: FfmpegLogLine = { level, message };

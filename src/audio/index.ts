@@ -9,6 +9,8 @@ export {
   TARGET_SAMPLE_RATE,
   decodeAudio,
 } from "./decodeAudio.js";
-export { type AudioDecodeErrorCode, AudioDecodeAbortedError, AudioDecodeError, isAudioDecodeError } from "./errors.js";
+export { type AudioDecodeErrorCode, AudioDecodeAbortedError, AudioDecodeError, AudioMemoryError, isAudioDecodeError } from "./errors.js";
+export { type AudioMemoryGrant, AudioMemoryBudget, AudioMemoryLease, DECODED_BYTES_PER_SECOND } from "./memoryBudget.js";
+export { processAlive, sweepStaleTempDirs, tempDirPrefix } from "./tempDirs.js";
 export { FFMPEG_PATH_ENV, type FfmpegInfo, bundledFfmpegPath, checkFfmpeg, resolveFfmpegPath } from "./ffmpegPath.js";
 export { type DetectedFormat, SNIFF_BYTES, sniffFormat } from "./sniffFormat.js";
