@@ -34,23 +34,28 @@ export interface SpeechChunk {
   length: number;
 }
 
-/** Frames of a stretch of speech kept to find its longest pause if it grows past a chunk. */
+/** The stretch of speech in progress. */
 interface OpenStretch {
   /** First sample of the stretch (prefix padding included). */
   start: number;
-  /** Probability of every frame since `firstFrame`. */
-  probabilities: number[];
-  firstFrame: number;
 }
 
 const FRAME = SILERO_FRAME_SAMPLES;
+/** A chunk with at least this much room left is topped up with the head of the next stretch, cut at a pause. */
+const MIN_FILL_SAMPLES = 3 * CHUNK_SAMPLE_RATE;
+/** Where that cut is looked for: the last this-many samples of the room. */
+const FILL_SEARCH_SAMPLES = 10 * CHUNK_SAMPLE_RATE;
+/** The shortest pause (frames below the VAD's silence level) a stretch is cut at to top up a chunk: 96 ms. */
+const MIN_FILL_PAUSE_FRAMES = 3;
 
 /**
  * Speech stretches come from OpenAI server_vad semantics (the realtime API's {@link TurnDetector}: threshold with
  * hysteresis, prefix padding, silence duration, 160 ms minimum). Each stretch gets the padding after it too (up to
- * where the next one starts). Stretches are packed in order into chunks of at most `maxChunkSeconds`; a stretch that
- * alone is longer is cut at its longest pause (the longest run of frames below the VAD's silence level; failing
- * that, its least speech-like frame), never within the first or last second of a part.
+ * where the next one starts). Stretches are packed in order into chunks of at most `maxChunkSeconds`. When the next
+ * stretch does not fit, the chunk is topped up with its head, cut at the longest pause (at least 96 ms of frames below
+ * the VAD's silence level) in the last 10 s of the room left, so chunks come out close to full; with no such pause
+ * the chunk closes as it is. A stretch that alone is longer than a chunk is cut at its longest pause within the last
+ * 10 s that fit (failing any, its least speech-like frame there), never within the first or last second of a part.
  */
 export class SpeechChunker {
   private readonly detector: TurnDetector;
@@ -65,6 +70,8 @@ export class SpeechChunker {
   private nextIndex = 0;
   private framesSeen = 0;
   private ended = false;
+  /** Every frame's probability so far (8 bytes a frame: 1.8 MB for two hours). */
+  private readonly probabilities: number[] = [];
 
   constructor(options: SpeechChunkerOptions = {}) {
     const maxChunkSeconds = options.maxChunkSeconds ?? MAX_CHUNK_SECONDS;
@@ -96,21 +103,15 @@ export class SpeechChunker {
     const out: SpeechChunk[] = [];
     for (const event of this.detector.push({ startMs, endMs, probability })) {
       if (event.type === "speech_started") {
-        const start = Math.round((event.audioStartMs / 1000) * CHUNK_SAMPLE_RATE);
-        // The frames from the (padded) start on: those before this frame were pushed already.
-        const firstFrame = Math.floor(start / FRAME);
-        this.stretch = { start, probabilities: this.recent.slice(Math.max(0, this.recent.length - (frame - firstFrame))), firstFrame };
+        this.stretch = { start: Math.round((event.audioStartMs / 1000) * CHUNK_SAMPLE_RATE) };
       } else if (this.stretch) {
         const end = Math.round((event.audioEndMs / 1000) * CHUNK_SAMPLE_RATE);
         this.finishStretch({ start: this.stretch.start, end }, out);
         this.stretch = undefined;
       }
     }
-    this.remember(probability);
-    if (this.stretch) {
-      this.stretch.probabilities.push(probability);
-      this.splitLongStretch(out);
-    }
+    this.probabilities.push(probability);
+    if (this.stretch) this.splitLongStretch(out);
     return out;
   }
 
@@ -134,14 +135,6 @@ export class SpeechChunker {
 
   // ---- internals ----
 
-  /** The last probabilities (enough for a prefix padding's worth of frames before an onset). */
-  private recent: number[] = [];
-  private remember(probability: number): void {
-    this.recent.push(probability);
-    const keep = Math.ceil(this.paddingSamples / FRAME) + 64;
-    if (this.recent.length > keep * 2) this.recent.splice(0, this.recent.length - keep);
-  }
-
   /** A stretch ended: the previous one gets its trailing padding (up to this one's start) and is placed. */
   private finishStretch(span: SampleSpan, out: SpeechChunk[]): void {
     if (this.held) {
@@ -157,7 +150,11 @@ export class SpeechChunker {
     const now = this.framesSeen * FRAME;
     // Room for the trailing padding too.
     if (now - stretch.start + this.paddingSamples < this.maxChunkSamples) return;
-    const cut = this.longestPause(stretch);
+    // The longest pause in the last 10 s that fit (so the chunk comes out nearly full), a second from either end.
+    const margin = CHUNK_SAMPLE_RATE;
+    const from = Math.max(stretch.start + margin, now - margin - FILL_SEARCH_SAMPLES);
+    const to = Math.max(from + FRAME, now - margin);
+    const cut = this.longestPause(from, to, 1) ?? this.quietestFrame(from, to);
     const head: SampleSpan = { start: stretch.start, end: cut };
     // A held stretch before it is placed first; the head is complete (no padding: the speech goes on).
     if (this.held) {
@@ -166,41 +163,42 @@ export class SpeechChunker {
       this.held = undefined;
     }
     this.place(head, out);
-    const dropFrames = Math.round((cut - FRAME * stretch.firstFrame) / FRAME);
-    stretch.probabilities.splice(0, dropFrames);
-    stretch.firstFrame += dropFrames;
     stretch.start = cut;
   }
 
-  /** Sample at the middle of the stretch's longest run of silence frames (else its lowest frame), away from its ends. */
-  private longestPause(stretch: OpenStretch): number {
-    const margin = Math.round(CHUNK_SAMPLE_RATE / FRAME); // one second of frames
-    const probabilities = stretch.probabilities;
-    const from = Math.min(margin, Math.floor(probabilities.length / 2));
-    const to = Math.max(from + 1, probabilities.length - margin);
-    let bestRun = 0;
-    let bestMiddle = -1;
+  /**
+   * The sample in the middle of the longest run of at least `minFrames` frames below the silence level among the
+   * frames in [from, to) (the later one of equal runs); undefined when there is none.
+   */
+  private longestPause(from: number, to: number, minFrames: number): number | undefined {
+    const first = Math.ceil(from / FRAME);
+    const last = Math.min(this.probabilities.length, Math.floor(to / FRAME));
+    let best = 0;
+    let bestMiddle: number | undefined;
     let runStart = -1;
-    let lowest = Infinity;
-    let lowestAt = from;
-    for (let i = from; i <= to && i < probabilities.length + 1; i++) {
-      const p = i < to ? probabilities[i]! : Infinity;
-      if (p < this.negativeThreshold) {
+    for (let i = first; i <= last; i++) {
+      const quiet = i < last && this.probabilities[i]! < this.negativeThreshold;
+      if (quiet) {
         if (runStart < 0) runStart = i;
       } else if (runStart >= 0) {
-        if (i - runStart > bestRun) {
-          bestRun = i - runStart;
-          bestMiddle = Math.floor((runStart + i) / 2);
+        const run = i - runStart;
+        if (run >= minFrames && run >= best) {
+          best = run;
+          bestMiddle = Math.floor((runStart + i) / 2) * FRAME;
         }
         runStart = -1;
       }
-      if (i < to && p < lowest) {
-        lowest = p;
-        lowestAt = i;
-      }
     }
-    const frame = bestMiddle >= 0 ? bestMiddle : lowestAt;
-    return (stretch.firstFrame + frame) * FRAME;
+    return bestMiddle;
+  }
+
+  /** The start of the least speech-like frame in [from, to). */
+  private quietestFrame(from: number, to: number): number {
+    const first = Math.ceil(from / FRAME);
+    const last = Math.max(first + 1, Math.min(this.probabilities.length, Math.floor(to / FRAME)));
+    let lowestAt = first;
+    for (let i = first; i < last; i++) if (this.probabilities[i]! < this.probabilities[lowestAt]!) lowestAt = i;
+    return lowestAt * FRAME;
   }
 
   /** Adds a finished piece of speech to the chunk being filled, closing that chunk first when it would not fit. */
@@ -214,8 +212,21 @@ export class SpeechChunker {
       this.place({ start: piece.start, end: piece.start + this.maxChunkSamples }, out);
       piece = { start: piece.start + this.maxChunkSamples, end: piece.end };
     }
+    const room = this.maxChunkSamples - this.chunkLength;
+    if (piece.end - piece.start > room && this.pieces.length > 0) {
+      // Top the chunk up with the head of this piece, cut at a pause, rather than leave the room empty.
+      const cut = room >= MIN_FILL_SAMPLES ? this.longestPause(Math.max(piece.start + CHUNK_SAMPLE_RATE, piece.start + room - FILL_SEARCH_SAMPLES), piece.start + room, MIN_FILL_PAUSE_FRAMES) : undefined;
+      if (cut !== undefined && cut > piece.start && cut < piece.end) {
+        this.append({ start: piece.start, end: cut });
+        piece = { start: cut, end: piece.end };
+      }
+      this.flushChunk(out);
+    }
+    this.append(piece);
+  }
+
+  private append(piece: SampleSpan): void {
     const length = piece.end - piece.start;
-    if (this.chunkLength + length > this.maxChunkSamples) this.flushChunk(out);
     const previous = this.pieces[this.pieces.length - 1];
     if (previous && previous.end === piece.start) previous.end = piece.end;
     else this.pieces.push(piece);

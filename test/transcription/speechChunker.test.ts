@@ -77,6 +77,28 @@ describe("SpeechChunker", () => {
     expect(chunks.map((c) => c.index)).toEqual(chunks.map((_, i) => i));
   });
 
+  it("tops a chunk up with the head of the next stretch, cut at a short pause between words", () => {
+    // Stretches of 12 s with 150-ms dips every 2 s (between words), 2-s silences between them: 12 + 12 would leave
+    // 6 s of room before the third; the chunk is filled to within one word gap of 30 s instead.
+    const speech: Array<[number, number]> = [];
+    const dips: Array<[number, number]> = [];
+    for (let t = 5; t < 150; t += 14) {
+      speech.push([t, t + 12]);
+      for (let d = t + 2; d < t + 12; d += 2) dips.push([d, d + 0.15]);
+    }
+    const chunks = chunksOf(layout(160, speech, dips));
+    for (const chunk of chunks.slice(0, -1)) {
+      expect(seconds(chunk.length)).toBeLessThanOrEqual(MAX_CHUNK_SECONDS);
+      expect(seconds(chunk.length)).toBeGreaterThan(MAX_CHUNK_SECONDS - 2.5);
+      // Each cut falls inside one of the dips.
+      const end = seconds(chunk.pieces.at(-1)!.end);
+      expect(dips.some(([from, to]) => end >= from && end <= to + 0.05) || speech.some(([, to]) => Math.abs(end - to - 0.3) < 0.05), `cut at ${end}`).toBe(true);
+    }
+    // Without a pause to cut at, the chunk closes as it is.
+    const solid = chunksOf(layout(160, speech));
+    expect(solid.length).toBeGreaterThan(chunks.length);
+  });
+
   it("cuts a stretch longer than a chunk at its longest pause", () => {
     // 50 s of speech with short dips at 12 s (0.1 s), 21 s (0.3 s, the longest) and 40 s (0.2 s), all below 500 ms.
     const frames = layout(60, [[5, 55]], [[12, 12.1], [21, 21.3], [40, 40.2]]);
