@@ -99,14 +99,15 @@ describe("SpeechChunker", () => {
     expect(solid.length).toBeGreaterThan(chunks.length);
   });
 
-  it("cuts a stretch longer than a chunk at its longest pause", () => {
-    // 50 s of speech with short dips at 12 s (0.1 s), 21 s (0.3 s, the longest) and 40 s (0.2 s), all below 500 ms.
-    const frames = layout(60, [[5, 55]], [[12, 12.1], [21, 21.3], [40, 40.2]]);
+  it("cuts a stretch longer than a chunk at its longest pause in the last 10 s that fit", () => {
+    // 50 s of speech from 5 s with dips below 500 ms: 12-12.5 s (the longest, but it would leave a 7-s chunk),
+    // 26-26.3 s (the longest within the last 10 s that fit) and 29-29.1 s.
+    const frames = layout(60, [[5, 55]], [[12, 12.5], [26, 26.3], [29, 29.1]]);
     const chunks = chunksOf(frames);
     expect(chunks.length).toBeGreaterThanOrEqual(2);
     const firstEnd = seconds(chunks[0]!.pieces.at(-1)!.end);
-    expect(firstEnd).toBeGreaterThan(21);
-    expect(firstEnd).toBeLessThan(21.3);
+    expect(firstEnd).toBeGreaterThan(26);
+    expect(firstEnd).toBeLessThan(26.3);
     for (const chunk of chunks) expect(seconds(chunk.length)).toBeLessThanOrEqual(MAX_CHUNK_SECONDS);
   });
 
