@@ -100,9 +100,9 @@ describe("SpeechChunker", () => {
   });
 
   it("cuts a stretch longer than a chunk at its longest pause in the last 10 s that fit", () => {
-    // 50 s of speech from 5 s with dips below 500 ms: 12-12.5 s (the longest, but it would leave a 7-s chunk),
+    // 50 s of speech from 5 s with dips below 500 ms: 12-12.4 s (the longest, but it would leave a 7-s chunk),
     // 26-26.3 s (the longest within the last 10 s that fit) and 29-29.1 s.
-    const frames = layout(60, [[5, 55]], [[12, 12.5], [26, 26.3], [29, 29.1]]);
+    const frames = layout(60, [[5, 55]], [[12, 12.4], [26, 26.3], [29, 29.1]]);
     const chunks = chunksOf(frames);
     expect(chunks.length).toBeGreaterThanOrEqual(2);
     const firstEnd = seconds(chunks[0]!.pieces.at(-1)!.end);
