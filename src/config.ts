@@ -9,6 +9,7 @@ import path from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
 
+import { DEFAULT_MAX_DURATION_SECONDS, DECODED_BYTES_PER_SECOND } from "./audio/index.js";
 import { DEFAULT_MODELS_BASE_URL, modelsBaseUrl } from "./models/catalog.js";
 import { modelsDir } from "./models/modelStore.js";
 
@@ -47,6 +48,18 @@ const serverConfigSchema = z.object({
   parallelJobs: positiveInt.optional(),
   threadsPerJob: positiveInt.optional(),
   maxQueuedJobs: z.coerce.number().int().min(0).default(16),
+  /** Longest audio one upload may decode to, in seconds (refused from the header when it declares more). */
+  maxDecodedSeconds: z.coerce.number().positive().max(24 * 3600).default(DEFAULT_MAX_DURATION_SECONDS),
+  /** Decoded audio held in memory by all requests together, in MB (MiB); an upload that would pass it is refused. */
+  maxDecodedAudioMb: z.coerce.number().positive().max(1_000_000).default(1024),
+  /** Uploads received and decoded at once; default (unset) the engine's job slots + queue places. */
+  maxConcurrentDecodes: positiveInt.optional(),
+  /** An upload that sends no byte for this long is answered 408 and dropped. */
+  uploadIdleTimeoutSeconds: z.coerce.number().positive().max(86_400).default(30),
+  /** An upload still arriving this long after the request started is answered 408 and dropped. */
+  uploadTimeoutSeconds: z.coerce.number().positive().max(86_400).default(600),
+  /** At shutdown, in-flight requests get this long to finish before they are aborted. */
+  drainTimeoutSeconds: z.coerce.number().min(0).max(86_400).default(30),
   /** FFmpeg binary; default the static one from @ffmpeg-installer/ffmpeg. */
   ffmpegPath: z.string().min(1).optional(),
   /**
@@ -99,6 +112,12 @@ export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
   parallelJobs: "EARSHOT_PARALLEL_JOBS",
   threadsPerJob: "EARSHOT_THREADS",
   maxQueuedJobs: "EARSHOT_MAX_QUEUED_JOBS",
+  maxDecodedSeconds: "EARSHOT_MAX_DECODED_SECONDS",
+  maxDecodedAudioMb: "EARSHOT_MAX_DECODED_AUDIO_MB",
+  maxConcurrentDecodes: "EARSHOT_MAX_CONCURRENT_DECODES",
+  uploadIdleTimeoutSeconds: "EARSHOT_UPLOAD_IDLE_TIMEOUT_SECONDS",
+  uploadTimeoutSeconds: "EARSHOT_UPLOAD_TIMEOUT_SECONDS",
+  drainTimeoutSeconds: "EARSHOT_DRAIN_TIMEOUT_SECONDS",
   ffmpegPath: "EARSHOT_FFMPEG_PATH",
   modelsDir: "EARSHOT_MODELS_DIR",
   modelsBaseUrl: "EARSHOT_MODELS_BASE_URL",
@@ -141,6 +160,13 @@ export function loadServerConfig(
   const config = loadConfig(Object.keys(CONFIG_ENV) as Array<keyof ServerConfig>, flags, env, dotenv);
   for (const alias of config.aliases) {
     if (!/^[\w.:-]+(=.+)?$/.test(alias)) throw new ConfigError(`invalid model alias "${alias}" in ${CONFIG_ENV.aliases}: use alias or alias=model`);
+  }
+  const longestUploadMb = (config.maxDecodedSeconds * DECODED_BYTES_PER_SECOND) / 1_048_576;
+  if (config.maxDecodedAudioMb < longestUploadMb) {
+    throw new ConfigError(
+      `invalid maxDecodedAudioMb (flag --max-decoded-audio-mb, env ${CONFIG_ENV.maxDecodedAudioMb}): ${config.maxDecodedAudioMb} MB cannot hold ` +
+        `one upload of maxDecodedSeconds (${config.maxDecodedSeconds} s is ${longestUploadMb.toFixed(1)} MB of decoded audio): raise it, or lower ${CONFIG_ENV.maxDecodedSeconds}`,
+    );
   }
   return config;
 }

@@ -7,10 +7,11 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerO
 
 import { ApiError, toApiError } from "../transcription/apiErrors.js";
 import { checkApiKey } from "./auth.js";
+import { withLogRedaction } from "./logRedaction.js";
 import { isAllowedOrigin } from "./origins.js";
 import { attachRealtimeSocket } from "./realtime/realtimeSocket.js";
 import { declaredTooLarge } from "./receiveUpload.js";
-import { registerAudioRoutes } from "./routes/audio.js";
+import { registerAudioRoutes, UPLOAD_ROUTES } from "./routes/audio.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerModelRoutes } from "./routes/models.js";
 import { registerRealtimeRoutes } from "./routes/realtime.js";
@@ -25,16 +26,24 @@ export interface BuildAppOptions {
   https?: { key: string; cert: string };
 }
 
+/** Node's own backstop for receiving a request (any route), beyond the upload routes' own deadlines. */
+const REQUEST_TIMEOUT_MARGIN_MS = 30_000;
+/** Node refuses a requestTimeout below its headersTimeout (60 s by default). */
+const MIN_REQUEST_TIMEOUT_MS = 60_000;
+
+const UPLOAD_PATHS = new Set<string>(UPLOAD_ROUTES);
+
 export function buildApp(context: ServerContext, options: BuildAppOptions = {}): FastifyInstance {
   const app = Fastify({
     ...(options.https ? { https: options.https } : {}),
-    logger: options.logger ?? false,
+    logger: withLogRedaction(options.logger ?? false),
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : `req_${randomUUID().replaceAll("-", "")}`;
     },
-    // Uploads are streamed by the routes themselves; no body timeout for long files.
-    requestTimeout: 0,
+    // Upload bodies are timed by the routes themselves (idle and total deadlines, answered 408 in OpenAI's shape);
+    // Node's request timeout is the backstop for every other request (a stalled JSON body, headers that never end).
+    requestTimeout: Math.max(MIN_REQUEST_TIMEOUT_MS, context.uploadTimeoutMs + REQUEST_TIMEOUT_MARGIN_MS),
   });
 
   // Multipart bodies are streamed by receiveUpload, not parsed up front.
@@ -57,11 +66,14 @@ export function buildApp(context: ServerContext, options: BuildAppOptions = {}):
 
   app.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error);
-    if (apiError.status >= 500) request.log.error({ err: error }, "request failed");
+    // A client that went away is no server error: one info line, no stack.
+    if (apiError.status === 499) request.log.info({ status: 499, code: apiError.code }, "client closed the request");
+    else if (apiError.status >= 500) request.log.error({ err: error }, "request failed");
     else request.log.info({ status: apiError.status, code: apiError.code, message: apiError.message }, "request rejected");
     if (apiError.status === 499 || reply.raw.destroyed) return reply.hijack();
-    // The client may still be sending an oversized upload: answer now and close the connection.
-    if (apiError.status === 413 || apiError.status === 415) reply.header("connection", "close");
+    // The client may still be sending a body that will not be read (refused before it, oversized, timed out):
+    // answer now and close the connection rather than read the rest.
+    if (!request.raw.complete || apiError.status === 413 || apiError.status === 415) reply.header("connection", "close");
     return reply.code(apiError.status).headers(apiError.headers).send(apiError.body());
   });
 
@@ -71,9 +83,12 @@ export function buildApp(context: ServerContext, options: BuildAppOptions = {}):
   });
 
   // Node answers "Expect: 100-continue" by itself, inviting the client to send a body the server
-  // will refuse. Invite only bodies within the upload limit; the route answers 413 to the others.
+  // will refuse. Invite only bodies within the upload limit, to an upload the server can take now; the route
+  // answers 413 or 429 to the others.
   app.server.on("checkContinue", (request, response) => {
-    if (!declaredTooLarge(request.headers, context.maxUploadBytes)) response.writeContinue();
+    const path = (request.url ?? "").split("?")[0] ?? "";
+    const refused = UPLOAD_PATHS.has(path) && context.admission.refusal() !== undefined;
+    if (!refused && !declaredTooLarge(request.headers, context.maxUploadBytes)) response.writeContinue();
     app.server.emit("request", request, response);
   });
 

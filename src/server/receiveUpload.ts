@@ -1,6 +1,6 @@
 // Streams a multipart/form-data upload: the `file` part goes straight into the decoder as it
 // arrives (never buffered whole, never written under its client-given name), the other parts
-// are collected as fields. The size limit is enforced while the upload streams in.
+// are collected as fields. The size limit and the upload's deadlines (idle, total) are enforced while it streams in.
 import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
 
@@ -27,6 +27,20 @@ export interface ReceiveUploadOptions<T> {
   consumeFile: (stream: Readable, signal: AbortSignal, fieldsBeforeFile: FormFields) => Promise<T>;
   /** Aborts when the client goes away. */
   signal: AbortSignal;
+  /** No byte received for this long (while the server is reading) → 408; default none. */
+  idleTimeoutMs?: number | undefined;
+  /** The form not received whole this long after the call → 408; default none. */
+  totalTimeoutMs?: number | undefined;
+}
+
+/** 408 in OpenAI's shape: the upload stalled. */
+export function uploadIdleTimeout(ms: number): ApiError {
+  return new ApiError(408, `The upload sent no data for ${ms / 1000} s; the request was dropped.`, "invalid_request_error", null, "upload_idle_timeout");
+}
+
+/** 408 in OpenAI's shape: the upload took too long in all. */
+export function uploadTimeout(ms: number): ApiError {
+  return new ApiError(408, `The upload did not complete within ${ms / 1000} s; the request was dropped.`, "invalid_request_error", null, "upload_timeout");
 }
 
 /** Room for the form's other fields beside the file when judging a declared Content-Length. */
@@ -42,7 +56,8 @@ const FIELD_LIMITS = { fields: 64, fieldSize: 256 * 1024, fieldNameSize: 200, pa
 
 /**
  * Resolves once the whole form has been read. Rejects with a 413 ApiError the moment the file
- * passes `maxFileBytes`, with a 400 for a malformed form.
+ * passes `maxFileBytes`, with a 408 when a deadline passes, with a 400 for a malformed form. On any rejection the
+ * file's signal aborts (so its decoder stops) and the request is no longer read.
  */
 export function receiveUpload<T>(request: IncomingMessage, options: ReceiveUploadOptions<T>): Promise<ReceivedUpload<T>> {
   const contentType = request.headers["content-type"] ?? "";
@@ -61,9 +76,11 @@ export function receiveUpload<T>(request: IncomingMessage, options: ReceiveUploa
     let file: Promise<T> | undefined;
     let settled = false;
 
+    const deadlines = watchDeadlines(request, options, (error) => fail(error));
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;
+      deadlines.stop();
       fileAbort.abort(error);
       request.unpipe(busboy);
       reject(error);
@@ -75,6 +92,7 @@ export function receiveUpload<T>(request: IncomingMessage, options: ReceiveUploa
     try {
       busboy = Busboy({ headers: request.headers as { "content-type": string }, limits: { ...FIELD_LIMITS, fileSize: options.maxFileBytes } });
     } catch (error) {
+      deadlines.stop();
       reject(ApiError.invalidParam("file", `Malformed multipart/form-data request: ${(error as Error).message}`, "invalid_multipart"));
       return;
     }
@@ -104,10 +122,46 @@ export function receiveUpload<T>(request: IncomingMessage, options: ReceiveUploa
     );
     busboy.on("finish", () => {
       options.signal.removeEventListener("abort", onClientGone);
+      deadlines.stop();
       if (settled) return;
       settled = true;
       resolve({ fields, file });
     });
     request.pipe(busboy);
   });
+}
+
+/**
+ * The upload's deadlines: `onExpired` with a 408 when no byte has arrived for `idleTimeoutMs` while the server was
+ * reading (a request paused by back-pressure, the decoder being slower than the client, is not idle), or when the
+ * form is still arriving `totalTimeoutMs` after the start.
+ */
+function watchDeadlines(request: IncomingMessage, options: ReceiveUploadOptions<unknown>, onExpired: (error: ApiError) => void): { stop(): void } {
+  const { idleTimeoutMs, totalTimeoutMs } = options;
+  let lastData = Date.now();
+  const onData = () => {
+    lastData = Date.now();
+  };
+  let idleTimer: NodeJS.Timeout | undefined;
+  const checkIdle = (ms: number) => {
+    const now = Date.now();
+    // Paused by back-pressure: the client is waiting for us, not idle.
+    if (request.readableFlowing === false || request.isPaused()) lastData = now;
+    const left = lastData + ms - now;
+    if (left <= 0) onExpired(uploadIdleTimeout(ms));
+    else idleTimer = setTimeout(() => checkIdle(ms), Math.min(left, 1_000) + 5);
+  };
+  if (idleTimeoutMs && idleTimeoutMs > 0) {
+    // Listening before the route pipes the request: 'data' does not start the flow by itself (pipe() does, on the next tick).
+    request.on("data", onData);
+    idleTimer = setTimeout(() => checkIdle(idleTimeoutMs), Math.min(idleTimeoutMs, 1_000) + 5);
+  }
+  const totalTimer = totalTimeoutMs && totalTimeoutMs > 0 ? setTimeout(() => onExpired(uploadTimeout(totalTimeoutMs)), totalTimeoutMs) : undefined;
+  return {
+    stop() {
+      clearTimeout(idleTimer);
+      clearTimeout(totalTimer);
+      request.off("data", onData);
+    },
+  };
 }

@@ -1,9 +1,10 @@
-// Starts Earshot's HTTP server: resolves and loads the models, listens, and shuts down gracefully.
+// Starts Earshot's HTTP server: resolves and loads the models, sweeps the temp dirs a killed Earshot left, listens,
+// and shuts down gracefully (in-flight requests get the drain deadline, then are aborted).
 import path from "node:path";
 
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 
-import { checkFfmpeg } from "../audio/index.js";
+import { checkFfmpeg, decodeAudio, DECODED_BYTES_PER_SECOND, sweepStaleTempDirs, TARGET_SAMPLE_RATE } from "../audio/index.js";
 import { SileroVadModel } from "../audio/vad/index.js";
 import type { WhisperEngine } from "../engine/WhisperEngine.js";
 import { ModelError } from "../models/errors.js";
@@ -13,6 +14,7 @@ import { TranscriptionService } from "../transcription/TranscriptionService.js";
 import { ConfigError, describeConfig, type ServerConfig } from "../config.js";
 import { ClientSecretStore } from "./realtime/clientSecrets.js";
 import { resolveTls, type TlsFiles } from "./tls.js";
+import { UploadAdmission } from "./uploadAdmission.js";
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -21,6 +23,11 @@ export interface RunningServer {
   /** The certificate served, when TLS is on. */
   tls?: TlsFiles;
   models: ModelRegistry;
+  /**
+   * Stops accepting connections, lets in-flight requests finish for up to the drain deadline
+   * (`drainTimeoutSeconds`), aborts those still running then (their decoders and jobs stop, temp files go), and
+   * unloads the models. Calling it again returns the same promise.
+   */
   close(): Promise<void>;
 }
 
@@ -61,11 +68,26 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     });
     return vad;
   };
+  // The decoder's temp dirs of Earshot processes that were killed (kill -9, a crash) before they could remove them.
+  const swept = await sweepStaleTempDirs(options.tempDir);
+
   const transcription = new TranscriptionService({
     models,
     decodeOptions: { ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}), ...(options.tempDir ? { tempDir: options.tempDir } : {}) },
     defaultChunking: config.chunking,
     loadVad,
+  });
+  const decodeOptions = {
+    ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}),
+    ...(options.tempDir ? { tempDir: options.tempDir } : {}),
+    maxDurationSeconds: config.maxDecodedSeconds,
+  };
+  const admission = new UploadAdmission({
+    maxDecodes: config.maxConcurrentDecodes,
+    budgetBytes: Math.floor(config.maxDecodedAudioMb * 1_048_576),
+    // What a decoder allocates first (30 s of samples, or the whole cap when it is shorter).
+    initialLeaseBytes: Math.ceil(Math.min(30, config.maxDecodedSeconds) * TARGET_SAMPLE_RATE) * 4,
+    engine: () => defaultEngine,
   });
   const app = buildApp(
     {
@@ -73,6 +95,10 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       models,
       loadVad,
       maxUploadBytes: Math.round(config.maxUploadMb * 1_048_576),
+      admission,
+      decode: (input, decode) => decodeAudio(input, { ...decodeOptions, ...decode }),
+      uploadIdleTimeoutMs: config.uploadIdleTimeoutSeconds * 1000,
+      uploadTimeoutMs: config.uploadTimeoutSeconds * 1000,
       apiKeys: config.apiKeys,
       corsOrigins: config.corsOrigins,
       clientSecrets: new ClientSecretStore(),
@@ -81,12 +107,15 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
         maxBufferSeconds: config.realtimeMaxBufferSeconds,
         maxMessageBytes: Math.round(config.realtimeMaxMessageMb * 1_048_576),
         idleTimeoutSeconds: config.realtimeIdleTimeoutSeconds,
+        maxSessions: config.realtimeMaxSessions,
+        maxSpeed: config.realtimeMaxSpeed,
       },
       defaultEngine: () => defaultEngine,
     },
     { logger: options.logger ?? { level: config.logLevel }, ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}) },
   );
   app.log.info({ config: describeConfig(config) }, "effective configuration");
+  if (swept.length > 0) app.log.info({ removed: swept }, "removed the temp dirs of Earshot processes that are gone");
   app.addHook("onClose", async () => {
     if (vad) await (await vad.catch(() => undefined))?.release();
   });
@@ -114,14 +143,48 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
   }
   const url = address.replace("[::1]", "localhost");
   if (tls) app.log.info({ cert: tls.certPath, selfSigned: tls.selfSigned }, "serving HTTPS and WSS");
+  app.log.info(
+    {
+      maxDecodedSeconds: config.maxDecodedSeconds,
+      maxDecodedAudioMb: config.maxDecodedAudioMb,
+      maxConcurrentDecodes: admission.maxDecodes,
+      worstCaseDecodedAudioMb: Math.round((config.maxDecodedSeconds * DECODED_BYTES_PER_SECOND) / 1_048_576),
+    },
+    "upload limits",
+  );
+  let closing: Promise<void> | undefined;
   return {
     app,
     url,
     ...(tls ? { tls } : {}),
     models,
-    async close() {
-      await app.close();
-      await models.close();
+    close() {
+      closing ??= drainAndClose(app, config.drainTimeoutSeconds * 1000).then(() => models.close());
+      return closing;
     },
   };
+}
+
+/**
+ * Closes the app: no new connections; requests in flight may finish within `drainMs`, the connections left then
+ * are destroyed, which aborts their work (a destroyed request aborts its decoder and its transcription).
+ */
+async function drainAndClose(app: FastifyInstance, drainMs: number): Promise<void> {
+  const closed = app.close();
+  // Connections that finish their last response become idle: close them as they do, not after keep-alive.
+  const idleSweep = setInterval(() => app.server.closeIdleConnections(), 100);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<"deadline">((resolve) => {
+    timer = setTimeout(() => resolve("deadline"), drainMs);
+  });
+  try {
+    if ((await Promise.race([closed.then(() => "closed" as const), deadline])) === "deadline") {
+      app.log.warn({ drainSeconds: drainMs / 1000 }, "drain deadline passed: aborting the requests still in flight");
+      app.server.closeAllConnections();
+      await closed;
+    }
+  } finally {
+    clearTimeout(timer);
+    clearInterval(idleSweep);
+  }
 }

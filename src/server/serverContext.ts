@@ -1,9 +1,13 @@
+import type { Readable } from "node:stream";
+
+import type { DecodeAudioOptions, DecodedAudio } from "../audio/index.js";
 import type { SileroVadModel } from "../audio/vad/index.js";
 import type { WhisperEngine } from "../engine/WhisperEngine.js";
 import type { ModelRegistry } from "../transcription/ModelRegistry.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
 import type { ClientSecretStore } from "./realtime/clientSecrets.js";
 import type { RealtimeLimits } from "./realtime/RealtimeSession.js";
+import type { UploadAdmission } from "./uploadAdmission.js";
 
 /** What the routes share: the transcription service and its models, the limits, auth. */
 export interface ServerContext {
@@ -12,6 +16,17 @@ export interface ServerContext {
   /** The process's Silero VAD (loaded on first use, released when the app closes). */
   loadVad: () => Promise<SileroVadModel>;
   maxUploadBytes: number;
+  /** Admission of uploads (decode slots, the decoded-audio memory budget) before their body is read. */
+  admission: UploadAdmission;
+  /**
+   * Decodes an upload with the server's FFmpeg, temp dir and decoded-seconds cap (refused from the header when it
+   * declares more).
+   */
+  decode(input: Readable, options: Pick<DecodeAudioOptions, "signal" | "onSamples" | "memory">): Promise<DecodedAudio>;
+  /** An upload that sends nothing for this long gets a 408. */
+  uploadIdleTimeoutMs: number;
+  /** An upload not received whole this long after it started gets a 408. */
+  uploadTimeoutMs: number;
   apiKeys: readonly string[];
   corsOrigins: readonly string[];
   /** Ephemeral secrets for realtime sockets. */

@@ -8,7 +8,7 @@ import OpenAI from "openai";
 import { expect } from "vitest";
 
 import { getTestModelPath, TEST_MODEL_SEGMENTS } from "../../src/models/testModel.js";
-import { startServer, type RunningServer } from "../../src/server/server.js";
+import { startServer, type RunningServer, type StartServerOptions } from "../../src/server/server.js";
 import { loadServerConfig, type ServerConfigInput } from "../../src/config.js";
 import { speechOfLength } from "./engineFixtures.js";
 import { encodeWav, encodeWithFfmpeg, longSpeech, writeWav } from "./speech.js";
@@ -26,16 +26,24 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+export interface TestServerOptions {
+  /** The server's pino options (e.g. `{ level: "info", stream }` to capture the log); default no log. */
+  logger?: StartServerOptions["logger"];
+  /** The decoder's temp parent dir, made by the caller (who removes it); default a fresh one removed at close. */
+  tempDir?: string;
+}
+
 /** Starts the real server on 127.0.0.1 with an OS-assigned port, no environment, no .env. */
-export async function startTestServer(flags: ServerConfigInput = {}): Promise<TestServer> {
-  const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-server-test-"));
+export async function startTestServer(flags: ServerConfigInput = {}, options: TestServerOptions = {}): Promise<TestServer> {
+  const ownTempDir = options.tempDir === undefined;
+  const tempDir = options.tempDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "earshot-server-test-"));
   const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-server-tls-"));
   const config = loadServerConfig({ model: await getTestModelPath("tiny"), host: "127.0.0.1", port: "0", ...flags }, {}, {});
   let server: RunningServer;
   try {
-    server = await startServer(config, { logger: false, tempDir, tlsDir });
+    server = await startServer(config, { logger: options.logger ?? false, tempDir, tlsDir });
   } catch (error) {
-    fs.rmSync(tempDir, { recursive: true, force: true });
+    if (ownTempDir) fs.rmSync(tempDir, { recursive: true, force: true });
     fs.rmSync(tlsDir, { recursive: true, force: true });
     throw error;
   }
@@ -46,7 +54,7 @@ export async function startTestServer(flags: ServerConfigInput = {}): Promise<Te
     client: (apiKey = "sk-test") => new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0, timeout: 60_000 }),
     async close() {
       await server.close();
-      fs.rmSync(tempDir, { recursive: true, force: true });
+      if (ownTempDir) fs.rmSync(tempDir, { recursive: true, force: true });
       fs.rmSync(tlsDir, { recursive: true, force: true });
     },
   };
@@ -80,6 +88,14 @@ export interface ReadyBody {
   queued: number;
   maxParallel: number;
   maxQueued: number;
+  /** Uploads being received and decoded, and their bound. */
+  decoding: number;
+  maxDecoding: number;
+  /** Admitted uploads not answered yet. */
+  uploads: number;
+  /** Decoded audio held, and the budget, in MiB. */
+  decodedAudioMb: number;
+  maxDecodedAudioMb: number;
 }
 
 /** GET /ready (200 when ready, 503 when saturated; both carry the job counts). */

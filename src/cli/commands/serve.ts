@@ -19,6 +19,12 @@ export function registerServeCommand(program: Command): void {
     .option("--parallel-jobs <n>", "transcriptions decoded at once (env EARSHOT_PARALLEL_JOBS)")
     .option("--threads-per-job <n>", "CPU threads per transcription (env EARSHOT_THREADS)")
     .option("--max-queued-jobs <n>", "jobs waiting before 429 (env EARSHOT_MAX_QUEUED_JOBS, default 16)")
+    .option("--max-decoded-seconds <s>", "longest audio one upload may decode to, refused from the header when it declares more (env EARSHOT_MAX_DECODED_SECONDS, default 7200)")
+    .option("--max-decoded-audio-mb <mb>", "decoded audio held in memory by all requests together (env EARSHOT_MAX_DECODED_AUDIO_MB, default 1024)")
+    .option("--max-concurrent-decodes <n>", "uploads received and decoded at once (env EARSHOT_MAX_CONCURRENT_DECODES, default job slots + queue)")
+    .option("--upload-idle-timeout-seconds <s>", "408 for an upload that sends nothing for this long (env EARSHOT_UPLOAD_IDLE_TIMEOUT_SECONDS, default 30)")
+    .option("--upload-timeout-seconds <s>", "408 for an upload not received whole in this long (env EARSHOT_UPLOAD_TIMEOUT_SECONDS, default 600)")
+    .option("--drain-timeout-seconds <s>", "at SIGTERM/SIGINT, in-flight requests get this long before they are aborted (env EARSHOT_DRAIN_TIMEOUT_SECONDS, default 30)")
     .option("--ffmpeg-path <path>", "FFmpeg binary (env EARSHOT_FFMPEG_PATH)")
     .option(
       "--chunking <mode>",
@@ -38,8 +44,11 @@ export function registerServeCommand(program: Command): void {
       // Commander gives `true` for a bare boolean flag; the configuration takes strings.
       const flags = Object.fromEntries(Object.entries(rawFlags).map(([key, value]) => [key, value === true ? "true" : value])) as ServerConfigInput;
       let server: Awaited<ReturnType<typeof startServer>>;
+      let drainSeconds: number;
       try {
-        server = await startServer(loadServerConfig(flags));
+        const config = loadServerConfig(flags);
+        drainSeconds = config.drainTimeoutSeconds;
+        server = await startServer(config);
       } catch (error) {
         if (error instanceof ConfigError) {
           process.stderr.write(`earshot: ${error.message}\n`);
@@ -53,10 +62,16 @@ export function registerServeCommand(program: Command): void {
         process.stderr.write(`earshot: self-signed certificate ${server.tls.certPath} (clients: NODE_EXTRA_CA_CERTS=${server.tls.certPath})\n`);
       }
       let closing = false;
+      // Stop accepting, let in-flight requests finish within the drain deadline, abort the rest, exit. A second
+      // signal exits at once; so does a close that hangs well past the deadline.
       const shutdown = (signal: string) => {
         if (closing) process.exit(1);
         closing = true;
-        server.app.log.info({ signal }, "shutting down");
+        server.app.log.info({ signal, drainSeconds }, "shutting down: draining in-flight requests");
+        setTimeout(() => {
+          server.app.log.error("shutdown did not complete after the drain deadline: exiting");
+          process.exit(1);
+        }, (drainSeconds + 10) * 1000).unref();
         server.close().then(
           () => process.exit(0),
           () => process.exit(1),

@@ -1,9 +1,11 @@
 // POST /v1/audio/transcriptions, POST /v1/audio/translations and the simple browser upload
 // POST /api/transcribe: thin wire adapters over the transcription service. Decoding starts while the upload
-// streams in; with chunking, so does transcription when the form's fields come before the file.
+// streams in; with chunking, so does transcription when the form's fields come before the file. Every upload is
+// admitted (or refused 429) before a byte of its body is read, and holds its decode slot and decoded-audio memory
+// lease until it is answered.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
-import type { DecodedAudio } from "../../audio/index.js";
+import { AudioMemoryError, type AudioMemoryGrant, type DecodedAudio } from "../../audio/index.js";
 import type { Segment, TranscriptionResult } from "../../engine/types.js";
 import { formatSseEvent, renderTranscription, resultTokens, textDeltaEvent, textDoneEvent, tokenLogprobs, tokenUsage } from "../../formats/index.js";
 import { ApiError, toApiError } from "../../transcription/apiErrors.js";
@@ -12,6 +14,7 @@ import { languageSetting, type TranscriptionSettings } from "../../transcription
 import type { OpenTranscription } from "../../transcription/TranscriptionService.js";
 import type { ServerContext } from "../serverContext.js";
 import { receiveUpload } from "../receiveUpload.js";
+import { memoryBudgetExhausted, type UploadTicket } from "../uploadAdmission.js";
 
 /** An AbortController that fires when the client goes away before the response is complete. */
 function clientGone(reply: FastifyReply): AbortController {
@@ -52,8 +55,29 @@ interface UploadedTranscription {
   sink: SegmentSink;
 }
 
+/** 499 (logged at info, never answered): the client went away before its response. */
+export function clientClosedRequest(): ApiError {
+  return new ApiError(499, "The client closed the request.", "invalid_request_error", null, "client_closed_request");
+}
+
+/** OpenAI's answer to an upload that is not multipart (a urlencoded or JSON body), before the body is read. */
+export function invalidUploadContentType(contentType: string | undefined): ApiError {
+  const given = contentType?.split(";")[0]?.trim() || "none";
+  return ApiError.invalidParam(
+    "file",
+    `Invalid Content-Type header (${given}), expected multipart/form-data. (HINT: If you're using curl, you can pass -H 'Content-Type: multipart/form-data')`,
+    "invalid_content_type",
+  );
+}
+
+/** Route hook of the upload routes: a body that is not a multipart form is refused before it is read or parsed. */
+async function requireMultipart(request: FastifyRequest): Promise<void> {
+  if (!/^multipart\/form-data\b/i.test(request.headers["content-type"] ?? "")) throw invalidUploadContentType(request.headers["content-type"]);
+}
+
 /**
- * The shared shape of every upload route: refuse at once when the queue is full, watch for the client going away,
+ * The shared shape of every upload route: admit the upload (429 before its body is read when the server could not
+ * take it), watch for the client going away,
  * receive the form (decoding the file as it streams in, and transcribing it early when the fields before the file
  * already `parse` to chunked work), check the whole form, and run `handle`; on failure the decode and any early work
  * stop at once, so FFmpeg, its temp files and the engine's slots are freed.
@@ -67,8 +91,9 @@ async function withAudioForm<T extends { settings: TranscriptionSettings }>(
   /** Called when an early transcription starts, with what the fields before the file asked for. */
   onEarlyStart?: (early: T, sink: SegmentSink) => void,
 ): Promise<void> {
-  const engine = context.defaultEngine();
-  if (engine?.saturated) throw ApiError.overloaded(engine.retryAfterSeconds());
+  const ticket = context.admission.admit();
+  // Answered, failed or gone: the decoded samples are dropped, and so is their lease.
+  reply.raw.once("close", () => ticket.release());
   const signal = clientGone(reply).signal;
   const decodeAbort = new AbortController();
   const sink = new SegmentSink();
@@ -77,32 +102,73 @@ async function withAudioForm<T extends { settings: TranscriptionSettings }>(
     const upload = await receiveUpload(request.raw, {
       maxFileBytes: context.maxUploadBytes,
       signal,
+      idleTimeoutMs: context.uploadIdleTimeoutMs,
+      totalTimeoutMs: context.uploadTimeoutMs,
       consumeFile: (stream, fileSignal, fieldsBeforeFile) => {
         const decodeSignal = AbortSignal.any([fileSignal, signal, decodeAbort.signal]);
+        const earlyRequest = parseEarly(context, parse, fieldsBeforeFile);
+        // Work can start before the upload ends only when the fields before the file ask for chunking.
+        const chunkedEarly = earlyRequest !== undefined && context.transcription.chunkingOf(earlyRequest.settings) !== null;
+        if (!chunkedEarly) return trackDecode(ticket, context.decode(stream, { signal: decodeSignal, memory: ticket.memory }));
         const pending: Float32Array[] = [];
         let run: OpenTranscription | undefined;
-        const earlyRequest = parseEarly(context, parse, fieldsBeforeFile);
-        early = startEarly(context, earlyRequest?.settings, decodeSignal, sink).then((opened) => {
+        let opening = true;
+        early = startEarly(context, earlyRequest.settings, decodeSignal, sink).then((opened) => {
           run = opened;
+          opening = false;
           for (const samples of pending.splice(0)) run?.run.push(samples);
-          if (opened && earlyRequest) onEarlyStart?.(earlyRequest, sink);
+          if (opened) onEarlyStart?.(earlyRequest, sink);
           return opened;
         });
-        return context.transcription.decode(stream, decodeSignal, (samples) => (run ? run.run.push(samples) : pending.push(samples)));
+        const decoding = context.decode(stream, {
+          signal: decodeSignal,
+          // The early run keeps its own copy of the samples as they come: charged too.
+          memory: scaledGrant(ticket.memory, EARLY_RUN_MEMORY_FACTOR),
+          onSamples: (samples) => {
+            if (run) run.run.push(samples);
+            else if (opening) pending.push(samples);
+          },
+        });
+        return trackDecode(ticket, decoding);
       },
     });
     // Awaited below, or cancelled: never an unhandled rejection on an early exit.
     upload.file?.catch(() => undefined);
+    // The same answer on every upload route, whatever else the form lacks.
+    if (!upload.file) {
+      ticket.decodeDone();
+      throw ApiError.missingParam("file");
+    }
     const parsed = parse(upload.fields);
-    if (!upload.file) throw ApiError.missingParam("file");
     const audio = await upload.file;
     request.log.info({ model: parsed.settings.model, seconds: Number(audio.duration.toFixed(2)), format: audio.format }, "audio decoded");
     await handle(parsed, { audio, early: await early, sink }, signal);
   } catch (error) {
     decodeAbort.abort();
     (await early.catch(() => undefined))?.run.cancel();
+    if (signal.aborted) throw clientClosedRequest();
+    if (error instanceof AudioMemoryError) throw memoryBudgetExhausted(context.defaultEngine()?.retryAfterSeconds() ?? 5);
     throw error;
   }
+}
+
+/**
+ * What a decode fed to an early (chunked) run is charged per byte of its own buffer: the buffer, and the run's copy
+ * of the samples received so far.
+ */
+const EARLY_RUN_MEMORY_FACTOR = 2;
+
+function scaledGrant(grant: AudioMemoryGrant, factor: number): AudioMemoryGrant {
+  return { ensure: (bytes) => grant.ensure(bytes * factor) };
+}
+
+/** The decode slot is given back as soon as the decode ends, whatever the request does next. */
+function trackDecode(ticket: UploadTicket, decoding: Promise<DecodedAudio>): Promise<DecodedAudio> {
+  decoding.then(
+    () => ticket.decodeDone(),
+    () => ticket.decodeDone(),
+  );
+  return decoding;
 }
 
 /** The early transcription, when the settings known at the file's start ask for chunking (so work can start now). */
@@ -260,8 +326,12 @@ function handleSimpleUpload(context: ServerContext, request: FastifyRequest, rep
   );
 }
 
+/** The routes that take an upload (admission, deadlines and the multipart check apply to them). */
+export const UPLOAD_ROUTES = ["/v1/audio/transcriptions", "/v1/audio/translations", "/api/transcribe"] as const;
+
 export function registerAudioRoutes(app: FastifyInstance, context: ServerContext): void {
-  app.post("/v1/audio/transcriptions", (request, reply) => handleAudio(context, "transcriptions", request, reply));
-  app.post("/v1/audio/translations", (request, reply) => handleAudio(context, "translations", request, reply));
-  app.post("/api/transcribe", (request, reply) => handleSimpleUpload(context, request, reply));
+  const upload = { onRequest: requireMultipart };
+  app.post("/v1/audio/transcriptions", upload, (request, reply) => handleAudio(context, "transcriptions", request, reply));
+  app.post("/v1/audio/translations", upload, (request, reply) => handleAudio(context, "translations", request, reply));
+  app.post("/api/transcribe", upload, (request, reply) => handleSimpleUpload(context, request, reply));
 }

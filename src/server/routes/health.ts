@@ -1,4 +1,5 @@
-// GET /health: the process is alive. GET /ready: the default model is loaded and the queue has room.
+// GET /health: the process is alive. GET /ready: the default model is loaded, and an upload would be admitted now
+// (a free place in the job queue, a free decode slot, room in the decoded-audio budget); both carry the counts.
 import type { FastifyInstance } from "fastify";
 
 import type { ServerContext } from "../serverContext.js";
@@ -8,9 +9,10 @@ export function registerHealthRoutes(app: FastifyInstance, context: ServerContex
   app.get("/ready", async (_request, reply) => {
     const engine = context.defaultEngine();
     if (!engine) return reply.code(503).send({ status: "loading", model: context.models.defaultModel.name });
-    const stats = engine.stats();
-    if (engine.saturated) {
-      return reply.code(503).header("Retry-After", String(engine.retryAfterSeconds())).send({ status: "saturated", ...stats });
+    const stats = { ...engine.stats(), ...context.admission.stats() };
+    const refused = context.admission.refusal();
+    if (refused) {
+      return reply.code(503).header("Retry-After", refused.headers["Retry-After"] ?? String(engine.retryAfterSeconds())).send({ status: "saturated", ...stats });
     }
     return { status: "ready", model: context.models.defaultModel.name, ...stats };
   });
