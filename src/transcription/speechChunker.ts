@@ -43,7 +43,8 @@ interface OpenStretch {
 const FRAME = SILERO_FRAME_SAMPLES;
 /** A chunk with at least this much room left is topped up with the head of the next stretch, cut at a pause. */
 const MIN_FILL_SAMPLES = 3 * CHUNK_SAMPLE_RATE;
-/** Where that cut is looked for: the last this-many samples of the room. */
+/** Where that cut is looked for: the last this-many samples of the room, nearest first. */
+const FILL_NEAR_SAMPLES = 5 * CHUNK_SAMPLE_RATE;
 const FILL_SEARCH_SAMPLES = 10 * CHUNK_SAMPLE_RATE;
 /** The shortest pause (frames below the VAD's silence level) a stretch is cut at to top up a chunk: 96 ms. */
 const MIN_FILL_PAUSE_FRAMES = 3;
@@ -53,13 +54,15 @@ const MIN_FILL_PAUSE_FRAMES = 3;
  * hysteresis, prefix padding, silence duration, 160 ms minimum). Each stretch gets the padding after it too (up to
  * where the next one starts). Stretches are packed in order into chunks of at most `maxChunkSeconds`. When the next
  * stretch does not fit, the chunk is topped up with its head, cut at the longest pause (at least 96 ms of frames below
- * the VAD's silence level) in the last 10 s of the room left, so chunks come out close to full; with no such pause
+ * the VAD's silence level) in the last 5 s of the room left (else the last 10 s), so chunks come out close to full; with no such pause
  * the chunk closes as it is. A stretch that alone is longer than a chunk is cut at its longest pause within the last
  * 10 s that fit (failing any, its least speech-like frame there), never within the first or last second of a part.
  */
 export class SpeechChunker {
   private readonly detector: TurnDetector;
   private readonly paddingSamples: number;
+  /** Audio kept after a stretch (as much as before it, up to where the next one starts). */
+  private readonly trailingSamples: number;
   private readonly maxChunkSamples: number;
   private readonly negativeThreshold: number;
   private stretch: OpenStretch | undefined;
@@ -83,6 +86,7 @@ export class SpeechChunker {
     });
     this.negativeThreshold = this.detector.negativeThreshold;
     this.paddingSamples = Math.round((this.detector.prefixPaddingMs / 1000) * CHUNK_SAMPLE_RATE);
+    this.trailingSamples = this.paddingSamples;
     this.maxChunkSamples = Math.floor(maxChunkSeconds * CHUNK_SAMPLE_RATE);
   }
 
@@ -127,7 +131,7 @@ export class SpeechChunker {
       }
     }
     this.stretch = undefined;
-    if (this.held) this.place({ start: this.held.start, end: Math.min(totalSamples, this.held.end + this.paddingSamples) }, out);
+    if (this.held) this.place({ start: this.held.start, end: Math.min(totalSamples, this.held.end + this.trailingSamples) }, out);
     this.held = undefined;
     this.flushChunk(out);
     return out;
@@ -138,7 +142,7 @@ export class SpeechChunker {
   /** A stretch ended: the previous one gets its trailing padding (up to this one's start) and is placed. */
   private finishStretch(span: SampleSpan, out: SpeechChunk[]): void {
     if (this.held) {
-      const paddedEnd = Math.min(this.held.end + this.paddingSamples, span.start);
+      const paddedEnd = Math.min(this.held.end + this.trailingSamples, span.start);
       this.place({ start: this.held.start, end: Math.max(this.held.end, paddedEnd) }, out);
     }
     this.held = span;
@@ -158,7 +162,7 @@ export class SpeechChunker {
     const head: SampleSpan = { start: stretch.start, end: cut };
     // A held stretch before it is placed first; the head is complete (no padding: the speech goes on).
     if (this.held) {
-      const paddedEnd = Math.min(this.held.end + this.paddingSamples, head.start);
+      const paddedEnd = Math.min(this.held.end + this.trailingSamples, head.start);
       this.place({ start: this.held.start, end: Math.max(this.held.end, paddedEnd) }, out);
       this.held = undefined;
     }
@@ -192,6 +196,18 @@ export class SpeechChunker {
     return bestMiddle;
   }
 
+  /**
+   * Where to cut a stretch starting at `start` so its head fills a chunk up to `limit`: the longest pause in the last
+   * FILL_NEAR seconds of the room, else in the last FILL_SEARCH seconds; undefined when there is none.
+   */
+  private fillCut(start: number, limit: number): number | undefined {
+    for (const window of [FILL_NEAR_SAMPLES, FILL_SEARCH_SAMPLES]) {
+      const cut = this.longestPause(Math.max(start + CHUNK_SAMPLE_RATE, limit - window), limit, MIN_FILL_PAUSE_FRAMES);
+      if (cut !== undefined) return cut;
+    }
+    return undefined;
+  }
+
   /** The start of the least speech-like frame in [from, to). */
   private quietestFrame(from: number, to: number): number {
     const first = Math.ceil(from / FRAME);
@@ -215,7 +231,7 @@ export class SpeechChunker {
     const room = this.maxChunkSamples - this.chunkLength;
     if (piece.end - piece.start > room && this.pieces.length > 0) {
       // Top the chunk up with the head of this piece, cut at a pause, rather than leave the room empty.
-      const cut = room >= MIN_FILL_SAMPLES ? this.longestPause(Math.max(piece.start + CHUNK_SAMPLE_RATE, piece.start + room - FILL_SEARCH_SAMPLES), piece.start + room, MIN_FILL_PAUSE_FRAMES) : undefined;
+      const cut = room >= MIN_FILL_SAMPLES ? this.fillCut(piece.start, piece.start + room) : undefined;
       if (cut !== undefined && cut > piece.start && cut < piece.end) {
         this.append({ start: piece.start, end: cut });
         piece = { start: cut, end: piece.end };
