@@ -10,7 +10,7 @@
 // G.711 is 8 kHz (RFC 3551 PCMU/PCMA), one byte per sample.
 
 import { decodeAlawToFloat32, decodeUlawToFloat32 } from "./g711.js";
-import { decodeBase64Bytes, decodeBase64Pcm16, pcm16ToFloat32 } from "./pcm16.js";
+import { Base64Chunk, type Base64Text, decodeBase64Bytes, decodeBase64Pcm16, pcm16BytesToFloat32, pcm16ToFloat32 } from "./pcm16.js";
 import { StreamingResampler } from "./streamingResampler.js";
 
 /** What the engine consumes: 16 kHz mono. */
@@ -105,6 +105,37 @@ export function resolveInputAudioFormat(format: unknown = DEFAULT_INPUT_AUDIO_FO
   return info;
 }
 
+/**
+ * One `input_audio_buffer.append` chunk being decoded piece by piece (see {@link InputAudioDecoder.open}): first
+ * {@link validate} until it returns true, then {@link read} until {@link done}. Each call does a bounded amount of
+ * work, so a 15 MB chunk can be spread over many turns of the event loop; the output is bit for bit what one
+ * `decode` of the whole chunk returns.
+ */
+export interface InputAudioChunk {
+  /** Samples (at the client's rate) in the chunk; known before it is validated. */
+  readonly inputSamples: number;
+  /** Its duration in seconds. */
+  readonly seconds: number;
+  /** Whether the whole chunk has been checked. */
+  readonly validated: boolean;
+  /**
+   * Checks up to `maxChars` more base64 characters; true once the whole chunk is valid. Throws
+   * `InvalidAudioChunkError` (`invalid_base64`, `odd_byte_count`): the chunk is refused and nothing of it was used.
+   */
+  validate(maxChars: number): boolean;
+  /**
+   * 16 kHz samples reading the rest of the chunk will return, provided nothing else goes through the decoder in
+   * between (for limits checked before any of the chunk is used).
+   */
+  pendingOutputSamples(): number;
+  /** Input samples not read yet. */
+  readonly remainingSamples: number;
+  /** Whether the whole chunk has been read. */
+  readonly done: boolean;
+  /** Decodes and resamples up to `maxInputSamples` more input samples; returns the 16 kHz samples they complete. */
+  read(maxInputSamples: number): Float32Array;
+}
+
 /** Turns one session's `input_audio_buffer.append` chunks into 16 kHz mono floats, as they arrive. */
 export interface InputAudioDecoder {
   readonly format: InputAudioFormatInfo;
@@ -125,6 +156,11 @@ export interface InputAudioDecoder {
    * (`invalid_base64`, `odd_byte_count`) and then keeps no part of that chunk.
    */
   decode(base64: string): Float32Array;
+  /**
+   * The same as {@link decode}, in pieces: checks the chunk's length at once (throwing as `decode` does), and
+   * returns it to be validated and read in bounded steps. Other chunks must not be decoded while it is being read.
+   */
+  open(base64: Base64Text): InputAudioChunk;
   /** Returns the remaining samples (end of stream, e.g. on commit) and starts a new stream at time 0. */
   flush(): Float32Array;
 }
@@ -149,6 +185,31 @@ export function createInputDecoder(format?: unknown): InputAudioDecoder {
       return resampler.outputSamples;
     },
     decode: (base64) => resampler.push(toFloat(base64)),
+    open: (base64) => openChunk(base64, info, resampler),
     flush: () => resampler.flush(),
+  };
+}
+
+function openChunk(text: Base64Text, info: InputAudioFormatInfo, resampler: StreamingResampler): InputAudioChunk {
+  const sampleBytes = info.bytesPerSample as 1 | 2;
+  const chunk = new Base64Chunk(text, sampleBytes);
+  const toFloat: (bytes: Buffer) => Float32Array =
+    info.type === "audio/pcm" ? pcm16BytesToFloat32 : info.type === "audio/pcmu" ? decodeUlawToFloat32 : decodeAlawToFloat32;
+  const inputSamples = Math.floor(chunk.byteLength / sampleBytes);
+  return {
+    inputSamples,
+    seconds: inputSamples / info.sampleRate,
+    get validated() {
+      return chunk.validated;
+    },
+    validate: (maxChars) => chunk.validate(maxChars),
+    get remainingSamples() {
+      return Math.floor(chunk.remainingBytes / sampleBytes);
+    },
+    pendingOutputSamples: () => resampler.outputsAfter(Math.floor(chunk.remainingBytes / sampleBytes)),
+    get done() {
+      return chunk.done;
+    },
+    read: (maxInputSamples) => (chunk.done ? new Float32Array(0) : resampler.push(toFloat(chunk.read(maxInputSamples * sampleBytes)))),
   };
 }

@@ -180,6 +180,16 @@ export class StreamingResampler {
     return this.outputCount;
   }
 
+  /**
+   * How many samples {@link push} would return if `inputSamples` more input samples were pushed now (in one push or
+   * several): lets a caller check a limit before it commits to a chunk. Changes nothing.
+   */
+  outputsAfter(inputSamples: number): number {
+    const end = this.historyStart + this.historyLength + Math.max(0, inputSamples);
+    const last = end * this.up - 1 - this.filter.delay;
+    return Math.max(0, (last < 0 ? 0 : Math.floor(last / this.down) + 1) - this.outputCount);
+  }
+
   /** Adds input; returns every output sample that no longer depends on input still to come (possibly none). */
   push(chunk: Float32Array): Float32Array {
     if (chunk.length === 0) return new Float32Array(0);

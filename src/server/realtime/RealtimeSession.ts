@@ -3,13 +3,21 @@
 // and each committed turn is transcribed on the shared engine while the next one is being spoken. Client events
 // are handled strictly in order; when the work behind them piles up, the socket stops being read (TCP
 // back-pressure) instead of buffering without bound. A bad event gets an `error` event and the session goes on.
+//
+// CPU: an append's audio is validated, decoded, resampled and run through the VAD in slices of half a second, each
+// slice's decoding a task of the server's SliceScheduler (so a 15 MB append never holds the event loop). Audio may
+// arrive at most `maxSpeed` × real time after a short burst (AudioRateLimit, counted on the socket's bytes): beyond
+// that the socket is not read until the session is back within it. When the session closes, everything stops: the
+// slice in progress is its last, queued events are dropped and the buffers let go.
 import { setTimeout as sleep } from "node:timers/promises";
+
+import type { Duplex } from "node:stream";
 
 import type { FastifyBaseLogger } from "fastify";
 import type { WebSocket } from "ws";
 
-import { createInputDecoder, type InputAudioDecoder } from "../../audio/realtime/inputAudioFormat.js";
-import { InvalidAudioChunkError } from "../../audio/realtime/pcm16.js";
+import { createInputDecoder, type InputAudioChunk, type InputAudioDecoder } from "../../audio/realtime/inputAudioFormat.js";
+import { type Base64Text, InvalidAudioChunkError } from "../../audio/realtime/pcm16.js";
 import { SileroVadModel, SileroVadStream, TurnDetector, type TurnEvent } from "../../audio/vad/index.js";
 import { EngineOverloadedError, TranscriptionAbortedError } from "../../engine/errors.js";
 import { SAMPLE_RATE, type WhisperEngine } from "../../engine/WhisperEngine.js";
@@ -34,8 +42,11 @@ import {
 import { toApiError } from "../../transcription/apiErrors.js";
 import type { TranscriptionSettings } from "../../transcription/settings.js";
 import type { TranscriptionService } from "../../transcription/TranscriptionService.js";
+import { AudioRateLimit } from "./audioRateLimit.js";
+import { type ClientEvent, type ClientMessage, parseClientMessage } from "./clientMessage.js";
 import { RealtimeProtocolError } from "./realtimeErrors.js";
 import { SessionAudio } from "./sessionAudio.js";
+import type { SliceScheduler } from "./sliceScheduler.js";
 import {
   applyBetaSession,
   applyGaSession,
@@ -55,12 +66,18 @@ export interface RealtimeLimits {
   maxMessageBytes: number;
   /** The session is closed after this long without a client message. */
   idleTimeoutSeconds: number;
+  /** Sessions open at once; the next upgrade is refused. */
+  maxSessions: number;
+  /** A session's audio is processed at most this many times faster than real time (after a short burst). */
+  maxSpeed: number;
 }
 
 export type RealtimeDialect = "ga" | "beta";
 
 export interface RealtimeSessionOptions {
   socket: WebSocket;
+  /** The connection under `socket`: its bytes are counted against the session's audio speed limit. */
+  transport?: Duplex;
   transcription: TranscriptionService;
   loadVad: () => Promise<SileroVadModel>;
   limits: RealtimeLimits;
@@ -68,6 +85,8 @@ export interface RealtimeSessionOptions {
   config: TranscriptionSessionConfig;
   identity: SessionIdentity;
   log: FastifyBaseLogger;
+  /** Shared by the server's sessions: runs their decoding in slices, taking turns. */
+  scheduler: SliceScheduler;
 }
 
 const SUPPORTED_EVENTS = ["session.update", "transcription_session.update", "input_audio_buffer.append", "input_audio_buffer.commit", "input_audio_buffer.clear"];
@@ -94,12 +113,17 @@ const SILENCE_KEEP_MS = 1000;
 const PARTIAL_INTERVAL_MS = 400;
 /** How long a committed turn waits for a free engine slot before failing. */
 const OVERLOAD_WAIT_LIMIT_MS = 120_000;
-
-interface ClientEvent {
-  type: string;
-  event_id?: unknown;
-  [key: string]: unknown;
-}
+/** Audio decoded (and run through the VAD) in one slice: about 2-4 ms of CPU. */
+const SLICE_SECONDS = 0.5;
+/** Base64 characters checked in one slice (~1.5 ms). */
+const VALIDATE_CHARS = 256 * 1024;
+/** Audio a session may send at full speed before `maxSpeed` applies (and again after it has kept to it). */
+const BURST_SECONDS = 10;
+/** Audio in appends queued behind the one being handled before the socket stops being read, and when it resumes. */
+const QUEUED_AUDIO_HIGH_SECONDS = 10;
+const QUEUED_AUDIO_LOW_SECONDS = 2;
+/** While the socket is not being read, a ping this often finds out whether the client is still there. */
+const PAUSED_PING_MS = 2000;
 
 /** The turn being spoken (server VAD): from speech_started until it is committed. */
 interface OpenTurn {
@@ -130,7 +154,17 @@ export class RealtimeSession {
   private readonly closed = new AbortController();
   private tail: Promise<void> = Promise.resolve();
   private queued = 0;
+  /** Seconds of audio in the appends queued behind the event being handled (estimated from their base64 length). */
+  private queuedAudioSeconds = 0;
+  /** The socket is not read because events pile up (flow control) ... */
+  private backlogged = false;
+  /** ... or because the client sends audio faster than the speed limit. */
+  private throttled = false;
+  private throttleTimer: NodeJS.Timeout | undefined;
+  /** Whether the socket is paused: `backlogged || throttled`. */
   private paused = false;
+  private pausedPing: NodeJS.Timeout | undefined;
+  private readonly rate: AudioRateLimit;
   private readonly idleTimer: NodeJS.Timeout;
   private readonly sessionTimer: NodeJS.Timeout;
   private partialRunning = false;
@@ -143,17 +177,19 @@ export class RealtimeSession {
     this.config = options.config;
     this.decoder = createInputDecoder(this.config.format.betaName);
     this.output = new OrderedOutput((event) => this.send(event));
+    this.rate = new AudioRateLimit(options.limits.maxSpeed, BURST_SECONDS);
     const beta = options.dialect === "beta";
     this.send(sessionEvent(beta ? "transcription_session.created" : "session.created", renderSession(beta, this.config, options.identity)));
     // The socket keeps ws's default binaryType ("nodebuffer"): every message is one Buffer.
     this.socket.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     this.socket.on("close", () => this.dispose());
     this.socket.on("error", (error) => this.log.debug({ err: error }, "realtime socket error"));
+    options.transport?.on("data", (chunk: Buffer) => this.onReceived(chunk.length));
     this.sessionTimer = setTimeout(() => this.expire("session_expired", `Your session hit the maximum duration of ${options.limits.maxSessionSeconds} seconds.`), options.limits.maxSessionSeconds * 1000);
     this.sessionTimer.unref();
     this.idleTimer = setTimeout(() => {
       // Not idle while its own backlog holds the socket unread.
-      if (this.paused || this.queued > 0) return this.touch();
+      if (this.backlogged || this.queued > 0) return this.touch();
       this.expire("idle_timeout", `The session was idle for ${options.limits.idleTimeoutSeconds} seconds and has been closed.`);
     }, options.limits.idleTimeoutSeconds * 1000);
     this.idleTimer.unref();
@@ -186,16 +222,39 @@ export class RealtimeSession {
   private expire(code: string, message: string): void {
     this.sendError(new RealtimeProtocolError(message, code), null);
     this.socket.close(1000, code);
+    this.dispose();
   }
 
+  /** Whether client events are waiting or being handled. */
+  get busy(): boolean {
+    return this.queued > 0;
+  }
+
+  /** Whether the socket is not being read (back-pressure). */
+  get readingPaused(): boolean {
+    return this.paused;
+  }
+
+  /** The socket closed: all work stops (the slice in progress is the last), queued events are dropped, buffers let go. */
   private dispose(): void {
     if (this.closed.signal.aborted) return;
     this.closed.abort();
     clearTimeout(this.idleTimer);
     clearTimeout(this.sessionTimer);
+    clearTimeout(this.throttleTimer);
+    this.setTurn(undefined);
+    this.detector = undefined;
+    this.vadStream = undefined;
+    this.audio.dropBefore(this.audio.endSample);
+    this.queuedAudioSeconds = 0;
+    // Let the closing handshake through (what else arrives is dropped).
+    this.backlogged = false;
+    this.throttled = false;
+    this.applyPause();
   }
 
   private onMessage(bytes: Buffer, isBinary: boolean): void {
+    if (this.closed.signal.aborted) return;
     this.touch();
     if (isBinary) {
       this.sendError(new RealtimeProtocolError("Binary WebSocket messages are not supported: send JSON events as text (audio as base64 in input_audio_buffer.append).", "invalid_event"), null);
@@ -211,30 +270,47 @@ export class RealtimeSession {
       );
       return;
     }
-    let event: ClientEvent;
+    let message: ClientMessage;
     try {
-      const parsed: unknown = JSON.parse(bytes.toString("utf8"));
-      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new RealtimeProtocolError("A client event must be a JSON object.", "invalid_event");
-      event = parsed as ClientEvent;
+      message = parseClientMessage(bytes);
     } catch (error) {
-      const message = error instanceof RealtimeProtocolError ? error.message : `The message is not valid JSON: ${(error as Error).message}`;
-      this.sendError(new RealtimeProtocolError(message, "invalid_json"), null);
+      if (!(error instanceof RealtimeProtocolError)) throw error;
+      this.sendError(error, null);
       return;
     }
+    const { event } = message;
     if (typeof event.type !== "string") {
       this.sendError(RealtimeProtocolError.invalidValue("type", "Missing required parameter: 'type'.", "missing_required_parameter"), event.event_id);
       return;
     }
-    this.enqueue(event);
+    this.enqueue(message);
+  }
+
+  /** Seconds of audio an append carries, from its base64 length (0 for other events). */
+  private audioSecondsOf({ event, audio }: ClientMessage): number {
+    if (event.type !== "input_audio_buffer.append") return 0;
+    const text = audio ?? event.audio;
+    const length = typeof text === "string" || typeof text === "object" ? ((text as Base64Text | null)?.length ?? 0) : 0;
+    return (length * 0.75) / this.decoder.bytesPerSecond;
   }
 
   /** Handles events one after another; stops reading the socket while too many wait. */
-  private enqueue(event: ClientEvent): void {
+  private enqueue(message: ClientMessage): void {
+    const { event } = message;
+    // Audio waiting behind the event being handled (an append handled at once is not waiting).
+    const audioSeconds = this.queued > 0 ? this.audioSecondsOf(message) : 0;
     this.queued++;
+    this.queuedAudioSeconds += audioSeconds;
     this.updateFlow();
     this.tail = this.tail
-      .then(() => (this.closed.signal.aborted ? undefined : this.handle(event)))
+      .then(() => {
+        this.queuedAudioSeconds = Math.max(0, this.queuedAudioSeconds - audioSeconds);
+        this.updateFlow();
+        return this.closed.signal.aborted ? undefined : this.handle(message);
+      })
       .catch((error: unknown) => {
+        // A closed session's work ends in whatever its last step threw: nobody to tell.
+        if (this.closed.signal.aborted) return;
         if (error instanceof RealtimeProtocolError) this.sendError(error, event.event_id);
         else {
           this.log.error({ err: error, event: event.type }, "realtime event failed");
@@ -248,23 +324,72 @@ export class RealtimeSession {
   }
 
   private updateFlow(): void {
-    const busy = this.queued > QUEUE_HIGH_WATER || this.output.pending > MAX_TURNS_IN_FLIGHT;
-    const idle = this.queued <= QUEUE_LOW_WATER && this.output.pending <= MAX_TURNS_IN_FLIGHT;
-    if (busy && !this.paused) {
-      this.paused = true;
+    if (this.closed.signal.aborted) return;
+    const busy = this.queued > QUEUE_HIGH_WATER || this.output.pending > MAX_TURNS_IN_FLIGHT || this.queuedAudioSeconds > QUEUED_AUDIO_HIGH_SECONDS;
+    const idle = this.queued <= QUEUE_LOW_WATER && this.output.pending <= MAX_TURNS_IN_FLIGHT && this.queuedAudioSeconds <= QUEUED_AUDIO_LOW_SECONDS;
+    if (busy && !this.backlogged) {
+      this.backlogged = true;
+      this.applyPause();
+    } else if (idle && this.backlogged) {
+      this.backlogged = false;
+      this.applyPause();
+    }
+  }
+
+  /** Bytes arrived on the connection: counted as audio (in the session's format) against the speed limit. */
+  private onReceived(bytes: number): void {
+    if (this.closed.signal.aborted) return;
+    // A large message arriving at the speed limit is not idleness.
+    this.touch();
+    const wait = this.rate.charge(bytes / ((this.decoder.bytesPerSecond * 4) / 3));
+    if (wait > 0) this.throttleFor(wait);
+  }
+
+  private throttleFor(seconds: number): void {
+    if (this.throttleTimer) return;
+    this.throttled = true;
+    this.applyPause();
+    this.throttleTimer = setTimeout(() => {
+      this.throttleTimer = undefined;
+      const wait = this.rate.waitSeconds();
+      if (wait > 0 && !this.closed.signal.aborted) return this.throttleFor(wait);
+      this.throttled = false;
+      this.applyPause();
+    }, Math.max(1, Math.ceil(seconds * 1000)));
+  }
+
+  /** Reads the socket or stops reading it, as `backlogged` and `throttled` say. */
+  private applyPause(): void {
+    const pause = (this.backlogged || this.throttled) && !this.closed.signal.aborted;
+    if (pause === this.paused) return;
+    this.paused = pause;
+    if (pause) {
       this.socket.pause();
-    } else if (idle && this.paused) {
-      this.paused = false;
+      // Nothing is read while paused, a close frame or the end of the connection included; a ping fails once the
+      // client is gone, and the socket closes then instead of after the backlog.
+      this.pausedPing = setInterval(() => {
+        if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
+      }, PAUSED_PING_MS);
+      this.pausedPing.unref();
+    } else {
+      clearInterval(this.pausedPing);
+      this.pausedPing = undefined;
       this.socket.resume();
     }
   }
 
+  /** Runs a slice of CPU work when the scheduler gives this session its turn; rejects once the session is closed. */
+  private step<T>(work: () => T): Promise<T> {
+    return this.options.scheduler.run(work, this.closed.signal);
+  }
+
   // ---- client events ----
 
-  private async handle(event: ClientEvent): Promise<void> {
+  private async handle(message: ClientMessage): Promise<void> {
+    const { event } = message;
     switch (event.type) {
       case "input_audio_buffer.append":
-        return this.append(event);
+        return this.append(message);
       case "input_audio_buffer.commit":
         return this.commit();
       case "input_audio_buffer.clear":
@@ -330,12 +455,20 @@ export class RealtimeSession {
     }
   }
 
-  private async append(event: ClientEvent): Promise<void> {
-    if (event.audio === undefined) throw new RealtimeProtocolError("Missing required parameter: 'audio'.", "missing_required_parameter", "audio");
-    if (typeof event.audio !== "string") throw RealtimeProtocolError.invalidValue("audio", "Invalid 'audio': expected a base64 string.", "invalid_type");
-    let samples: Float32Array;
+  private async append({ event, audio }: ClientMessage): Promise<void> {
+    let text: Base64Text;
+    if (audio) text = audio;
+    else {
+      if (event.audio === undefined) throw new RealtimeProtocolError("Missing required parameter: 'audio'.", "missing_required_parameter", "audio");
+      if (typeof event.audio !== "string") throw RealtimeProtocolError.invalidValue("audio", "Invalid 'audio': expected a base64 string.", "invalid_type");
+      text = event.audio;
+    }
+    const decoder = this.decoder;
+    let chunk: InputAudioChunk;
     try {
-      samples = this.decoder.decode(event.audio);
+      // The whole chunk is checked before any of it is used: a bad one is refused as a whole.
+      chunk = decoder.open(text);
+      while (!chunk.validated) await this.step(() => chunk.validate(VALIDATE_CHARS));
     } catch (error) {
       if (error instanceof InvalidAudioChunkError) {
         throw new RealtimeProtocolError(`Invalid 'audio': ${error.message}. The chunk was not added to the buffer.`, error.code, "audio");
@@ -343,15 +476,20 @@ export class RealtimeSession {
       throw error;
     }
     const maxSamples = this.options.limits.maxBufferSeconds * SAMPLE_RATE;
-    if (!this.detector && this.audio.length + samples.length > maxSamples) {
+    if (!this.detector && this.audio.length + chunk.pendingOutputSamples() > maxSamples) {
       throw new RealtimeProtocolError(
         `The input audio buffer is full (${this.options.limits.maxBufferSeconds} s of uncommitted audio); this chunk was not added. Commit or clear the buffer.`,
         "input_audio_buffer_full",
         "audio",
       );
     }
-    this.audio.append(samples);
-    if (this.detector) await this.detect(samples);
+    const sliceSamples = Math.round(SLICE_SECONDS * decoder.inputSampleRate);
+    while (!chunk.done) {
+      const decoded = await this.step(() => chunk.read(sliceSamples));
+      if (this.closed.signal.aborted) return;
+      this.audio.append(decoded);
+      if (this.detector) await this.detect(decoded);
+    }
   }
 
   private async detect(samples: Float32Array): Promise<void> {

@@ -1,7 +1,8 @@
 // GET /v1/realtime upgraded to a WebSocket (`?intent=transcription`, or `?model=…` as the SDK sends it). The
 // request is authenticated before the upgrade completes: `Authorization: Bearer <API key or client secret>`, or
 // the browser subprotocols ["realtime", "openai-insecure-api-key.<key or secret>"]. Anything else is answered
-// with an OpenAI-shaped HTTP error and the socket closed; an accepted one becomes a RealtimeSession.
+// with an OpenAI-shaped HTTP error and the socket closed; an accepted one becomes a RealtimeSession. At most
+// `maxSessions` are open at once: the next upgrade is refused with 429 until one closes.
 import type { IncomingMessage } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
@@ -17,6 +18,7 @@ import { bearerToken, isApiKey } from "../auth.js";
 import { CLIENT_SECRET_PREFIX } from "./clientSecrets.js";
 import { type RealtimeDialect, RealtimeSession } from "./RealtimeSession.js";
 import { defaultSessionConfig, type SessionIdentity, type TranscriptionSessionConfig } from "./sessionConfig.js";
+import { SliceScheduler } from "./sliceScheduler.js";
 
 const KEY_PROTOCOL = "openai-insecure-api-key.";
 const BETA_PROTOCOL = "openai-beta.realtime-v1";
@@ -42,6 +44,36 @@ function reject(socket: Duplex, error: ApiError): void {
     ...Object.entries(error.headers).map(([name, value]) => `${name}: ${value}`),
   ];
   socket.end(`${headers.join("\r\n")}\r\n\r\n${body}`);
+}
+
+/** What a server's realtime sessions are doing right now. */
+export interface RealtimeStats {
+  /** Sessions open. */
+  sessions: number;
+  /** Sessions with client events waiting or being handled. */
+  busySessions: number;
+  /** Sessions whose socket is not being read (back-pressure). */
+  pausedSessions: number;
+  /** Slices of decoding work waiting for their turn. */
+  pendingSlices: number;
+}
+
+const statsOf = new WeakMap<FastifyInstance, () => RealtimeStats>();
+
+/** The realtime sessions of an app that {@link attachRealtimeSocket} set up (all zero for another app). */
+export function realtimeStats(app: FastifyInstance): RealtimeStats {
+  return statsOf.get(app)?.() ?? { sessions: 0, busySessions: 0, pausedSessions: 0, pendingSlices: 0 };
+}
+
+function tooManySessions(limit: number): ApiError {
+  return new ApiError(
+    429,
+    `Too many realtime sessions are open on this server (the limit is ${limit}); try again when one has closed.`,
+    "rate_limit_error",
+    null,
+    "rate_limit_exceeded",
+    { "Retry-After": "5" },
+  );
 }
 
 interface Admission {
@@ -102,12 +134,25 @@ export function attachRealtimeSocket(app: FastifyInstance, context: ServerContex
     // Browsers require the server to pick one of the offered protocols; never echo the key.
     handleProtocols: (protocols) => (protocols.has("realtime") ? "realtime" : false),
   });
+  const scheduler = new SliceScheduler();
+  const sessions = new Set<RealtimeSession>();
+  statsOf.set(app, () => {
+    let busySessions = 0;
+    let pausedSessions = 0;
+    for (const session of sessions) {
+      if (session.busy) busySessions++;
+      if (session.readingPaused) pausedSessions++;
+    }
+    return { sessions: sessions.size, busySessions, pausedSessions, pendingSlices: scheduler.pending };
+  });
 
   app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => undefined);
     let admission: Admission;
     try {
       admission = admit(request, context);
+      // Counted when the upgrade completes, which is synchronous (ws without verifyClient): no race between upgrades.
+      if (sessions.size >= limits.maxSessions) throw tooManySessions(limits.maxSessions);
     } catch (error) {
       const apiError = toApiError(error);
       app.log.info({ status: apiError.status, code: apiError.code, url: request.url }, "realtime connection refused");
@@ -117,8 +162,12 @@ export function attachRealtimeSocket(app: FastifyInstance, context: ServerContex
     wss.handleUpgrade(request, socket, head, (ws) => {
       const log = app.log.child({ session: admission.identity.id });
       log.info({ dialect: admission.dialect, model: admission.config.model }, "realtime session opened");
-      ws.on("close", (code) => log.info({ code }, "realtime session closed"));
-      new RealtimeSession({ socket: ws, transcription: context.transcription, loadVad: context.loadVad, limits, log, ...admission });
+      const session = new RealtimeSession({ socket: ws, transport: socket, transcription: context.transcription, loadVad: context.loadVad, limits, log, scheduler, ...admission });
+      sessions.add(session);
+      ws.on("close", (code) => {
+        sessions.delete(session);
+        log.info({ code }, "realtime session closed");
+      });
     });
   });
 
