@@ -188,8 +188,8 @@ export class RealtimeSession {
     this.sessionTimer = setTimeout(() => this.expire("session_expired", `Your session hit the maximum duration of ${options.limits.maxSessionSeconds} seconds.`), options.limits.maxSessionSeconds * 1000);
     this.sessionTimer.unref();
     this.idleTimer = setTimeout(() => {
-      // Not idle while its own backlog holds the socket unread.
-      if (this.backlogged || this.queued > 0) return this.touch();
+      // Not idle while its own backlog (or the speed limit) holds the socket unread.
+      if (this.paused || this.queued > 0) return this.touch();
       this.expire("idle_timeout", `The session was idle for ${options.limits.idleTimeoutSeconds} seconds and has been closed.`);
     }, options.limits.idleTimeoutSeconds * 1000);
     this.idleTimer.unref();
@@ -289,8 +289,7 @@ export class RealtimeSession {
   /** Seconds of audio an append carries, from its base64 length (0 for other events). */
   private audioSecondsOf({ event, audio }: ClientMessage): number {
     if (event.type !== "input_audio_buffer.append") return 0;
-    const text = audio ?? event.audio;
-    const length = typeof text === "string" || typeof text === "object" ? ((text as Base64Text | null)?.length ?? 0) : 0;
+    const length = audio?.length ?? (typeof event.audio === "string" ? event.audio.length : 0);
     return (length * 0.75) / this.decoder.bytesPerSecond;
   }
 
