@@ -161,11 +161,13 @@ export function loadServerConfig(
   for (const alias of config.aliases) {
     if (!/^[\w.:-]+(=.+)?$/.test(alias)) throw new ConfigError(`invalid model alias "${alias}" in ${CONFIG_ENV.aliases}: use alias or alias=model`);
   }
-  const longestUploadMb = (config.maxDecodedSeconds * DECODED_BYTES_PER_SECOND) / 1_048_576;
+  // The longest upload whose header does not declare its length needs twice its samples once: the blocks it was
+  // decoded into, and the array they are joined into.
+  const longestUploadMb = (2 * config.maxDecodedSeconds * DECODED_BYTES_PER_SECOND) / 1_048_576;
   if (config.maxDecodedAudioMb < longestUploadMb) {
     throw new ConfigError(
       `invalid maxDecodedAudioMb (flag --max-decoded-audio-mb, env ${CONFIG_ENV.maxDecodedAudioMb}): ${config.maxDecodedAudioMb} MB cannot hold ` +
-        `one upload of maxDecodedSeconds (${config.maxDecodedSeconds} s is ${longestUploadMb.toFixed(1)} MB of decoded audio): raise it, or lower ${CONFIG_ENV.maxDecodedSeconds}`,
+        `one upload of maxDecodedSeconds (${config.maxDecodedSeconds} s needs ${longestUploadMb.toFixed(1)} MB while it is decoded): raise it, or lower ${CONFIG_ENV.maxDecodedSeconds}`,
     );
   }
   return config;

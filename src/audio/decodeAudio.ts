@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 
@@ -23,6 +23,8 @@ export const DEFAULT_MAX_DURATION_SECONDS = 2 * 60 * 60;
 export const DEFAULT_DECODE_TIMEOUT_MS = 10 * 60 * 1000;
 /** How long ffmpeg gets to exit after SIGTERM before SIGKILL. */
 const KILL_GRACE_MS = 500;
+/** Default nice value of ffmpeg: decoding yields the CPU to the process's event loop and to transcription. */
+export const DEFAULT_FFMPEG_NICE = 10;
 /**
  * A declared duration up to this much over the limit is not refused from the header alone (containers round, and
  * count padding): the decoded samples are still held to the limit exactly.
@@ -47,15 +49,21 @@ export interface DecodeAudioOptions {
    */
   maxDurationSeconds?: number;
   /**
-   * Memory for the decoded samples: asked (for the buffer's whole capacity) before every allocation; a refusal stops
-   * ffmpeg and rejects with {@link AudioMemoryError}. When the header declares the duration, the memory for all of
-   * it is asked for at once, before decoding. Default: none (bounded by `maxDurationSeconds` only).
+   * Memory for the decoded samples: asked before every allocation, for all the sample memory allocated so far (the
+   * blocks samples are decoded into, and the array they are joined into at the end); a refusal stops ffmpeg and
+   * rejects with {@link AudioMemoryError}. When the header declares the duration, the memory for all of it is asked
+   * for at once, before decoding (one block: nothing to join). Default: none (bounded by `maxDurationSeconds` only).
    */
   memory?: AudioMemoryGrant;
   /** ffmpeg binary (a bare name such as "ffmpeg" is looked up in PATH); default the bundled one (callers pass the configured EARSHOT_FFMPEG_PATH). */
   ffmpegPath?: string;
   /** Parent directory for the private temp directory that mp4/m4a/mp3 inputs are written to; default `os.tmpdir()`. */
   tempDir?: string;
+  /**
+   * Scheduling priority of the ffmpeg process (a nice value, 0 = as this process); default {@link DEFAULT_FFMPEG_NICE},
+   * so that many decodes at once do not starve the event loop and whisper's threads.
+   */
+  ffmpegNice?: number;
   /** Diagnostics hook: called with ffmpeg's pid once it has started. */
   onFfmpegSpawn?: (pid: number) => void;
   /**
@@ -125,7 +133,7 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
     }
 
     const log = new FfmpegLogCollector(inputUrl);
-    const pcm = new PcmAccumulator(Math.ceil(maxSeconds * TARGET_SAMPLE_RATE), undefined, options.onSamples, options.memory);
+    const pcm = new PcmAccumulator(Math.ceil(maxSeconds * TARGET_SAMPLE_RATE), options.onSamples, options.memory);
     const tooLong = () => new AudioDecodeError("too_long", `The audio is longer than the ${maxSeconds} s limit`);
     const run = await runFfmpeg({
       ffmpegPath: ffmpeg.path,
@@ -134,7 +142,7 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
       log,
       pcm,
       tooLong,
-      overBudget: () => new AudioMemoryError(pcm.capacity * 4),
+      overBudget: () => new AudioMemoryError(pcm.allocatedBytes),
       onDeclaredDuration: (seconds) => {
         // An estimate from the bitrate may be far off: only the decoded samples count then.
         if (log.durationEstimated) return undefined;
@@ -143,11 +151,13 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
         return pcm.reserve(samples) ? undefined : new AudioMemoryError(Math.min(samples, Math.ceil(maxSeconds * TARGET_SAMPLE_RATE)) * 4);
       },
       signal: cancel.signal,
+      nice: options.ffmpegNice ?? DEFAULT_FFMPEG_NICE,
       onSpawn: options.onFfmpegSpawn,
     });
-    const samples = run.pcm.finish();
-    const failure = classifyFfmpegOutcome(log, { ...run, sampleCount: samples.length, format });
+    const failure = classifyFfmpegOutcome(log, { ...run, sampleCount: run.pcm.sampleCount, format });
     if (failure) throw failure;
+    const samples = run.pcm.finish();
+    if (samples === "over_budget") throw new AudioMemoryError(run.pcm.allocatedBytes + run.pcm.sampleCount * 4);
     return {
       samples,
       sampleRate: TARGET_SAMPLE_RATE,
@@ -358,6 +368,7 @@ interface FfmpegRunOptions {
   /** Called once, when ffmpeg has printed the duration the input declares; an error returned stops the run. */
   onDeclaredDuration: (seconds: number) => Error | undefined;
   signal: AbortSignal;
+  nice: number;
   onSpawn: ((pid: number) => void) | undefined;
 }
 
@@ -404,7 +415,15 @@ function runFfmpeg(options: FfmpegRunOptions): Promise<FfmpegRunResult> {
       }
     });
     child.on("spawn", () => {
-      if (child.pid !== undefined) options.onSpawn?.(child.pid);
+      if (child.pid === undefined) return;
+      if (options.nice !== 0) {
+        try {
+          setPriority(child.pid, options.nice);
+        } catch {
+          // not permitted here (e.g. a container without CAP_SYS_NICE lowering below the parent): run as is
+        }
+      }
+      options.onSpawn?.(child.pid);
     });
     child.stdout?.on("data", (chunk: Buffer) => {
       if (failure !== undefined) return;

@@ -68,6 +68,8 @@ export function buildApp(context: ServerContext, options: BuildAppOptions = {}):
     const apiError = toApiError(error);
     // A client that went away is no server error: one info line, no stack.
     if (apiError.status === 499) request.log.info({ status: 499, code: apiError.code }, "client closed the request");
+    // A refusal the server chose (busy, not ready: 503 with Retry-After) is no failure either: no stack.
+    else if (error instanceof ApiError && apiError.status >= 500) request.log.warn({ status: apiError.status, code: apiError.code, message: apiError.message }, "request refused");
     else if (apiError.status >= 500) request.log.error({ err: error }, "request failed");
     else request.log.info({ status: apiError.status, code: apiError.code, message: apiError.message }, "request rejected");
     if (apiError.status === 499 || reply.raw.destroyed) return reply.hijack();

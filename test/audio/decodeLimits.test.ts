@@ -123,11 +123,21 @@ describe("the memory grant", () => {
     const lease = budget.lease()!;
     const audio = await decodeAudio(upload(await silenceFile(120, "flac-stream")), { memory: lease });
     expect(audio.duration).toBeCloseTo(120, 1);
-    expect(lease.bytes).toBeGreaterThanOrEqual(audio.samples.byteLength);
+    // No declared length: decoded into blocks, then joined; both are granted (and held until the lease is released)
+    expect(lease.bytes).toBeGreaterThanOrEqual(2 * audio.samples.byteLength);
+    expect(lease.bytes).toBeLessThan(2 * audio.samples.byteLength + 1_000_000);
     expect(budget.usedBytes).toBe(lease.bytes);
     lease.release();
     lease.release();
     expect(budget.usedBytes).toBe(0);
+
+    // A declared length: one block of that length, nothing to join
+    const declaredLease = budget.lease()!;
+    const declaredAudio = await decodeAudio(upload(await silenceFile(120, "flac")), { memory: declaredLease });
+    expect(declaredAudio.duration).toBeCloseTo(120, 1);
+    expect(declaredLease.bytes).toBeGreaterThanOrEqual(declaredAudio.samples.byteLength);
+    expect(declaredLease.bytes).toBeLessThanOrEqual(declaredAudio.samples.byteLength + 2 * 64_000);
+    declaredLease.release();
   });
 
   it("a budget lends only what it has", () => {
@@ -140,6 +150,16 @@ describe("the memory grant", () => {
     a.release();
     expect(b.ensure(100)).toBe(true);
     expect(budget.freeBytes).toBe(0);
+  });
+});
+
+describe("ffmpeg's priority", () => {
+  it("runs niced (10 by default) so that many decodes do not starve the event loop", async () => {
+    const nice = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]);
+    const seen: number[] = [];
+    await decodeAudio(upload(await silenceFile(120, "flac")), { onFfmpegSpawn: (pid) => seen.push(nice(pid)) });
+    await decodeAudio(upload(await silenceFile(120, "flac")), { ffmpegNice: 0, onFfmpegSpawn: (pid) => seen.push(nice(pid)) });
+    expect(seen).toEqual([10, 0]);
   });
 });
 

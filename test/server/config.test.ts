@@ -66,6 +66,43 @@ describe("loadServerConfig", () => {
     expect(configError(() => loadServerConfig({ maxUploadMb: "-1" }, {}, {})).message).toContain("EARSHOT_MAX_UPLOAD_MB");
   });
 
+  it("the limits have their defaults, read from flags and variables like the rest", () => {
+    expect(loadServerConfig({}, {}, {})).toMatchObject({
+      maxDecodedSeconds: 7200,
+      maxDecodedAudioMb: 1024,
+      uploadIdleTimeoutSeconds: 30,
+      uploadTimeoutSeconds: 600,
+      drainTimeoutSeconds: 30,
+    });
+    expect(loadServerConfig({}, {}, {}).maxConcurrentDecodes).toBeUndefined();
+    const env = {
+      EARSHOT_MAX_DECODED_SECONDS: "600",
+      EARSHOT_MAX_DECODED_AUDIO_MB: "256",
+      EARSHOT_MAX_CONCURRENT_DECODES: "4",
+      EARSHOT_UPLOAD_IDLE_TIMEOUT_SECONDS: "2.5",
+      EARSHOT_UPLOAD_TIMEOUT_SECONDS: "60",
+      EARSHOT_DRAIN_TIMEOUT_SECONDS: "0",
+    };
+    expect(loadServerConfig({ maxConcurrentDecodes: "8" }, env, {})).toMatchObject({
+      maxDecodedSeconds: 600,
+      maxDecodedAudioMb: 256,
+      maxConcurrentDecodes: 8,
+      uploadIdleTimeoutSeconds: 2.5,
+      uploadTimeoutSeconds: 60,
+      drainTimeoutSeconds: 0,
+    });
+    expect(configError(() => loadServerConfig({ uploadIdleTimeoutSeconds: "0" }, {}, {})).message).toContain("EARSHOT_UPLOAD_IDLE_TIMEOUT_SECONDS");
+    expect(configError(() => loadServerConfig({}, { EARSHOT_MAX_CONCURRENT_DECODES: "0" }, {})).message).toContain("--max-concurrent-decodes");
+  });
+
+  it("a decoded-audio budget that cannot hold the longest upload (twice its samples while it is joined) is refused", () => {
+    // 7200 s is 439.5 MB of samples: 879 MB while an upload without a declared length is joined
+    const error = configError(() => loadServerConfig({ maxDecodedAudioMb: "800" }, {}, {}));
+    expect(error.message).toContain("EARSHOT_MAX_DECODED_AUDIO_MB");
+    expect(error.message).toContain("EARSHOT_MAX_DECODED_SECONDS");
+    expect(loadServerConfig({ maxDecodedAudioMb: "800", maxDecodedSeconds: "3600" }, {}, {}).maxDecodedAudioMb).toBe(800);
+  });
+
   it("other bad values are refused too", () => {
     expect(configError(() => loadServerConfig({ port: "70000" }, {}, {})).message).toContain("EARSHOT_PORT");
     expect(configError(() => loadServerConfig({ parallelJobs: "0" }, {}, {})).message).toContain("EARSHOT_PARALLEL_JOBS");
