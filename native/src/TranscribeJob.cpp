@@ -216,6 +216,15 @@ void TranscribeJob::run() {
         if (whisper_pcm_to_mel_with_state(ctx, state_, pcm_.data(), static_cast<int>(pcm_.size()), params_.threads) == 0) {
             langId = whisper_lang_auto_detect_with_state(ctx, state_, 0, params_.threads, probs.data());
         }
+        // Restricted to the caller's candidates: the most probable of them.
+        if (langId >= 0 && !params_.languageCandidates.empty()) {
+            int best = -1;
+            for (const std::string& code : params_.languageCandidates) {
+                const int id = whisper_lang_id(code.c_str());
+                if (id >= 0 && (best < 0 || probs[id] > probs[best])) best = id;
+            }
+            if (best >= 0) langId = best;
+        }
         outcome->detectMs = msSince(started);
         if (langId < 0) {
             outcome->errorCode = "LANGUAGE_DETECTION_FAILED";

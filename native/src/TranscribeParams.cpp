@@ -39,6 +39,18 @@ public:
         out = v.As<Napi::String>().Utf8Value();
     }
 
+    void stringList(const char* key, std::vector<std::string>& out) {
+        Napi::Value v = object_.Get(key);
+        if (v.IsUndefined() || v.IsNull()) return;
+        if (!v.IsArray()) fail(key, "an array of strings");
+        Napi::Array array = v.As<Napi::Array>();
+        for (uint32_t i = 0; i < array.Length(); ++i) {
+            Napi::Value item = array.Get(i);
+            if (!item.IsString()) fail(key, "an array of strings");
+            out.push_back(item.As<Napi::String>().Utf8Value());
+        }
+    }
+
 private:
     [[noreturn]] void fail(const char* key, const std::string& what) {
         throw Napi::TypeError::New(object_.Env(), std::string("transcribe option ") + key + " must be " + what);
@@ -74,6 +86,7 @@ TranscribeParams parseTranscribeParams(const Napi::Object& options) {
     r.integer("durationMs", p.durationMs, 0);
     r.integer("audioCtx", p.audioCtx, 0);
     r.boolean("reuseEncoder", p.reuseEncoder);
+    r.stringList("languageCandidates", p.languageCandidates);
     if (p.temperature < 0.0f || p.temperature > 1.0f) throw Napi::RangeError::New(options.Env(), "transcribe option temperature must be between 0 and 1");
     if (p.temperatureIncrement < 0.0f) throw Napi::RangeError::New(options.Env(), "transcribe option temperatureIncrement must be >= 0");
     if (p.audioCtx > 1500) throw Napi::RangeError::New(options.Env(), "transcribe option audioCtx must be at most 1500");

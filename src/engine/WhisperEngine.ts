@@ -54,6 +54,11 @@ export interface TranscriptionOptions {
    * false runs the encoder twice, as whisper.cpp does (kept for benchmarks and tests that compare the two).
    */
   reuseEncoder?: boolean;
+  /**
+   * When the language is detected, the languages it may be (ISO codes): the most probable of them is taken. One
+   * language is simply that language (nothing to detect).
+   */
+  languages?: string[];
 }
 
 export interface TranscribeHooks {
@@ -151,7 +156,11 @@ export class WhisperEngine {
    * is full, TranscriptionAbortedError when `hooks.signal` aborts (queued or running).
    */
   async transcribe(pcm: Float32Array, options: TranscriptionOptions = {}, hooks: TranscribeHooks = {}): Promise<TranscriptionResult> {
-    const language = options.language === undefined || options.language === "auto" ? "auto" : options.language.toLowerCase();
+    const candidates = (options.languages ?? []).map((code) => code.toLowerCase());
+    for (const code of candidates) if (!this.languageCodes.has(code)) throw new UnsupportedLanguageError(code);
+    // One candidate is no choice at all: that language, nothing to detect.
+    const given = options.language === undefined || options.language === "auto" ? undefined : options.language.toLowerCase();
+    const language = given ?? (candidates.length === 1 ? candidates[0]! : "auto");
     if (language !== "auto" && !this.languageCodes.has(language)) throw new UnsupportedLanguageError(language);
     const task: Task = options.task ?? "transcribe";
     const duration = pcm.length / SAMPLE_RATE;
@@ -216,6 +225,7 @@ export class WhisperEngine {
       tokenTimestamps: options.wordTimestamps ?? false,
       conditionOnPreviousText: options.conditionOnPreviousText ?? true,
       reuseEncoder: options.reuseEncoder ?? true,
+      languageCandidates: language === "auto" ? (options.languages ?? []).map((code) => code.toLowerCase()) : [],
     };
   }
 

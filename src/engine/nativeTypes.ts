@@ -74,6 +74,8 @@ export interface NativeTranscribeParams {
    * instead of two; native/patches/whisper-encoder-reuse.patch). false: whisper.cpp's own behaviour, for comparison.
    */
   reuseEncoder?: boolean;
+  /** Language detection picks the most probable of these ISO codes (empty or absent: any language). */
+  languageCandidates?: string[];
 }
 
 export interface NativeToken {

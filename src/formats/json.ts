@@ -41,5 +41,6 @@ export function renderJson(result: TranscriptionResult, options: RenderOptions =
   const body: Transcription = { text: result.text.trim() };
   if (options.includeLogprobs) body.logprobs = tokenLogprobs(resultTokens(result));
   if (result.task === "transcribe") body.usage = durationUsage(result.duration);
+  if (options.includeLanguages) body.languages = [{ code: result.language }];
   return body;
 }

@@ -18,10 +18,12 @@ export function textDoneEvent(
   text: string,
   logprobs?: TranscriptionLogprob[],
   usage?: TranscriptionUsageTokens,
+  language?: string,
 ): TranscriptionTextDoneEvent {
   const event: TranscriptionTextDoneEvent = { type: "transcript.text.done", text };
   if (logprobs) event.logprobs = logprobs;
   if (usage) event.usage = usage;
+  if (language) event.languages = [{ code: language }];
   return event;
 }
 

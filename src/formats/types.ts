@@ -71,6 +71,13 @@ export interface Transcription {
   /** Per-token log-probabilities, only with `include[]=logprobs`. */
   logprobs?: TranscriptionLogprob[];
   usage?: TranscriptionUsageTokens | TranscriptionUsageDuration;
+  /** The language(s) of the text, when the request named `languages[]` (OpenAI's 2026 `Transcription`). */
+  languages?: TranscriptionLanguage[];
+}
+
+/** One language of a transcription, as ISO-639-1. */
+export interface TranscriptionLanguage {
+  code: string;
 }
 
 /** One segment of `verbose_json`. */
@@ -155,6 +162,8 @@ export interface TranscriptionTextDoneEvent {
   logprobs?: TranscriptionLogprob[];
   /** Token usage (the SDK types only the token variant here). */
   usage?: TranscriptionUsageTokens;
+  /** The language(s) of the text, when the request named `languages[]`. */
+  languages?: TranscriptionLanguage[];
 }
 
 /** SSE event `transcript.text.segment` (diarization only; typed for completeness). */
@@ -181,4 +190,6 @@ export interface RenderOptions {
   includeLogprobs?: boolean;
   /** `timestamp_granularities[]` (verbose_json only); absent or empty means ["segment"]. */
   timestampGranularities?: readonly TimestampGranularity[];
+  /** The request named `languages[]`: json carries `languages: [{code}]`, the language the text is in. */
+  includeLanguages?: boolean;
 }

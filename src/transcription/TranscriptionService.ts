@@ -9,7 +9,7 @@ import type { Segment, TranscriptionResult } from "../engine/types.js";
 import type { TranscriptionOptions, WhisperEngine } from "../engine/WhisperEngine.js";
 import { ApiError } from "./apiErrors.js";
 import type { ModelRegistry, ServedModel } from "./ModelRegistry.js";
-import type { ChunkingMode, ChunkingStrategy, TranscriptionSettings } from "./settings.js";
+import { decoderPrompt, type ChunkingMode, type ChunkingStrategy, type TranscriptionSettings } from "./settings.js";
 import { TranscriptionRun } from "./transcriptionRun.js";
 
 export interface TranscriptionServiceOptions {
@@ -128,7 +128,8 @@ export function engineOptions(settings: TranscriptionSettings): TranscriptionOpt
     task: settings.task,
     wordTimestamps: settings.wordTimestamps ?? false,
     ...(settings.language ? { language: settings.language } : {}),
-    ...(settings.prompt ? { prompt: settings.prompt } : {}),
+    ...(settings.languages?.length ? { languages: settings.languages } : {}),
+    ...(decoderPrompt(settings) !== undefined ? { prompt: decoderPrompt(settings)! } : {}),
     ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
     ...(settings.beamSize !== undefined ? { beamSize: settings.beamSize } : {}),
     ...(settings.encoderContext ? { encoderContext: settings.encoderContext } : {}),

@@ -3,7 +3,15 @@
 import type { Task } from "../engine/types.js";
 import { isAudioResponseFormat, isTimestampGranularity, type AudioResponseFormat, type TimestampGranularity } from "../formats/index.js";
 import { ApiError } from "./apiErrors.js";
-import { chunkingSetting, languageSetting, temperatureSetting, type ChunkingStrategy, type TranscriptionSettings } from "./settings.js";
+import {
+  chunkingSetting,
+  keywordsSetting,
+  languageSetting,
+  languagesSetting,
+  temperatureSetting,
+  type ChunkingStrategy,
+  type TranscriptionSettings,
+} from "./settings.js";
 
 /** Field values by name; repeated fields (`include[]`) keep every value in order. */
 export type FormFields = Map<string, string[]>;
@@ -20,6 +28,7 @@ export interface TranscriptionRequest {
 
 const TRANSCRIPTION_FIELDS = new Set([
   "model", "language", "prompt", "response_format", "temperature", "timestamp_granularities", "stream", "include", "chunking_strategy",
+  "languages", "keywords",
 ]);
 const TRANSLATION_FIELDS = new Set(["model", "prompt", "response_format", "temperature"]);
 
@@ -83,6 +92,10 @@ export function parseTranscriptionRequest(kind: AudioTask, fields: FormFields): 
     prompt: single(fields, "prompt") || undefined,
     temperature: temperatureSetting(single(fields, "temperature")),
   };
+  const languages = languagesSetting(list(fields, "languages"));
+  if (languages) settings.languages = languages;
+  const keywords = keywordsSetting(list(fields, "keywords"));
+  if (keywords) settings.keywords = keywords;
 
   const timestampGranularities = list(fields, "timestamp_granularities");
   for (const value of timestampGranularities) {

@@ -22,6 +22,10 @@ export interface TranscriptionSettings {
   task: Task;
   /** ISO-639-1; undefined: detect. */
   language?: string | undefined;
+  /** ISO-639-1 codes the detection may choose from (OpenAI `languages[]`); one code: that language. */
+  languages?: string[] | undefined;
+  /** Words to bias recognition toward (OpenAI `keywords[]`): put in the decoder prompt ahead of `prompt`. */
+  keywords?: string[] | undefined;
   prompt?: string | undefined;
   temperature?: number | undefined;
   wordTimestamps?: boolean | undefined;
@@ -39,6 +43,41 @@ export function languageSetting(value: string | undefined, param = "language"): 
   const code = normalizeLanguage(value);
   if (!code) throw ApiError.invalidParam(param, `Invalid language '${value}'. Language parameter must be specified in ISO-639-1 format.`, "unsupported_language");
   return code;
+}
+
+/** `languages[]`: each as {@link languageSetting} reads it, duplicates dropped. */
+export function languagesSetting(values: readonly string[], param = "languages"): string[] | undefined {
+  if (values.length === 0) return undefined;
+  const codes: string[] = [];
+  for (const value of values) {
+    const code = languageSetting(value, param);
+    if (!code) throw ApiError.invalidParam(param, `Invalid value in '${param}': '${value}'. Each entry must be an ISO-639-1 language code.`, "unsupported_language");
+    if (!codes.includes(code)) codes.push(code);
+  }
+  return codes;
+}
+
+/** At most this many keywords, each at most this long. */
+export const MAX_KEYWORDS = 100;
+export const MAX_KEYWORD_LENGTH = 100;
+
+/** `keywords[]`: trimmed, empty ones dropped; too many or too long is a 400. */
+export function keywordsSetting(values: readonly string[], param = "keywords"): string[] | undefined {
+  const keywords = values.map((v) => v.trim()).filter((v) => v !== "");
+  if (keywords.length > MAX_KEYWORDS) throw ApiError.invalidParam(param, `'${param}' holds ${keywords.length} entries; at most ${MAX_KEYWORDS} are allowed.`);
+  const long = keywords.find((k) => k.length > MAX_KEYWORD_LENGTH);
+  if (long) throw ApiError.invalidParam(param, `Each entry of '${param}' must be at most ${MAX_KEYWORD_LENGTH} characters.`);
+  return keywords.length > 0 ? keywords : undefined;
+}
+
+/**
+ * The decoder prompt: the keywords first, then the caller's prompt. whisper conditions on the last 224 prompt tokens
+ * only (half its text context): when keywords and prompt together are longer, the start is dropped, keywords first.
+ */
+export function decoderPrompt(settings: Pick<TranscriptionSettings, "keywords" | "prompt">): string | undefined {
+  const keywords = settings.keywords?.length ? `${settings.keywords.join(", ")}.` : "";
+  const prompt = [keywords, settings.prompt ?? ""].filter((part) => part !== "").join(" ");
+  return prompt === "" ? undefined : prompt;
 }
 
 export function numberSetting(param: string, value: string, min: number, max: number): number {

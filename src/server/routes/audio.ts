@@ -232,7 +232,7 @@ function handleAudio(context: ServerContext, kind: AudioTask, request: FastifyRe
         return;
       }
       if (params.stream) {
-        sse = new SseResponse(reply, params.includeLogprobs);
+        sse = new SseResponse(reply, params.includeLogprobs, params.settings.languages !== undefined);
         upload.sink.attach(sse.delta);
         sse.done(await finish());
         return;
@@ -242,13 +242,14 @@ function handleAudio(context: ServerContext, kind: AudioTask, request: FastifyRe
       const rendered = renderTranscription(params.responseFormat, result, {
         includeLogprobs: params.includeLogprobs,
         timestampGranularities: params.timestampGranularities,
+        includeLanguages: params.settings.languages !== undefined,
       });
       await reply.type(rendered.contentType).send(rendered.body);
     },
     // Streaming asked for before the file: the events start while the upload is still coming in.
     (early, sink) => {
       if (!early.stream || sse) return;
-      sse = new SseResponse(reply, early.includeLogprobs);
+      sse = new SseResponse(reply, early.includeLogprobs, early.settings.languages !== undefined);
       sink.attach(sse.delta);
     },
   ).catch((error: unknown) => {
@@ -268,6 +269,7 @@ class SseResponse {
   constructor(
     private readonly reply: FastifyReply,
     private readonly includeLogprobs: boolean,
+    private readonly includeLanguages = false,
   ) {
     reply.hijack();
     const headers = { ...reply.getHeaders(), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" };
@@ -288,7 +290,7 @@ class SseResponse {
     for (const token of resultTokens(result)) if (!token.special) textTokens++;
     const usage = tokenUsage({ inputTokens: result.timings.windows * 1500, outputTokens: textTokens, audioTokens: result.timings.windows * 1500, textTokens: 0 });
     const logprobs = this.includeLogprobs ? tokenLogprobs(resultTokens(result)) : undefined;
-    this.reply.raw.end(formatSseEvent(textDoneEvent(result.text, logprobs, usage)));
+    this.reply.raw.end(formatSseEvent(textDoneEvent(result.text, logprobs, usage, this.includeLanguages ? result.language : undefined)));
   }
 
   fail(error: unknown, reply: FastifyReply): void {
