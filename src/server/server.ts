@@ -159,10 +159,21 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     ...(tls ? { tls } : {}),
     models,
     close() {
-      closing ??= drainAndClose(app, config.drainTimeoutSeconds * 1000).then(() => models.close());
+      closing ??= drainAndClose(app, config.drainTimeoutSeconds * 1000)
+        .then(() => decodesSettled(admission, DECODE_CLEANUP_MS))
+        .then(() => models.close());
       return closing;
     },
   };
+}
+
+/** How long close() waits, after the connections are gone, for aborted decoders to exit and remove their temp files. */
+const DECODE_CLEANUP_MS = 5_000;
+
+/** Resolves once no decode is running (each has killed its FFmpeg and removed its temp dir), or after `ms`. */
+async function decodesSettled(admission: UploadAdmission, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (admission.stats().decoding > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /**

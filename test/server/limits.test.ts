@@ -1,6 +1,7 @@
 // The server under abuse, with real FFmpeg on loopback: uploads are admitted (or refused 429) before their body is
 // read, decoded audio stays within the configured memory budget whatever the input declares, stalled and endless
 // uploads get their 408 and leave nothing behind, and shutdown drains within its deadline.
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,6 +9,7 @@ import path from "node:path";
 import { toFile } from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
+import { getTestModelPath } from "../../src/models/testModel.js";
 import { childProcesses, rawUpload, rssBytes, sampleMax, silenceFile } from "../support/abuse.js";
 import { expectNoTempFiles, longSpeechWav, readyStats, startTestServer, waitFor, WINDOW_TEXT, type TestServer } from "../support/server.js";
 
@@ -240,6 +242,45 @@ describe("shutdown", () => {
       await expectNoFfmpeg();
       await expectNoTempFiles(tempDir);
     } finally {
+      fs.rmSync(tempDir, { recursive: true, force: true });
+    }
+  });
+
+  it("SIGTERM: `earshot serve` stops accepting, aborts a stalled upload at the drain deadline, and exits 0", async () => {
+    const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-sigterm-test-"));
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("EARSHOT_")));
+    const args = ["--import", "tsx", path.resolve("src", "cli", "main.ts"), "serve", "--model", await getTestModelPath("tiny")];
+    const child = spawn(process.execPath, [...args, "--host", "127.0.0.1", "--port", "0", "--drain-timeout-seconds", "2", "--log-level", "warn"], {
+      env: { ...env, TMPDIR: tempDir },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      let stderr = "";
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr!.on("data", (chunk: Buffer) => {
+          stderr += chunk.toString();
+          const match = /listening on (\S+) /.exec(stderr);
+          if (match) resolve(match[1]!);
+        });
+        void exited.then((code) => reject(new Error(`earshot serve exited (${code}): ${stderr}`)));
+      });
+      const stalled = rawUpload(`${url}/v1/audio/transcriptions`, { file: mp3Looking(4 * MB), stallAfterBytes: 256 * 1024, timeoutMs: 20_000 });
+      await waitFor("the stalled upload's temp dir", async () => fs.readdirSync(tempDir).some((name) => name.startsWith("earshot-audio-")));
+
+      const signalled = performance.now();
+      child.kill("SIGTERM");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Draining: no new connection is accepted
+      await expect(fetch(`${url}/health`)).rejects.toThrow();
+      expect(await exited).toBe(0);
+      const exitedAfter = performance.now() - signalled;
+      expect(exitedAfter, `exited after ${exitedAfter.toFixed(0)} ms`).toBeGreaterThan(1_500);
+      expect(exitedAfter).toBeLessThan(6_000);
+      expect((await stalled).status).toBe(0);
+      expect(fs.readdirSync(tempDir).filter((name) => name.startsWith("earshot-audio-"))).toEqual([]);
+    } finally {
+      child.kill("SIGKILL");
       fs.rmSync(tempDir, { recursive: true, force: true });
     }
   });
