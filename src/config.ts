@@ -13,7 +13,15 @@ import { DEFAULT_MAX_DURATION_SECONDS, DECODED_BYTES_PER_SECOND } from "./audio/
 import { DEFAULT_MODELS_BASE_URL, modelsBaseUrl } from "./models/catalog.js";
 import { modelsDir } from "./models/modelStore.js";
 
-export const DEFAULT_ALIASES = ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"] as const;
+/** OpenAI's transcription model ids (openai-node's AudioModel and the 2026 ids): each an alias of the default model. */
+export const DEFAULT_ALIASES = [
+  "whisper-1",
+  "gpt-4o-transcribe",
+  "gpt-4o-mini-transcribe",
+  "gpt-4o-mini-transcribe-2025-12-15",
+  "gpt-4o-transcribe-diarize",
+  "gpt-transcribe",
+] as const;
 
 /** Origins browsers may call from when EARSHOT_CORS_ORIGINS is not set (same-origin always works). */
 export const DEFAULT_CORS_ORIGINS = [
