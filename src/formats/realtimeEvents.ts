@@ -41,6 +41,14 @@ export function speechStoppedEvent(itemId: string, audioEndMs: number) {
   return event("input_audio_buffer.speech_stopped", { audio_end_ms: Math.round(audioEndMs), item_id: itemId });
 }
 
+/**
+ * GA `input_audio_buffer.timeout_triggered` (server_vad `idle_timeout_ms`): `audio_start_ms`..`audio_end_ms` is the
+ * stretch with no speech that set it off; `item_id` the item the buffer is committed as.
+ */
+export function timeoutTriggeredEvent(itemId: string, audioStartMs: number, audioEndMs: number) {
+  return event("input_audio_buffer.timeout_triggered", { audio_start_ms: Math.round(audioStartMs), audio_end_ms: Math.round(audioEndMs), item_id: itemId });
+}
+
 export function committedEvent(itemId: string, previousItemId: string | null) {
   return event("input_audio_buffer.committed", { previous_item_id: previousItemId, item_id: itemId });
 }
@@ -67,13 +75,21 @@ export function transcriptionDeltaEvent(itemId: string, delta: string, logprobs?
   return event("conversation.item.input_audio_transcription.delta", { item_id: itemId, content_index: 0, delta, ...(logprobs ? { logprobs } : {}) });
 }
 
-export function transcriptionCompletedEvent(itemId: string, transcript: string, usage: TranscriptionUsageDuration, logprobs?: TranscriptionLogprob[]) {
+/** `language`: the turn's language, sent as `languages: [{code}]` (when the session set `languages[]`). */
+export function transcriptionCompletedEvent(
+  itemId: string,
+  transcript: string,
+  usage: TranscriptionUsageDuration,
+  logprobs?: TranscriptionLogprob[],
+  language?: string,
+) {
   return event("conversation.item.input_audio_transcription.completed", {
     item_id: itemId,
     content_index: 0,
     transcript,
     ...(logprobs ? { logprobs } : {}),
     usage,
+    ...(language ? { languages: [{ code: language }] } : {}),
   });
 }
 

@@ -9,6 +9,12 @@
 // arrive at most `maxSpeed` × real time after a short burst (AudioRateLimit, counted on the socket's bytes): beyond
 // that the socket is not read until the session is back within it. When the session closes, everything stops: the
 // slice in progress is its last, queued events are dropped and the buffers let go.
+//
+// Idle timeout (server_vad `idle_timeout_ms`): measured on the session's audio timeline (samples received, the
+// clock OpenAI's VAD times are on), not the wall clock, so audio sent faster than real time times out as soon as
+// the idle stretch has arrived, and a paused sender never does. Once that much audio holds no speech since the
+// last turn ended (or since detection started, or since the last timeout), the buffer is committed:
+// `input_audio_buffer.timeout_triggered`, then committed/added and the transcription like any turn.
 import { setTimeout as sleep } from "node:timers/promises";
 
 import type { Duplex } from "node:stream";
@@ -18,7 +24,7 @@ import type { WebSocket } from "ws";
 
 import { createInputDecoder, type InputAudioChunk, type InputAudioDecoder } from "../../audio/realtime/inputAudioFormat.js";
 import { type Base64Text, InvalidAudioChunkError } from "../../audio/realtime/pcm16.js";
-import { SileroVadModel, SileroVadStream, TurnDetector, type TurnEvent } from "../../audio/vad/index.js";
+import { type FrameProbability, SileroVadModel, SileroVadStream, TurnDetector, type TurnEvent } from "../../audio/vad/index.js";
 import { EngineOverloadedError, TranscriptionAbortedError } from "../../engine/errors.js";
 import { SAMPLE_RATE, type WhisperEngine } from "../../engine/WhisperEngine.js";
 import type { Segment } from "../../engine/types.js";
@@ -33,6 +39,7 @@ import {
   sessionEvent,
   speechStartedEvent,
   speechStoppedEvent,
+  timeoutTriggeredEvent,
   transcriptionCompletedEvent,
   transcriptionDeltaEvent,
   transcriptionFailedEvent,
@@ -149,6 +156,11 @@ export class RealtimeSession {
   private vadOffsetSamples = 0;
   private detector: TurnDetector | undefined;
   private turn: OpenTurn | undefined;
+  /**
+   * Idle timeout: where (ms on the session's audio timeline) the current stretch without speech began: the end of
+   * the last speech frame of a turn, the end of the last turn, the start of turn detection or the last timeout.
+   */
+  private quietSinceMs = 0;
   private lastItemId: string | null = null;
   private readonly output: OrderedOutput<RealtimeServerEvent>;
   private readonly closed = new AbortController();
@@ -448,6 +460,7 @@ export class RealtimeSession {
       prefixPaddingMs: turnDetection.prefixPaddingMs,
       silenceDurationMs: turnDetection.silenceDurationMs,
     });
+    this.quietSinceMs = (this.audio.endSample / SAMPLE_RATE) * 1000;
     if (newStream || !this.vadStream) {
       this.vadStream = undefined;
       this.vadOffsetSamples = this.audio.endSample;
@@ -500,9 +513,12 @@ export class RealtimeSession {
     if (detector !== this.detector || stream !== this.vadStream || this.closed.signal.aborted) return;
     const offsetMs = (this.vadOffsetSamples / SAMPLE_RATE) * 1000;
     for (const frame of frames) {
-      for (const turnEvent of detector.push({ startMs: frame.startMs + offsetMs, endMs: frame.endMs + offsetMs, probability: frame.probability })) {
-        this.onTurnEvent(turnEvent);
-      }
+      // An idle timeout starts detection over (a new detector on the same stream) partway through the frames.
+      const current = this.detector;
+      if (!current) return;
+      const timed: FrameProbability = { startMs: frame.startMs + offsetMs, endMs: frame.endMs + offsetMs, probability: frame.probability };
+      for (const turnEvent of current.push(timed)) this.onTurnEvent(turnEvent);
+      this.checkIdle(current, timed);
     }
     if (this.turn && this.audio.endSample - this.turn.startSample > this.options.limits.maxBufferSeconds * SAMPLE_RATE) {
       // A turn longer than the buffer allows is committed as it stands; speech that goes on starts a new turn.
@@ -511,9 +527,12 @@ export class RealtimeSession {
       this.commitTurn(turn.itemId, turn.startSample, this.audio.endSample);
       this.applyTurnDetection(false);
     }
-    if (!this.turn && detector.phase === "silence") {
+    if (!this.turn && this.detector?.phase === "silence") {
       const keep = ((this.config.turnDetection?.prefixPaddingMs ?? 0) + SILENCE_KEEP_MS) * (SAMPLE_RATE / 1000);
-      this.audio.dropBefore(this.audio.endSample - keep);
+      let dropBefore = this.audio.endSample - keep;
+      // With an idle timeout the quiet stretch is kept: the timeout commits it (so at most idle_timeout_ms of it).
+      if (this.config.turnDetection?.idleTimeoutMs) dropBefore = Math.min(dropBefore, Math.round((this.quietSinceMs / 1000) * SAMPLE_RATE));
+      this.audio.dropBefore(dropBefore);
     }
     this.maybeRunPartial();
   }
@@ -530,14 +549,41 @@ export class RealtimeSession {
         ...(this.config.livePartials ? { partials: new WordAgreement() } : {}),
       });
       this.send(speechStartedEvent(itemId, event.audioStartMs));
+      this.quietSinceMs = event.detectedAtMs;
       return;
     }
     const turn = this.turn;
     if (!turn) return;
+    this.quietSinceMs = event.detectedAtMs;
     // OpenAI's audio_end_ms "includes the min_silence_duration_ms": the turn's audio runs until the silence was confirmed.
     const endSample = Math.round((event.detectedAtMs / 1000) * SAMPLE_RATE);
     this.send(speechStoppedEvent(turn.itemId, event.detectedAtMs));
     this.commitTurn(turn.itemId, turn.startSample, endSample);
+  }
+
+  /** Idle timeout bookkeeping after one frame: speech in a turn restarts the countdown; running out commits. */
+  private checkIdle(detector: TurnDetector, frame: FrameProbability): void {
+    // Speech is what keeps a turn going: frames at or above the detector's (hysteresis) threshold while in a turn.
+    if (this.turn && frame.probability >= detector.negativeThreshold) this.quietSinceMs = Math.max(this.quietSinceMs, frame.endMs);
+    const idleTimeoutMs = this.config.turnDetection?.idleTimeoutMs;
+    if (idleTimeoutMs && frame.endMs - this.quietSinceMs >= idleTimeoutMs) this.idleTimeout(frame.endMs);
+  }
+
+  /**
+   * `idle_timeout_ms` ran out at `atMs`: a turn the VAD has not ended yet ends there (speech_stopped), and what the
+   * buffer holds up to there (at least 100 ms; it always holds the quiet stretch) is committed as one item, after
+   * `input_audio_buffer.timeout_triggered`. Detection and the countdown start over from `atMs`.
+   */
+  private idleTimeout(atMs: number): void {
+    const turn = this.turn;
+    const from = turn ? turn.startSample : this.audio.startSample;
+    const to = Math.min(this.audio.endSample, Math.round((atMs / 1000) * SAMPLE_RATE));
+    const itemId = turn?.itemId ?? realtimeId("item");
+    if (turn) this.send(speechStoppedEvent(turn.itemId, atMs));
+    this.send(timeoutTriggeredEvent(itemId, this.quietSinceMs, atMs));
+    if (to - from >= MIN_COMMIT_SAMPLES) this.commitTurn(itemId, from, to);
+    this.applyTurnDetection(false);
+    this.quietSinceMs = atMs;
   }
 
   private commit(): void {
@@ -592,7 +638,24 @@ export class RealtimeSession {
 
   /** A turn's transcription settings: the session's, decoded as one block (the turn is already cut by the VAD). */
   private settingsOf(config: TranscriptionSessionConfig): TranscriptionSettings {
-    return { model: config.model, task: "transcribe", language: config.language ?? undefined, prompt: config.prompt || undefined, chunking: null };
+    return {
+      model: config.model,
+      task: "transcribe",
+      language: config.language ?? undefined,
+      ...(config.languages.length > 0 ? { languages: config.languages } : {}),
+      ...(config.keywords.length > 0 ? { keywords: config.keywords } : {}),
+      prompt: config.prompt || undefined,
+      chunking: null,
+    };
+  }
+
+  /**
+   * The language a completed turn names (`languages: [{code}]`), when the session set `languages[]`: the detected one,
+   * or for a turn with no speech (nothing detected) the first of the list.
+   */
+  private reportedLanguage(config: TranscriptionSessionConfig, detected: string): string | undefined {
+    if (config.languages.length === 0) return undefined;
+    return config.languages.includes(detected) || config.language === detected ? detected : config.languages[0];
   }
 
   /** The engine of the session's model (checked when the settings were accepted; models are never removed). */
@@ -612,10 +675,14 @@ export class RealtimeSession {
     try {
       const engine = await this.engineFor(config);
       const result = await this.withSlot(engine, () => this.options.transcription.transcribePcm(samples, this.settingsOf(config), { signal, onSegment }));
-      this.lastLanguage = result.language;
       const transcript = result.text.trim();
+      // A turn without speech names no detected language (an idle timeout commits such turns).
+      if (transcript) this.lastLanguage = result.language;
       const logprobs = config.includeLogprobs ? tokenLogprobs(resultTokens(result)) : undefined;
-      this.output.emit(itemId, transcriptionCompletedEvent(itemId, transcript, durationUsage(result.duration), logprobs));
+      this.output.emit(
+        itemId,
+        transcriptionCompletedEvent(itemId, transcript, durationUsage(result.duration), logprobs, this.reportedLanguage(config, result.language)),
+      );
       if (this.options.dialect === "ga") this.output.emit(itemId, itemEvent("conversation.item.done", userAudioItem(itemId, transcript), previousItemId));
     } catch (error) {
       if (signal.aborted || error instanceof TranscriptionAbortedError) return;
@@ -665,7 +732,8 @@ export class RealtimeSession {
       // Best effort: partials never wait for, or delay, committed turns.
       const stats = engine.stats();
       if (stats.queued > 0 || stats.running >= stats.maxParallel || turn.ended.signal.aborted) return;
-      const language = config.language ?? this.lastLanguage;
+      const last = this.lastLanguage !== undefined && (config.languages.length === 0 || config.languages.includes(this.lastLanguage)) ? this.lastLanguage : undefined;
+      const language = config.language ?? last;
       // Provisional passes run the encoder over the turn's own length only: several times faster for short turns.
       const settings: TranscriptionSettings = { ...this.settingsOf(config), language, encoderContext: "fit" };
       const result = await this.options.transcription.transcribePcm(samples, settings, { signal: AbortSignal.any([turn.ended.signal, this.closed.signal]) });

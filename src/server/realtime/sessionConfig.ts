@@ -3,12 +3,15 @@
 // the beta flat one (`input_audio_format`, `input_audio_transcription`, `turn_detection`,
 // `input_audio_noise_reduction`, `include`). Updates are partial: what a client leaves out stays as it was.
 // Shapes follow openai-node (src/resources/realtime/realtime.ts, client-secrets.ts and
-// src/resources/beta/realtime/transcription-sessions.ts).
+// src/resources/beta/realtime/transcription-sessions.ts), plus OpenAI's 2026 `languages[]` / `keywords[]` in the
+// transcription settings. A field the SDK types define is accepted even where it cannot change a transcript (listed
+// below); any other field is refused as `unknown_parameter`, as OpenAI refuses it.
 import { z } from "zod";
 
 import { type InputAudioFormatInfo, InputAudioFormatError, resolveInputAudioFormat } from "../../audio/realtime/inputAudioFormat.js";
 import { DEFAULT_PREFIX_PADDING_MS, DEFAULT_SILENCE_DURATION_MS, DEFAULT_VAD_THRESHOLD } from "../../audio/vad/index.js";
-import { languageSetting } from "../../transcription/settings.js";
+import { ApiError } from "../../transcription/apiErrors.js";
+import { keywordsSetting, languageSetting, languagesSetting } from "../../transcription/settings.js";
 import { RealtimeProtocolError } from "./realtimeErrors.js";
 
 export const LOGPROBS_INCLUDE = "item.input_audio_transcription.logprobs";
@@ -31,9 +34,24 @@ export interface TurnDetectionConfig {
   silenceDurationMs: number;
   /** semantic_vad only. */
   eagerness?: "low" | "medium" | "high" | "auto";
-  /** Echoed back; a transcription session creates no responses. */
+  /**
+   * server_vad only: after this much audio (on the session's audio timeline) with no speech since the last turn
+   * ended (or detection started), the buffer is committed with `input_audio_buffer.timeout_triggered`. null: never.
+   */
   idleTimeoutMs: number | null;
 }
+
+/** OpenAI's bounds for `turn_detection.idle_timeout_ms`. */
+export const IDLE_TIMEOUT_MIN_MS = 5_000;
+export const IDLE_TIMEOUT_MAX_MS = 30_000;
+
+// Fields the SDK's session types define that are accepted (validated) but not acted on, as none of them can change
+// a transcript: audio.input.noise_reduction (beta input_audio_noise_reduction) and transcription.delay, both echoed;
+// turn_detection.create_response / interrupt_response (a transcription session creates no responses), eagerness
+// with server_vad, threshold / prefix_padding_ms / silence_duration_ms with semantic_vad, none of them echoed;
+// beta modalities (echoed as ["text"]) and beta client_secret in transcription_session.update (not echoed).
+
+export type TranscriptionDelay = "minimal" | "low" | "medium" | "high" | "xhigh";
 
 export interface TranscriptionSessionConfig {
   format: InputAudioFormatInfo;
@@ -42,7 +60,13 @@ export interface TranscriptionSessionConfig {
   model: string;
   /** ISO-639-1, or null to detect it per turn. */
   language: string | null;
+  /** OpenAI `languages[]`: ISO-639-1 codes detection may choose from (one: that language). Empty: any. */
+  languages: string[];
+  /** OpenAI `keywords[]`: words to bias recognition toward, put ahead of the prompt. */
+  keywords: string[];
   prompt: string;
+  /** OpenAI `delay` (gpt-realtime-whisper's latency/accuracy trade-off): echoed, not applied. */
+  delay: TranscriptionDelay | null;
   /** Earshot extension: agreed partial transcripts while a turn is still being spoken. */
   livePartials: boolean;
   /** null: the client commits turns itself. */
@@ -66,30 +90,35 @@ export function defaultSessionConfig(model: string): TranscriptionSessionConfig 
     noiseReduction: null,
     model,
     language: null,
+    languages: [],
+    keywords: [],
     prompt: "",
+    delay: null,
     livePartials: false,
     turnDetection: defaultTurnDetection(),
     includeLogprobs: false,
   };
 }
 
-const noiseReductionSchema = z.object({ type: z.enum(["near_field", "far_field"]).optional() }).nullable();
+const noiseReductionSchema = z.strictObject({ type: z.enum(["near_field", "far_field"]).optional() }).nullable();
 
-const transcriptionSchema = z.object({
+const transcriptionSchema = z.strictObject({
   model: z.string().min(1).optional(),
   language: z.string().nullable().optional(),
+  languages: z.array(z.string()).nullable().optional(),
+  keywords: z.array(z.string()).nullable().optional(),
   prompt: z.string().nullable().optional(),
-  delay: z.enum(["minimal", "low", "medium", "high", "xhigh"]).optional(),
+  delay: z.enum(["minimal", "low", "medium", "high", "xhigh"]).nullable().optional(),
   live_partials: z.boolean().optional(),
 });
 
 const turnDetectionSchema = z
-  .object({
+  .strictObject({
     type: z.enum(["server_vad", "semantic_vad"]).optional(),
     threshold: z.number().min(0).max(1).optional(),
     prefix_padding_ms: z.number().int().min(0).max(10_000).optional(),
     silence_duration_ms: z.number().int().min(0).max(10_000).optional(),
-    idle_timeout_ms: z.number().int().min(5_000).max(30_000).nullable().optional(),
+    idle_timeout_ms: z.number().int().min(IDLE_TIMEOUT_MIN_MS).max(IDLE_TIMEOUT_MAX_MS).nullable().optional(),
     eagerness: z.enum(["low", "medium", "high", "auto"]).optional(),
     create_response: z.boolean().optional(),
     interrupt_response: z.boolean().optional(),
@@ -98,12 +127,12 @@ const turnDetectionSchema = z
 
 const includeSchema = z.array(z.string()).nullable();
 
-const gaSessionSchema = z.object({
+const gaSessionSchema = z.strictObject({
   type: z.string().optional(),
   audio: z
-    .object({
+    .strictObject({
       input: z
-        .object({
+        .strictObject({
           format: z.unknown().optional(),
           noise_reduction: noiseReductionSchema.optional(),
           transcription: transcriptionSchema.nullable().optional(),
@@ -115,13 +144,18 @@ const gaSessionSchema = z.object({
   include: includeSchema.optional(),
 });
 
-const betaSessionSchema = z.object({
+const betaSessionSchema = z.strictObject({
   input_audio_format: z.unknown().optional(),
   input_audio_noise_reduction: noiseReductionSchema.optional(),
   input_audio_transcription: transcriptionSchema.nullable().optional(),
   turn_detection: turnDetectionSchema.optional(),
   include: includeSchema.optional(),
   modalities: z.array(z.enum(["text", "audio"])).optional(),
+  // Typed by the SDK's beta TranscriptionSessionUpdate; a secret's lifetime is set when it is minted.
+  client_secret: z
+    .strictObject({ expires_at: z.strictObject({ anchor: z.literal("created_at").optional(), seconds: z.number().optional() }).optional() })
+    .nullable()
+    .optional(),
 });
 
 /** `root.key`, or `key` when the object is the request body itself (root ""). */
@@ -133,7 +167,12 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, root: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  const param = [root, ...issue.path.map(String)].filter(Boolean).join(".");
+  const path = [root, ...issue.path.map(String)];
+  if (issue.code === "unrecognized_keys") {
+    const param = [...path, String(issue.keys[0])].filter(Boolean).join(".");
+    throw RealtimeProtocolError.invalidValue(param, `Unknown parameter: '${param}'.`, "unknown_parameter");
+  }
+  const param = path.filter(Boolean).join(".");
   throw RealtimeProtocolError.invalidValue(param, `Invalid '${param}': ${issue.message}.`);
 }
 
@@ -146,18 +185,31 @@ function format(value: unknown, param: string): InputAudioFormatInfo {
   }
 }
 
-function turnDetection(value: z.output<typeof turnDetectionSchema>): TurnDetectionConfig | null {
+function turnDetection(value: z.output<typeof turnDetectionSchema>, param: string): TurnDetectionConfig | null {
   if (value === null) return null;
   const type = value.type ?? "server_vad";
   const eagerness = value.eagerness ?? "auto";
+  if (type === "semantic_vad" && value.idle_timeout_ms != null) {
+    throw RealtimeProtocolError.invalidValue(`${param}.idle_timeout_ms`, "Idle timeout is only supported for 'server_vad' turn detection.");
+  }
   return {
     type,
     threshold: value.threshold ?? DEFAULT_VAD_THRESHOLD,
     prefixPaddingMs: value.prefix_padding_ms ?? DEFAULT_PREFIX_PADDING_MS,
     silenceDurationMs: type === "semantic_vad" ? SEMANTIC_VAD_SILENCE_MS[eagerness] : (value.silence_duration_ms ?? DEFAULT_SILENCE_DURATION_MS),
     ...(type === "semantic_vad" ? { eagerness } : {}),
-    idleTimeoutMs: value.idle_timeout_ms ?? null,
+    idleTimeoutMs: type === "server_vad" ? (value.idle_timeout_ms ?? null) : null,
   };
+}
+
+/** A shared settings validator's ApiError as the realtime error event it becomes. */
+function validated<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof ApiError) throw RealtimeProtocolError.invalidValue(error.param ?? "session", error.message, error.code ?? "invalid_value");
+    throw error;
+  }
 }
 
 function applyTranscription(config: TranscriptionSessionConfig, value: z.output<typeof transcriptionSchema> | null, param: string): void {
@@ -171,7 +223,17 @@ function applyTranscription(config: TranscriptionSessionConfig, value: z.output<
       throw RealtimeProtocolError.invalidValue(`${param}.language`, `Unsupported language '${value.language}': use an ISO-639-1 code such as 'en'.`);
     }
   }
+  // The same validators as the HTTP API's `languages[]` / `keywords[]`; null or [] clears them.
+  if (value.languages !== undefined) {
+    const list = value.languages ?? [];
+    config.languages = validated(() => languagesSetting(list, `${param}.languages`)) ?? [];
+  }
+  if (value.keywords !== undefined) {
+    const list = value.keywords ?? [];
+    config.keywords = validated(() => keywordsSetting(list, `${param}.keywords`)) ?? [];
+  }
   if (value.prompt !== undefined) config.prompt = value.prompt ?? "";
+  if (value.delay !== undefined) config.delay = value.delay;
   if (value.live_partials !== undefined) config.livePartials = value.live_partials;
 }
 
@@ -193,21 +255,23 @@ export function applyGaSession(current: TranscriptionSessionConfig, raw: unknown
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw RealtimeProtocolError.invalidValue(root, `'${root}' must be an object.`);
   }
-  const session = parse(gaSessionSchema, raw, root);
-  if (session.type !== undefined && session.type !== "transcription") {
+  // The session type first: a conversation session's own fields are no reason to call it malformed.
+  const type = (raw as Record<string, unknown>).type;
+  if (typeof type === "string" && type !== "transcription") {
     throw RealtimeProtocolError.invalidValue(
       at(root, "type"),
-      `Earshot serves transcription sessions only: '${root}.type' must be 'transcription' (got '${session.type}').`,
+      `Earshot serves transcription sessions only: '${root}.type' must be 'transcription' (got '${type}').`,
       "unsupported_session_type",
     );
   }
+  const session = parse(gaSessionSchema, raw, root);
   const next: TranscriptionSessionConfig = { ...current };
   const input = session.audio?.input;
   if (input) {
     if (input.format !== undefined) next.format = format(input.format, at(root, "audio.input.format"));
     if (input.noise_reduction !== undefined) next.noiseReduction = input.noise_reduction?.type ?? null;
     if (input.transcription !== undefined) applyTranscription(next, input.transcription, at(root, "audio.input.transcription"));
-    if (input.turn_detection !== undefined) next.turnDetection = turnDetection(input.turn_detection);
+    if (input.turn_detection !== undefined) next.turnDetection = turnDetection(input.turn_detection, at(root, "audio.input.turn_detection"));
   }
   if (session.include !== undefined) applyInclude(next, session.include, at(root, "include"));
   return next;
@@ -225,7 +289,7 @@ export function applyBetaSession(current: TranscriptionSessionConfig, raw: unkno
   if (session.input_audio_transcription !== undefined) {
     applyTranscription(next, session.input_audio_transcription, at(root, "input_audio_transcription"));
   }
-  if (session.turn_detection !== undefined) next.turnDetection = turnDetection(session.turn_detection);
+  if (session.turn_detection !== undefined) next.turnDetection = turnDetection(session.turn_detection, at(root, "turn_detection"));
   if (session.include !== undefined) applyInclude(next, session.include, at(root, "include"));
   return next;
 }
@@ -241,7 +305,10 @@ function wireTranscription(config: TranscriptionSessionConfig) {
   return {
     model: config.model,
     language: config.language,
+    ...(config.languages.length > 0 ? { languages: config.languages } : {}),
+    ...(config.keywords.length > 0 ? { keywords: config.keywords } : {}),
     prompt: config.prompt,
+    ...(config.delay ? { delay: config.delay } : {}),
     ...(config.livePartials ? { live_partials: true } : {}),
   };
 }
