@@ -119,7 +119,7 @@ export class TranscriptionRun {
   }
 }
 
-/** The language reported for audio with no speech: the one asked for, else English. */
+/** The language reported for audio with no speech: the one asked for, else the first of those allowed, else English. */
 function silentLanguage(options: TranscriptionOptions): string {
-  return options.language && options.language !== "auto" ? options.language : "en";
+  return options.language && options.language !== "auto" ? options.language : (options.languages?.[0] ?? "en");
 }

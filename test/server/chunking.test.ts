@@ -113,7 +113,7 @@ describe("a recording with no speech", () => {
       expect(verbose.text).toBe("");
       expect(verbose.segments).toEqual([]);
       expect(verbose.duration).toBeCloseTo(35, 2);
-      expect((await client.audio.transcriptions.create({ ...common, file: await file(silenceWav), response_format: "srt" })) as unknown as string).toBe("");
+      expect((await client.audio.transcriptions.create({ ...common, file: await file(silenceWav), response_format: "srt" })) as unknown as string).toMatch(/^\n?$/);
       expect(((await client.audio.transcriptions.create({ ...common, file: await file(silenceWav), response_format: "vtt" })) as unknown as string).trim()).toBe("WEBVTT");
     }
   });
