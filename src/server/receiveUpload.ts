@@ -31,6 +31,11 @@ export interface ReceiveUploadOptions<T> {
   idleTimeoutMs?: number | undefined;
   /** The form not received whole this long after the call → 408; default none. */
   totalTimeoutMs?: number | undefined;
+  /**
+   * Called once the body is being read with two handles: how long the upload has sent nothing (a request paused by
+   * the server's own back-pressure is not idle), and a way to drop it with an error now.
+   */
+  onReading?: ((idleMs: () => number, drop: (error: ApiError) => void) => void) | undefined;
 }
 
 /** 408 in OpenAI's shape: the upload stalled. */
@@ -77,6 +82,7 @@ export function receiveUpload<T>(request: IncomingMessage, options: ReceiveUploa
     let settled = false;
 
     const deadlines = watchDeadlines(request, options, (error) => fail(error));
+    options.onReading?.(deadlines.idleMs, (error) => fail(error));
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;
@@ -136,12 +142,14 @@ export function receiveUpload<T>(request: IncomingMessage, options: ReceiveUploa
  * reading (a request paused by back-pressure, the decoder being slower than the client, is not idle), or when the
  * form is still arriving `totalTimeoutMs` after the start.
  */
-function watchDeadlines(request: IncomingMessage, options: ReceiveUploadOptions<unknown>, onExpired: (error: ApiError) => void): { stop(): void } {
+function watchDeadlines(request: IncomingMessage, options: ReceiveUploadOptions<unknown>, onExpired: (error: ApiError) => void): { stop(): void; idleMs(): number } {
   const { idleTimeoutMs, totalTimeoutMs } = options;
   let lastData = Date.now();
   const onData = () => {
     lastData = Date.now();
   };
+  // Listening before the route pipes the request: 'data' does not start the flow by itself (pipe() does, on the next tick).
+  request.on("data", onData);
   let idleTimer: NodeJS.Timeout | undefined;
   const checkIdle = (ms: number) => {
     const now = Date.now();
@@ -152,8 +160,6 @@ function watchDeadlines(request: IncomingMessage, options: ReceiveUploadOptions<
     else idleTimer = setTimeout(() => checkIdle(ms), Math.min(left, 1_000) + 5);
   };
   if (idleTimeoutMs && idleTimeoutMs > 0) {
-    // Listening before the route pipes the request: 'data' does not start the flow by itself (pipe() does, on the next tick).
-    request.on("data", onData);
     idleTimer = setTimeout(() => checkIdle(idleTimeoutMs), Math.min(idleTimeoutMs, 1_000) + 5);
   }
   const totalTimer = totalTimeoutMs && totalTimeoutMs > 0 ? setTimeout(() => onExpired(uploadTimeout(totalTimeoutMs)), totalTimeoutMs) : undefined;
@@ -162,6 +168,11 @@ function watchDeadlines(request: IncomingMessage, options: ReceiveUploadOptions<
       clearTimeout(idleTimer);
       clearTimeout(totalTimer);
       request.off("data", onData);
+    },
+    idleMs() {
+      // Paused by back-pressure: the client is waiting for us, not idle.
+      if (request.readableFlowing === false || request.isPaused()) lastData = Date.now();
+      return Date.now() - lastData;
     },
   };
 }

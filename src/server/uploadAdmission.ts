@@ -27,16 +27,39 @@ export interface UploadStats {
   maxDecodedAudioMb: number;
 }
 
+/** An upload is dropped to make room for a new one only after sending nothing for this long. */
+export const EVICT_IDLE_MS = 2_000;
+
+/** 408 in OpenAI's shape: the upload stalled while others waited for its decode slot. */
+export function evictedForIdleness(idleMs: number): ApiError {
+  return new ApiError(
+    408,
+    `The upload sent no data for ${(idleMs / 1000).toFixed(1)} s while other uploads waited for its place; the request was dropped.`,
+    "invalid_request_error",
+    null,
+    "upload_idle_timeout",
+  );
+}
+
 /** One admitted upload: its decode slot (until its decode ends) and its lease on the memory budget (until it is answered). */
 export class UploadTicket {
   private decodeHeld = true;
   private released = false;
+  /** How long the upload has sent nothing (the route tells, once its body is being read); undefined: not known. */
+  idleMs: (() => number) | undefined;
+  /** Drops the upload with the given 408 (the route sets it while the body is being read). */
+  evict: ((error: ApiError) => void) | undefined;
 
   constructor(
     private readonly admission: UploadAdmission,
     /** Granted to the decoder; holds the decoded samples' memory until {@link release}. */
     readonly memory: AudioMemoryLease,
   ) {}
+
+  /** Still receiving and decoding its body. */
+  get decoding(): boolean {
+    return this.decodeHeld;
+  }
 
   /** The decode is over (done or failed): its slot goes to the next upload. Idempotent. */
   decodeDone(): void {
@@ -51,7 +74,7 @@ export class UploadTicket {
     this.released = true;
     this.decodeDone();
     this.memory.release();
-    this.admission.uploadEnded();
+    this.admission.uploadEnded(this);
   }
 }
 
@@ -59,6 +82,7 @@ export class UploadAdmission {
   readonly budget: AudioMemoryBudget;
   private decoding = 0;
   private uploads = 0;
+  private readonly tickets = new Set<UploadTicket>();
 
   constructor(private readonly options: UploadAdmissionOptions) {
     this.budget = new AudioMemoryBudget(options.budgetBytes);
@@ -78,15 +102,22 @@ export class UploadAdmission {
     return undefined;
   }
 
-  /** A ticket for a new upload; throws the 429 of {@link refusal}. */
+  /**
+   * A ticket for a new upload; throws the 429 of {@link refusal}. When uploads that have stalled (nothing sent for
+   * {@link EVICT_IDLE_MS}) hold the places, the one idle longest is dropped with a 408 to make room: a client that
+   * opens uploads and stops sending cannot lock the others out for the whole idle timeout.
+   */
   admit(): UploadTicket {
-    const refused = this.refusal();
+    let refused = this.refusal();
+    while (refused && this.evictIdlest()) refused = this.refusal();
     if (refused) throw refused;
     const lease = this.budget.lease(this.options.initialLeaseBytes);
     if (!lease) throw ApiError.overloaded(this.options.engine()?.retryAfterSeconds() ?? 5);
     this.decoding++;
     this.uploads++;
-    return new UploadTicket(this, lease);
+    const ticket = new UploadTicket(this, lease);
+    this.tickets.add(ticket);
+    return ticket;
   }
 
   /** The configured bound, else the engine's job slots + queue places (every admitted upload becomes a job). */
@@ -113,8 +144,27 @@ export class UploadAdmission {
   }
 
   /** @internal */
-  uploadEnded(): void {
+  uploadEnded(ticket: UploadTicket): void {
     this.uploads = Math.max(0, this.uploads - 1);
+    this.tickets.delete(ticket);
+  }
+
+  /** Drops the upload idle longest (at least {@link EVICT_IDLE_MS}); false when none is. */
+  private evictIdlest(): boolean {
+    let victim: UploadTicket | undefined;
+    let longest = EVICT_IDLE_MS;
+    for (const ticket of this.tickets) {
+      const idle = ticket.decoding && ticket.evict ? (ticket.idleMs?.() ?? 0) : 0;
+      if (idle >= longest) {
+        longest = idle;
+        victim = ticket;
+      }
+    }
+    if (!victim) return false;
+    victim.evict!(evictedForIdleness(longest));
+    // Its places are free now, whatever its request still takes to wind down.
+    victim.release();
+    return true;
   }
 }
 

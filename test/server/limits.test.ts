@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { getTestModelPath } from "../../src/models/testModel.js";
 import { childProcesses, rawUpload, rssBytes, sampleMax, silenceFile } from "../support/abuse.js";
-import { expectNoTempFiles, longSpeechWav, readyStats, startTestServer, waitFor, WINDOW_TEXT, type TestServer } from "../support/server.js";
+import { expectNoTempFiles, longSpeechWav, readyStats, sleep, startTestServer, waitFor, WINDOW_TEXT, type TestServer } from "../support/server.js";
 
 const THREE_HOURS = 3 * 3600;
 const MB = 1_048_576;
@@ -157,6 +157,34 @@ describe("admission before the body is read", () => {
       for (const result of await Promise.all(stalled)) expect(result.status).toBe(408);
       await waitFor("the decode slots back", async () => (await readyStats(bounded.url)).decoding === 0);
       expect(await readyStats(bounded.url)).toMatchObject({ status: "ready", uploads: 0, decodedAudioMb: 0 });
+    } finally {
+      await bounded.close();
+    }
+  });
+});
+
+describe("stalled uploads holding every place", () => {
+  it("drops the one idle longest (408) to admit a new upload, which completes", async () => {
+    const bounded = await startTestServer({ maxConcurrentDecodes: "2", uploadIdleTimeoutSeconds: "30" });
+    try {
+      // The one not dropped gives up on its own after 8 s (the client's timeout).
+      const stalled = [0, 1].map(() =>
+        rawUpload(`${bounded.url}/v1/audio/transcriptions`, { file: undeclared3h, stallAfterBytes: 256 * 1024, timeoutMs: 8_000 }),
+      );
+      await waitFor("two decodes", async () => (await readyStats(bounded.url)).decoding === 2);
+      // Idle for more than EVICT_IDLE_MS (2 s), far less than the 30-s idle timeout.
+      await sleep(2_500);
+      const started = Date.now();
+      const form = new FormData();
+      form.append("model", "whisper-1");
+      form.append("file", new Blob([await longSpeechWav(5)]), "speech.wav");
+      const legit = await fetch(`${bounded.url}/v1/audio/transcriptions`, { method: "POST", body: form });
+      expect(legit.status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      const outcomes = await Promise.all(stalled);
+      const dropped = outcomes.filter((o) => o.status === 408);
+      expect(dropped.length).toBeGreaterThanOrEqual(1);
+      expect(dropped[0]!.body).toContain("upload_idle_timeout");
     } finally {
       await bounded.close();
     }

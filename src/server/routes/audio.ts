@@ -104,6 +104,11 @@ async function withAudioForm<T extends { settings: TranscriptionSettings }>(
       signal,
       idleTimeoutMs: context.uploadIdleTimeoutMs,
       totalTimeoutMs: context.uploadTimeoutMs,
+      // A stalled upload can be dropped to make room for a new one (see UploadAdmission.admit).
+      onReading: (idleMs, drop) => {
+        ticket.idleMs = idleMs;
+        ticket.evict = drop;
+      },
       consumeFile: (stream, fileSignal, fieldsBeforeFile) => {
         const decodeSignal = AbortSignal.any([fileSignal, signal, decodeAbort.signal]);
         const earlyRequest = parseEarly(context, parse, fieldsBeforeFile);
