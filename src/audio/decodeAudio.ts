@@ -1,12 +1,13 @@
 // Decode any audio/video upload to 16 kHz mono float PCM with an ffmpeg child process.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 
+import { ChannelSplitter } from "./channelSplitter.js";
 import { AudioDecodeAbortedError, AudioDecodeError, AudioMemoryError } from "./errors.js";
 import { FfmpegLogCollector, classifyFfmpegOutcome, formatLogLine } from "./ffmpegLog.js";
 import { checkFfmpeg } from "./ffmpegPath.js";
@@ -71,11 +72,40 @@ export interface DecodeAudioOptions {
    * start before the whole file is decoded. The promise still resolves with all of them.
    */
   onSamples?: (samples: Float32Array) => void;
+  /**
+   * "mix" (the default): one mono mix of every channel (ffmpeg's own downmix). "separate": the input's own channels,
+   * each its own array (`channels`), each held to `maxDurationSeconds` and all of them together to `memory`; not
+   * with `onSamples`.
+   */
+  channels?: "mix" | "separate";
+  /** With "separate": more channels than this is a `too_many_channels` error, before any sample is kept. */
+  maxChannels?: number;
+  /**
+   * Keep the input for a second decode (`keptInput`) unless it turns out to be mono: a multi-channel input read from
+   * a stream is copied to a private temp file as it is fed to ffmpeg (the copy stops and is removed as soon as ffmpeg
+   * describes the input as mono). The caller must `release()` what it is handed.
+   */
+  keepInput?: boolean;
 }
 
-/** Decoded audio: mono float samples in [-1, 1] at 16 kHz. */
+/** The input of a decode, kept for another decode of it (see `keepInput`). */
+export interface KeptAudioInput {
+  /** Decodes it again: the first decode's ffmpeg, temp dir, nice value, timeout and duration cap, with `options` over them. */
+  decode(options?: Pick<DecodeAudioOptions, "signal" | "memory" | "channels" | "maxChannels" | "onFfmpegSpawn">): Promise<DecodedAudio>;
+  /** Removes the kept copy (idempotent). */
+  release(): Promise<void>;
+}
+
+/** Decoded audio: float samples in [-1, 1] at 16 kHz. */
 export interface DecodedAudio {
+  /** The mono mix; with `channels: "separate"`, the first channel. */
   samples: Float32Array;
+  /** One array per channel: `[samples]` for a mix, the input's own channels in its order when separated. */
+  channels: Float32Array[];
+  /** How many channels the input's audio stream has, as ffmpeg describes it; undefined when not recognised. */
+  inputChannels: number | undefined;
+  /** The input, kept for another decode (`keepInput`, and it is not mono). */
+  keptInput?: KeptAudioInput;
   sampleRate: typeof TARGET_SAMPLE_RATE;
   /** Seconds: `samples.length / 16000`. */
   duration: number;
@@ -97,10 +127,14 @@ export interface DecodedAudio {
 export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions = {}): Promise<DecodedAudio> {
   const maxSeconds = options.maxDurationSeconds ?? DEFAULT_MAX_DURATION_SECONDS;
   if (!(maxSeconds > 0)) throw new RangeError(`decodeAudio: maxDurationSeconds must be > 0 (got ${maxSeconds})`);
+  const separate = options.channels === "separate";
+  if (separate && options.onSamples) throw new RangeError("decodeAudio: onSamples needs channels: \"mix\"");
   const cancel = createCancellation(options.signal, options.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS);
   const stream = isReadable(input) ? input : undefined;
   const stopWatchingStream = stream ? watchInputStream(stream, (err) => cancel.fail(err)) : undefined;
   let tempDir: string | undefined;
+  let spool: InputSpool | undefined;
+  let kept: KeptAudioInput | undefined;
   try {
     cancel.throwIfFailed();
     const ffmpeg = await checkFfmpeg({ ffmpegPath: options.ffmpegPath });
@@ -130,41 +164,79 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
     } else {
       inputUrl = "pipe:0";
       stdinSource = source;
+      // A stream is gone once fed to ffmpeg: keep a copy for a second decode (bytes are still there).
+      if (options.keepInput && !separate && source.kind === "stream") spool = await InputSpool.open(options.tempDir ?? tmpdir());
     }
 
     const log = new FfmpegLogCollector(inputUrl);
-    const pcm = new PcmAccumulator(Math.ceil(maxSeconds * TARGET_SAMPLE_RATE), options.onSamples, options.memory);
+    const maxSamples = Math.ceil(maxSeconds * TARGET_SAMPLE_RATE);
+    const sink: SampleSink = separate
+      ? new SeparateSink(new ChannelSplitter(maxSamples, options.memory, options.maxChannels))
+      : new MixSink(new PcmAccumulator(maxSamples, options.onSamples, options.memory));
     const tooLong = () => new AudioDecodeError("too_long", `The audio is longer than the ${maxSeconds} s limit`);
+    // Starting a process blocks the event loop for a fork of this one (~15 ms at 300 MB): one start per turn of
+    // the loop, so a burst of uploads cannot hold it for hundreds of milliseconds.
+    await takeSpawnTurn();
+    cancel.throwIfFailed();
     const run = await runFfmpeg({
       ffmpegPath: ffmpeg.path,
-      args: ffmpegArgs(inputUrl, format, ffmpeg.hasSoxr),
+      args: ffmpegArgs(inputUrl, format, ffmpeg.hasSoxr, separate),
       stdin: stdinSource,
+      spool,
       log,
-      pcm,
+      sink,
       tooLong,
-      overBudget: () => new AudioMemoryError(pcm.allocatedBytes),
+      overBudget: () => new AudioMemoryError(sink.allocatedBytes),
+      tooManyChannels: (count) =>
+        new AudioDecodeError("too_many_channels", `The audio has ${count} channels; at most ${options.maxChannels} are supported`),
       onDeclaredDuration: (seconds) => {
         // An estimate from the bitrate may be far off: only the decoded samples count then.
         if (log.durationEstimated) return undefined;
         if (seconds > maxSeconds + DECLARED_DURATION_TOLERANCE_SECONDS) return tooLong();
         const samples = Math.ceil(seconds * TARGET_SAMPLE_RATE) + TARGET_SAMPLE_RATE;
-        return pcm.reserve(samples) ? undefined : new AudioMemoryError(Math.min(samples, Math.ceil(maxSeconds * TARGET_SAMPLE_RATE)) * 4);
+        return sink.reserve(samples) ? undefined : new AudioMemoryError(Math.min(samples, maxSamples) * 4 * (sink.channelCount ?? 1));
+      },
+      // A mono input needs no copy for a second decode: stop copying at once.
+      onInputChannels: (count) => {
+        if (count === 1) spool?.drop();
       },
       signal: cancel.signal,
       nice: options.ffmpegNice ?? DEFAULT_FFMPEG_NICE,
       onSpawn: options.onFfmpegSpawn,
     });
-    const failure = classifyFfmpegOutcome(log, { ...run, sampleCount: run.pcm.sampleCount, format });
+    const failure = classifyFfmpegOutcome(log, { ...run, sampleCount: sink.sampleCount, format });
     if (failure) throw failure;
-    const samples = run.pcm.finish();
-    if (samples === "over_budget") throw new AudioMemoryError(run.pcm.allocatedBytes + run.pcm.sampleCount * 4);
-    return {
+    const channels = sink.finish();
+    if (channels === "over_budget") throw new AudioMemoryError(sink.allocatedBytes + sink.sampleCount * 4 * (sink.channelCount ?? 1));
+    const samples = channels[0]!;
+
+    if (options.keepInput && !separate && log.inputChannels !== 1) {
+      const again = keptDecodeOptions(options);
+      if (source.kind === "path") kept = keptInput(() => undefined, (o) => decodeAudio(source.path, { ...again, ...o }));
+      else if (tempDir !== undefined) {
+        const dir = tempDir;
+        const file = join(dir, "input");
+        tempDir = undefined; // handed over: removed by release()
+        kept = keptInput(() => rm(dir, { recursive: true, force: true }), (o) => decodeAudio(file, { ...again, ...o }));
+      } else if (source.kind === "bytes") kept = keptInput(() => undefined, (o) => decodeAudio(source.bytes, { ...again, ...o }));
+      else if (spool && (await spool.close())) {
+        const held = spool;
+        spool = undefined; // handed over: removed by release()
+        kept = keptInput(() => held.remove(), (o) => decodeAudio(held.file, { ...again, ...o }));
+      }
+    }
+    const decoded: DecodedAudio = {
       samples,
+      channels,
+      inputChannels: log.inputChannels,
       sampleRate: TARGET_SAMPLE_RATE,
       duration: samples.length / TARGET_SAMPLE_RATE,
       format,
       warnings: log.lines.filter((line) => !BENIGN_WARNING.test(line.message)).map(formatLogLine),
     };
+    if (kept) decoded.keptInput = kept;
+    kept = undefined;
+    return decoded;
   } catch (err) {
     // Whatever step noticed the cancellation (fs calls throw their own AbortError), report why it happened.
     throw cancel.signal.aborted ? cancel.signal.reason : err;
@@ -172,14 +244,98 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
     cancel.dispose();
     stopWatchingStream?.();
     if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+    if (spool) {
+      spool.drop();
+      await spool.remove();
+    }
+    await kept?.release();
+  }
+}
+
+/** What a second decode of a kept input inherits from the first. */
+function keptDecodeOptions(options: DecodeAudioOptions): DecodeAudioOptions {
+  const { ffmpegPath, tempDir, ffmpegNice, maxDurationSeconds, timeoutMs } = options;
+  return {
+    ...(ffmpegPath !== undefined ? { ffmpegPath } : {}),
+    ...(tempDir !== undefined ? { tempDir } : {}),
+    ...(ffmpegNice !== undefined ? { ffmpegNice } : {}),
+    ...(maxDurationSeconds !== undefined ? { maxDurationSeconds } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  };
+}
+
+function keptInput(remove: () => Promise<void> | undefined, decode: KeptAudioInput["decode"]): KeptAudioInput {
+  let released: Promise<void> | undefined;
+  return {
+    decode: (options = {}) => (released ? Promise.reject(new Error("decodeAudio: the kept input was released")) : decode(options)),
+    release: () => (released ??= Promise.resolve(remove()).catch(() => undefined)),
+  };
+}
+
+/** Where ffmpeg's stdout goes: the mono mix, or the channels separated. */
+interface SampleSink {
+  push(chunk: Uint8Array): "ok" | "too_long" | "over_budget" | "too_many_channels" | { error: Error };
+  reserve(samples: number): boolean;
+  /** Samples (per channel) so far. */
+  readonly sampleCount: number;
+  readonly allocatedBytes: number;
+  /** Undefined until known (separated output). */
+  readonly channelCount: number | undefined;
+  finish(): Float32Array[] | "over_budget";
+}
+
+class MixSink implements SampleSink {
+  readonly channelCount = 1;
+  constructor(private readonly pcm: PcmAccumulator) {}
+  push(chunk: Uint8Array) {
+    return this.pcm.push(chunk);
+  }
+  reserve(samples: number): boolean {
+    return this.pcm.reserve(samples);
+  }
+  get sampleCount(): number {
+    return this.pcm.sampleCount;
+  }
+  get allocatedBytes(): number {
+    return this.pcm.allocatedBytes;
+  }
+  finish(): Float32Array[] | "over_budget" {
+    const samples = this.pcm.finish();
+    return samples === "over_budget" ? samples : [samples];
+  }
+}
+
+class SeparateSink implements SampleSink {
+  constructor(private readonly splitter: ChannelSplitter) {}
+  push(chunk: Uint8Array) {
+    return this.splitter.push(chunk);
+  }
+  reserve(samples: number): boolean {
+    return this.splitter.reserve(samples);
+  }
+  get sampleCount(): number {
+    return this.splitter.sampleCount;
+  }
+  get allocatedBytes(): number {
+    return this.splitter.allocatedBytes;
+  }
+  get channelCount(): number | undefined {
+    return this.splitter.channelCount;
+  }
+  finish(): Float32Array[] | "over_budget" {
+    return this.splitter.finish();
   }
 }
 
 /** Warnings ffmpeg prints for perfectly good files. */
 const BENIGN_WARNING = /^Guessed Channel Layout|^Estimating duration from bitrate|^Cannot check for SPDIF/;
 
-/** ffmpeg's arguments: forced demuxer, first audio stream only, soxr resampling when available, f32le on stdout. */
-function ffmpegArgs(inputUrl: string, format: DetectedFormat, hasSoxr: boolean): string[] {
+/**
+ * ffmpeg's arguments: forced demuxer, first audio stream only, soxr resampling when available; mixed to mono as raw
+ * f32le on stdout, or (separate) the input's own channels, interleaved, in a 32-bit float WAV whose header tells
+ * their count.
+ */
+function ffmpegArgs(inputUrl: string, format: DetectedFormat, hasSoxr: boolean, separate: boolean): string[] {
   return [
     "-hide_banner", "-nostdin", "-nostats",
     "-loglevel", "level+info", // info: to learn the input's streams
@@ -189,10 +345,10 @@ function ffmpegArgs(inputUrl: string, format: DetectedFormat, hasSoxr: boolean):
     "-i", inputUrl,
     "-map", "0:a:0",
     ...(hasSoxr ? ["-af", "aresample=resampler=soxr"] : []),
-    "-ac", "1",
+    ...(separate ? [] : ["-ac", "1"]),
     "-ar", String(TARGET_SAMPLE_RATE),
     "-c:a", "pcm_f32le",
-    "-f", "f32le",
+    ...(separate ? ["-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "wav"] : ["-f", "f32le"]),
     "pipe:1",
   ];
 }
@@ -361,19 +517,32 @@ interface FfmpegRunOptions {
   ffmpegPath: string;
   args: string[];
   stdin: StdinSource | undefined;
+  /** A copy of what is fed to stdin, kept for a second decode. */
+  spool: InputSpool | undefined;
   log: FfmpegLogCollector;
-  pcm: PcmAccumulator;
+  sink: SampleSink;
   tooLong: () => Error;
   overBudget: () => Error;
+  tooManyChannels: (count: number) => Error;
   /** Called once, when ffmpeg has printed the duration the input declares; an error returned stops the run. */
   onDeclaredDuration: (seconds: number) => Error | undefined;
+  /** Called once, when ffmpeg has described the input's audio stream with a channel count it names. */
+  onInputChannels: (count: number) => void;
   signal: AbortSignal;
   nice: number;
   onSpawn: ((pid: number) => void) | undefined;
 }
 
+let spawnTurns: Promise<void> = Promise.resolve();
+
+/** Resolves in a later turn of the event loop than the previous caller's: process starts are spaced out. */
+function takeSpawnTurn(): Promise<void> {
+  const turn = spawnTurns.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+  spawnTurns = turn;
+  return turn;
+}
+
 interface FfmpegRunResult {
-  pcm: PcmAccumulator;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
 }
@@ -384,7 +553,7 @@ interface FfmpegRunResult {
  * refusal or `ffmpeg_unavailable`, only after the process has exited.
  */
 function runFfmpeg(options: FfmpegRunOptions): Promise<FfmpegRunResult> {
-  const { ffmpegPath, args, stdin, log, pcm, signal } = options;
+  const { ffmpegPath, args, stdin, log, sink, signal } = options;
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
@@ -427,14 +596,22 @@ function runFfmpeg(options: FfmpegRunOptions): Promise<FfmpegRunResult> {
     });
     child.stdout?.on("data", (chunk: Buffer) => {
       if (failure !== undefined) return;
-      const pushed = pcm.push(chunk);
+      const pushed = sink.push(chunk);
+      if (pushed === "ok") return;
       if (pushed === "too_long") stop(options.tooLong());
       else if (pushed === "over_budget") stop(options.overBudget());
+      else if (pushed === "too_many_channels") stop(options.tooManyChannels(sink.channelCount ?? 0));
+      else stop(new AudioDecodeError("decode_failed", `The audio could not be decoded: ${pushed.error.message}`, { cause: pushed.error }));
     });
     let durationSeen = false;
+    let channelsSeen = false;
     child.stderr?.setEncoding("utf8");
     child.stderr?.on("data", (text: string) => {
       log.push(text);
+      if (!channelsSeen && log.inputChannels !== undefined) {
+        channelsSeen = true;
+        options.onInputChannels(log.inputChannels);
+      }
       // The header's duration comes before any sample: a too-long input is refused without decoding it.
       if (durationSeen || log.declaredDuration === undefined || failure !== undefined) return;
       durationSeen = true;
@@ -447,17 +624,17 @@ function runFfmpeg(options: FfmpegRunOptions): Promise<FfmpegRunResult> {
       detachStdin();
       log.end();
       if (failure !== undefined) reject(failure);
-      else resolve({ pcm, exitCode, signal: exitSignal });
+      else resolve({ exitCode, signal: exitSignal });
     });
 
-    if (child.stdin && stdin) detachStdin = feedStdin(child.stdin, stdin);
+    if (child.stdin && stdin) detachStdin = feedStdin(child.stdin, stdin, options.spool);
     if (signal.aborted) onAbort();
     else signal.addEventListener("abort", onAbort, { once: true });
   });
 }
 
-/** Sends the input to ffmpeg's stdin; returns a function that stops doing so. */
-function feedStdin(stdin: Writable, source: StdinSource): () => void {
+/** Sends the input to ffmpeg's stdin (and to the spool, when there is one); returns a function that stops feeding stdin. */
+function feedStdin(stdin: Writable, source: StdinSource, spool: InputSpool | undefined): () => void {
   // EPIPE when ffmpeg exits before reading everything (it found an error, or the container ended early):
   // expected, and its exit status and stderr tell the real story.
   stdin.on("error", () => undefined);
@@ -465,6 +642,7 @@ function feedStdin(stdin: Writable, source: StdinSource): () => void {
     stdin.end(source.bytes);
     return () => stdin.destroy();
   }
+  spool?.attach(source);
   for (const chunk of source.chunks) stdin.write(chunk);
   if (source.ended) stdin.end();
   else source.stream.pipe(stdin);
@@ -472,4 +650,65 @@ function feedStdin(stdin: Writable, source: StdinSource): () => void {
     source.stream.unpipe(stdin);
     stdin.destroy();
   };
+}
+
+/**
+ * A private temp file that a streamed input is copied to as it is fed to ffmpeg (with the same back-pressure), for a
+ * second decode of it. {@link drop} stops the copy; {@link remove} deletes it.
+ */
+class InputSpool {
+  private out: WriteStream | undefined;
+  private source: Readable | undefined;
+  private failed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly file: string,
+  ) {}
+
+  static async open(parent: string): Promise<InputSpool> {
+    const dir = await mkdtemp(join(parent, tempDirPrefix()));
+    return new InputSpool(dir, join(dir, "input"));
+  }
+
+  /** Starts copying: what was already read, then the rest of the stream. */
+  attach(source: Extract<StdinSource, { kind: "stream" }>): void {
+    if (this.failed) return;
+    const out = createWriteStream(this.file, { mode: 0o600, flags: "wx" });
+    this.out = out;
+    this.source = source.stream;
+    out.on("error", () => this.drop());
+    for (const chunk of source.chunks) out.write(chunk);
+    if (source.ended) out.end();
+    else source.stream.pipe(out);
+  }
+
+  /** Stops copying for good (the copy will not be used). */
+  drop(): void {
+    this.failed = true;
+    if (this.out) {
+      this.source?.unpipe(this.out);
+      this.out.destroy();
+    }
+  }
+
+  /** The input has been fed: resolves true once the copy is complete on disk, false when it failed or was dropped. */
+  async close(): Promise<boolean> {
+    const out = this.out;
+    if (this.failed || !out) return false;
+    this.source?.unpipe(out);
+    if (!out.closed) {
+      await new Promise<void>((resolve) => {
+        out.once("close", resolve);
+        if (!out.writableEnded) out.end();
+      });
+    }
+    return !this.failed && out.writableFinished;
+  }
+
+  async remove(): Promise<void> {
+    this.drop();
+    if (this.out && !this.out.closed) await new Promise<void>((resolve) => this.out!.once("close", resolve));
+    await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
 }

@@ -8,6 +8,7 @@
  * - `no_audio`: a valid container that decodes to zero samples.
  * - `no_audio_stream`: a valid container without any audio stream (e.g. a video with no sound track).
  * - `too_long`: the decoded audio exceeds `maxDurationSeconds`.
+ * - `too_many_channels`: channels decoded separately, and the audio has more than `maxChannels`.
  * - `timeout`: decoding ran past `timeoutMs`.
  * - `ffmpeg_unavailable`: the ffmpeg binary could not be found or started.
  */
@@ -18,6 +19,7 @@ export type AudioDecodeErrorCode =
   | "no_audio"
   | "no_audio_stream"
   | "too_long"
+  | "too_many_channels"
   | "timeout"
   | "ffmpeg_unavailable";
 

@@ -18,6 +18,10 @@ const MAX_LINE_CHARS = 500;
 
 /** An input stream description at info level: `Stream #0:1(und): Video: h264 ...` → "Video". */
 const STREAM_PATTERN = /^Stream #0:\d+\S*: (Audio|Video|Subtitle|Data|Attachment)\b/;
+/** The head of a section of ffmpeg's stream dump: `Input #0, wav, from 'input':`, `Output #0, f32le, to 'pipe:1':`. */
+const SECTION_PATTERN = /^(Input|Output) #\d+,/;
+/** An audio stream's channel layout: `Stream #0:0(und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, stereo, fltp` → "stereo". */
+const AUDIO_LAYOUT_PATTERN = /^Stream #0:\d+\S*: Audio: .*?, \d+ Hz, ([^,]+)/;
 const VERBOSE_LEVELS = new Set(["info", "verbose", "debug", "trace"]);
 /** The input's length as its container declares it, printed before any decoding: `Duration: 03:00:00.02, start: ...`. */
 const DURATION_PATTERN = /^Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)\b/;
@@ -39,6 +43,14 @@ export class FfmpegLogCollector {
   declaredDuration: number | undefined;
   /** True when ffmpeg said the declared duration is only estimated from the bitrate. */
   durationEstimated = false;
+  /**
+   * Channels of the input's first audio stream (the one decoded), from its description in the input dump ("mono",
+   * "stereo", "5.1(side)", "3 channels", ...); undefined before ffmpeg has printed it, or for a layout it does not
+   * name in a way {@link channelCountOfLayout} reads.
+   */
+  inputChannels: number | undefined;
+  private section: "Input" | "Output" | undefined;
+  private inputAudioSeen = false;
   private readonly head: FfmpegLogLine[] = [];
   private tail: FfmpegLogLine[] = [];
   private partial = "";
@@ -79,6 +91,13 @@ export class FfmpegLogCollector {
     this.lastLevel = level;
     if (ESTIMATED_DURATION.test(message)) this.durationEstimated = true;
     if (VERBOSE_LEVELS.has(level)) {
+      const section = SECTION_PATTERN.exec(message)?.[1];
+      if (section === "Input" || section === "Output") this.section = section;
+      const layout = this.section === "Input" && !this.inputAudioSeen ? AUDIO_LAYOUT_PATTERN.exec(message)?.[1] : undefined;
+      if (layout !== undefined) {
+        this.inputAudioSeen = true;
+        this.inputChannels = channelCountOfLayout(layout);
+      }
       const stream = STREAM_PATTERN.exec(message);
       if (stream?.[1]) this.streamKinds.push(stream[1]);
       const duration = this.declaredDuration === undefined ? DURATION_PATTERN.exec(message) : null;
@@ -94,6 +113,22 @@ export class FfmpegLogCollector {
       if (this.tail.length > MAX_TAIL_LINES * 2) this.tail = this.tail.slice(-MAX_TAIL_LINES);
     }
   }
+}
+
+/** Layouts ffmpeg names by a word, and their channel counts. */
+const NAMED_LAYOUTS: Record<string, number> = { mono: 1, stereo: 2, downmix: 2, binaural: 2, quad: 4, hexagonal: 6, octagonal: 8, cube: 8, hexadecagonal: 16 };
+
+/**
+ * The channel count of a layout as ffmpeg describes it: "mono", "stereo", "quad(side)", "5.1(side)" (5 + 1),
+ * "5.1.2" (5 + 1 + 2), "3 channels", "4 channels (FL+FR+LFE+BC)"; undefined for what it does not recognise.
+ */
+export function channelCountOfLayout(description: string): number | undefined {
+  const layout = description.trim();
+  const counted = /^(\d+) channels?\b/.exec(layout);
+  if (counted) return Number(counted[1]);
+  const numeric = /^(\d+)\.(\d+)(?:\.(\d+))?(?:\(|$)/.exec(layout);
+  if (numeric) return Number(numeric[1]) + Number(numeric[2]) + Number(numeric[3] ?? 0);
+  return NAMED_LAYOUTS[layout.replace(/\(.*\)$/, "")];
 }
 
 /** `source: message`, or just the message. */

@@ -81,6 +81,7 @@ const audioErrorStatus: Record<AudioDecodeError["code"], { status: number; messa
   no_audio: { status: 400, message: "The audio file contains no audio samples." },
   no_audio_stream: { status: 415, message: "The file has no audio stream." },
   too_long: { status: 413 },
+  too_many_channels: { status: 400 },
   timeout: { status: 500 },
   ffmpeg_unavailable: { status: 500 },
 };
