@@ -15,6 +15,7 @@ export { cueText, renderSrt, srtTimestamp } from "./srt.js";
 export { renderVtt, vttTimestamp } from "./vtt.js";
 export { renderVerboseJson, wireSegment, wireWordText, wireWords } from "./verboseJson.js";
 export { formatSseEvent, textDeltaEvent, textDoneEvent, tokenUsage } from "./streamEvents.js";
+export { diarizedSegment, diarizedText, renderDiarizedJson, type SpeakerTurn } from "./diarizedJson.js";
 
 /** How one response format is sent. */
 export interface ResponseFormatSpec {

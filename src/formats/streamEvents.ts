@@ -6,10 +6,11 @@ import type {
   TranscriptionUsageTokens,
 } from "./types.js";
 
-/** A `transcript.text.delta` event (`type` first, as OpenAI orders it); logprobs only when given. */
-export function textDeltaEvent(delta: string, logprobs?: TranscriptionLogprob[]): TranscriptionTextDeltaEvent {
+/** A `transcript.text.delta` event (`type` first, as OpenAI orders it); logprobs and the diarized segment's id only when given. */
+export function textDeltaEvent(delta: string, logprobs?: TranscriptionLogprob[], segmentId?: string): TranscriptionTextDeltaEvent {
   const event: TranscriptionTextDeltaEvent = { type: "transcript.text.delta", delta };
   if (logprobs) event.logprobs = logprobs;
+  if (segmentId !== undefined) event.segment_id = segmentId;
   return event;
 }
 

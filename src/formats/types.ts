@@ -2,14 +2,23 @@
 // translations.ts, audio.ts). Field names are snake_case because these objects go on the wire as-is.
 // All times are in seconds (JSON numbers), log-probabilities are natural logs.
 
-/** The five `response_format` values of /v1/audio/transcriptions and /v1/audio/translations. */
+/**
+ * The five `response_format` values of /v1/audio/transcriptions and /v1/audio/translations: the ones rendered from one
+ * transcription (see {@link TRANSCRIPTION_RESPONSE_FORMATS} for `diarized_json`).
+ */
 export const AUDIO_RESPONSE_FORMATS = ["json", "text", "srt", "verbose_json", "vtt"] as const;
 
 /** camelCase alias of {@link AUDIO_RESPONSE_FORMATS} (e.g. for commander `.choices()`). */
 export const audioResponseFormats: readonly AudioResponseFormat[] = AUDIO_RESPONSE_FORMATS;
 
-/** openai-node `AudioResponseFormat` (without the gpt-4o-only `diarized_json`). */
+/** openai-node `AudioResponseFormat` without `diarized_json` (which is rendered from several channels' transcriptions). */
 export type AudioResponseFormat = (typeof AUDIO_RESPONSE_FORMATS)[number];
+
+/** Every `response_format` of /v1/audio/transcriptions: the five, and `diarized_json` (speakers). */
+export const TRANSCRIPTION_RESPONSE_FORMATS = [...AUDIO_RESPONSE_FORMATS, "diarized_json"] as const;
+
+/** openai-node `AudioResponseFormat`. */
+export type TranscriptionResponseFormat = (typeof TRANSCRIPTION_RESPONSE_FORMATS)[number];
 
 /** The `timestamp_granularities[]` values (only meaningful with `verbose_json`). */
 export const TIMESTAMP_GRANULARITIES = ["word", "segment"] as const;
@@ -20,6 +29,11 @@ export type TimestampGranularity = (typeof TIMESTAMP_GRANULARITIES)[number];
 /** True when `value` is one of {@link AUDIO_RESPONSE_FORMATS}. */
 export function isAudioResponseFormat(value: unknown): value is AudioResponseFormat {
   return typeof value === "string" && (AUDIO_RESPONSE_FORMATS as readonly string[]).includes(value);
+}
+
+/** True when `value` is one of {@link TRANSCRIPTION_RESPONSE_FORMATS}. */
+export function isTranscriptionResponseFormat(value: unknown): value is TranscriptionResponseFormat {
+  return typeof value === "string" && (TRANSCRIPTION_RESPONSE_FORMATS as readonly string[]).includes(value);
 }
 
 /** True when `value` is one of {@link TIMESTAMP_GRANULARITIES}. */
@@ -149,7 +163,7 @@ export interface TranscriptionTextDeltaEvent {
   delta: string;
   /** Log-probabilities of the delta's tokens, only with `include[]=logprobs`. */
   logprobs?: TranscriptionLogprob[];
-  /** Diarized segment id (gpt-4o-transcribe-diarize only; Earshot never sets it). */
+  /** The id of the diarized segment the delta belongs to (`diarized_json` only). */
   segment_id?: string;
 }
 
@@ -166,16 +180,33 @@ export interface TranscriptionTextDoneEvent {
   languages?: TranscriptionLanguage[];
 }
 
-/** SSE event `transcript.text.segment` (diarization only; typed for completeness). */
+/** One segment of `diarized_json` (openai-node `TranscriptionDiarizedSegment`), and the SSE event of it. */
 export interface TranscriptionTextSegmentEvent {
   type: "transcript.text.segment";
+  /** "seg_0", "seg_1", ... in time order. */
   id: string;
   /** Start time in seconds. */
   start: number;
   /** End time in seconds. */
   end: number;
+  /** The speaker's label: its `known_speaker_names[]` entry, else "A", "B", ... */
   speaker: string;
+  /** The segment's text, trimmed. */
   text: string;
+}
+
+/** openai-node `TranscriptionDiarizedSegment`: the same object as the `transcript.text.segment` event. */
+export type TranscriptionDiarizedSegment = TranscriptionTextSegmentEvent;
+
+/** `response_format=diarized_json` body (openai-node `TranscriptionDiarized`). */
+export interface TranscriptionDiarized {
+  task: "transcribe";
+  /** Duration of the input audio in seconds. */
+  duration: number;
+  /** The segments' texts, in time order. */
+  text: string;
+  segments: TranscriptionDiarizedSegment[];
+  usage: TranscriptionUsageDuration;
 }
 
 /** Any event of a streamed transcription. */

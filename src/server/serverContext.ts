@@ -22,7 +22,7 @@ export interface ServerContext {
    * Decodes an upload with the server's FFmpeg, temp dir and decoded-seconds cap (refused from the header when it
    * declares more).
    */
-  decode(input: Readable, options: Pick<DecodeAudioOptions, "signal" | "onSamples" | "memory">): Promise<DecodedAudio>;
+  decode(input: Readable, options: Pick<DecodeAudioOptions, "signal" | "onSamples" | "memory" | "channels" | "maxChannels" | "keepInput">): Promise<DecodedAudio>;
   /** An upload that sends nothing for this long gets a 408. */
   uploadIdleTimeoutMs: number;
   /** An upload not received whole this long after it started gets a 408. */

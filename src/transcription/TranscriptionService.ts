@@ -6,8 +6,17 @@ import type { Readable } from "node:stream";
 import { decodeAudio, type AudioInput, type DecodeAudioOptions, type DecodedAudio } from "../audio/index.js";
 import { SileroVadModel } from "../audio/vad/index.js";
 import type { Segment, TranscriptionResult } from "../engine/types.js";
-import type { TranscriptionOptions, WhisperEngine } from "../engine/WhisperEngine.js";
+import { SAMPLE_RATE, type TranscriptionOptions, type WhisperEngine } from "../engine/WhisperEngine.js";
 import { ApiError } from "./apiErrors.js";
+import {
+  sameSignalInEveryChannel,
+  singleSpeakerChannelError,
+  speakerLabels,
+  speakerSegment,
+  SpeakerMerge,
+  type ChannelsTranscription,
+  type SpeakerSegment,
+} from "./channelTranscription.js";
 import type { ModelRegistry, ServedModel } from "./ModelRegistry.js";
 import { decoderPrompt, type ChunkingMode, type ChunkingStrategy, type TranscriptionSettings } from "./settings.js";
 import { TranscriptionRun } from "./transcriptionRun.js";
@@ -32,6 +41,14 @@ export interface TranscribeHooks {
 
 export interface FileHooks extends TranscribeHooks {
   onDecoded?: ((audio: DecodedAudio) => void) | undefined;
+}
+
+export interface ChannelHooks {
+  signal?: AbortSignal | undefined;
+  /** The speaker of each channel, in channel order (`known_speaker_names[]`); the others get "A", "B", ... */
+  speakerNames?: readonly string[] | undefined;
+  /** Every segment with text, in time order, once its place is known (as the channels are decoded). */
+  onSegment?: ((segment: SpeakerSegment, index: number) => void) | undefined;
 }
 
 /** A transcription being fed while its audio is decoded: see {@link TranscriptionService.open}. */
@@ -113,6 +130,56 @@ export class TranscriptionService {
       run.cancel();
       throw error;
     }
+  }
+
+  /**
+   * A recording with one speaker per channel (16 kHz, the channels decoded separately): every channel transcribed
+   * through the pipeline with VAD chunking (the request's `chunking`, else "auto": each party is silent while the
+   * other speaks, and that silence must not be transcribed), the channels side by side when the engine has the
+   * slots, each segment labelled with its channel's speaker, and all merged in time order. One channel, or the
+   * same signal in every channel, is a 400 naming `response_format`: telling speakers apart in it needs a speaker
+   * model. Fails as a whole: a channel that fails stops the others.
+   */
+  async transcribeChannels(channels: readonly Float32Array[], settings: TranscriptionSettings, hooks: ChannelHooks = {}): Promise<ChannelsTranscription> {
+    if (channels.length < 2) throw singleSpeakerChannelError("mono");
+    if (sameSignalInEveryChannel(channels)) throw singleSpeakerChannelError("same_signal");
+    const served = this.served(settings.model);
+    const engine = await this.models.engine(served);
+    const speakers = speakerLabels(channels.length, hooks.speakerNames);
+    const stop = new AbortController();
+    const signal = hooks.signal ? AbortSignal.any([hooks.signal, stop.signal]) : stop.signal;
+    const merge = new SpeakerMerge(channels.length, hooks.onSegment);
+    const live = hooks.onSegment !== undefined;
+    let failure: { error: unknown } | undefined;
+    const runs = channels.map(async (samples, channel) => {
+      const speaker = speakers[channel]!;
+      const run = new TranscriptionRun({
+        engine,
+        loadVad: this.loadVad,
+        options: engineOptions(settings),
+        chunking: settings.chunking ?? { type: "auto" },
+        // The engine's slots shared out between the channels (each at least one).
+        concurrency: Math.max(1, Math.ceil(engine.info.parallelJobs / channels.length)),
+        // The request was admitted once: its other channels wait for a slot instead of being refused.
+        admitted: channel > 0,
+        signal,
+        onSegment: live ? (segment: Segment) => merge.push(speakerSegment(channel, speaker, segment)) : undefined,
+      });
+      try {
+        const result = await run.finish(samples);
+        if (!live) for (const segment of result.segments) merge.push(speakerSegment(channel, speaker, segment));
+        merge.end(channel);
+        return result;
+      } catch (error) {
+        failure ??= { error };
+        stop.abort(error);
+        throw error;
+      }
+    });
+    const settled = await Promise.allSettled(runs);
+    if (failure) throw failure.error;
+    const results = settled.map((outcome) => (outcome as PromiseFulfilledResult<TranscriptionResult>).value);
+    return { duration: (channels[0]?.length ?? 0) / SAMPLE_RATE, segments: merge.segments, results, speakers };
   }
 
   /** Audio already decoded to 16 kHz mono (a realtime turn). */

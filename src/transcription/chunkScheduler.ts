@@ -12,6 +12,8 @@ export interface ChunkSchedulerOptions {
   options: TranscriptionOptions;
   /** Chunks decoded at once, at most. */
   concurrency: number;
+  /** Every chunk is the work of a request already admitted (one channel of several): none is refused as overloaded. */
+  admitted?: boolean | undefined;
   signal?: AbortSignal | undefined;
   /** Each segment on the original timeline, in time order, numbered from 0 across chunks. */
   onSegment?: ((segment: Segment) => void) | undefined;
@@ -83,7 +85,7 @@ export class ChunkScheduler {
       // Until the language is known only the first chunk runs: it detects it.
       if (this.language === undefined && this.started > 0) return;
       const state = this.waiting.shift()!;
-      this.run(state, this.started++ > 0);
+      this.run(state, this.started++ > 0 || this.options.admitted === true);
     }
   }
 

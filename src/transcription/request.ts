@@ -1,8 +1,16 @@
 // Validates the form fields of /v1/audio/transcriptions and /v1/audio/translations the way the
 // official SDK sends them: scalars as strings, arrays as repeated `key[]`, objects as `key[sub]`.
 import type { Task } from "../engine/types.js";
-import { isAudioResponseFormat, isTimestampGranularity, type AudioResponseFormat, type TimestampGranularity } from "../formats/index.js";
+import { sniffFormat } from "../audio/sniffFormat.js";
+import {
+  isAudioResponseFormat,
+  isTimestampGranularity,
+  isTranscriptionResponseFormat,
+  type TimestampGranularity,
+  type TranscriptionResponseFormat,
+} from "../formats/index.js";
 import { ApiError } from "./apiErrors.js";
+import { MAX_KNOWN_SPEAKERS, MAX_SPEAKER_NAME_LENGTH } from "./channelTranscription.js";
 import {
   chunkingSetting,
   keywordsSetting,
@@ -20,15 +28,20 @@ export type AudioTask = "transcriptions" | "translations";
 
 export interface TranscriptionRequest {
   settings: TranscriptionSettings;
-  responseFormat: AudioResponseFormat;
+  /** One of the five formats; `diarized_json` for transcriptions only. */
+  responseFormat: TranscriptionResponseFormat;
   stream: boolean;
   includeLogprobs: boolean;
   timestampGranularities: TimestampGranularity[];
+  /** `known_speaker_names[]` (trimmed): the speaker of each channel, in channel order, with `diarized_json`. */
+  knownSpeakerNames: string[];
+  /** `known_speaker_references[]`: validated audio data URLs, not used yet. */
+  knownSpeakerReferences: string[];
 }
 
 const TRANSCRIPTION_FIELDS = new Set([
   "model", "language", "prompt", "response_format", "temperature", "timestamp_granularities", "stream", "include", "chunking_strategy",
-  "languages", "keywords",
+  "languages", "keywords", "known_speaker_names", "known_speaker_references",
 ]);
 const TRANSLATION_FIELDS = new Set(["model", "prompt", "response_format", "temperature"]);
 
@@ -80,9 +93,12 @@ export function parseTranscriptionRequest(kind: AudioTask, fields: FormFields): 
   if (!model) throw ApiError.missingParam("model");
 
   const responseFormat = single(fields, "response_format") ?? "json";
-  if (!isAudioResponseFormat(responseFormat)) {
-    throw ApiError.invalidParam("response_format", `Invalid value for 'response_format': '${responseFormat}'. Supported values are: 'json', 'text', 'srt', 'verbose_json', and 'vtt'.`);
+  // diarized_json: transcriptions only.
+  if (!isTranscriptionResponseFormat(responseFormat) || (kind === "translations" && !isAudioResponseFormat(responseFormat))) {
+    const supported = kind === "transcriptions" ? "'json', 'text', 'srt', 'verbose_json', 'vtt', and 'diarized_json'" : "'json', 'text', 'srt', 'verbose_json', and 'vtt'";
+    throw ApiError.invalidParam("response_format", `Invalid value for 'response_format': '${responseFormat}'. Supported values are: ${supported}.`);
   }
+  const diarized = responseFormat === "diarized_json";
 
   const task: Task = kind === "translations" ? "translate" : "transcribe";
   const settings: TranscriptionSettings = {
@@ -103,6 +119,9 @@ export function parseTranscriptionRequest(kind: AudioTask, fields: FormFields): 
       throw ApiError.invalidParam("timestamp_granularities", `Invalid value for 'timestamp_granularities': '${value}'. Supported values are: 'word' and 'segment'.`);
     }
   }
+  if (timestampGranularities.length > 0 && diarized) {
+    throw ApiError.invalidParam("timestamp_granularities", "timestamp_granularities is not supported with response_format 'diarized_json'.", "invalid_value");
+  }
   if (timestampGranularities.length > 0 && responseFormat !== "verbose_json") {
     throw ApiError.invalidParam("timestamp_granularities", "timestamp_granularities is only supported with response_format 'verbose_json'.", "invalid_value");
   }
@@ -116,8 +135,20 @@ export function parseTranscriptionRequest(kind: AudioTask, fields: FormFields): 
   }
   const includeLogprobs = include.includes("logprobs");
   const stream = parseBoolean("stream", single(fields, "stream"));
+  if (includeLogprobs && diarized) {
+    throw ApiError.invalidParam("include", "logprobs are not supported with response_format 'diarized_json'.", "invalid_value");
+  }
   if (includeLogprobs && !stream && responseFormat !== "json") {
     throw ApiError.invalidParam("include", "logprobs are only supported with response_format 'json'.", "invalid_value");
+  }
+
+  const knownSpeakerNames = speakerNames(list(fields, "known_speaker_names"));
+  const knownSpeakerReferences = speakerReferences(list(fields, "known_speaker_references"));
+  if (knownSpeakerNames.length > 0 && knownSpeakerReferences.length > 0 && knownSpeakerNames.length !== knownSpeakerReferences.length) {
+    throw ApiError.invalidParam(
+      "known_speaker_references",
+      `'known_speaker_references' has ${knownSpeakerReferences.length} entries and 'known_speaker_names' ${knownSpeakerNames.length}: give one reference per name.`,
+    );
   }
 
   return {
@@ -126,5 +157,41 @@ export function parseTranscriptionRequest(kind: AudioTask, fields: FormFields): 
     stream,
     includeLogprobs,
     timestampGranularities: timestampGranularities as TimestampGranularity[],
+    knownSpeakerNames,
+    knownSpeakerReferences,
   };
+}
+
+/** `known_speaker_names[]`: at most 4 short, distinct, non-empty names (trimmed). */
+function speakerNames(values: readonly string[]): string[] {
+  const param = "known_speaker_names";
+  if (values.length > MAX_KNOWN_SPEAKERS) throw ApiError.invalidParam(param, `'${param}' holds ${values.length} entries; at most ${MAX_KNOWN_SPEAKERS} are allowed.`);
+  const names = values.map((value) => value.trim());
+  for (const name of names) {
+    if (name === "") throw ApiError.invalidParam(param, `Each entry of '${param}' must be a non-empty name (for example 'agent' or 'customer').`);
+    if (name.length > MAX_SPEAKER_NAME_LENGTH) throw ApiError.invalidParam(param, `Each entry of '${param}' must be at most ${MAX_SPEAKER_NAME_LENGTH} characters.`);
+  }
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated !== undefined) throw ApiError.invalidParam(param, `'${param}' names '${repeated}' more than once.`);
+  return names;
+}
+
+/** A data URL of audio: `data:audio/<type>[;param=value...];base64,<data>`. */
+const AUDIO_DATA_URL = /^data:audio\/[a-z0-9.+-]+(?:;[a-z0-9-]+=[^;,]+)*;base64,([a-z0-9+/]*={0,2})$/i;
+
+/** `known_speaker_references[]`: at most 4 base64 data URLs of audio in a format the server decodes. */
+function speakerReferences(values: readonly string[]): string[] {
+  const param = "known_speaker_references";
+  if (values.length > MAX_KNOWN_SPEAKERS) throw ApiError.invalidParam(param, `'${param}' holds ${values.length} entries; at most ${MAX_KNOWN_SPEAKERS} are allowed.`);
+  values.forEach((value, index) => {
+    const data = AUDIO_DATA_URL.exec(value.trim())?.[1];
+    const bytes = data && data.length % 4 === 0 ? Buffer.from(data, "base64") : undefined;
+    if (!bytes || bytes.length === 0) {
+      throw ApiError.invalidParam(param, `Entry ${index} of '${param}' is not a data URL of audio ('data:audio/wav;base64,...').`);
+    }
+    if (!sniffFormat(bytes)) {
+      throw ApiError.invalidParam(param, `Entry ${index} of '${param}' is not audio in a supported format (flac, m4a, mp3, mp4, ogg, wav, webm).`);
+    }
+  });
+  return values.map((value) => value.trim());
 }

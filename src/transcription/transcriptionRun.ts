@@ -20,6 +20,8 @@ export interface TranscriptionRunOptions {
   chunking: ChunkingStrategy | null;
   /** Chunks decoded at once at most; default the engine's job slots. */
   concurrency?: number | undefined;
+  /** The work of a request already admitted (one channel of several): waits for a slot instead of being refused. */
+  admitted?: boolean | undefined;
   signal?: AbortSignal | undefined;
   onSegment?: ((segment: Segment) => void) | undefined;
   onProgress?: ((percent: number) => void) | undefined;
@@ -50,6 +52,7 @@ export class TranscriptionRun {
         engine: options.engine,
         options: options.options,
         concurrency: options.concurrency ?? options.engine.info.parallelJobs,
+        admitted: options.admitted,
         signal: options.signal,
         onSegment: options.onSegment,
       });
@@ -75,8 +78,13 @@ export class TranscriptionRun {
     if (!this.chunker || !this.scheduler) {
       // One block, unless nobody speaks in it: then there is nothing to decode (whisper would make something up).
       if (!(await hasSpeech(audio, await this.options.loadVad(), this.options.signal))) return emptyResult(task, duration, silentLanguage(options));
-      const { signal, onSegment, onProgress } = this.options;
-      return this.options.engine.transcribe(audio, options, { ...(signal ? { signal } : {}), ...(onSegment ? { onSegment } : {}), ...(onProgress ? { onProgress } : {}) });
+      const { signal, onSegment, onProgress, admitted } = this.options;
+      return this.options.engine.transcribe(audio, options, {
+        ...(signal ? { signal } : {}),
+        ...(onSegment ? { onSegment } : {}),
+        ...(onProgress ? { onProgress } : {}),
+        ...(admitted ? { admitted } : {}),
+      });
     }
     if (audio.length > this.store.length) this.push(audio.subarray(this.store.length));
     this.store.replaceWith(audio);

@@ -5,10 +5,23 @@
 // lease until it is answered.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
-import { AudioMemoryError, type AudioMemoryGrant, type DecodedAudio } from "../../audio/index.js";
+import { AudioMemoryError, type AudioMemoryGrant, type DecodeAudioOptions, type DecodedAudio } from "../../audio/index.js";
 import type { Segment, TranscriptionResult } from "../../engine/types.js";
-import { formatSseEvent, renderTranscription, resultTokens, textDeltaEvent, textDoneEvent, tokenLogprobs, tokenUsage } from "../../formats/index.js";
+import {
+  diarizedSegment,
+  diarizedText,
+  formatSseEvent,
+  renderDiarizedJson,
+  renderTranscription,
+  resultTokens,
+  textDeltaEvent,
+  textDoneEvent,
+  tokenLogprobs,
+  tokenUsage,
+  type SpeakerTurn,
+} from "../../formats/index.js";
 import { ApiError, toApiError } from "../../transcription/apiErrors.js";
+import { MAX_SPEAKER_CHANNELS, type ChannelsTranscription } from "../../transcription/channelTranscription.js";
 import { parseTranscriptionRequest, type AudioTask, type FormFields } from "../../transcription/request.js";
 import { languageSetting, type TranscriptionSettings } from "../../transcription/settings.js";
 import type { OpenTranscription } from "../../transcription/TranscriptionService.js";
@@ -50,6 +63,10 @@ class SegmentSink {
 
 interface UploadedTranscription {
   audio: DecodedAudio;
+  /** The upload was decoded with its channels separated (the fields before the file asked for speakers). */
+  separated: boolean;
+  /** The upload's share of the decoded-audio budget (for a second decode of it). */
+  memory: AudioMemoryGrant;
   /** The transcription that started while the upload came in, if the fields before the file allowed one. */
   early: OpenTranscription | undefined;
   sink: SegmentSink;
@@ -68,6 +85,14 @@ export function invalidUploadContentType(contentType: string | undefined): ApiEr
     `Invalid Content-Type header (${given}), expected multipart/form-data. (HINT: If you're using curl, you can pass -H 'Content-Type: multipart/form-data')`,
     "invalid_content_type",
   );
+}
+
+/** How an upload is decoded, from what the fields before the file say. */
+type UploadDecode = Pick<DecodeAudioOptions, "channels" | "maxChannels" | "keepInput">;
+
+/** The answer when fields after the file change a request whose events were already streaming. */
+function fieldsAfterFile(): ApiError {
+  return ApiError.invalidParam("stream", "Fields after the file changed a request whose events were already streaming: send every field before the file.", "fields_after_file");
 }
 
 /** Route hook of the upload routes: a body that is not a multipart form is refused before it is read or parsed. */
@@ -90,6 +115,8 @@ async function withAudioForm<T extends { settings: TranscriptionSettings }>(
   handle: (parsed: T, upload: UploadedTranscription, signal: AbortSignal) => Promise<void>,
   /** Called when an early transcription starts, with what the fields before the file asked for. */
   onEarlyStart?: (early: T, sink: SegmentSink) => void,
+  /** How to decode the file, from the fields before it (parsed when they parse); default a mono mix. */
+  decodeFor?: (early: T | undefined, fieldsBeforeFile: FormFields) => UploadDecode,
 ): Promise<void> {
   const ticket = context.admission.admit();
   // Answered, failed or gone: the decoded samples are dropped, and so is their lease.
@@ -98,6 +125,7 @@ async function withAudioForm<T extends { settings: TranscriptionSettings }>(
   const decodeAbort = new AbortController();
   const sink = new SegmentSink();
   let early: Promise<OpenTranscription | undefined> = Promise.resolve(undefined);
+  let separated = false;
   try {
     const upload = await receiveUpload(request.raw, {
       maxFileBytes: context.maxUploadBytes,
@@ -112,9 +140,11 @@ async function withAudioForm<T extends { settings: TranscriptionSettings }>(
       consumeFile: (stream, fileSignal, fieldsBeforeFile) => {
         const decodeSignal = AbortSignal.any([fileSignal, signal, decodeAbort.signal]);
         const earlyRequest = parseEarly(context, parse, fieldsBeforeFile);
-        // Work can start before the upload ends only when the fields before the file ask for chunking.
-        const chunkedEarly = earlyRequest !== undefined && context.transcription.chunkingOf(earlyRequest.settings) !== null;
-        if (!chunkedEarly) return trackDecode(ticket, context.decode(stream, { signal: decodeSignal, memory: ticket.memory }));
+        const how = decodeFor?.(earlyRequest, fieldsBeforeFile) ?? {};
+        separated = how.channels === "separate";
+        // Work can start before the upload ends only when the fields before the file ask for chunking (of a mix).
+        const chunkedEarly = !separated && earlyRequest !== undefined && context.transcription.chunkingOf(earlyRequest.settings) !== null;
+        if (!chunkedEarly) return trackDecode(ticket, reply, context.decode(stream, { signal: decodeSignal, memory: ticket.memory, ...how }));
         const pending: Float32Array[] = [];
         let run: OpenTranscription | undefined;
         let opening = true;
@@ -129,12 +159,13 @@ async function withAudioForm<T extends { settings: TranscriptionSettings }>(
           signal: decodeSignal,
           // The early run keeps its own copy of the samples as they come: charged too.
           memory: scaledGrant(ticket.memory, EARLY_RUN_MEMORY_FACTOR),
+          ...(how.keepInput ? { keepInput: true } : {}),
           onSamples: (samples) => {
             if (run) run.run.push(samples);
             else if (opening) pending.push(samples);
           },
         });
-        return trackDecode(ticket, decoding);
+        return trackDecode(ticket, reply, decoding);
       },
     });
     // Awaited below, or cancelled: never an unhandled rejection on an early exit.
@@ -147,7 +178,7 @@ async function withAudioForm<T extends { settings: TranscriptionSettings }>(
     const parsed = parse(upload.fields);
     const audio = await upload.file;
     request.log.info({ model: parsed.settings.model, seconds: Number(audio.duration.toFixed(2)), format: audio.format }, "audio decoded");
-    await handle(parsed, { audio, early: await early, sink }, signal);
+    await handle(parsed, { audio, separated, memory: ticket.memory, early: await early, sink }, signal);
   } catch (error) {
     decodeAbort.abort();
     (await early.catch(() => undefined))?.run.cancel();
@@ -167,13 +198,45 @@ function scaledGrant(grant: AudioMemoryGrant, factor: number): AudioMemoryGrant 
   return { ensure: (bytes) => grant.ensure(bytes * factor) };
 }
 
-/** The decode slot is given back as soon as the decode ends, whatever the request does next. */
-function trackDecode(ticket: UploadTicket, decoding: Promise<DecodedAudio>): Promise<DecodedAudio> {
+/**
+ * The decode slot is given back as soon as the decode ends, whatever the request does next; an input kept for a
+ * second decode is removed once the request is answered (or gone).
+ */
+function trackDecode(ticket: UploadTicket, reply: FastifyReply, decoding: Promise<DecodedAudio>): Promise<DecodedAudio> {
   decoding.then(
-    () => ticket.decodeDone(),
+    (audio) => {
+      ticket.decodeDone();
+      const kept = audio.keptInput;
+      if (!kept) return;
+      if (reply.raw.closed) void kept.release();
+      else reply.raw.once("close", () => void kept.release());
+    },
     () => ticket.decodeDone(),
   );
   return decoding;
+}
+
+/** A grant that charges `offset` bytes more than it is asked for (memory the request already holds otherwise). */
+function offsetGrant(grant: AudioMemoryGrant, offset: number): AudioMemoryGrant {
+  return { ensure: (bytes) => grant.ensure(offset + bytes) };
+}
+
+/**
+ * The upload's channels, separated: as decoded when the fields before the file asked for speakers; else decoded
+ * again from the input kept for it (the official SDK sends the file first), the mix's memory still charged. A mono
+ * input gives its one channel (which transcribeChannels refuses with a 400).
+ */
+async function separatedChannels(upload: UploadedTranscription, signal: AbortSignal): Promise<Float32Array[]> {
+  const { audio } = upload;
+  if (upload.separated || audio.inputChannels === 1) return audio.channels;
+  if (!audio.keptInput) throw new Error("the upload was not kept for a decode of its channels");
+  const again = await audio.keptInput.decode({
+    signal,
+    memory: offsetGrant(upload.memory, audio.samples.byteLength),
+    channels: "separate",
+    maxChannels: MAX_SPEAKER_CHANNELS,
+  });
+  return again.channels;
 }
 
 /** The early transcription, when the settings known at the file's start ask for chunking (so work can start now). */
@@ -226,13 +289,28 @@ function handleAudio(context: ServerContext, kind: AudioTask, request: FastifyRe
     reply,
     (fields) => parseTranscriptionRequest(kind, fields),
     async (params, upload, signal) => {
+      if (params.responseFormat === "diarized_json") {
+        // Deltas of a mono transcription already went out: they cannot become speakers' segments.
+        if (sse) throw fieldsAfterFile();
+        upload.early?.run.cancel();
+        upload.sink.discard();
+        const channels = await separatedChannels(upload, signal);
+        // The events start with the first segment: a refusal before it (one channel, busy) is a plain HTTP error.
+        const events = () => (sse ??= new SseResponse(reply, false));
+        const transcription = await context.transcription.transcribeChannels(channels, params.settings, {
+          signal,
+          speakerNames: params.knownSpeakerNames,
+          ...(params.stream ? { onSegment: (segment: SpeakerTurn, index: number) => events().speakerSegment(segment, index) } : {}),
+        });
+        if (params.stream) events().diarizedDone(transcription);
+        else await reply.type("application/json").send(JSON.stringify(renderDiarizedJson(transcription.duration, transcription.segments)));
+        return;
+      }
       const transcription = await transcriptionFor(context, params.settings, upload, signal);
       const finish = () => transcription.run.finish(upload.audio.samples);
       if (sse) {
         // The events went out while the upload came in: only the work they came from can end them.
-        if (!params.stream || transcription !== upload.early) {
-          throw ApiError.invalidParam("stream", "Fields after the file changed a request whose events were already streaming: send every field before the file.", "fields_after_file");
-        }
+        if (!params.stream || transcription !== upload.early) throw fieldsAfterFile();
         sse.done(await finish());
         return;
       }
@@ -256,6 +334,13 @@ function handleAudio(context: ServerContext, kind: AudioTask, request: FastifyRe
       if (!early.stream || sse) return;
       sse = new SseResponse(reply, early.includeLogprobs, early.settings.languages !== undefined);
       sink.attach(sse.delta);
+    },
+    (early, fieldsBeforeFile): UploadDecode => {
+      if (kind !== "transcriptions") return {};
+      if (early?.responseFormat === "diarized_json") return { channels: "separate", maxChannels: MAX_SPEAKER_CHANNELS };
+      // The format may come after the file (the official SDK sends the file first): a multi-channel input is kept
+      // (on disk) for a decode of its channels, should the fields after the file ask for diarized_json.
+      return fieldsBeforeFile.has("response_format") ? {} : { keepInput: true };
     },
   ).catch((error: unknown) => {
     if (!sse) throw error;
@@ -288,14 +373,26 @@ class SseResponse {
     this.reply.raw.write(formatSseEvent(textDeltaEvent(text, this.includeLogprobs ? tokenLogprobs(segment.tokens) : undefined)));
   };
 
+  /** One diarized segment: its text as a delta (with the segment's id), then the `transcript.text.segment` event. */
+  readonly speakerSegment = (segment: SpeakerTurn, index: number): void => {
+    if (this.ended) return;
+    const wire = diarizedSegment(segment, index);
+    const text = this.first ? segment.text.trimStart() : segment.text;
+    this.first = false;
+    this.reply.raw.write(formatSseEvent(textDeltaEvent(text, undefined, wire.id)) + formatSseEvent(wire));
+  };
+
   done(result: TranscriptionResult): void {
     if (this.ended) return;
     this.ended = true;
-    let textTokens = 0;
-    for (const token of resultTokens(result)) if (!token.special) textTokens++;
-    const usage = tokenUsage({ inputTokens: result.timings.windows * 1500, outputTokens: textTokens, audioTokens: result.timings.windows * 1500, textTokens: 0 });
     const logprobs = this.includeLogprobs ? tokenLogprobs(resultTokens(result)) : undefined;
-    this.reply.raw.end(formatSseEvent(textDoneEvent(result.text, logprobs, usage, this.includeLanguages ? result.language : undefined)));
+    this.reply.raw.end(formatSseEvent(textDoneEvent(result.text, logprobs, streamUsage([result]), this.includeLanguages ? result.language : undefined)));
+  }
+
+  diarizedDone(transcription: ChannelsTranscription): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.reply.raw.end(formatSseEvent(textDoneEvent(diarizedText(transcription.segments), undefined, streamUsage(transcription.results))));
   }
 
   fail(error: unknown, reply: FastifyReply): void {
@@ -309,6 +406,17 @@ class SseResponse {
     if (apiError.status >= 500) reply.log.error({ err: error }, "transcription failed while streaming");
     reply.raw.end(`event: error\ndata: ${JSON.stringify(apiError.body())}\n\n`);
   }
+}
+
+/** The token usage of `transcript.text.done`: 1500 audio tokens a decoded window, one output token a text token. */
+function streamUsage(results: readonly TranscriptionResult[]) {
+  let windows = 0;
+  let textTokens = 0;
+  for (const result of results) {
+    windows += result.timings.windows;
+    for (const token of resultTokens(result)) if (!token.special) textTokens++;
+  }
+  return tokenUsage({ inputTokens: windows * 1500, outputTokens: textTokens, audioTokens: windows * 1500, textTokens: 0 });
 }
 
 /** The simple browser pattern: multipart `file` (+ optional model, language, prompt) → {"transcript": "..."}. */
