@@ -11,7 +11,7 @@ import OpenAI, { BadRequestError, toFile } from "openai";
 import type { TranscriptionDiarized, TranscriptionStreamEvent } from "openai/resources/audio/transcriptions";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { encodeWav, encodeWithFfmpeg } from "../support/speech.js";
+import { encodeMultichannelWav, encodeWav, encodeWithFfmpeg } from "../support/speech.js";
 import { expectNoTempFiles, startTestServer, type TestServer } from "../support/server.js";
 import { RATE, speechLayout, type SpeechLayout } from "../support/speechLayout.js";
 
@@ -25,34 +25,6 @@ let stereoM4a: Buffer;
 let monoWav: Buffer;
 let dualMonoWav: Buffer;
 let dir: string;
-
-/** A 16-bit PCM WAV with one channel per array (interleaved), shorter channels padded with silence. */
-function encodeMultichannelWav(channels: Float32Array[], sampleRate: number): Buffer {
-  const frames = Math.max(...channels.map((c) => c.length));
-  const count = channels.length;
-  const dataBytes = frames * count * 2;
-  const wav = Buffer.alloc(44 + dataBytes);
-  wav.write("RIFF", 0, "ascii");
-  wav.writeUInt32LE(36 + dataBytes, 4);
-  wav.write("WAVE", 8, "ascii");
-  wav.write("fmt ", 12, "ascii");
-  wav.writeUInt32LE(16, 16);
-  wav.writeUInt16LE(1, 20);
-  wav.writeUInt16LE(count, 22);
-  wav.writeUInt32LE(sampleRate, 24);
-  wav.writeUInt32LE(sampleRate * count * 2, 28);
-  wav.writeUInt16LE(count * 2, 32);
-  wav.writeUInt16LE(16, 34);
-  wav.write("data", 36, "ascii");
-  wav.writeUInt32LE(dataBytes, 40);
-  for (let i = 0; i < frames; i++) {
-    for (let c = 0; c < count; c++) {
-      const value = Math.round((channels[c]![i] ?? 0) * 32768);
-      wav.writeInt16LE(Math.max(-32768, Math.min(32767, value)), 44 + (i * count + c) * 2);
-    }
-  }
-  return wav;
-}
 
 beforeAll(async () => {
   [server, left, right] = await Promise.all([
