@@ -99,6 +99,13 @@ const serverConfigSchema = z.object({
   realtimeMaxSessions: z.coerce.number().int().positive().max(100_000).default(100),
   /** A realtime session's audio is processed at most this many times faster than real time (after a 10-s burst). */
   realtimeMaxSpeed: z.coerce.number().positive().max(10_000).default(20),
+  /** GET /metrics: "open" to anyone, "key" behind the API keys as the API, "off" (404). */
+  metrics: z.enum(["open", "key", "off"]).default("open"),
+  /** Signs realtime client secrets, so that every replica sharing it accepts them; unset: a random key per process. */
+  secretKey: z
+    .string()
+    .refine((key) => Buffer.byteLength(key) >= 32, "must be at least 32 bytes (e.g. `openssl rand -base64 32`)")
+    .optional(),
 });
 
 export type ServerConfig = Omit<z.output<typeof serverConfigSchema>, "modelsDir"> & {
@@ -141,6 +148,8 @@ export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
   realtimeIdleTimeoutSeconds: "EARSHOT_REALTIME_IDLE_TIMEOUT_SECONDS",
   realtimeMaxSessions: "EARSHOT_REALTIME_MAX_SESSIONS",
   realtimeMaxSpeed: "EARSHOT_REALTIME_MAX_SPEED",
+  metrics: "EARSHOT_METRICS",
+  secretKey: "EARSHOT_SECRET_KEY",
 };
 
 /** Hardware threads of this machine. */
@@ -203,7 +212,8 @@ export function loadConfig<K extends keyof ServerConfig>(
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0]) as keyof ServerConfig;
-    throw new ConfigError(`invalid ${key} (flag --${kebab(key)}, env ${CONFIG_ENV[key]}): "${raw[key]}": ${issue.message}`);
+    const shown = key === "secretKey" ? "****" : raw[key];
+    throw new ConfigError(`invalid ${key} (flag --${kebab(key)}, env ${CONFIG_ENV[key]}): "${shown}": ${issue.message}`);
   }
   const config = parsed.data as Record<string, unknown>;
   // The default directory follows XDG_CACHE_HOME (an operating-system convention, so from the environment only).
@@ -220,5 +230,6 @@ export function describeConfig(config: ServerConfig): Record<string, unknown> {
   return {
     ...config,
     apiKeys: config.apiKeys.map((key) => (key.length <= 8 ? "****" : `${key.slice(0, 3)}…${key.slice(-2)}`)),
+    ...(config.secretKey !== undefined ? { secretKey: "****" } : {}),
   };
 }

@@ -24,6 +24,16 @@ export interface EngineOptions {
   /** Offload to the GPU when the addon was built with one. Default true. */
   useGpu?: boolean;
   flashAttention?: boolean;
+  /** Told of every job that ran on a job slot, once it ends (metrics). Never throws into the job. */
+  onJob?: (job: EngineJob) => void;
+}
+
+/** One engine job that ran on a job slot (queued jobs refused or aborted before they started are not jobs). */
+export interface EngineJob {
+  audioSeconds: number;
+  /** Wall time on the job slot (the native run), not counting the wait for the slot. */
+  processingSeconds: number;
+  outcome: "ok" | "aborted" | "failed";
 }
 
 /** Decoding options in the terms of OpenAI's API. */
@@ -109,6 +119,7 @@ export class WhisperEngine {
   private constructor(
     private readonly model: NativeWhisperModel,
     readonly info: EngineInfo,
+    private readonly onJob?: (job: EngineJob) => void,
   ) {
     this.pool = new StatePool({
       maxParallel: info.parallelJobs,
@@ -134,7 +145,7 @@ export class WhisperEngine {
     } catch (error) {
       throw new ModelLoadError((error as Error).message, modelPath);
     }
-    return new WhisperEngine(model, { build: addon.buildInfo(), model: model.info(), parallelJobs, threadsPerJob, maxQueuedJobs });
+    return new WhisperEngine(model, { build: addon.buildInfo(), model: model.info(), parallelJobs, threadsPerJob, maxQueuedJobs }, options.onJob);
   }
 
   stats(): StatePoolStats {
@@ -183,8 +194,11 @@ export class WhisperEngine {
           for (const native of segments) onSegment(buildSegment(native, streamed++, streamContext));
         };
       }
+      const started = performance.now();
+      let outcome: EngineJob["outcome"] = "failed";
       try {
         const result = await state.transcribe(pcm, params, onSegments, hooks.onProgress, hooks.onLanguage);
+        outcome = "ok";
         const segments = buildSegments(result.segments, { tokens, duration, wordTimestamps, language: result.language });
         return {
           task,
@@ -197,13 +211,25 @@ export class WhisperEngine {
         };
       } catch (error) {
         const code = (error as { code?: string }).code;
-        if (code === "ABORTED") throw new TranscriptionAbortedError();
+        if (code === "ABORTED") {
+          outcome = "aborted";
+          throw new TranscriptionAbortedError();
+        }
         if (code === "UNKNOWN_LANGUAGE") throw new UnsupportedLanguageError(language);
         throw new TranscriptionFailedError((error as Error).message);
       } finally {
         signal?.removeEventListener("abort", onAbort);
+        this.reportJob({ audioSeconds: duration, processingSeconds: (performance.now() - started) / 1000, outcome });
       }
     }, { signal, admitted: hooks.admitted ?? false });
+  }
+
+  private reportJob(job: EngineJob): void {
+    try {
+      this.onJob?.(job);
+    } catch {
+      // An observer's failure is not the job's.
+    }
   }
 
   private nativeParams(options: TranscriptionOptions, language: string, task: Task, durationSeconds: number): NativeTranscribeParams {

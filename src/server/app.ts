@@ -8,11 +8,13 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerO
 import { ApiError, toApiError } from "../transcription/apiErrors.js";
 import { checkApiKey } from "./auth.js";
 import { withLogRedaction } from "./logRedaction.js";
+import { ServerMetrics } from "./metrics.js";
 import { isAllowedOrigin } from "./origins.js";
-import { attachRealtimeSocket } from "./realtime/realtimeSocket.js";
+import { attachRealtimeSocket, realtimeStats } from "./realtime/realtimeSocket.js";
 import { declaredTooLarge } from "./receiveUpload.js";
 import { registerAudioRoutes, UPLOAD_ROUTES } from "./routes/audio.js";
 import { registerHealthRoutes } from "./routes/health.js";
+import { registerMetricsRoute } from "./routes/metrics.js";
 import { registerModelRoutes } from "./routes/models.js";
 import { registerRealtimeRoutes } from "./routes/realtime.js";
 import { registerWebRoutes } from "./routes/web.js";
@@ -33,7 +35,8 @@ const MIN_REQUEST_TIMEOUT_MS = 60_000;
 
 const UPLOAD_PATHS = new Set<string>(UPLOAD_ROUTES);
 
-export function buildApp(context: ServerContext, options: BuildAppOptions = {}): FastifyInstance {
+export function buildApp(baseContext: ServerContext, options: BuildAppOptions = {}): FastifyInstance {
+  let context = baseContext;
   const app = Fastify({
     ...(options.https ? { https: options.https } : {}),
     logger: withLogRedaction(options.logger ?? false),
@@ -56,6 +59,28 @@ export function buildApp(context: ServerContext, options: BuildAppOptions = {}):
       exposedHeaders: ["x-request-id", "retry-after"],
     });
   });
+
+  // Metrics on a registry of this app's own; the routes, realtime sessions and engine jobs report to it.
+  const metrics =
+    (context.metricsExposure ?? "open") === "off"
+      ? undefined
+      : new ServerMetrics({
+          engines: () => context.models.loaded().map(({ model, engine }) => ({ model, stats: engine.stats() })),
+          realtimeSessions: () => realtimeStats(app).sessions,
+        });
+  if (metrics) {
+    context = { ...context, metrics };
+    context.models.observe(metrics);
+    // Before the key check (its 401s are counted); every response, streamed and hijacked ones included, is counted
+    // when it ends (499 when the client went away first).
+    app.addHook("onRequest", async (request, reply) => {
+      const started = performance.now();
+      reply.raw.once("close", () => {
+        const status = reply.raw.writableFinished ? reply.raw.statusCode : 499;
+        metrics.httpRequest(request.method, request.routeOptions.url, status, (performance.now() - started) / 1000);
+      });
+    });
+  }
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
@@ -99,6 +124,7 @@ export function buildApp(context: ServerContext, options: BuildAppOptions = {}):
   registerAudioRoutes(app, context);
   registerWebRoutes(app, context);
   registerRealtimeRoutes(app, context);
+  if (metrics) registerMetricsRoute(app, context, metrics);
   attachRealtimeSocket(app, context);
   return app;
 }

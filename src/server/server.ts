@@ -101,7 +101,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       uploadTimeoutMs: config.uploadTimeoutSeconds * 1000,
       apiKeys: config.apiKeys,
       corsOrigins: config.corsOrigins,
-      clientSecrets: new ClientSecretStore(),
+      clientSecrets: new ClientSecretStore({ key: config.secretKey }),
       realtimeLimits: {
         maxSessionSeconds: config.realtimeMaxSessionMinutes * 60,
         maxBufferSeconds: config.realtimeMaxBufferSeconds,
@@ -111,6 +111,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
         maxSpeed: config.realtimeMaxSpeed,
       },
       defaultEngine: () => defaultEngine,
+      metricsExposure: config.metrics,
     },
     { logger: options.logger ?? { level: config.logLevel }, ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}) },
   );

@@ -5,6 +5,7 @@ import type { SileroVadModel } from "../audio/vad/index.js";
 import type { WhisperEngine } from "../engine/WhisperEngine.js";
 import type { ModelRegistry } from "../transcription/ModelRegistry.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
+import type { MetricsExposure, ServerMetrics } from "./metrics.js";
 import type { ClientSecretStore } from "./realtime/clientSecrets.js";
 import type { RealtimeLimits } from "./realtime/RealtimeSession.js";
 import type { UploadAdmission } from "./uploadAdmission.js";
@@ -34,4 +35,8 @@ export interface ServerContext {
   realtimeLimits: RealtimeLimits;
   /** The default model's engine once it is loaded. */
   defaultEngine(): WhisperEngine | undefined;
+  /** GET /metrics: open (default), behind the API keys, or off (404). */
+  metricsExposure?: MetricsExposure;
+  /** The app's metrics (set by buildApp unless metrics are off). */
+  metrics?: ServerMetrics;
 }

@@ -1,7 +1,7 @@
 // The models the server offers under OpenAI model ids: each local model by name, plus aliases
 // (whisper-1, gpt-4o-transcribe, ...) so existing client code runs unchanged. The default model
 // is loaded at startup; other models load on first use and stay loaded.
-import type { EngineOptions, WhisperEngine } from "../engine/WhisperEngine.js";
+import type { EngineJob, EngineOptions, WhisperEngine } from "../engine/WhisperEngine.js";
 import { WhisperEngine as Engine } from "../engine/WhisperEngine.js";
 import { resolveModel, type ResolvedModel } from "../models/modelStore.js";
 
@@ -14,9 +14,18 @@ export interface ServedModel {
   created: number;
 }
 
+/** Told of model loads and engine jobs (metrics); `model` is the local model's name, one of the served ids. */
+export interface ModelObserver {
+  modelLoaded(model: string, seconds: number, ok: boolean): void;
+  job(model: string, job: EngineJob): void;
+}
+
 export class ModelRegistry {
   private readonly byId = new Map<string, ServedModel>();
   private readonly engines = new Map<string, Promise<WhisperEngine>>();
+  /** The engines that finished loading, by model name. */
+  private readonly ready = new Map<string, WhisperEngine>();
+  private observer: ModelObserver | undefined;
   readonly defaultModel: ResolvedModel;
 
   /**
@@ -49,12 +58,33 @@ export class ModelRegistry {
     return this.byId.get(id);
   }
 
+  /** Observes the loads and jobs of the engines loaded from now on. */
+  observe(observer: ModelObserver): void {
+    this.observer = observer;
+  }
+
+  /** The engines loaded so far, by model name. */
+  loaded(): Array<{ model: string; engine: WhisperEngine }> {
+    return [...this.ready].map(([model, engine]) => ({ model, engine }));
+  }
+
   /** The loaded engine for a model (loading it on first use). */
   engine(served: ServedModel): Promise<WhisperEngine> {
     let engine = this.engines.get(served.model.path);
     if (!engine) {
-      engine = Engine.load(served.model.path, this.engineOptions);
-      engine.catch(() => this.engines.delete(served.model.path));
+      const name = served.model.name;
+      const started = performance.now();
+      engine = Engine.load(served.model.path, { ...this.engineOptions, onJob: (job) => this.observer?.job(name, job) });
+      engine.then(
+        (loaded) => {
+          this.ready.set(name, loaded);
+          this.observer?.modelLoaded(name, (performance.now() - started) / 1000, true);
+        },
+        () => {
+          this.engines.delete(served.model.path);
+          this.observer?.modelLoaded(name, (performance.now() - started) / 1000, false);
+        },
+      );
       this.engines.set(served.model.path, engine);
     }
     return engine;
@@ -70,5 +100,6 @@ export class ModelRegistry {
     const settled = await Promise.allSettled(this.engines.values());
     for (const engine of settled) if (engine.status === "fulfilled") await engine.value.close();
     this.engines.clear();
+    this.ready.clear();
   }
 }

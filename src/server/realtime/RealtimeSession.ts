@@ -63,6 +63,7 @@ import {
 } from "./sessionConfig.js";
 import { WordAgreement } from "./wordAgreement.js";
 import { OrderedOutput } from "./orderedOutput.js";
+import type { ServerMetrics } from "../metrics.js";
 
 export interface RealtimeLimits {
   /** The session is closed after this long. */
@@ -94,6 +95,8 @@ export interface RealtimeSessionOptions {
   log: FastifyBaseLogger;
   /** Shared by the server's sessions: runs their decoding in slices, taking turns. */
   scheduler: SliceScheduler;
+  /** The server's metrics: audio received, turn events sent. */
+  metrics?: Pick<ServerMetrics, "received" | "realtimeEvent"> | undefined;
 }
 
 const SUPPORTED_EVENTS = ["session.update", "transcription_session.update", "input_audio_buffer.append", "input_audio_buffer.commit", "input_audio_buffer.clear"];
@@ -211,6 +214,7 @@ export class RealtimeSession {
   // ---- transport ----
 
   private send(event: RealtimeServerEvent): void {
+    this.options.metrics?.realtimeEvent(event.type);
     if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(event));
   }
 
@@ -500,6 +504,7 @@ export class RealtimeSession {
       const decoded = await this.step(() => chunk.read(sliceSamples));
       if (this.closed.signal.aborted) return;
       this.audio.append(decoded);
+      this.options.metrics?.received("realtime", decoded.length / SAMPLE_RATE);
       if (this.detector) await this.detect(decoded);
     }
   }

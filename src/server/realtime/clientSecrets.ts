@@ -1,7 +1,12 @@
 // Ephemeral client secrets ("ek_…"): minted over HTTP with a real API key, good only for opening a realtime
-// socket until they expire, carrying the session configuration they were minted with. Kept in memory: a
-// restart forgets them, as it should for secrets that live minutes.
-import { randomBytes } from "node:crypto";
+// socket until they expire, carrying the session configuration they were minted with. Self-contained and signed:
+// `ek_<payload>.<signature>`, the payload the base64url of the deflated JSON {v, sid, exp, cfg} (session id, expiry
+// in Unix seconds, session settings) and the signature the base64url HMAC-SHA256 of "ek_<payload>". Nothing is kept
+// on the server: any replica that shares the key (EARSHOT_SECRET_KEY) accepts a secret another one minted. Without
+// a configured key each process signs with a random key of its own, so its secrets open its own sockets only (and
+// a restart forgets them).
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 
 import type { TranscriptionSessionConfig } from "./sessionConfig.js";
 
@@ -9,6 +14,15 @@ export const DEFAULT_SECRET_TTL_SECONDS = 600;
 export const MIN_SECRET_TTL_SECONDS = 10;
 export const MAX_SECRET_TTL_SECONDS = 7200;
 export const CLIENT_SECRET_PREFIX = "ek_";
+/** A configured signing key must hold at least this many bytes (UTF-8). */
+export const MIN_SECRET_KEY_BYTES = 32;
+
+const PAYLOAD_VERSION = 1;
+/** Bytes of a signature: HMAC-SHA256. */
+const SIGNATURE_BYTES = 32;
+/** A payload never inflates beyond this (it was deflated by a holder of the key; a bound all the same). */
+const MAX_PAYLOAD_BYTES = 256 * 1024;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 export interface ClientSecret {
   value: string;
@@ -20,41 +34,71 @@ export interface ClientSecret {
 
 export type RedeemResult = { ok: true; secret: ClientSecret } | { ok: false; reason: "unknown" | "expired" };
 
-export class ClientSecretStore {
-  private readonly secrets = new Map<string, ClientSecret>();
+export interface ClientSecretStoreOptions {
+  /** The shared signing key (at least 32 bytes); default a random key of this process's own. */
+  key?: string | undefined;
+  /** Unix seconds (tests move time). */
+  now?: (() => number) | undefined;
+}
 
-  constructor(private readonly now: () => number = () => Date.now() / 1000) {}
+interface Payload {
+  v: number;
+  sid: string;
+  exp: number;
+  cfg: TranscriptionSessionConfig;
+}
+
+export class ClientSecretStore {
+  private readonly key: Buffer;
+  private readonly now: () => number;
+
+  constructor(options: ClientSecretStoreOptions = {}) {
+    if (options.key !== undefined && Buffer.byteLength(options.key) < MIN_SECRET_KEY_BYTES) {
+      throw new RangeError(`the client secret signing key must be at least ${MIN_SECRET_KEY_BYTES} bytes`);
+    }
+    this.key = options.key !== undefined ? Buffer.from(options.key) : randomBytes(SIGNATURE_BYTES);
+    this.now = options.now ?? (() => Date.now() / 1000);
+  }
 
   /** Mints a secret valid for `ttlSeconds` (caller validates the range). */
   mint(config: TranscriptionSessionConfig, sessionId: string, ttlSeconds: number): ClientSecret {
-    this.prune();
-    const secret: ClientSecret = {
-      value: CLIENT_SECRET_PREFIX + randomBytes(24).toString("base64url"),
-      expiresAt: Math.floor(this.now()) + ttlSeconds,
-      sessionId,
-      config,
-    };
-    this.secrets.set(secret.value, secret);
-    return secret;
+    const expiresAt = Math.floor(this.now()) + ttlSeconds;
+    const payload: Payload = { v: PAYLOAD_VERSION, sid: sessionId, exp: expiresAt, cfg: config };
+    const body = CLIENT_SECRET_PREFIX + deflateRawSync(Buffer.from(JSON.stringify(payload))).toString("base64url");
+    return { value: `${body}.${this.sign(body).toString("base64url")}`, expiresAt, sessionId, config: structuredClone(config) };
   }
 
-  /** Looks a presented secret up; an expired one is refused (and forgotten). */
+  /** Verifies a presented secret (signature, then expiry): anything altered, cut short or not ours is "unknown". */
   redeem(value: string): RedeemResult {
-    const secret = this.secrets.get(value);
-    if (!secret) return { ok: false, reason: "unknown" };
-    if (secret.expiresAt <= this.now()) {
-      this.secrets.delete(value);
-      return { ok: false, reason: "expired" };
+    const unknown: RedeemResult = { ok: false, reason: "unknown" };
+    if (!value.startsWith(CLIENT_SECRET_PREFIX)) return unknown;
+    const dot = value.lastIndexOf(".");
+    if (dot < 0) return unknown;
+    const body = value.slice(0, dot);
+    const signature = value.slice(dot + 1);
+    const encoded = body.slice(CLIENT_SECRET_PREFIX.length);
+    if (!BASE64URL.test(encoded) || !BASE64URL.test(signature)) return unknown;
+    const given = Buffer.from(signature, "base64url");
+    // Exactly the canonical encoding of 32 bytes: no other spelling of the same signature is accepted.
+    if (given.length !== SIGNATURE_BYTES || given.toString("base64url") !== signature) return unknown;
+    if (!timingSafeEqual(given, this.sign(body))) return unknown;
+    let payload: Payload;
+    try {
+      payload = JSON.parse(inflateRawSync(Buffer.from(encoded, "base64url"), { maxOutputLength: MAX_PAYLOAD_BYTES }).toString("utf8")) as Payload;
+    } catch {
+      return unknown;
     }
-    return { ok: true, secret };
+    if (
+      typeof payload !== "object" || payload === null || payload.v !== PAYLOAD_VERSION || typeof payload.sid !== "string" ||
+      typeof payload.exp !== "number" || typeof payload.cfg !== "object" || payload.cfg === null
+    ) {
+      return unknown;
+    }
+    if (payload.exp <= this.now()) return { ok: false, reason: "expired" };
+    return { ok: true, secret: { value, expiresAt: payload.exp, sessionId: payload.sid, config: payload.cfg } };
   }
 
-  get size(): number {
-    return this.secrets.size;
-  }
-
-  private prune(): void {
-    const now = this.now();
-    for (const [value, secret] of this.secrets) if (secret.expiresAt <= now) this.secrets.delete(value);
+  private sign(body: string): Buffer {
+    return createHmac("sha256", this.key).update(body).digest();
   }
 }

@@ -162,7 +162,7 @@ export function attachRealtimeSocket(app: FastifyInstance, context: ServerContex
     wss.handleUpgrade(request, socket, head, (ws) => {
       const log = app.log.child({ session: admission.identity.id });
       log.info({ dialect: admission.dialect, model: admission.config.model }, "realtime session opened");
-      const session = new RealtimeSession({ socket: ws, transport: socket, transcription: context.transcription, loadVad: context.loadVad, limits, log, scheduler, ...admission });
+      const session = new RealtimeSession({ socket: ws, transport: socket, transcription: context.transcription, loadVad: context.loadVad, limits, log, scheduler, metrics: context.metrics, ...admission });
       sessions.add(session);
       ws.on("close", (code) => {
         sessions.delete(session);

@@ -178,6 +178,7 @@ async function withAudioForm<T extends { settings: TranscriptionSettings }>(
     const parsed = parse(upload.fields);
     const audio = await upload.file;
     request.log.info({ model: parsed.settings.model, seconds: Number(audio.duration.toFixed(2)), format: audio.format }, "audio decoded");
+    context.metrics?.received("http", audio.duration);
     await handle(parsed, { audio, separated, memory: ticket.memory, early: await early, sink }, signal);
   } catch (error) {
     decodeAbort.abort();
