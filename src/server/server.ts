@@ -1,10 +1,13 @@
 // Starts Earshot's HTTP server: resolves and loads the models, sweeps the temp dirs a killed Earshot left, listens,
 // and shuts down gracefully (in-flight requests get the drain deadline, then are aborted).
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 
 import { checkFfmpeg, decodeAudio, DECODED_BYTES_PER_SECOND, sweepStaleTempDirs, TARGET_SAMPLE_RATE } from "../audio/index.js";
+import { tempDirPrefix } from "../audio/tempDirs.js";
 import { SileroVadModel } from "../audio/vad/index.js";
 import type { WhisperEngine } from "../engine/WhisperEngine.js";
 import { ModelError } from "../models/errors.js";
@@ -13,6 +16,7 @@ import { ModelRegistry } from "../transcription/ModelRegistry.js";
 import { TranscriptionService } from "../transcription/TranscriptionService.js";
 import { ConfigError, describeConfig, type ServerConfig } from "../config.js";
 import { ClientSecretStore } from "./realtime/clientSecrets.js";
+import { drainRealtime } from "./realtime/realtimeSocket.js";
 import { resolveTls, type TlsFiles } from "./tls.js";
 import { UploadAdmission } from "./uploadAdmission.js";
 
@@ -24,9 +28,9 @@ export interface RunningServer {
   tls?: TlsFiles;
   models: ModelRegistry;
   /**
-   * Stops accepting connections, lets in-flight requests finish for up to the drain deadline
-   * (`drainTimeoutSeconds`), aborts those still running then (their decoders and jobs stop, temp files go), and
-   * unloads the models. Calling it again returns the same promise.
+   * Drains (/ready 503 "draining", new uploads and realtime sessions 503), lets in-flight requests and realtime
+   * sessions' committed turns finish for up to the drain deadline (`drainTimeoutSeconds`), stops listening, aborts
+   * what is still running then (their decoders and jobs stop, temp files go), and unloads the models. Calling it again returns the same promise.
    */
   close(): Promise<void>;
 }
@@ -160,8 +164,8 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     ...(tls ? { tls } : {}),
     models,
     close() {
-      closing ??= drainAndClose(app, config.drainTimeoutSeconds * 1000)
-        .then(() => decodesSettled(admission, DECODE_CLEANUP_MS))
+      closing ??= drainAndClose(app, admission, config.drainTimeoutSeconds * 1000)
+        .then(() => decodesSettled(admission, options.tempDir ?? os.tmpdir(), DECODE_CLEANUP_MS))
         .then(() => models.close());
       return closing;
     },
@@ -171,26 +175,46 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
 /** How long close() waits, after the connections are gone, for aborted decoders to exit and remove their temp files. */
 const DECODE_CLEANUP_MS = 5_000;
 
-/** Resolves once no decode is running (each has killed its FFmpeg and removed its temp dir), or after `ms`. */
-async function decodesSettled(admission: UploadAdmission, ms: number): Promise<void> {
+/**
+ * Resolves once no decode is running and this process's decoder temp dirs are gone (an aborted decoder kills its
+ * FFmpeg, then removes its dir: its slot may be given back before that), or after `ms`.
+ */
+async function decodesSettled(admission: UploadAdmission, tempParent: string, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
-  while (admission.stats().decoding > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  const prefix = tempDirPrefix();
+  const ownDirsLeft = () => {
+    try {
+      return fs.readdirSync(tempParent).some((name) => name.startsWith(prefix));
+    } catch {
+      return false;
+    }
+  };
+  while ((admission.stats().decoding > 0 || ownDirsLeft()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /**
- * Closes the app: no new connections; requests in flight may finish within `drainMs`, the connections left then
- * are destroyed, which aborts their work (a destroyed request aborts its decoder and its transcription).
+ * Drains, then closes the app. At once: /ready answers 503 ("draining"), new uploads and realtime sessions get 503
+ * with Retry-After, realtime sessions stop taking audio (see RealtimeSession.drain); the server keeps listening so
+ * that load balancers see the 503s. Uploads in flight (plain and streamed) and realtime sessions' committed turns
+ * may finish within `drainMs`; then the app closes (no new connections). What is still running at the deadline
+ * is aborted: its connection destroyed (a destroyed request aborts its decoder and its transcription), a
+ * realtime session closed with 1001.
  */
-async function drainAndClose(app: FastifyInstance, drainMs: number): Promise<void> {
-  const closed = app.close();
-  // Connections that finish their last response become idle: close them as they do, not after keep-alive.
-  const idleSweep = setInterval(() => app.server.closeIdleConnections(), 100);
+async function drainAndClose(app: FastifyInstance, admission: UploadAdmission, drainMs: number): Promise<void> {
+  admission.drain();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<"deadline">((resolve) => {
     timer = setTimeout(() => resolve("deadline"), drainMs);
   });
+  let idleSweep: NodeJS.Timeout | undefined;
   try {
-    if ((await Promise.race([closed.then(() => "closed" as const), deadline])) === "deadline") {
+    const work = Promise.all([drainRealtime(app), uploadsDone(admission, deadline)]).then(() => "drained" as const);
+    let outcome: "drained" | "closed" | "deadline" = await Promise.race([work, deadline]);
+    const closed = app.close();
+    // Connections that finish their last response become idle: close them as they do, not after keep-alive.
+    idleSweep = setInterval(() => app.server.closeIdleConnections(), 100);
+    if (outcome !== "deadline") outcome = await Promise.race([closed.then(() => "closed" as const), deadline]);
+    if (outcome === "deadline") {
       app.log.warn({ drainSeconds: drainMs / 1000 }, "drain deadline passed: aborting the requests still in flight");
       app.server.closeAllConnections();
       await closed;
@@ -199,4 +223,11 @@ async function drainAndClose(app: FastifyInstance, drainMs: number): Promise<voi
     clearTimeout(timer);
     clearInterval(idleSweep);
   }
+}
+
+/** Resolves once no upload is in flight (each admitted upload holds its ticket until its response has closed). */
+async function uploadsDone(admission: UploadAdmission, until: Promise<unknown>): Promise<void> {
+  let over = false;
+  void until.then(() => (over = true));
+  while (admission.stats().uploads > 0 && !over) await new Promise((resolve) => setTimeout(resolve, 20));
 }

@@ -83,13 +83,24 @@ export class UploadAdmission {
   private decoding = 0;
   private uploads = 0;
   private readonly tickets = new Set<UploadTicket>();
+  private drainingSince: number | undefined;
 
   constructor(private readonly options: UploadAdmissionOptions) {
     this.budget = new AudioMemoryBudget(options.budgetBytes);
   }
 
-  /** Why a new upload would be refused now (a 429), or undefined. */
+  /** The server is shutting down: every new upload (and realtime session) is refused with {@link shuttingDown}. */
+  drain(): void {
+    this.drainingSince ??= Date.now();
+  }
+
+  get draining(): boolean {
+    return this.drainingSince !== undefined;
+  }
+
+  /** Why a new upload would be refused now (a 429, or 503 while draining), or undefined. */
   refusal(): ApiError | undefined {
+    if (this.draining) return shuttingDown();
     const engine = this.options.engine();
     const retryAfter = engine?.retryAfterSeconds() ?? 5;
     if (engine) {
@@ -108,6 +119,7 @@ export class UploadAdmission {
    * opens uploads and stops sending cannot lock the others out for the whole idle timeout.
    */
   admit(): UploadTicket {
+    if (this.draining) throw shuttingDown();
     let refused = this.refusal();
     while (refused && this.evictIdlest()) refused = this.refusal();
     if (refused) throw refused;
@@ -178,4 +190,9 @@ export function memoryBudgetExhausted(retryAfterSeconds: number): ApiError {
     "decoded_audio_budget_exhausted",
     { "Retry-After": String(retryAfterSeconds) },
   );
+}
+
+/** What a new upload or realtime session gets while the server drains before it exits (a restart: try again soon). */
+export function shuttingDown(): ApiError {
+  return new ApiError(503, "The server is shutting down; retry the request (another instance may take it).", "server_error", null, "server_shutting_down", { "Retry-After": "5" });
 }

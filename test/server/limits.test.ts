@@ -274,7 +274,7 @@ describe("shutdown", () => {
     }
   });
 
-  it("SIGTERM: `earshot serve` stops accepting, aborts a stalled upload at the drain deadline, and exits 0", async () => {
+  it("SIGTERM: `earshot serve` drains (/ready 503), aborts a stalled upload at the drain deadline, and exits 0", async () => {
     const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-sigterm-test-"));
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("EARSHOT_")));
     const args = ["--import", "tsx", path.resolve("src", "cli", "main.ts"), "serve", "--model", await getTestModelPath("tiny")];
@@ -299,8 +299,10 @@ describe("shutdown", () => {
       const signalled = performance.now();
       child.kill("SIGTERM");
       await new Promise((resolve) => setTimeout(resolve, 300));
-      // Draining: no new connection is accepted
-      await expect(fetch(`${url}/health`)).rejects.toThrow();
+      // Draining: still listening, but /ready says so (and new uploads would get 503)
+      const ready = await fetch(`${url}/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: "draining" });
       expect(await exited).toBe(0);
       const exitedAfter = performance.now() - signalled;
       expect(exitedAfter, `exited after ${exitedAfter.toFixed(0)} ms`).toBeGreaterThan(1_500);

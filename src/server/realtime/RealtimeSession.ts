@@ -183,6 +183,9 @@ export class RealtimeSession {
   private readonly idleTimer: NodeJS.Timeout;
   private readonly sessionTimer: NodeJS.Timeout;
   private partialRunning = false;
+  /** The server is shutting down (see {@link drain}); `drainRefused` once an append has been told so. */
+  private draining = false;
+  private drainRefused = false;
   /** The language of the latest transcription: partial passes reuse it instead of detecting it each time. */
   private lastLanguage: string | undefined;
 
@@ -249,6 +252,38 @@ export class RealtimeSession {
   /** Whether the socket is not being read (back-pressure). */
   get readingPaused(): boolean {
     return this.paused;
+  }
+
+  /**
+   * The server is shutting down: audio is no longer taken (the first append after this gets an error event
+   * `server_shutting_down`, later ones are dropped without one; commit, clear and session.update still work). The
+   * events already received are handled; with server VAD, the turn in progress is committed when it holds at least
+   * 100 ms (manual commit mode commits nothing by itself). Every committed turn is transcribed and its events sent,
+   * then the socket is closed with 1001. Resolves once the socket has closed (the server's drain deadline ends a
+   * drain that takes too long by closing the socket, which aborts what is left).
+   */
+  async drain(): Promise<void> {
+    if (!this.draining) {
+      this.draining = true;
+      this.log.info("draining: no more audio; finishing the committed turns");
+    }
+    const closed = new Promise<void>((resolve) => {
+      if (this.socket.readyState === this.socket.CLOSED) resolve();
+      else this.socket.once("close", () => resolve());
+    });
+    while (this.queued > 0 && !this.closed.signal.aborted) await this.tail;
+    const turn = this.turn;
+    if (turn && this.detector && !this.closed.signal.aborted && this.audio.endSample - turn.startSample >= MIN_COMMIT_SAMPLES) {
+      this.send(speechStoppedEvent(turn.itemId, (this.audio.endSample / SAMPLE_RATE) * 1000));
+      this.commitTurn(turn.itemId, turn.startSample, this.audio.endSample);
+    }
+    // Events a client sends meanwhile (a manual commit) are handled before the socket closes.
+    while ((this.output.pending > 0 || this.queued > 0) && !this.closed.signal.aborted) await sleep(20);
+    if (!this.closed.signal.aborted) {
+      this.socket.close(1001, "server shutting down");
+      this.dispose();
+    }
+    await closed;
   }
 
   /** The socket closed: all work stops (the slice in progress is the last), queued events are dropped, buffers let go. */
@@ -404,6 +439,14 @@ export class RealtimeSession {
     const { event } = message;
     switch (event.type) {
       case "input_audio_buffer.append":
+        if (this.draining) {
+          if (this.drainRefused) return;
+          this.drainRefused = true;
+          throw new RealtimeProtocolError(
+            "The server is shutting down: no more audio is accepted. The turns already committed are being transcribed; the session then closes (1001).",
+            "server_shutting_down",
+          );
+        }
         return this.append(message);
       case "input_audio_buffer.commit":
         return this.commit();

@@ -19,6 +19,7 @@ import { CLIENT_SECRET_PREFIX } from "./clientSecrets.js";
 import { type RealtimeDialect, RealtimeSession } from "./RealtimeSession.js";
 import { defaultSessionConfig, type SessionIdentity, type TranscriptionSessionConfig } from "./sessionConfig.js";
 import { SliceScheduler } from "./sliceScheduler.js";
+import { shuttingDown } from "../uploadAdmission.js";
 
 const KEY_PROTOCOL = "openai-insecure-api-key.";
 const BETA_PROTOCOL = "openai-beta.realtime-v1";
@@ -59,6 +60,15 @@ export interface RealtimeStats {
 }
 
 const statsOf = new WeakMap<FastifyInstance, () => RealtimeStats>();
+const drainOf = new WeakMap<FastifyInstance, () => Promise<void>>();
+
+/**
+ * Shutdown, first step: every open session stops taking audio, finishes its committed turns and closes (1001);
+ * resolves once all have closed. New sessions are refused (503) once the upload admission drains.
+ */
+export function drainRealtime(app: FastifyInstance): Promise<void> {
+  return drainOf.get(app)?.() ?? Promise.resolve();
+}
 
 /** The realtime sessions of an app that {@link attachRealtimeSocket} set up (all zero for another app). */
 export function realtimeStats(app: FastifyInstance): RealtimeStats {
@@ -124,7 +134,10 @@ function admit(request: IncomingMessage, context: ServerContext): Admission {
   return { config, identity, dialect: beta ? "beta" : "ga" };
 }
 
-/** Serves realtime sessions on the app's HTTP(S) server; they are closed (1001) when the app closes. */
+/**
+ * Serves realtime sessions on the app's HTTP(S) server; {@link drainRealtime} lets them finish their committed
+ * turns, and those still open when the app closes are closed (1001).
+ */
 export function attachRealtimeSocket(app: FastifyInstance, context: ServerContext): void {
   const limits = context.realtimeLimits;
   const wss = new WebSocketServer({
@@ -150,6 +163,7 @@ export function attachRealtimeSocket(app: FastifyInstance, context: ServerContex
     socket.on("error", () => undefined);
     let admission: Admission;
     try {
+      if (context.admission.draining) throw shuttingDown();
       admission = admit(request, context);
       // Counted when the upgrade completes, which is synchronous (ws without verifyClient): no race between upgrades.
       if (sessions.size >= limits.maxSessions) throw tooManySessions(limits.maxSessions);
@@ -171,7 +185,12 @@ export function attachRealtimeSocket(app: FastifyInstance, context: ServerContex
     });
   });
 
-  // Before the HTTP server waits for its connections: tell realtime clients, then cut off those that do not answer.
+  drainOf.set(app, async () => {
+    await Promise.all([...sessions].map((session) => session.drain().catch(() => undefined)));
+  });
+
+  // After the drain (drainRealtime) or its deadline: sessions still open are closed (1001), which aborts their
+  // work; those that do not answer the close are cut off.
   app.addHook("preClose", async () => {
     const clients = [...wss.clients];
     for (const client of clients) client.close(1001, "server shutting down");
