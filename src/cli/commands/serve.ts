@@ -81,5 +81,18 @@ export function registerServeCommand(program: Command): void {
       };
       process.on("SIGINT", () => shutdown("SIGINT"));
       process.on("SIGTERM", () => shutdown("SIGTERM"));
+      // Started by npm (`npx earshot serve`, `npm start`): npm runs the command under a shell, and a SIGTERM sent
+      // to npm reaches that shell, which dies without passing it on. Once the parent is gone (this process has been
+      // reparented), shut down as if signalled instead of being left running as an orphan.
+      if (process.env.npm_command !== undefined || process.env.npm_lifecycle_event !== undefined) {
+        const parent = process.ppid;
+        const watch = setInterval(() => {
+          if (process.ppid === parent) return;
+          clearInterval(watch);
+          // Not a second signal: a drain already under way goes on.
+          if (!closing) shutdown("parent exited");
+        }, 250);
+        watch.unref();
+      }
     });
 }
