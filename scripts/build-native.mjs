@@ -27,6 +27,9 @@ const outDir = path.join(root, "build", "native");
 const cmakeDir = path.join(outDir, "cmake");
 const addonPath = path.join(outDir, "earshot.node");
 const infoPath = path.join(outDir, "build-info.json");
+/** The full CMake and compiler output of the last build; only its tail is printed, on failure. */
+const logPath = path.join(outDir, "build.log");
+const LOG_TAIL_LINES = 60;
 
 const args = process.argv.slice(2);
 const force = args.includes("--force");
@@ -97,11 +100,34 @@ function hashTree(dirs) {
   return hash.digest("hex").slice(0, 16);
 }
 
-function run(command, commandArgs) {
-  log(`${command} ${commandArgs.join(" ")}`);
-  const result = spawnSync(command, commandArgs, { stdio: ["ignore", "inherit", "inherit"] });
-  if (result.error) fail(`could not run ${command}: ${result.error.message}`);
-  if (result.status !== 0) fail(`${command} exited with status ${result.status}`);
+/** Ends the build: the last lines of build.log and its path, then `message`. */
+function failWithLog(message) {
+  let tail = "";
+  try {
+    const lines = fs.readFileSync(logPath, "utf8").trimEnd().split("\n");
+    tail = lines.slice(-LOG_TAIL_LINES).join("\n");
+  } catch {
+    // no log yet
+  }
+  if (tail) process.stderr.write(`${tail}\n`);
+  log(`full output: ${logPath}`);
+  fail(message);
+}
+
+/** One build stage: a single progress line here, the command's output in build.log. */
+function run(stage, command, commandArgs) {
+  log(stage);
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.appendFileSync(logPath, `\n$ ${command} ${commandArgs.join(" ")}\n`);
+  const fd = fs.openSync(logPath, "a");
+  let result;
+  try {
+    result = spawnSync(command, commandArgs, { stdio: ["ignore", fd, fd] });
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (result.error) failWithLog(`could not run ${command}: ${result.error.message}`);
+  if (result.status !== 0) failWithLog(`${stage} failed: ${command} exited with status ${result.status}`);
 }
 
 if (!commandExists("cmake")) fail("CMake is required to build the whisper.cpp addon (Debian/Ubuntu: apt-get install cmake)");
@@ -177,23 +203,30 @@ const jobs = process.env.EARSHOT_BUILD_JOBS ?? String(os.availableParallelism?.(
 const started = Date.now();
 if (!upToDate) {
   if (force) fs.rmSync(cmakeDir, { recursive: true, force: true });
-  log(`building whisper.cpp ${whisperCppVersion(sourceDir)} from ${sourceDir} for this CPU (gpu: ${gpu}, ${jobs} jobs); this takes a minute or two`);
-  run("cmake", cmakeArgs);
-  run("cmake", ["--build", cmakeDir, "--config", "Release", "--target", "earshot_addon", "-j", jobs]);
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(logPath, `earshot native build, ${new Date().toISOString()}\n`);
+  log(`building whisper.cpp ${whisperCppVersion(sourceDir)} for this CPU (gpu: ${gpu}, ${jobs} jobs; about two minutes on two cores); output in ${path.relative(root, logPath)}`);
+  run("1/4 configure (cmake)", "cmake", cmakeArgs);
+  run("2/4 compile whisper.cpp", "cmake", ["--build", cmakeDir, "--config", "Release", "--target", "whisper", "-j", jobs]);
+  run("3/4 compile and link the addon", "cmake", ["--build", cmakeDir, "--config", "Release", "--target", "earshot_addon", "-j", jobs]);
   const built = [path.join(cmakeDir, "earshot_addon.node"), path.join(cmakeDir, "Release", "earshot_addon.node")].find((p) => fs.existsSync(p));
-  if (!built) fail("the build finished but earshot_addon.node was not produced");
-  fs.copyFileSync(built, addonPath);
+  if (!built) failWithLog("the build finished but earshot_addon.node was not produced");
+  // Replaced by a rename: a process that has the previous addon loaded keeps its (unchanged) file.
+  fs.copyFileSync(built, `${addonPath}.tmp`);
+  fs.renameSync(`${addonPath}.tmp`, addonPath);
 
   // Load the fresh binary in a child process before anyone relies on it.
+  log("4/4 test-load the addon");
   try {
     const info = execFileSync(process.execPath, ["-e", `const a=require(${JSON.stringify(addonPath)});process.stdout.write(JSON.stringify(a.buildInfo()))`], { encoding: "utf8" });
     const buildInfo = JSON.parse(info);
     fs.writeFileSync(infoPath, JSON.stringify({ buildKey, gpu, cmakeArgs, builtAt: new Date().toISOString(), ...buildInfo }, null, 2));
     log(`built ${path.relative(root, addonPath)} in ${((Date.now() - started) / 1000).toFixed(0)} s: whisper.cpp ${buildInfo.whisperVersion}, ${buildInfo.systemInfo}`);
   } catch (error) {
-    fail(`the built addon does not load: ${error.message}`);
+    fs.appendFileSync(logPath, `\n$ test-load ${addonPath}\n${error.stderr ?? ""}${error.message}\n`);
+    failWithLog(`the built addon does not load: ${error.message}`);
   }
 }
 if (extraTargets.length > 0) {
-  run("cmake", ["--build", cmakeDir, "--config", "Release", "--target", ...extraTargets, "-j", jobs]);
+  run(`building ${extraTargets.join(", ")}`, "cmake", ["--build", cmakeDir, "--config", "Release", "--target", ...extraTargets, "-j", jobs]);
 }
