@@ -1,6 +1,7 @@
 // The Fastify application: OpenAI-compatible routes, auth, CORS, request ids, OpenAI-shaped errors.
 // Listening and shutdown live in server.ts.
 import { randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
 
 import cors, { type FastifyCorsOptions } from "@fastify/cors";
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
@@ -100,7 +101,10 @@ export function buildApp(baseContext: ServerContext, options: BuildAppOptions = 
     if (apiError.status === 499 || reply.raw.destroyed) return reply.hijack();
     // The client may still be sending a body that will not be read (refused before it, oversized, timed out):
     // answer now and close the connection rather than read the rest.
-    if (!request.raw.complete || apiError.status === 413 || apiError.status === 415) reply.header("connection", "close");
+    if (!request.raw.complete || apiError.status === 413 || apiError.status === 415) {
+      reply.header("connection", "close");
+      if (!request.raw.complete) lingerBeforeClosing(request.raw.socket);
+    }
     return reply.code(apiError.status).headers(apiError.headers).send(apiError.body());
   });
 
@@ -127,4 +131,25 @@ export function buildApp(baseContext: ServerContext, options: BuildAppOptions = 
   if (metrics) registerMetricsRoute(app, context, metrics);
   attachRealtimeSocket(app, context);
   return app;
+}
+
+/** How long a refused upload's connection keeps being read (and the bytes dropped) after the answer, at most. */
+const LINGER_MS = 2_000;
+
+/**
+ * A "lingering close", as nginx does it: closing a socket whose client is still sending makes the kernel answer with
+ * a reset, which can reach the client before it has read the response (the SDK then reports a connection error
+ * instead of the 429). After the answer the socket is half-closed and the rest of the body read and dropped until
+ * the client closes its side, or for LINGER_MS, and only then destroyed.
+ */
+function lingerBeforeClosing(socket: Socket | null): void {
+  if (!socket || socket.destroyed) return;
+  socket.destroySoon = function lingeringDestroySoon(this: Socket) {
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    timer.unref();
+    this.once("close", () => clearTimeout(timer));
+    this.once("end", () => this.destroy());
+    this.end();
+    this.resume();
+  };
 }
