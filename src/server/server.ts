@@ -100,7 +100,15 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       loadVad,
       maxUploadBytes: Math.round(config.maxUploadMb * 1_048_576),
       admission,
-      decode: (input, decode) => decodeAudio(input, { ...decodeOptions, ...decode }),
+      // FFmpeg runs at its default low priority when many decodes run at once (so they cannot starve the event
+      // loop); while no more decodes run than there are job slots, at full priority: a chunked transcription
+      // decodes and transcribes side by side, and a starved decoder would hold back its chunks.
+      decode: (input, decode) =>
+        decodeAudio(input, {
+          ...decodeOptions,
+          ...(admission.stats().decoding <= (defaultEngine?.info.parallelJobs ?? 1) ? { ffmpegNice: 0 } : {}),
+          ...decode,
+        }),
       uploadIdleTimeoutMs: config.uploadIdleTimeoutSeconds * 1000,
       uploadTimeoutMs: config.uploadTimeoutSeconds * 1000,
       apiKeys: config.apiKeys,
