@@ -110,29 +110,10 @@ export function longSpeech(): Promise<SpeechAudio> {
 
 /** A 16-bit PCM mono WAV file image. Samples are clamped to [-1, 1). */
 export function encodeWav(samples: Float32Array, sampleRate: number): Buffer {
-  const dataBytes = samples.length * 2;
-  const wav = Buffer.alloc(44 + dataBytes);
-  wav.write("RIFF", 0, "ascii");
-  wav.writeUInt32LE(36 + dataBytes, 4);
-  wav.write("WAVE", 8, "ascii");
-  wav.write("fmt ", 12, "ascii");
-  wav.writeUInt32LE(16, 16); // fmt chunk size
-  wav.writeUInt16LE(1, 20); // PCM
-  wav.writeUInt16LE(1, 22); // mono
-  wav.writeUInt32LE(sampleRate, 24);
-  wav.writeUInt32LE(sampleRate * 2, 28); // byte rate
-  wav.writeUInt16LE(2, 32); // block align
-  wav.writeUInt16LE(16, 34); // bits per sample
-  wav.write("data", 36, "ascii");
-  wav.writeUInt32LE(dataBytes, 40);
-  for (let i = 0; i < samples.length; i++) {
-    const value = Math.round((samples[i] ?? 0) * 32768);
-    wav.writeInt16LE(Math.max(-32768, Math.min(32767, value)), 44 + i * 2);
-  }
-  return wav;
+  return encodeMultichannelWav([samples], sampleRate);
 }
 
-/** A 16-bit PCM WAV with one channel per array, interleaved (shorter channels padded with silence). */
+/** A 16-bit PCM WAV with one channel per array, interleaved (shorter channels padded with silence); clamped to [-1, 1). */
 export function encodeMultichannelWav(channels: readonly Float32Array[], sampleRate: number): Buffer {
   const frames = Math.max(...channels.map((c) => c.length));
   const count = channels.length;
