@@ -90,36 +90,21 @@ export class ServerMetrics {
       buckets: RTF_BUCKETS,
       registers,
     });
-    new Gauge({
-      name: "earshot_engine_queue_depth",
-      help: "Engine jobs waiting for a job slot.",
-      labelNames: ["model"],
-      registers,
-      collect() {
-        this.reset();
-        for (const { model, stats } of sources.engines()) this.set({ model }, stats.queued);
-      },
-    });
-    new Gauge({
-      name: "earshot_engine_job_slots_busy",
-      help: "Engine job slots running a job.",
-      labelNames: ["model"],
-      registers,
-      collect() {
-        this.reset();
-        for (const { model, stats } of sources.engines()) this.set({ model }, stats.running);
-      },
-    });
-    new Gauge({
-      name: "earshot_engine_job_slots",
-      help: "Engine job slots (jobs decoded at once).",
-      labelNames: ["model"],
-      registers,
-      collect() {
-        this.reset();
-        for (const { model, stats } of sources.engines()) this.set({ model }, stats.maxParallel);
-      },
-    });
+    // Read from each engine's stats at scrape time.
+    const engineGauge = (name: string, help: string, read: (stats: StatePoolStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["model"],
+        registers,
+        collect() {
+          this.reset();
+          for (const { model, stats } of sources.engines()) this.set({ model }, read(stats));
+        },
+      });
+    engineGauge("earshot_engine_queue_depth", "Engine jobs waiting for a job slot.", (stats) => stats.queued);
+    engineGauge("earshot_engine_job_slots_busy", "Engine job slots running a job.", (stats) => stats.running);
+    engineGauge("earshot_engine_job_slots", "Engine job slots (jobs decoded at once).", (stats) => stats.maxParallel);
     new Gauge({
       name: "earshot_realtime_sessions_open",
       help: "Realtime WebSocket sessions open.",
