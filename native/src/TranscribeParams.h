@@ -29,8 +29,8 @@ struct TranscribeParams {
     int offsetMs = 0;
     int durationMs = 0;
     int audioCtx = 0;                // encoder positions (50 per second, at most 1500); 0: the full 30 s
-    bool reuseEncoder = true;
-    std::vector<std::string> languageCandidates;  // detection picks the most probable of these (empty: any)        // language detection's encoder pass also decodes the first window (patched whisper.cpp)
+    bool reuseEncoder = true;        // language detection's encoder pass also decodes the first window (patched whisper.cpp)
+    std::vector<std::string> languageCandidates;  // detection picks the most probable of these (empty: any)
 };
 
 // Throws Napi::TypeError naming the offending field.

@@ -175,7 +175,7 @@ export class WhisperEngine {
     if (language !== "auto" && !this.languageCodes.has(language)) throw new UnsupportedLanguageError(language);
     const task: Task = options.task ?? "transcribe";
     const duration = pcm.length / SAMPLE_RATE;
-    const params = this.nativeParams(options, language, task, duration);
+    const params = this.nativeParams(options, language, language === "auto" ? candidates : [], task, duration);
     const { signal } = hooks;
 
     return this.pool.run(async (state) => {
@@ -232,7 +232,7 @@ export class WhisperEngine {
     }
   }
 
-  private nativeParams(options: TranscriptionOptions, language: string, task: Task, durationSeconds: number): NativeTranscribeParams {
+  private nativeParams(options: TranscriptionOptions, language: string, languageCandidates: string[], task: Task, durationSeconds: number): NativeTranscribeParams {
     const temperature = options.temperature ?? 0;
     return {
       audioCtx: options.encoderContext === "fit" ? fittedAudioContext(durationSeconds) : 0,
@@ -251,7 +251,7 @@ export class WhisperEngine {
       tokenTimestamps: options.wordTimestamps ?? false,
       conditionOnPreviousText: options.conditionOnPreviousText ?? true,
       reuseEncoder: options.reuseEncoder ?? true,
-      languageCandidates: language === "auto" ? (options.languages ?? []).map((code) => code.toLowerCase()) : [],
+      languageCandidates,
     };
   }
 

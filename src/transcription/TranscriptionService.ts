@@ -54,7 +54,6 @@ export interface ChannelHooks {
 /** A transcription being fed while its audio is decoded: see {@link TranscriptionService.open}. */
 export interface OpenTranscription {
   settings: TranscriptionSettings;
-  served: ServedModel;
   run: TranscriptionRun;
 }
 
@@ -111,7 +110,7 @@ export class TranscriptionService {
       onSegment: hooks.onSegment,
       onProgress: hooks.onProgress,
     });
-    return { settings, served, run };
+    return { settings, run };
   }
 
   /** Decodes audio (any format FFmpeg reads, content-sniffed), handing the samples on as they are decoded. */
@@ -151,12 +150,13 @@ export class TranscriptionService {
     const merge = new SpeakerMerge(channels.length, hooks.onSegment);
     const live = hooks.onSegment !== undefined;
     let failure: { error: unknown } | undefined;
+    const options = engineOptions(settings);
     const runs = channels.map(async (samples, channel) => {
       const speaker = speakers[channel]!;
       const run = new TranscriptionRun({
         engine,
         loadVad: this.loadVad,
-        options: engineOptions(settings),
+        options,
         chunking: settings.chunking ?? { type: "auto" },
         // The engine's slots shared out between the channels (each at least one).
         concurrency: Math.max(1, Math.ceil(engine.info.parallelJobs / channels.length)),
@@ -191,12 +191,13 @@ export class TranscriptionService {
 
 /** Settings in the engine's terms. */
 export function engineOptions(settings: TranscriptionSettings): TranscriptionOptions {
+  const prompt = decoderPrompt(settings);
   return {
     task: settings.task,
     wordTimestamps: settings.wordTimestamps ?? false,
     ...(settings.language ? { language: settings.language } : {}),
     ...(settings.languages?.length ? { languages: settings.languages } : {}),
-    ...(decoderPrompt(settings) !== undefined ? { prompt: decoderPrompt(settings)! } : {}),
+    ...(prompt !== undefined ? { prompt } : {}),
     ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
     ...(settings.beamSize !== undefined ? { beamSize: settings.beamSize } : {}),
     ...(settings.encoderContext ? { encoderContext: settings.encoderContext } : {}),

@@ -17,8 +17,6 @@ export interface ChunkSchedulerOptions {
   signal?: AbortSignal | undefined;
   /** Each segment on the original timeline, in time order, numbered from 0 across chunks. */
   onSegment?: ((segment: Segment) => void) | undefined;
-  /** The language once known (detected on the first chunk, or given). */
-  onLanguage?: ((language: string) => void) | undefined;
 }
 
 interface ChunkState {
@@ -122,7 +120,6 @@ export class ChunkScheduler {
   private learnLanguage(language: string): void {
     if (this.language !== undefined) return;
     this.language = language;
-    this.options.onLanguage?.(language);
     this.pump();
   }
 

@@ -44,11 +44,9 @@ export class ChunkTimeline {
 
   /** A span (a word, a token) on the original timeline, kept within the piece that holds its middle. */
   span(start: number, end: number): { start: number; end: number } {
-    const piece = this.pieces[this.pieceAt((start + end) / 2, "start")];
-    if (!piece) return { start, end };
-    const at = (t: number) => piece.origin + Math.min(Math.max(0, t - piece.from), piece.to - piece.from);
-    const mappedStart = round(at(start));
-    return { start: mappedStart, end: Math.max(mappedStart, round(at(end))) };
+    const piece = this.pieceAt((start + end) / 2, "start");
+    const mappedStart = round(this.at(piece, start));
+    return { start: mappedStart, end: Math.max(mappedStart, round(this.at(piece, end))) };
   }
 
   /** A piece's span on the chunk's clock. */
@@ -62,13 +60,17 @@ export class ChunkTimeline {
    * end stay at its end.
    */
   start(t: number): number {
-    const piece = this.pieces.find((p) => t < p.to) ?? this.pieces[this.pieces.length - 1];
-    return piece ? piece.origin + Math.min(Math.max(0, t - piece.from), piece.to - piece.from) : t;
+    return this.at(this.pieceAt(t, "start"), t);
   }
 
   /** An end time: in the piece that holds it (at a boundary between pieces, the earlier one). */
   end(t: number): number {
-    const piece = this.pieces.find((p) => t <= p.to) ?? this.pieces[this.pieces.length - 1];
+    return this.at(this.pieceAt(t, "end"), t);
+  }
+
+  /** Chunk time `t` on the original timeline, through piece `index` (clamped to it); `t` itself when there is none. */
+  private at(index: number, t: number): number {
+    const piece = this.pieces[index];
     return piece ? piece.origin + Math.min(Math.max(0, t - piece.from), piece.to - piece.from) : t;
   }
 }

@@ -1,7 +1,7 @@
 // The samples of a transcription received so far, in one growing Float32Array (chunks are cut out of it).
 
 export class PcmStore {
-  private buffer: Float32Array = new Float32Array(16_000 * 30);
+  private buffer: Float32Array = new Float32Array(0);
   private used = 0;
 
   /** Samples received so far. */
@@ -16,7 +16,7 @@ export class PcmStore {
 
   append(samples: Float32Array): void {
     if (this.used + samples.length > this.buffer.length) {
-      let capacity = this.buffer.length;
+      let capacity = Math.max(this.buffer.length, 16_000 * 30);
       while (capacity < this.used + samples.length) capacity *= 2;
       const next = new Float32Array(capacity);
       next.set(this.buffer.subarray(0, this.used));

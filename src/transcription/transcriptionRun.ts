@@ -86,8 +86,10 @@ export class TranscriptionRun {
         ...(admitted ? { admitted } : {}),
       });
     }
-    if (audio.length > this.store.length) this.push(audio.subarray(this.store.length));
+    // The whole audio replaces the copy built up so far; only what was not pushed yet still goes to the VAD.
+    const rest = audio.subarray(this.store.length);
     this.store.replaceWith(audio);
+    if (rest.length > 0 && !this.cancelled) this.feedVad(rest);
     await this.vadTail;
     if (this.vadFailure !== undefined) {
       this.scheduler.cancel(this.vadFailure);
@@ -96,7 +98,6 @@ export class TranscriptionRun {
     }
     this.dispatch(this.chunker.end(audio.length));
     const results = await this.scheduler.finish();
-    if (results.length === 0) return emptyResult(task, duration, silentLanguage(options));
     return mergeChunkResults(task, duration, results, silentLanguage(options));
   }
 
