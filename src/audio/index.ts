@@ -11,6 +11,6 @@ export {
 } from "./decodeAudio.js";
 export { type AudioDecodeErrorCode, AudioDecodeAbortedError, AudioDecodeError, AudioMemoryError, isAudioDecodeError } from "./errors.js";
 export { type AudioMemoryGrant, AudioMemoryBudget, AudioMemoryLease, DECODED_BYTES_PER_SECOND } from "./memoryBudget.js";
-export { processAlive, sweepStaleTempDirs, tempDirPrefix } from "./tempDirs.js";
+export { sweepStaleTempDirs, tempDirPrefix } from "./tempDirs.js";
 export { FFMPEG_PATH_ENV, type FfmpegInfo, bundledFfmpegPath, checkFfmpeg, resolveFfmpegPath } from "./ffmpegPath.js";
 export { type DetectedFormat, SNIFF_BYTES, sniffFormat } from "./sniffFormat.js";

@@ -39,8 +39,8 @@ export interface ReceiveUploadOptions<T> {
 }
 
 /** 408 in OpenAI's shape: the upload stalled. */
-export function uploadIdleTimeout(ms: number): ApiError {
-  return new ApiError(408, `The upload sent no data for ${ms / 1000} s; the request was dropped.`, "invalid_request_error", null, "upload_idle_timeout");
+export function uploadIdleTimeout(ms: number, why = ""): ApiError {
+  return new ApiError(408, `The upload sent no data for ${ms / 1000} s${why}; the request was dropped.`, "invalid_request_error", null, "upload_idle_timeout");
 }
 
 /** 408 in OpenAI's shape: the upload took too long in all. */
@@ -150,12 +150,14 @@ function watchDeadlines(request: IncomingMessage, options: ReceiveUploadOptions<
   };
   // Listening before the route pipes the request: 'data' does not start the flow by itself (pipe() does, on the next tick).
   request.on("data", onData);
+  const idleMs = () => {
+    // Paused by back-pressure: the client is waiting for us, not idle.
+    if (request.readableFlowing === false || request.isPaused()) lastData = Date.now();
+    return Date.now() - lastData;
+  };
   let idleTimer: NodeJS.Timeout | undefined;
   const checkIdle = (ms: number) => {
-    const now = Date.now();
-    // Paused by back-pressure: the client is waiting for us, not idle.
-    if (request.readableFlowing === false || request.isPaused()) lastData = now;
-    const left = lastData + ms - now;
+    const left = ms - idleMs();
     if (left <= 0) onExpired(uploadIdleTimeout(ms));
     else idleTimer = setTimeout(() => checkIdle(ms), Math.min(left, 1_000) + 5);
   };
@@ -169,10 +171,6 @@ function watchDeadlines(request: IncomingMessage, options: ReceiveUploadOptions<
       clearTimeout(totalTimer);
       request.off("data", onData);
     },
-    idleMs() {
-      // Paused by back-pressure: the client is waiting for us, not idle.
-      if (request.readableFlowing === false || request.isPaused()) lastData = Date.now();
-      return Date.now() - lastData;
-    },
+    idleMs,
   };
 }

@@ -106,7 +106,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       decode: (input, decode) =>
         decodeAudio(input, {
           ...decodeOptions,
-          ...(admission.stats().decoding <= (defaultEngine?.info.parallelJobs ?? 1) ? { ffmpegNice: 0 } : {}),
+          ...(admission.decodingNow <= (defaultEngine?.info.parallelJobs ?? 1) ? { ffmpegNice: 0 } : {}),
           ...decode,
         }),
       uploadIdleTimeoutMs: config.uploadIdleTimeoutSeconds * 1000,

@@ -4,6 +4,7 @@
 import { AudioMemoryBudget, type AudioMemoryLease } from "../audio/index.js";
 import type { WhisperEngine } from "../engine/WhisperEngine.js";
 import { ApiError } from "../transcription/apiErrors.js";
+import { uploadIdleTimeout } from "./receiveUpload.js";
 
 export interface UploadAdmissionOptions {
   /** Uploads received and decoded at once; undefined: the engine's job slots + queue places. */
@@ -29,17 +30,6 @@ export interface UploadStats {
 
 /** An upload is dropped to make room for a new one only after sending nothing for this long. */
 export const EVICT_IDLE_MS = 2_000;
-
-/** 408 in OpenAI's shape: the upload stalled while others waited for its decode slot. */
-export function evictedForIdleness(idleMs: number): ApiError {
-  return new ApiError(
-    408,
-    `The upload sent no data for ${(idleMs / 1000).toFixed(1)} s while other uploads waited for its place; the request was dropped.`,
-    "invalid_request_error",
-    null,
-    "upload_idle_timeout",
-  );
-}
 
 /** One admitted upload: its decode slot (until its decode ends) and its lease on the memory budget (until it is answered). */
 export class UploadTicket {
@@ -139,6 +129,11 @@ export class UploadAdmission {
     return stats ? stats.maxParallel + stats.maxQueued : 1;
   }
 
+  /** Uploads being received and decoded now. */
+  get decodingNow(): number {
+    return this.decoding;
+  }
+
   stats(): UploadStats {
     const mb = (bytes: number) => Math.round((bytes / 1_048_576) * 10) / 10;
     return {
@@ -173,7 +168,7 @@ export class UploadAdmission {
       }
     }
     if (!victim) return false;
-    victim.evict!(evictedForIdleness(longest));
+    victim.evict!(uploadIdleTimeout(Math.round(longest / 100) * 100, " while other uploads waited for its place"));
     // Its places are free now, whatever its request still takes to wind down.
     victim.release();
     return true;
