@@ -29,6 +29,7 @@ import OpenAI, { toFile } from "openai";
 import { getTestModelPath } from "../src/models/testModel.js";
 import { percentile, rawUpload, silenceFile, type RawUploadResult } from "../test/support/abuse.js";
 import { speechOfLength } from "../test/support/engineFixtures.js";
+import { serverUrl } from "./serverUrl.js";
 import { encodeWav } from "../test/support/speech.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -95,22 +96,7 @@ async function startServer(): Promise<Server> {
       }
     }
   });
-  let log = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start within 120 s: ${log}`)), 120_000);
-    child.stderr!.on("data", (chunk: Buffer) => {
-      log = (log + chunk.toString()).slice(-4000);
-      const match = /listening on (\S+) /.exec(log);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${code}) before listening: ${log}`));
-    });
-  });
+  const url = await serverUrl(child);
   await sleep(100);
   if (!limits) throw new Error("the server logged no 'upload limits' line");
   return {

@@ -23,6 +23,7 @@ import { Worker } from "node:worker_threads";
 
 import { WebSocket } from "ws";
 
+import { serverUrl } from "./serverUrl.js";
 import { getTestModelPath } from "../src/models/testModel.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -75,22 +76,7 @@ async function startServer(): Promise<Server> {
   );
   children.add(child);
   child.once("exit", () => children.delete(child));
-  let log = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start within 120 s: ${log}`)), 120_000);
-    child.stderr!.on("data", (chunk: Buffer) => {
-      log = (log + chunk.toString()).slice(-4000);
-      const match = /listening on (\S+) /.exec(log);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${code}) before listening: ${log}`));
-    });
-  });
+  const url = await serverUrl(child);
   return {
     url,
     pid: child.pid!,
