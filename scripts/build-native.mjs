@@ -144,10 +144,11 @@ const patchesDir = path.join(root, "native", "patches");
  */
 function patchedSourceDir(pristineDir) {
   const patches = fs.existsSync(patchesDir) ? fs.readdirSync(patchesDir).filter((f) => f.endsWith(".patch")).sort() : [];
+  const version = whisperCppVersion(pristineDir);
   const key = createHash("sha256")
     .update(pristineDir)
-    .update(whisperCppVersion(pristineDir))
-    .update(patches.map((f) => f + fs.readFileSync(path.join(patchesDir, f), "utf8")).join("\0"))
+    .update(version)
+    .update(patches.length > 0 ? hashTree([patchesDir]) : "")
     .digest("hex")
     .slice(0, 16);
   const dir = path.join(outDir, "whisper.cpp");
@@ -162,9 +163,9 @@ function patchedSourceDir(pristineDir) {
     if (viaPatch.error) {
       const viaGit = spawnSync("git", ["apply", "--directory=", "-p1", file], { cwd: dir, encoding: "utf8" });
       if (viaGit.error) fail(`applying ${patch} needs \`patch\` or \`git\` (Debian/Ubuntu: apt-get install patch)`);
-      if (viaGit.status !== 0) fail(`native/patches/${patch} does not apply to whisper.cpp ${whisperCppVersion(pristineDir)}:\n${viaGit.stderr}`);
+      if (viaGit.status !== 0) fail(`native/patches/${patch} does not apply to whisper.cpp ${version}:\n${viaGit.stderr}`);
     } else if (viaPatch.status !== 0) {
-      fail(`native/patches/${patch} does not apply to whisper.cpp ${whisperCppVersion(pristineDir)}:\n${viaPatch.stdout}${viaPatch.stderr}`);
+      fail(`native/patches/${patch} does not apply to whisper.cpp ${version}:\n${viaPatch.stdout}${viaPatch.stderr}`);
     }
     log(`applied native/patches/${patch}`);
   }
