@@ -29,7 +29,7 @@ import OpenAI, { toFile } from "openai";
 import { getTestModelPath } from "../src/models/testModel.js";
 import { percentile, rawUpload, silenceFile, type RawUploadResult } from "../test/support/abuse.js";
 import { speechOfLength } from "../test/support/engineFixtures.js";
-import { serverUrl } from "./serverUrl.js";
+import { killOnExit, serverUrl } from "./serverUrl.js";
 import { encodeWav } from "../test/support/speech.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -46,11 +46,6 @@ const ONLY = new Set(args.only.split(",").map((s) => s.trim()));
 const PROBE_EVERY_MS = 20;
 const MB = 1_048_576;
 
-const children = new Set<ChildProcess>();
-process.on("exit", () => {
-  for (const child of children) child.kill("SIGKILL");
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const fmtMs = (value: number) => (Number.isNaN(value) ? "-" : value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(0)} ms`);
@@ -76,8 +71,7 @@ async function startServer(): Promise<Server> {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
+  killOnExit(child);
   let limits: Server["limits"] | undefined;
   let parallelJobs = 1;
   let rest = "";

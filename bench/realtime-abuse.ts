@@ -23,7 +23,7 @@ import { Worker } from "node:worker_threads";
 
 import { WebSocket } from "ws";
 
-import { serverUrl } from "./serverUrl.js";
+import { killOnExit, serverUrl } from "./serverUrl.js";
 import { getTestModelPath } from "../src/models/testModel.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -48,11 +48,6 @@ const ONLY = new Set(args.only.split(",").map((s) => s.trim()));
 const AFTER_MS = 3000;
 const PROBE_EVERY_MS = 20;
 
-const children = new Set<ChildProcess>();
-process.on("exit", () => {
-  for (const child of children) child.kill("SIGKILL");
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -74,8 +69,7 @@ async function startServer(): Promise<Server> {
     [...entry, "serve", "--model", model, "--host", "127.0.0.1", "--port", "0", "--log-level", "warn", ...args["server-arg"]],
     { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] },
   );
-  children.add(child);
-  child.once("exit", () => children.delete(child));
+  killOnExit(child);
   const url = await serverUrl(child);
   return {
     url,
