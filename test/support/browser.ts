@@ -1,6 +1,6 @@
 // Real Chromium for the browser app's end-to-end tests: Debian's `chromium` driven by playwright-core
 // (Playwright's own browser download needs the internet). `npm test` installs chromium first when it
-// is missing on Debian/Ubuntu (scripts/ensure-chromium.mjs); a test that cannot find one fails.
+// is missing on Debian/Ubuntu (scripts/ensure-test-services.mjs); a test that cannot find one fails.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +13,7 @@ import { waitFor } from "./server.js";
 /** Where the tests leave their screenshots (gitignored). */
 export const ARTIFACTS_DIR = path.resolve("test-artifacts", "web");
 
-/** Where Chromium usually is (shared with scripts/ensure-chromium.mjs). */
+/** Where Chromium usually is (shared with scripts/ensure-test-services.mjs). */
 const CANDIDATES = JSON.parse(
   fs.readFileSync(fileURLToPath(new URL("../../scripts/chromium-candidates.json", import.meta.url)), "utf8"),
 ) as string[];
