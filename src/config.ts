@@ -106,11 +106,36 @@ const serverConfigSchema = z.object({
     .string()
     .refine((key) => Buffer.byteLength(key) >= 32, "must be at least 32 bytes (e.g. `openssl rand -base64 32`)")
     .optional(),
+  /**
+   * Where batch jobs, their audio and the generated webhook key live; default `$XDG_DATA_HOME/earshot`, else
+   * `~/.local/share/earshot`. Made absolute by the loader.
+   */
+  dataDir: z.string().min(1).optional(),
+  /** Batch jobs on BullMQ in this Redis (redis://…, rediss://…) shared by every server and worker; unset: embedded SQLite. */
+  redisUrl: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
+  /** Signs webhooks (Standard Webhooks, `whsec_` + base64 key); unset: a random key generated once in the data dir. */
+  webhookSecret: z
+    .string()
+    .regex(/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/, "must be whsec_ followed by a base64 key")
+    .refine((key) => Buffer.from(key.replace(/^whsec_/, ""), "base64").length >= 24, "the key must be at least 24 bytes")
+    .optional(),
+  /** Hosts (example.com, *.example.com) or origins (https://example.com:8443) webhooks may go to; empty: any. */
+  webhookAllowlist: list.default([]),
+  /** Deliveries of one webhook event, the first included, before it is given up. */
+  webhookAttempts: z.coerce.number().int().min(1).max(50).default(8),
+  /** Each webhook attempt is aborted after this long. */
+  webhookTimeoutSeconds: z.coerce.number().positive().max(600).default(10),
+  /** Wait before the first retry, doubled for each next one (capped at 10 minutes). */
+  webhookRetryDelaySeconds: z.coerce.number().positive().max(3600).default(1),
+  /** Webhook events waiting for delivery or retry at once; beyond it new events are dropped (and logged). */
+  webhookMaxPending: z.coerce.number().int().positive().max(1_000_000).default(1000),
 });
 
-export type ServerConfig = Omit<z.output<typeof serverConfigSchema>, "modelsDir"> & {
+export type ServerConfig = Omit<z.output<typeof serverConfigSchema>, "modelsDir" | "dataDir"> & {
   /** Absolute path of the models directory (always set: the default when not configured). */
   modelsDir: string;
+  /** Absolute path of the data directory (always set: the default when not configured). */
+  dataDir: string;
 };
 export type ServerConfigInput = Partial<Record<keyof ServerConfig, string | undefined>>;
 
@@ -150,6 +175,14 @@ export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
   realtimeMaxSpeed: "EARSHOT_REALTIME_MAX_SPEED",
   metrics: "EARSHOT_METRICS",
   secretKey: "EARSHOT_SECRET_KEY",
+  dataDir: "EARSHOT_DATA_DIR",
+  redisUrl: "EARSHOT_REDIS_URL",
+  webhookSecret: "EARSHOT_WEBHOOK_SECRET",
+  webhookAllowlist: "EARSHOT_WEBHOOK_ALLOWLIST",
+  webhookAttempts: "EARSHOT_WEBHOOK_ATTEMPTS",
+  webhookTimeoutSeconds: "EARSHOT_WEBHOOK_TIMEOUT_SECONDS",
+  webhookRetryDelaySeconds: "EARSHOT_WEBHOOK_RETRY_DELAY_SECONDS",
+  webhookMaxPending: "EARSHOT_WEBHOOK_MAX_PENDING",
 };
 
 /** Hardware threads of this machine. */
@@ -212,13 +245,27 @@ export function loadConfig<K extends keyof ServerConfig>(
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0]) as keyof ServerConfig;
-    const shown = key === "secretKey" ? "****" : raw[key];
+    const shown = key === "secretKey" || key === "webhookSecret" ? "****" : key === "redisUrl" ? redactUrl(raw[key]) : raw[key];
     throw new ConfigError(`invalid ${key} (flag --${kebab(key)}, env ${CONFIG_ENV[key]}): "${shown}": ${issue.message}`);
   }
   const config = parsed.data as Record<string, unknown>;
   // The default directory follows XDG_CACHE_HOME (an operating-system convention, so from the environment only).
   if ((keys as readonly string[]).includes("modelsDir")) config.modelsDir = modelsDir(raw.modelsDir, env);
+  if ((keys as readonly string[]).includes("dataDir")) config.dataDir = dataDir(raw.dataDir, env);
   return config as Pick<ServerConfig, K>;
+}
+
+/** The data directory: the configured one made absolute, else `$XDG_DATA_HOME/earshot`, else `~/.local/share/earshot`. */
+export function dataDir(configured?: string, env: { XDG_DATA_HOME?: string | undefined } = process.env): string {
+  const chosen = configured?.trim();
+  if (chosen) return path.resolve(chosen.replace(/^~(?=$|\/)/, os.homedir()));
+  const xdg = env.XDG_DATA_HOME?.trim();
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), ".local", "share"), "earshot");
+}
+
+/** A URL with its password (and a user name that may be one) replaced by `****`, for logs and messages. */
+export function redactUrl(url: string | undefined): string | undefined {
+  return url?.replace(/^(\w+:\/\/)[^@/]*@/, "$1****@");
 }
 
 function kebab(key: string): string {
@@ -231,5 +278,7 @@ export function describeConfig(config: ServerConfig): Record<string, unknown> {
     ...config,
     apiKeys: config.apiKeys.map((key) => (key.length <= 8 ? "****" : `${key.slice(0, 3)}…${key.slice(-2)}`)),
     ...(config.secretKey !== undefined ? { secretKey: "****" } : {}),
+    ...(config.webhookSecret !== undefined ? { webhookSecret: "****" } : {}),
+    ...(config.redisUrl !== undefined ? { redisUrl: redactUrl(config.redisUrl) } : {}),
   };
 }
