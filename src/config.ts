@@ -263,6 +263,51 @@ export function dataDir(configured?: string, env: { XDG_DATA_HOME?: string | und
   return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), ".local", "share"), "earshot");
 }
 
+// ---- Client settings: the commands that talk to a running server (`earshot jobs`) ----------------------------
+
+/** The server a client command talks to, and its key. */
+export interface ClientConfig {
+  /** Base URL of the server: EARSHOT_URL, else http(s)://EARSHOT_HOST:EARSHOT_PORT (loopback for 0.0.0.0/::). */
+  url: string;
+  /** Bearer key: EARSHOT_API_KEY, else OPENAI_API_KEY; none when neither is set. */
+  apiKey: string | undefined;
+}
+
+/** Environment variables of the client settings (OPENAI_API_KEY is also read for the key, after EARSHOT_API_KEY). */
+export const CLIENT_CONFIG_ENV = { url: "EARSHOT_URL", apiKey: "EARSHOT_API_KEY" } as const;
+
+const clientConfigSchema = z.object({
+  url: z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL such as http://127.0.0.1:8000").optional(),
+  apiKey: z.string().min(1).optional(),
+});
+
+/**
+ * The client settings: flags > environment > .env, as {@link loadServerConfig}. Without a URL, the server this
+ * machine's own settings (EARSHOT_HOST, EARSHOT_PORT, TLS) would start.
+ */
+export function loadClientConfig(
+  flags: { url?: string | undefined; apiKey?: string | undefined } = {},
+  env: NodeJS.ProcessEnv = process.env,
+  dotenv: Record<string, string> = readDotenv(),
+): ClientConfig {
+  const pick = (...values: Array<string | undefined>) => values.find((value) => value !== undefined && value !== "");
+  const raw = {
+    url: pick(flags.url, env[CLIENT_CONFIG_ENV.url], dotenv[CLIENT_CONFIG_ENV.url]),
+    apiKey: pick(flags.apiKey, env[CLIENT_CONFIG_ENV.apiKey], env.OPENAI_API_KEY, dotenv[CLIENT_CONFIG_ENV.apiKey], dotenv.OPENAI_API_KEY),
+  };
+  const parsed = clientConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const key = String(parsed.error.issues[0]!.path[0]) as keyof ClientConfig;
+    const shown = key === "apiKey" ? "****" : raw[key];
+    throw new ConfigError(`invalid ${key} (flag --${kebab(key)}, env ${CLIENT_CONFIG_ENV[key]}): "${shown}": ${parsed.error.issues[0]!.message}`);
+  }
+  if (parsed.data.url) return { url: parsed.data.url, apiKey: parsed.data.apiKey };
+  const server = loadConfig(["host", "port", "tlsCert", "tlsSelfSigned"], {}, env, dotenv);
+  const host = server.host === "0.0.0.0" || server.host === "::" ? "127.0.0.1" : server.host.includes(":") ? `[${server.host}]` : server.host;
+  const scheme = server.tlsCert || server.tlsSelfSigned ? "https" : "http";
+  return { url: `${scheme}://${host}:${server.port}`, apiKey: parsed.data.apiKey };
+}
+
 /** A URL with its password (and a user name that may be one) replaced by `****`, for logs and messages. */
 export function redactUrl(url: string | undefined): string | undefined {
   return url?.replace(/^(\w+:\/\/)[^@/]*@/, "$1****@");
