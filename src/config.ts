@@ -129,6 +129,20 @@ const serverConfigSchema = z.object({
   webhookRetryDelaySeconds: z.coerce.number().positive().max(3600).default(1),
   /** Webhook events waiting for delivery or retry at once; beyond it new events are dropped (and logged). */
   webhookMaxPending: z.coerce.number().int().positive().max(1_000_000).default(1000),
+  /** Redis commands of the API (submit, get, list, cancel) fail after this long (then 503) instead of waiting. */
+  redisTimeoutSeconds: z.coerce.number().positive().max(600).default(5),
+  /** Largest FLAC audio of one job kept in Redis, MB (MiB); Redis strings stop at 512 MB. Beyond it: 413 at submit. */
+  redisMaxJobAudioMb: z.coerce.number().positive().max(512).default(256),
+  /** FLAC audio of all unfinished jobs kept in Redis together, MB (MiB); beyond it: 429 at submit. */
+  redisMaxStoredAudioMb: z.coerce.number().positive().max(1_000_000).default(4096),
+  /** BullMQ lock of a running job: a worker that stops renewing it (crashed, cut off) loses the job after this long. */
+  jobsLockSeconds: z.coerce.number().positive().max(3600).default(30),
+  /** How often the workers look for jobs whose lock has expired, to queue them again. */
+  jobsStalledCheckSeconds: z.coerce.number().positive().max(3600).default(30),
+  /** Times a job is taken up again after its worker died running it; then it fails (a job that kills workers). */
+  jobsMaxRecoveries: z.coerce.number().int().min(0).max(1000).default(3),
+  /** `earshot worker`: port of its /health and /metrics (on EARSHOT_HOST). */
+  workerPort: z.coerce.number().int().min(0).max(65535).default(8001),
 });
 
 export type ServerConfig = Omit<z.output<typeof serverConfigSchema>, "modelsDir" | "dataDir"> & {
@@ -183,6 +197,13 @@ export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
   webhookTimeoutSeconds: "EARSHOT_WEBHOOK_TIMEOUT_SECONDS",
   webhookRetryDelaySeconds: "EARSHOT_WEBHOOK_RETRY_DELAY_SECONDS",
   webhookMaxPending: "EARSHOT_WEBHOOK_MAX_PENDING",
+  redisTimeoutSeconds: "EARSHOT_REDIS_TIMEOUT_SECONDS",
+  redisMaxJobAudioMb: "EARSHOT_REDIS_MAX_JOB_AUDIO_MB",
+  redisMaxStoredAudioMb: "EARSHOT_REDIS_MAX_STORED_AUDIO_MB",
+  jobsLockSeconds: "EARSHOT_JOBS_LOCK_SECONDS",
+  jobsStalledCheckSeconds: "EARSHOT_JOBS_STALLED_CHECK_SECONDS",
+  jobsMaxRecoveries: "EARSHOT_JOBS_MAX_RECOVERIES",
+  workerPort: "EARSHOT_WORKER_PORT",
 };
 
 /** Hardware threads of this machine. */
