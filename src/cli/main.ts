@@ -1,6 +1,7 @@
 import { Command } from "commander";
 
 import { registerInfoCommand } from "./commands/info.js";
+import { registerJobsCommand } from "./commands/jobs.js";
 import { registerModelsCommand } from "./commands/models.js";
 import { registerServeCommand } from "./commands/serve.js";
 import { registerTestModelCommand } from "./commands/testModel.js";
@@ -15,6 +16,7 @@ const program = new Command()
 
 registerServeCommand(program);
 registerTranscribeCommand(program);
+registerJobsCommand(program);
 registerModelsCommand(program);
 registerInfoCommand(program);
 registerTestModelCommand(program);
