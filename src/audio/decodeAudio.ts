@@ -73,6 +73,12 @@ export interface DecodeAudioOptions {
    */
   onSamples?: (samples: Float32Array) => void;
   /**
+   * false: the samples are only handed to `onSamples` (needed), never kept: the result's `samples` is empty, its
+   * `duration` still counts every sample decoded; no memory is held for them (`memory` is not asked). For audio
+   * longer than would fit in memory (batch jobs). Mix only. Default true.
+   */
+  retainSamples?: boolean;
+  /**
    * "mix" (the default): one mono mix of every channel (ffmpeg's own downmix). "separate": the input's own channels,
    * each its own array (`channels`), each held to `maxDurationSeconds` and all of them together to `memory`; not
    * with `onSamples`.
@@ -129,6 +135,8 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
   if (!(maxSeconds > 0)) throw new RangeError(`decodeAudio: maxDurationSeconds must be > 0 (got ${maxSeconds})`);
   const separate = options.channels === "separate";
   if (separate && options.onSamples) throw new RangeError("decodeAudio: onSamples needs channels: \"mix\"");
+  const retain = options.retainSamples ?? true;
+  if (!retain && (separate || !options.onSamples)) throw new RangeError("decodeAudio: retainSamples: false needs onSamples and channels: \"mix\"");
   const cancel = createCancellation(options.signal, options.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS);
   const stream = isReadable(input) ? input : undefined;
   const stopWatchingStream = stream ? watchInputStream(stream, (err) => cancel.fail(err)) : undefined;
@@ -172,7 +180,9 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
     const maxSamples = Math.ceil(maxSeconds * TARGET_SAMPLE_RATE);
     const sink: SampleSink = separate
       ? new SeparateSink(new ChannelSplitter(maxSamples, options.memory, options.maxChannels))
-      : new MixSink(new PcmAccumulator(maxSamples, options.onSamples, options.memory));
+      : retain
+        ? new MixSink(new PcmAccumulator(maxSamples, options.onSamples, options.memory))
+        : new PassOnSink(maxSamples, options.onSamples!);
     const tooLong = () => new AudioDecodeError("too_long", `The audio is longer than the ${maxSeconds} s limit`);
     // Starting a process blocks the event loop for a fork of this one (~15 ms at 300 MB): one start per turn of
     // the loop, so a burst of uploads cannot hold it for hundreds of milliseconds.
@@ -230,7 +240,7 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
       channels,
       inputChannels: log.inputChannels,
       sampleRate: TARGET_SAMPLE_RATE,
-      duration: samples.length / TARGET_SAMPLE_RATE,
+      duration: sink.sampleCount / TARGET_SAMPLE_RATE,
       format,
       warnings: log.lines.filter((line) => !BENIGN_WARNING.test(line.message)).map(formatLogLine),
     };
@@ -302,6 +312,46 @@ class MixSink implements SampleSink {
   finish(): Float32Array[] | "over_budget" {
     const samples = this.pcm.finish();
     return samples === "over_budget" ? samples : [samples];
+  }
+}
+
+/** Hands the samples on as they come and keeps none (`retainSamples: false`). */
+class PassOnSink implements SampleSink {
+  readonly channelCount = 1;
+  readonly allocatedBytes = 0;
+  private count = 0;
+  /** Bytes of a sample split across two chunks of ffmpeg's output. */
+  private partial = new Uint8Array(0);
+
+  constructor(
+    private readonly maxSamples: number,
+    private readonly onSamples: (samples: Float32Array) => void,
+  ) {}
+
+  get sampleCount(): number {
+    return this.count;
+  }
+
+  push(chunk: Uint8Array) {
+    const bytes = this.partial.length > 0 ? Buffer.concat([this.partial, chunk]) : chunk;
+    const whole = Math.floor(bytes.length / 4);
+    if (this.count + whole > this.maxSamples) return "too_long" as const;
+    this.partial = bytes.slice(whole * 4);
+    if (whole === 0) return "ok" as const;
+    const samples = new Float32Array(whole);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, whole * 4);
+    for (let i = 0; i < whole; i++) samples[i] = view.getFloat32(i * 4, true);
+    this.count += whole;
+    this.onSamples(samples);
+    return "ok" as const;
+  }
+
+  reserve(): boolean {
+    return true;
+  }
+
+  finish(): Float32Array[] {
+    return [new Float32Array(0)];
   }
 }
 

@@ -9,9 +9,18 @@ export interface StatePoolOptions {
   createState: () => Promise<NativeWhisperState>;
 }
 
+/**
+ * "live": a request someone is waiting for (the default); "batch": a batch job's work. Live waiters are always served
+ * before batch waiters; batch work takes no place in the bounded queue and is never refused as overloaded.
+ */
+export type JobPriority = "live" | "batch";
+
 export interface StatePoolStats {
   running: number;
+  /** Live jobs waiting for a state (bounded by maxQueued). */
   queued: number;
+  /** Batch jobs waiting for a state (not bounded, not counted in `queued`). */
+  batchQueued: number;
   maxParallel: number;
   maxQueued: number;
 }
@@ -22,12 +31,15 @@ interface Waiter {
 }
 
 /**
- * A bounded pool of whisper_states with a FIFO queue in front of it: the weights live once in the
- * model, each in-flight job gets a state of its own. States are created lazily and reused.
+ * A bounded pool of whisper_states with two FIFO queues in front of it: the weights live once in the model, each
+ * in-flight job gets a state of its own. States are created lazily and reused. A freed state goes to the first live
+ * waiter, and to a batch waiter only when no live one waits, so a live job waits at most for the first running job
+ * to end, however much batch work is queued.
  */
 export class StatePool {
   private readonly idle: NativeWhisperState[] = [];
   private readonly waiters: Waiter[] = [];
+  private readonly batchWaiters: Waiter[] = [];
   private running = 0;
   private closed = false;
   private averageJobMs = 0;
@@ -35,7 +47,7 @@ export class StatePool {
   constructor(private readonly options: StatePoolOptions) {}
 
   stats(): StatePoolStats {
-    return { running: this.running, queued: this.waiters.length, maxParallel: this.options.maxParallel, maxQueued: this.options.maxQueued };
+    return { running: this.running, queued: this.waiters.length, batchQueued: this.batchWaiters.length, maxParallel: this.options.maxParallel, maxQueued: this.options.maxQueued };
   }
 
   /** True when a new job would have to be refused. */
@@ -51,8 +63,11 @@ export class StatePool {
   }
 
   /** Runs `job` with a state of its own, waiting in the queue if all states are busy. */
-  async run<T>(job: (state: NativeWhisperState) => Promise<T>, options: { signal?: AbortSignal | undefined; admitted?: boolean } = {}): Promise<T> {
-    const state = await this.acquire(options.signal, options.admitted ?? false);
+  async run<T>(
+    job: (state: NativeWhisperState) => Promise<T>,
+    options: { signal?: AbortSignal | undefined; admitted?: boolean; priority?: JobPriority | undefined } = {},
+  ): Promise<T> {
+    const state = await this.acquire(options.signal, options.admitted ?? false, options.priority ?? "live");
     const started = Date.now();
     try {
       return await job(state);
@@ -63,10 +78,12 @@ export class StatePool {
     }
   }
 
-  private async acquire(signal: AbortSignal | undefined, admitted: boolean): Promise<NativeWhisperState> {
+  private async acquire(signal: AbortSignal | undefined, admitted: boolean, priority: JobPriority): Promise<NativeWhisperState> {
     if (this.closed) throw new EngineClosedError();
     if (signal?.aborted) throw new TranscriptionAbortedError();
-    if (this.running < this.options.maxParallel) {
+    const batch = priority === "batch";
+    // A free state, unless live jobs wait for it (a batch job does not jump them).
+    if (this.running < this.options.maxParallel && (!batch || this.waiters.length === 0)) {
       this.running++;
       try {
         return await this.takeState();
@@ -76,11 +93,12 @@ export class StatePool {
         throw error;
       }
     }
-    if (!admitted && this.waiters.length >= this.options.maxQueued) throw new EngineOverloadedError(this.estimatedWaitSeconds());
+    if (!batch && !admitted && this.waiters.length >= this.options.maxQueued) throw new EngineOverloadedError(this.estimatedWaitSeconds());
+    const queue = batch ? this.batchWaiters : this.waiters;
     return new Promise<NativeWhisperState>((resolve, reject) => {
       const onAbort = () => {
-        const index = this.waiters.indexOf(waiter);
-        if (index >= 0) this.waiters.splice(index, 1);
+        const index = queue.indexOf(waiter);
+        if (index >= 0) queue.splice(index, 1);
         reject(new TranscriptionAbortedError());
       };
       const waiter: Waiter = {
@@ -94,8 +112,13 @@ export class StatePool {
         },
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.waiters.push(waiter);
+      queue.push(waiter);
     });
+  }
+
+  /** The waiter a freed state goes to: live ones first. */
+  private nextWaiter(): Waiter | undefined {
+    return this.waiters.shift() ?? this.batchWaiters.shift();
   }
 
   private async takeState(): Promise<NativeWhisperState> {
@@ -103,7 +126,7 @@ export class StatePool {
   }
 
   private release(state: NativeWhisperState): void {
-    const next = this.waiters.shift();
+    const next = this.nextWaiter();
     if (next && !this.closed) {
       next.resolve(state);
       return;
@@ -118,7 +141,7 @@ export class StatePool {
 
   /** After a failed state creation, lets the next waiter try. */
   private wakeNext(): void {
-    const next = this.waiters.shift();
+    const next = this.nextWaiter();
     if (!next) return;
     this.running++;
     this.takeState().then(next.resolve, (error: Error) => {
@@ -131,7 +154,7 @@ export class StatePool {
   /** Refuses new jobs, fails queued ones, frees idle states; running jobs finish first. */
   close(): void {
     this.closed = true;
-    for (const waiter of this.waiters.splice(0)) waiter.reject(new EngineClosedError());
+    for (const waiter of [...this.waiters.splice(0), ...this.batchWaiters.splice(0)]) waiter.reject(new EngineClosedError());
     for (const state of this.idle.splice(0)) state.dispose();
   }
 }

@@ -9,7 +9,9 @@ import {
 } from "./errors.js";
 import { loadAddon } from "./loadAddon.js";
 import type { NativeBuildInfo, NativeModelInfo, NativeSegment, NativeTranscribeParams, NativeWhisperModel } from "./nativeTypes.js";
-import { StatePool, type StatePoolStats } from "./StatePool.js";
+import { StatePool, type JobPriority, type StatePoolStats } from "./StatePool.js";
+
+export type { JobPriority } from "./StatePool.js";
 import type { Segment, Task, TranscriptionResult } from "./types.js";
 
 export const SAMPLE_RATE = 16_000;
@@ -84,6 +86,11 @@ export interface TranscribeHooks {
    * long the queue is, instead of being refused with EngineOverloadedError.
    */
   admitted?: boolean;
+  /**
+   * "batch" (a batch job's work): waits behind every live job for a slot, is never refused as overloaded and takes
+   * no place in the bounded queue. Default "live".
+   */
+  priority?: JobPriority;
 }
 
 export interface EngineInfo {
@@ -221,7 +228,7 @@ export class WhisperEngine {
         signal?.removeEventListener("abort", onAbort);
         this.reportJob({ audioSeconds: duration, processingSeconds: (performance.now() - started) / 1000, outcome });
       }
-    }, { signal, admitted: hooks.admitted ?? false });
+    }, { signal, admitted: hooks.admitted ?? false, priority: hooks.priority ?? "live" });
   }
 
   private reportJob(job: EngineJob): void {

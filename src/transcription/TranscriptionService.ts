@@ -6,7 +6,7 @@ import type { Readable } from "node:stream";
 import { decodeAudio, type AudioInput, type DecodeAudioOptions, type DecodedAudio } from "../audio/index.js";
 import { SileroVadModel } from "../audio/vad/index.js";
 import type { Segment, TranscriptionResult } from "../engine/types.js";
-import { SAMPLE_RATE, type TranscriptionOptions, type WhisperEngine } from "../engine/WhisperEngine.js";
+import { SAMPLE_RATE, type JobPriority, type TranscriptionOptions, type WhisperEngine } from "../engine/WhisperEngine.js";
 import { ApiError } from "./apiErrors.js";
 import {
   sameSignalInEveryChannel,
@@ -19,6 +19,7 @@ import {
 } from "./channelTranscription.js";
 import type { ModelRegistry, ServedModel } from "./ModelRegistry.js";
 import { decoderPrompt, type ChunkingMode, type ChunkingStrategy, type TranscriptionSettings } from "./settings.js";
+import type { SpeechChunk } from "./speechChunker.js";
 import { TranscriptionRun } from "./transcriptionRun.js";
 
 export interface TranscriptionServiceOptions {
@@ -37,6 +38,16 @@ export interface TranscribeHooks {
   onSegment?: ((segment: Segment) => void) | undefined;
   /** Decoding progress 0-100 of a transcription decoded as one block (chunked ones report through onSegment). */
   onProgress?: ((percent: number) => void) | undefined;
+  /** The engine priority of the work (default live: a batch job's is "batch"). */
+  priority?: JobPriority | undefined;
+}
+
+/** What {@link TranscriptionService.open} can also be asked for (batch jobs). */
+export interface OpenHooks extends TranscribeHooks {
+  /** Chunked transcriptions: each chunk once it and every one before it are decoded (progress). */
+  onChunkDone?: ((chunk: SpeechChunk) => void) | undefined;
+  /** false: keep only the samples a chunk still to come may hold; finish() then takes no audio (see TranscriptionRun). */
+  keepAudio?: boolean | undefined;
 }
 
 export interface FileHooks extends TranscribeHooks {
@@ -98,7 +109,7 @@ export class TranscriptionService {
    * Starts a transcription whose audio is still arriving: push() decoded samples into `run` as they come, then
    * finish() it with the whole audio. With chunking, chunks are decoded as soon as the VAD has cut them.
    */
-  async open(settings: TranscriptionSettings, hooks: TranscribeHooks = {}): Promise<OpenTranscription> {
+  async open(settings: TranscriptionSettings, hooks: OpenHooks = {}): Promise<OpenTranscription> {
     const served = this.served(settings.model);
     const engine = await this.models.engine(served);
     const run = new TranscriptionRun({
@@ -109,6 +120,9 @@ export class TranscriptionService {
       signal: hooks.signal,
       onSegment: hooks.onSegment,
       onProgress: hooks.onProgress,
+      priority: hooks.priority,
+      onChunkDone: hooks.onChunkDone,
+      keepAudio: hooks.keepAudio,
     });
     return { settings, run };
   }

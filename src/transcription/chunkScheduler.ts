@@ -3,7 +3,7 @@
 // start as soon as it is known, with that language given.
 import { TranscriptionAbortedError } from "../engine/errors.js";
 import type { Segment, TranscriptionResult } from "../engine/types.js";
-import type { TranscriptionOptions, WhisperEngine } from "../engine/WhisperEngine.js";
+import type { JobPriority, TranscriptionOptions, WhisperEngine } from "../engine/WhisperEngine.js";
 import { ChunkTimeline, mapSegment } from "./chunkTimeline.js";
 import type { SpeechChunk } from "./speechChunker.js";
 
@@ -17,6 +17,10 @@ export interface ChunkSchedulerOptions {
   signal?: AbortSignal | undefined;
   /** Each segment on the original timeline, in time order, numbered from 0 across chunks. */
   onSegment?: ((segment: Segment) => void) | undefined;
+  /** The engine priority of every chunk (default live; batch jobs: "batch", never refused as overloaded). */
+  priority?: JobPriority | undefined;
+  /** Each chunk once it and every chunk before it are decoded, in order. */
+  onChunkDone?: ((chunk: SpeechChunk) => void) | undefined;
 }
 
 interface ChunkState {
@@ -73,6 +77,11 @@ export class ChunkScheduler {
     return done.then(() => this.chunks.map((c) => c.result!));
   }
 
+  /** Chunks added and not started yet. */
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
   /** Stops every running and waiting chunk. */
   cancel(reason: unknown = new TranscriptionAbortedError()): void {
     this.fail(reason);
@@ -96,6 +105,7 @@ export class ChunkScheduler {
       .transcribe(state.samples, options, {
         signal: this.signal,
         admitted,
+        ...(this.options.priority ? { priority: this.options.priority } : {}),
         ...(onSegment ? { onSegment } : {}),
         onLanguage: (language) => this.learnLanguage(language),
       })
@@ -145,6 +155,7 @@ export class ChunkScheduler {
       const current = this.chunks[this.emitting];
       if (!current?.result) return;
       this.emitting++;
+      this.options.onChunkDone?.(current.chunk);
       const next = this.chunks[this.emitting];
       if (next) for (const segment of next.held.splice(0)) this.emit(segment);
     }

@@ -65,6 +65,12 @@ export class SpeechChunker {
   private readonly trailingSamples: number;
   private readonly maxChunkSamples: number;
   private readonly negativeThreshold: number;
+  /**
+   * How far before the latest frame, beyond the prefix padding, the onset of speech not confirmed yet may lie: the
+   * detector confirms it after its minimum speech duration of frames, which may be separated by gaps each shorter
+   * than the silence duration.
+   */
+  private readonly lookbackSamples: number;
   private stretch: OpenStretch | undefined;
   /** The last finished stretch, held until we know where the next one starts (its trailing padding stops there). */
   private held: SampleSpan | undefined;
@@ -88,11 +94,26 @@ export class SpeechChunker {
     this.paddingSamples = Math.round((this.detector.prefixPaddingMs / 1000) * CHUNK_SAMPLE_RATE);
     this.trailingSamples = this.paddingSamples;
     this.maxChunkSamples = Math.floor(maxChunkSeconds * CHUNK_SAMPLE_RATE);
+    const frameMs = (FRAME * 1000) / CHUNK_SAMPLE_RATE;
+    const speechFrames = Math.ceil(this.detector.minSpeechDurationMs / frameMs) + 1;
+    this.lookbackSamples = Math.ceil((speechFrames * (this.detector.silenceDurationMs + frameMs) * CHUNK_SAMPLE_RATE) / 1000) + FRAME;
   }
 
   /** Samples covered by the frames pushed so far. */
   get samplesSeen(): number {
     return this.framesSeen * FRAME;
+  }
+
+  /**
+   * The first sample a chunk still to come may hold: the chunk being filled, the stretch held for its trailing
+   * padding, the stretch in progress, and a stretch not detected yet (its prefix padding and the detector's
+   * minimum speech reach back before the latest frame). A run that does not keep its whole audio lets go of the
+   * samples before it.
+   */
+  get keepFrom(): number {
+    const notYetDetected = this.samplesSeen - this.paddingSamples - this.lookbackSamples;
+    const starts = [this.pieces[0]?.start, this.held?.start, this.stretch?.start, notYetDetected].filter((s): s is number => s !== undefined);
+    return Math.max(0, Math.min(...starts));
   }
 
   /**

@@ -4,10 +4,10 @@
 import type { SileroVadModel, SileroVadStream } from "../audio/vad/index.js";
 import { TranscriptionAbortedError } from "../engine/errors.js";
 import type { Segment, TranscriptionResult } from "../engine/types.js";
-import { SAMPLE_RATE, type TranscriptionOptions, type WhisperEngine } from "../engine/WhisperEngine.js";
+import { SAMPLE_RATE, type JobPriority, type TranscriptionOptions, type WhisperEngine } from "../engine/WhisperEngine.js";
 import { PcmStore } from "./pcmStore.js";
 import { ChunkScheduler } from "./chunkScheduler.js";
-import { chunkSamples, emptyResult, mergeChunkResults } from "./chunkTimeline.js";
+import { emptyResult, mergeChunkResults } from "./chunkTimeline.js";
 import { SpeechChunker, type SpeechChunk } from "./speechChunker.js";
 import type { ChunkingStrategy } from "./settings.js";
 import { hasSpeech } from "./speechPresence.js";
@@ -25,6 +25,15 @@ export interface TranscriptionRunOptions {
   signal?: AbortSignal | undefined;
   onSegment?: ((segment: Segment) => void) | undefined;
   onProgress?: ((percent: number) => void) | undefined;
+  /** The engine priority of the run's work (default live; a batch job's: "batch"). */
+  priority?: JobPriority | undefined;
+  /** Chunked runs: each chunk once it and every chunk before it are decoded, in order. */
+  onChunkDone?: ((chunk: SpeechChunk) => void) | undefined;
+  /**
+   * Chunked runs only. false: the run keeps only the samples a chunk still to come may hold (a long batch job's
+   * audio is never in memory whole), and {@link TranscriptionRun.finish} is called without the audio. Default true.
+   */
+  keepAudio?: boolean | undefined;
 }
 
 /**
@@ -40,8 +49,11 @@ export class TranscriptionRun {
   private vadTail: Promise<void> = Promise.resolve();
   private vadFailure: unknown;
   private cancelled = false;
+  /** Samples handed to the VAD and not yet through it. */
+  private vadBacklog = 0;
 
   constructor(private readonly options: TranscriptionRunOptions) {
+    if (options.keepAudio === false && !options.chunking) throw new RangeError("TranscriptionRun: keepAudio: false needs chunking");
     if (options.chunking) {
       this.chunker = new SpeechChunker({
         ...(options.chunking.threshold !== undefined ? { threshold: options.chunking.threshold } : {}),
@@ -55,6 +67,8 @@ export class TranscriptionRun {
         admitted: options.admitted,
         signal: options.signal,
         onSegment: options.onSegment,
+        priority: options.priority,
+        onChunkDone: options.onChunkDone,
       });
       this.vad = options.loadVad().then((model) => model.createStream());
       this.vad.catch(() => undefined);
@@ -69,34 +83,52 @@ export class TranscriptionRun {
     this.feedVad(samples);
   }
 
-  /** The audio is complete (`audio`: all of it, the samples pushed so far included): resolves with the transcription. */
-  async finish(audio: Float32Array): Promise<TranscriptionResult> {
+  /** Work not started yet: samples waiting for the VAD, chunks cut and waiting for a slot (for back-pressure). */
+  get backlog(): { vadSamples: number; chunks: number } {
+    return { vadSamples: this.vadBacklog, chunks: this.scheduler?.waitingCount ?? 0 };
+  }
+
+  /** Samples the run holds now (a run with keepAudio: false lets go of those no chunk still to come may hold). */
+  get heldSamples(): number {
+    return this.store.held;
+  }
+
+  /**
+   * The audio is complete (`audio`: all of it, the samples pushed so far included; none with keepAudio: false, where
+   * the samples pushed are all of it): resolves with the transcription.
+   */
+  async finish(audio?: Float32Array): Promise<TranscriptionResult> {
+    if (audio === undefined && this.options.keepAudio !== false) throw new RangeError("TranscriptionRun: finish() needs the audio");
     const { options } = this.options;
     const task = options.task ?? "transcribe";
-    const duration = audio.length / SAMPLE_RATE;
+    const duration = (audio?.length ?? this.store.length) / SAMPLE_RATE;
     if (this.options.signal?.aborted) throw new TranscriptionAbortedError();
     if (!this.chunker || !this.scheduler) {
       // One block, unless nobody speaks in it: then there is nothing to decode (whisper would make something up).
-      if (!(await hasSpeech(audio, await this.options.loadVad(), this.options.signal))) return emptyResult(task, duration, silentLanguage(options));
-      const { signal, onSegment, onProgress, admitted } = this.options;
-      return this.options.engine.transcribe(audio, options, {
+      const whole = audio!;
+      if (!(await hasSpeech(whole, await this.options.loadVad(), this.options.signal))) return emptyResult(task, duration, silentLanguage(options));
+      const { signal, onSegment, onProgress, admitted, priority } = this.options;
+      return this.options.engine.transcribe(whole, options, {
         ...(signal ? { signal } : {}),
         ...(onSegment ? { onSegment } : {}),
         ...(onProgress ? { onProgress } : {}),
         ...(admitted ? { admitted } : {}),
+        ...(priority ? { priority } : {}),
       });
     }
-    // The whole audio replaces the copy built up so far; only what was not pushed yet still goes to the VAD.
-    const rest = audio.subarray(this.store.length);
-    this.store.replaceWith(audio);
-    if (rest.length > 0 && !this.cancelled) this.feedVad(rest);
+    if (audio) {
+      // The whole audio replaces the copy built up so far; only what was not pushed yet still goes to the VAD.
+      const rest = audio.subarray(this.store.length);
+      this.store.replaceWith(audio);
+      if (rest.length > 0 && !this.cancelled) this.feedVad(rest);
+    }
     await this.vadTail;
     if (this.vadFailure !== undefined) {
       this.scheduler.cancel(this.vadFailure);
       await this.scheduler.finish().catch(() => undefined);
       throw this.vadFailure;
     }
-    this.dispatch(this.chunker.end(audio.length));
+    this.dispatch(this.chunker.end(this.store.length));
     const results = await this.scheduler.finish();
     return mergeChunkResults(task, duration, results, silentLanguage(options));
   }
@@ -111,20 +143,24 @@ export class TranscriptionRun {
   private feedVad(samples: Float32Array): void {
     const vad = this.vad!;
     const chunker = this.chunker!;
+    this.vadBacklog += samples.length;
     // push() copies the samples synchronously; the frames come back in order.
     this.vadTail = this.vadTail.then(async () => {
-      if (this.cancelled || this.vadFailure !== undefined || this.options.signal?.aborted) return;
       try {
+        if (this.cancelled || this.vadFailure !== undefined || this.options.signal?.aborted) return;
         const frames = await (await vad).push(samples);
         for (const frame of frames) this.dispatch(chunker.push(frame.probability));
+        if (this.options.keepAudio === false) this.store.discardBefore(chunker.keepFrom);
       } catch (error) {
         this.vadFailure ??= error;
+      } finally {
+        this.vadBacklog -= samples.length;
       }
     });
   }
 
   private dispatch(chunks: SpeechChunk[]): void {
-    for (const chunk of chunks) this.scheduler!.add(chunk, chunkSamples(this.store.samples, chunk));
+    for (const chunk of chunks) this.scheduler!.add(chunk, this.store.chunk(chunk));
   }
 }
 
