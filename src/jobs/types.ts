@@ -188,6 +188,8 @@ export interface JobBackend {
   cancel(owner: string, id: string): Promise<JobRecord | undefined>;
   /** The stored result of a succeeded job; undefined when there is none (unknown, other owner, not succeeded). */
   result(owner: string, id: string): Promise<TranscriptionResult | undefined>;
+  /** Jobs queued and running now, all owners together (the API refuses new jobs past a bound; /metrics). */
+  counts(): Promise<{ queued: number; running: number }>;
 
   // ---- worker side ----
   startWorker(processor: JobProcessor, options: JobWorkerOptions): JobWorker;

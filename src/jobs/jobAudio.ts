@@ -1,0 +1,192 @@
+// A job's audio at rest: the upload decoded (and validated) by the same decodeAudio as every request, then kept as
+// FLAC of the decoded 16 kHz mono audio, 16-bit (lossless for what whisper is given in practice, a third to a half
+// of the raw size; about 60-70 MB an hour of speech). Neither side ever holds the whole audio in memory: the upload's
+// samples go to the FLAC encoder as they are decoded, and the runner reads the FLAC back as a stream it pulls from.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import { setPriority } from "node:os";
+import path from "node:path";
+import type { Readable } from "node:stream";
+
+import { checkFfmpeg, decodeAudio, TARGET_SAMPLE_RATE, type DecodedAudio } from "../audio/index.js";
+import type { JobAudioFile } from "./types.js";
+
+/**
+ * Decoded samples waiting for the FLAC encoder beyond this are a failure (the encoder is far faster than any
+ * decoder; only a stopped encoder gets there): 64 MiB, 17 minutes of samples.
+ */
+const MAX_ENCODER_BACKLOG_BYTES = 64 * 1_048_576;
+
+export interface EncodeJobAudioOptions {
+  /** Where the FLAC file is written (a directory on the same file system as the jobs' store). */
+  dir: string;
+  ffmpegPath?: string | undefined;
+  /** The decoder's temp dir parent (mp4/mp3 inputs go through a temp file). */
+  tempDir?: string | undefined;
+  maxDurationSeconds: number;
+  /** The whole decode, reading the upload included. */
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** FFmpeg's nice value for the decoder and the encoder. */
+  ffmpegNice?: number | undefined;
+}
+
+export interface EncodedJobAudio {
+  audio: JobAudioFile;
+  /** The decode (samples empty: they went to the encoder). */
+  decoded: DecodedAudio;
+}
+
+/** The encoder's failure, named for the logs (the API answers 500). */
+export class JobAudioEncodeError extends Error {
+  override name = "JobAudioEncodeError";
+}
+
+/**
+ * Decodes `input` (any format decodeAudio takes, with its errors: 415 unsupported, 413 too long, ...) and writes
+ * its 16 kHz mono audio as a FLAC file in `options.dir`. On failure nothing is left behind.
+ */
+export async function encodeJobAudio(input: Readable, options: EncodeJobAudioOptions): Promise<EncodedJobAudio> {
+  const ffmpeg = await checkFfmpeg(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {});
+  fs.mkdirSync(options.dir, { recursive: true });
+  const file = path.join(options.dir, `incoming-${process.pid}-${randomBytes(8).toString("hex")}.flac`);
+  const stop = new AbortController();
+  const signal = AbortSignal.any([options.signal, stop.signal]);
+  const encoder = spawnEncoder(ffmpeg.path, file, options.ffmpegNice);
+  let encoderFailure: Error | undefined;
+  const encoderDone = waitForExit(encoder).then((outcome) => {
+    if (outcome.code !== 0) {
+      encoderFailure = new JobAudioEncodeError(`the FLAC encoder failed (${outcome.code ?? outcome.signal}): ${outcome.stderr.slice(-500)}`);
+      stop.abort(encoderFailure);
+    }
+  });
+  encoder.stdin!.on("error", () => undefined);
+  try {
+    const decoded = await decodeAudio(input, {
+      ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
+      ...(options.tempDir ? { tempDir: options.tempDir } : {}),
+      ...(options.ffmpegNice !== undefined ? { ffmpegNice: options.ffmpegNice } : {}),
+      maxDurationSeconds: options.maxDurationSeconds,
+      timeoutMs: options.timeoutMs,
+      signal,
+      retainSamples: false,
+      onSamples: (samples) => {
+        if (stop.signal.aborted) return;
+        if (encoder.stdin!.writableLength > MAX_ENCODER_BACKLOG_BYTES) {
+          stop.abort(new JobAudioEncodeError("the FLAC encoder fell too far behind the decoder"));
+          return;
+        }
+        encoder.stdin!.write(Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength));
+      },
+    });
+    encoder.stdin!.end();
+    await encoderDone;
+    if (encoderFailure) throw encoderFailure;
+    return { audio: { path: file, bytes: fs.statSync(file).size }, decoded };
+  } catch (error) {
+    encoder.stdin!.destroy();
+    if (encoder.exitCode === null && encoder.signalCode === null) encoder.kill("SIGKILL");
+    await encoderDone;
+    fs.rmSync(file, { force: true });
+    throw encoderFailure ?? (stop.signal.aborted && !options.signal.aborted ? stop.signal.reason : error);
+  }
+}
+
+function spawnEncoder(ffmpegPath: string, file: string, nice: number | undefined): ChildProcess {
+  const child = spawn(
+    ffmpegPath,
+    [
+      "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
+      "-protocol_whitelist", "pipe,file",
+      "-f", "f32le", "-ar", String(TARGET_SAMPLE_RATE), "-ac", "1", "-i", "pipe:0",
+      "-c:a", "flac", "-sample_fmt", "s16", "-compression_level", "5",
+      "-f", "flac", "-y", `file:${file}`,
+    ],
+    { stdio: ["pipe", "ignore", "pipe"], windowsHide: true },
+  );
+  setNice(child, nice);
+  return child;
+}
+
+/** Runs the child at `nice` (as decodeAudio runs its decoder); where that is not permitted, as it is. */
+function setNice(child: ChildProcess, nice: number | undefined): void {
+  if (!nice) return;
+  child.once("spawn", () => {
+    try {
+      if (child.pid !== undefined) setPriority(child.pid, nice);
+    } catch {
+      // not permitted here (a container without CAP_SYS_NICE): run as is
+    }
+  });
+}
+
+interface ExitOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+function waitForExit(child: ChildProcess): Promise<ExitOutcome> {
+  let stderr = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (text: string) => {
+    if (stderr.length < 64 * 1024) stderr += text;
+  });
+  return new Promise((resolve) => {
+    child.on("error", (error) => {
+      stderr += String(error);
+    });
+    child.on("close", (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+export interface ReadJobAudioOptions {
+  ffmpegPath?: string | undefined;
+  signal: AbortSignal;
+  ffmpegNice?: number | undefined;
+}
+
+/**
+ * The samples of a job's FLAC file (16 kHz mono float), as they are decoded: the decoder is paused while the
+ * consumer does not ask for more (back-pressure through the pipe), so a long file is never in memory whole.
+ * Aborting `signal` kills the decoder; the iteration then throws the signal's reason.
+ */
+export async function* readJobAudio(file: string, options: ReadJobAudioOptions): AsyncGenerator<Float32Array> {
+  const ffmpeg = await checkFfmpeg(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {});
+  options.signal.throwIfAborted();
+  const child = spawn(
+    ffmpeg.path,
+    [
+      "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
+      "-protocol_whitelist", "file",
+      "-f", "flac", "-i", `file:${file}`,
+      "-ac", "1", "-ar", String(TARGET_SAMPLE_RATE), "-c:a", "pcm_f32le", "-f", "f32le", "pipe:1",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"], windowsHide: true },
+  );
+  setNice(child, options.ffmpegNice);
+  const exited = waitForExit(child);
+  const onAbort = () => child.kill("SIGKILL");
+  options.signal.addEventListener("abort", onAbort, { once: true });
+  let partial = Buffer.alloc(0);
+  try {
+    for await (const chunk of child.stdout! as AsyncIterable<Buffer>) {
+      const bytes = partial.length > 0 ? Buffer.concat([partial, chunk]) : chunk;
+      const whole = Math.floor(bytes.length / 4);
+      partial = Buffer.from(bytes.subarray(whole * 4));
+      if (whole === 0) continue;
+      const samples = new Float32Array(whole);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, whole * 4);
+      for (let i = 0; i < whole; i++) samples[i] = view.getFloat32(i * 4, true);
+      yield samples;
+    }
+    const outcome = await exited;
+    options.signal.throwIfAborted();
+    if (outcome.code !== 0) throw new JobAudioEncodeError(`decoding the job's audio failed (${outcome.code ?? outcome.signal}): ${outcome.stderr.slice(-500)}`);
+  } finally {
+    options.signal.removeEventListener("abort", onAbort);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+  }
+}
