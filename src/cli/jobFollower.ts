@@ -122,16 +122,22 @@ export function jobView(out: FollowOutput, jobCount: number, bars: boolean): Job
 const MAX_BARS = 8;
 
 function barOptions(out: FollowOutput, format: string): cliProgress.Options {
-  return { stream: out as unknown as NodeJS.WritableStream, format, hideCursor: true, clearOnComplete: false, autopadding: true };
+  return { stream: out as unknown as NodeJS.WritableStream, format, hideCursor: true, clearOnComplete: false, autopadding: true, barsize: 24 };
 }
 
-/** A bar per job: `job_… speech.wav [███░░░] 40% | running | 24.0/60.0 s`. */
+/** A bar's label: the file name (shortened), else the id (the ids were printed as the jobs were submitted). */
+function barLabel(job: Job): string {
+  const name = job.filename ?? job.id;
+  return name.length > 32 ? `${name.slice(0, 14)}…${name.slice(-17)}` : name;
+}
+
+/** A bar per job: `speech.wav [███░░░] 40% | running | 24.0/60.0 s`. */
 function barsView(out: FollowOutput): JobView {
   const multi = new cliProgress.MultiBar(barOptions(out, "{label} [{bar}] {percentage}% | {status} | {done}/{total_s} s"), cliProgress.Presets.shades_classic);
   const bars = new Map<string, cliProgress.SingleBar>();
   return {
     update(job) {
-      const payload = { label: jobLabel(job), status: job.status, done: seconds(job.progress.audio_seconds_done), total_s: seconds(job.progress.audio_seconds_total) };
+      const payload = { label: barLabel(job), status: job.status, done: seconds(job.progress.audio_seconds_done), total_s: seconds(job.progress.audio_seconds_total) };
       let bar = bars.get(job.id);
       if (!bar) {
         bar = multi.create(100, 0, payload);
@@ -197,10 +203,9 @@ function lineView(out: FollowOutput): JobView {
           ? `${jobPercent(job)}% (${audio})`
           : job.status === "succeeded"
             ? `${seconds(job.progress.audio_seconds_total)} s of audio${job.started_at !== null && job.completed_at !== null ? ` in ${job.completed_at - job.started_at} s` : ""}`
-            : job.status === "failed" && job.error
-              ? job.error.message
-              : "";
-      out.write(`${jobLabel(job)}: ${job.status}${detail ? ` ${detail}` : ""}\n`);
+            : "";
+      const reason = job.status === "failed" && job.error ? `: ${job.error.message}` : "";
+      out.write(`${jobLabel(job)}: ${job.status}${detail ? ` ${detail}` : ""}${reason}\n`);
     },
     note(text) {
       out.write(`${text}\n`);
