@@ -1,0 +1,310 @@
+// Batch jobs on Redis, for many machines (EARSHOT_REDIS_URL): the records, results, per-owner indexes and each
+// job's FLAC audio live in Redis (layout in keys.ts), the queue is BullMQ. Any number of `earshot serve` and
+// `earshot worker` processes share them; the contract is the one in ../types.ts.
+//
+// Audio. A job's audio (the FLAC of its decoded 16 kHz mono audio, ~0.5 MB per minute of speech) is one Redis
+// string: at most EARSHOT_REDIS_MAX_JOB_AUDIO_MB (default 256, Redis's strings stop at 512 MB) per job, refused
+// with 413 at submit beyond it; all unfinished jobs together at most EARSHOT_REDIS_MAX_STORED_AUDIO_MB (429 beyond),
+// since Redis holds it all in memory. It is deleted as soon as the job finishes (the result is all that is read
+// afterwards); the record and result are deleted by the retention sweep.
+//
+// Redis away. The API's commands fail fast and are answered 503 (jobs_unavailable) until it is back; the
+// connections reconnect by themselves and nothing crashes. Workers wait for it.
+import { readFile, rm } from "node:fs/promises";
+
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+
+import type { TranscriptionResult } from "../../engine/types.js";
+import { ApiError } from "../../transcription/apiErrors.js";
+import { decodeResult } from "../resultCodec.js";
+import {
+  newJobId,
+  UnknownCursorError,
+  type JobAudioFile,
+  type JobBackend,
+  type JobListQuery,
+  type JobPage,
+  type JobProcessor,
+  type JobRecord,
+  type JobWorker,
+  type JobWorkerOptions,
+  type NewJob,
+} from "../types.js";
+import { connectRedis, describeRedisError, jobsUnavailable, type JobsLog } from "./connections.js";
+import { QUEUE_NAME, RedisKeys } from "./keys.js";
+import { hashFromReply, recordFromHash, specJson } from "./records.js";
+import { RedisJobWorker } from "./RedisJobWorker.js";
+import { scripts } from "./scripts.js";
+
+export interface RedisJobBackendOptions {
+  /** redis:// or rediss:// URL. */
+  url: string;
+  /** Key prefix of everything this backend stores (default "earshot"). */
+  prefix?: string;
+  /** The API's Redis commands fail after this long (503). */
+  commandTimeoutMs: number;
+  /** Largest FLAC audio of one job (413 beyond). */
+  maxJobAudioBytes: number;
+  /** FLAC audio of all unfinished jobs together (429 beyond). */
+  maxStoredAudioBytes: number;
+  /** BullMQ lock duration: a dead worker's job is taken up again after about this long plus stalledCheckMs. */
+  lockMs: number;
+  /** How often workers look for stalled jobs. */
+  stalledCheckMs: number;
+  /** Times a job is taken up again after its worker died; then it fails. */
+  maxRecoveries: number;
+  /** Parent directory of the worker's copies of job audio (default the OS temp dir). */
+  tempDir?: string | undefined;
+  /** This process in logs (default hostname:pid). */
+  workerName?: string | undefined;
+  log?: JobsLog | undefined;
+}
+
+/** How long the audio of a submission that never completed stays in Redis. */
+const PENDING_AUDIO_SECONDS = 3600;
+const SWEEP_BATCH = 200;
+
+export class RedisJobBackend implements JobBackend {
+  readonly kind = "redis" as const;
+  readonly keys: RedisKeys;
+  /** The API's fail-fast connection (also BullMQ's Queue's). */
+  readonly api: Redis;
+  readonly queue: Queue;
+  private readonly listeners: Array<(job: JobRecord) => void> = [];
+  private worker: RedisJobWorker | undefined;
+  private closing: Promise<void> | undefined;
+  private everReady = false;
+
+  constructor(readonly options: RedisJobBackendOptions) {
+    this.keys = new RedisKeys(options.prefix);
+    this.api = connectRedis(options.url, "api", { commandTimeoutMs: options.commandTimeoutMs, log: options.log });
+    this.queue = new Queue(QUEUE_NAME, { connection: this.api, prefix: this.keys.bullPrefix });
+    // The connection's own watcher logs its losses; the queue re-emits them.
+    this.queue.on("error", () => {});
+    this.api.once("ready", () => (this.everReady = true));
+  }
+
+  /** Whether the API's connection to Redis is up (the API answers 503 while it is not). */
+  get available(): boolean {
+    return this.api.status === "ready";
+  }
+
+  // ---- API side ----
+
+  async submit(job: NewJob, audio: JobAudioFile): Promise<JobRecord> {
+    let bytes: Buffer;
+    try {
+      if (audio.bytes > this.options.maxJobAudioBytes) throw this.audioTooLarge(audio.bytes);
+      await this.ensureAvailable();
+      bytes = await readFile(audio.path);
+      if (bytes.length > this.options.maxJobAudioBytes) throw this.audioTooLarge(bytes.length);
+    } finally {
+      await rm(audio.path, { force: true });
+    }
+    const id = newJobId();
+    const reply = (await this.call(async () => {
+      await this.api.set(this.keys.audio(id), bytes, "EX", PENDING_AUDIO_SECONDS);
+      return scripts.submit.run(this.api, [this.keys.prefix, id, job.owner, specJson(job), Date.now(), job.audioSeconds, this.options.maxStoredAudioBytes]);
+    })) as [string, unknown];
+    if (reply[0] === "full") {
+      const usedMb = Math.round(Number(reply[1]) / 1_048_576);
+      throw new ApiError(
+        429,
+        `The job queue already holds ${usedMb} MB of audio waiting to be transcribed, its limit (EARSHOT_REDIS_MAX_STORED_AUDIO_MB); retry later.`,
+        "rate_limit_error",
+        null,
+        "jobs_queue_full",
+        { "Retry-After": "60" },
+      );
+    }
+    if (reply[0] !== "ok") throw jobsUnavailable(new Error("the job's audio was lost before it was queued"));
+    const record = recordFromHash(hashFromReply(reply[1]))!;
+    try {
+      await this.queue.add("transcribe", { id }, { jobId: id, removeOnComplete: true, removeOnFail: true });
+    } catch (error) {
+      // Not queued: remove the record (if Redis allows; else a worker finds the record queued with no BullMQ
+      // job and queues it, see RedisJobWorker.requeueOrphans).
+      await scripts.discard.run(this.api, [this.keys.prefix, id]).catch(() => {});
+      throw jobsUnavailable(error);
+    }
+    return record;
+  }
+
+  async get(owner: string, id: string): Promise<JobRecord | undefined> {
+    const hash = await this.call(() => this.api.hgetall(this.keys.job(id)));
+    return hash.owner === owner ? recordFromHash(hash) : undefined;
+  }
+
+  async list(owner: string, query: JobListQuery): Promise<JobPage> {
+    return this.call(async () => {
+      const index = query.status ? this.keys.ownerStatus(owner, query.status) : this.keys.ownerAll(owner);
+      let below = "+inf";
+      if (query.after !== undefined) {
+        const [jobOwner, seq] = await this.api.hmget(this.keys.job(query.after), "owner", "seq");
+        if (jobOwner !== owner || seq === null) throw new UnknownCursorError(query.after);
+        below = `(${seq}`;
+      }
+      const ids = await this.api.zrevrangebyscore(index, below, "-inf", "LIMIT", 0, query.limit + 1);
+      const page = ids.slice(0, query.limit);
+      const pipeline = this.api.pipeline();
+      for (const id of page) pipeline.hgetall(this.keys.job(id));
+      const replies = (await pipeline.exec()) ?? [];
+      const jobs: JobRecord[] = [];
+      for (const [error, hash] of replies) {
+        if (error) throw error;
+        const record = recordFromHash(hash as Record<string, string>);
+        if (record && record.owner === owner) jobs.push(record);
+      }
+      return { jobs, hasMore: ids.length > query.limit };
+    });
+  }
+
+  async cancel(owner: string, id: string): Promise<JobRecord | undefined> {
+    const reply = (await this.call(() => scripts.cancel.run(this.api, [this.keys.prefix, id, owner, Date.now()]))) as [string, string?, unknown?];
+    if (reply[0] === "missing") return undefined;
+    const record = recordFromHash(hashFromReply(reply[2]))!;
+    if (reply[0] === "cancelled") {
+      if (reply[1] === "queued") {
+        // Out of BullMQ's queue (a worker that took it meanwhile finds it cancelled and lets it go).
+        await this.queue.remove(id).catch(() => {});
+      } else {
+        // The worker running it, in whichever process, stops it.
+        await this.api.publish(this.keys.cancelChannel, id).catch((error: unknown) => {
+          this.options.log?.warn({ job: id, error: describeRedisError(error) }, "could not announce a cancel (the worker notices it at its next check)");
+        });
+      }
+      this.emitSettled(record);
+    }
+    return record;
+  }
+
+  async result(owner: string, id: string): Promise<TranscriptionResult | undefined> {
+    return this.call(async () => {
+      const [jobOwner, status] = await this.api.hmget(this.keys.job(id), "owner", "status");
+      if (jobOwner !== owner || status !== "succeeded") return undefined;
+      const stored = await this.api.getBuffer(this.keys.result(id));
+      return stored === null ? undefined : decodeResult(stored);
+    });
+  }
+
+  async counts(): Promise<{ queued: number; running: number }> {
+    return this.call(async () => {
+      const [queued, running] = await Promise.all([this.api.zcard(this.keys.queued), this.api.zcard(this.keys.running)]);
+      return { queued, running };
+    });
+  }
+
+  // ---- worker side ----
+
+  startWorker(processor: JobProcessor, options: JobWorkerOptions): JobWorker {
+    if (this.worker) throw new Error("this backend's worker is already started");
+    this.worker = new RedisJobWorker(
+      {
+        url: this.options.url,
+        keys: this.keys,
+        lockMs: this.options.lockMs,
+        stalledCheckMs: this.options.stalledCheckMs,
+        maxRecoveries: this.options.maxRecoveries,
+        tempDir: this.options.tempDir,
+        name: this.options.workerName,
+        log: this.options.log,
+        queue: this.queue,
+        emitSettled: (job) => this.emitSettled(job),
+      },
+      processor,
+      options,
+    );
+    return this.worker;
+  }
+
+  // ---- both ----
+
+  onSettled(listener: (job: JobRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async sweepExpired(before: number): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const count = Number(await this.call(() => scripts.sweep.run(this.api, [this.keys.prefix, before, SWEEP_BATCH])));
+      deleted += count;
+      if (count < SWEEP_BATCH) return deleted;
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.worker?.stop();
+      await this.queue.close().catch(() => {});
+      await this.api.quit().catch(() => this.api.disconnect());
+    })();
+    return this.closing;
+  }
+
+  /**
+   * The webhook key every process sharing this Redis signs with, when none is configured: the first process to
+   * ask stores its own (`local`, e.g. generated in its data dir) in Redis; every later one gets that one. Throws
+   * when Redis cannot be reached.
+   */
+  async sharedWebhookSecret(local: string): Promise<string> {
+    await this.api.set(this.keys.webhookSecret, local, "NX");
+    return (await this.api.get(this.keys.webhookSecret)) ?? local;
+  }
+
+  private emitSettled(job: JobRecord): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(job);
+      } catch (error) {
+        this.options.log?.error({ job: job.id, error: (error as Error).message }, "a job settled listener threw");
+      }
+    }
+  }
+
+  /**
+   * Resolves when the API's connection is up. The first connection of a process that just started is waited for
+   * (up to the command timeout); after that, a lost connection is a 503 at once.
+   */
+  private async ensureAvailable(): Promise<void> {
+    if (this.available) return;
+    if (!this.everReady && (this.api.status === "wait" || this.api.status === "connecting" || this.api.status === "connect")) {
+      const ready = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => done(false), this.options.commandTimeoutMs);
+        const onReady = () => done(true);
+        const done = (value: boolean) => {
+          clearTimeout(timer);
+          this.api.off("ready", onReady);
+          resolve(value);
+        };
+        this.api.on("ready", onReady);
+      });
+      if (ready) return;
+    }
+    throw jobsUnavailable(new Error(this.api.status === "connecting" || this.api.status === "reconnecting" ? "reconnecting" : this.api.status));
+  }
+
+  /** Runs an API-side Redis operation: 503 when Redis is away or the command fails; our own errors pass. */
+  private async call<T>(operation: () => Promise<T>): Promise<T> {
+    await this.ensureAvailable();
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof ApiError || error instanceof UnknownCursorError) throw error;
+      this.options.log?.warn({ error: describeRedisError(error) }, "a batch-job request failed on Redis: answered 503");
+      throw jobsUnavailable(error);
+    }
+  }
+
+  private audioTooLarge(bytes: number): ApiError {
+    const limitMb = this.options.maxJobAudioBytes / 1_048_576;
+    return new ApiError(
+      413,
+      `The job's audio is ${(bytes / 1_048_576).toFixed(1)} MB as FLAC, above this server's limit for one job on Redis (${limitMb} MB, EARSHOT_REDIS_MAX_JOB_AUDIO_MB).`,
+      "invalid_request_error",
+      "file",
+      "file_too_large",
+    );
+  }
+}
+

@@ -1,0 +1,210 @@
+// The Lua scripts that change a job in Redis. Each runs atomically, so a status change, its indexes, the audio
+// budget and the guards move together: a job is claimed once per BullMQ delivery, and only the worker holding the
+// current claim (its BullMQ lock token) can store progress or an outcome; a worker whose lock expired and whose
+// job was taken up elsewhere (stalled-job recovery) finds its token replaced and its outcome discarded, so a job
+// is never completed twice. Cancel wins over a late outcome and an outcome over a late cancel: whichever script
+// runs first decides, the other sees a finished job.
+//
+// Every script takes the key prefix as ARGV[1] (key names as in keys.ts). They return the job's hash (HGETALL)
+// after the change, preceded by a verdict.
+import { createHash } from "node:crypto";
+
+import type { Redis } from "ioredis";
+
+const PRELUDE = `
+local p = ARGV[1]
+local function jobKey(id) return p .. ':job:' .. id end
+local function setStatus(id, owner, seq, from, to)
+  redis.call('ZREM', p .. ':owner:' .. owner .. ':status:' .. from, id)
+  redis.call('ZADD', p .. ':owner:' .. owner .. ':status:' .. to, seq, id)
+  if from == 'queued' or from == 'running' then redis.call('ZREM', p .. ':' .. from, id) end
+  if to == 'queued' or to == 'running' then redis.call('ZADD', p .. ':' .. to, seq, id) end
+  redis.call('HSET', jobKey(id), 'status', to)
+end
+local function dropAudio(id)
+  local key = jobKey(id) .. ':audio'
+  local size = redis.call('STRLEN', key)
+  if size > 0 then
+    redis.call('DEL', key)
+    redis.call('DECRBY', p .. ':audio-bytes', size)
+  end
+end
+local function finish(id, job, to, now)
+  setStatus(id, job.owner, job.seq, job.status, to)
+  redis.call('HSET', jobKey(id), 'completedAt', now, 'token', '')
+  redis.call('ZADD', p .. ':finished', now, id)
+  dropAudio(id)
+end
+local function load(id)
+  local fields = redis.call('HMGET', jobKey(id), 'status', 'owner', 'seq', 'token')
+  if not fields[1] then return nil end
+  return { status = fields[1], owner = fields[2], seq = fields[3], token = fields[4] }
+end
+local function deleteJob(id)
+  local job = load(id)
+  if job then
+    redis.call('ZREM', p .. ':owner:' .. job.owner .. ':all', id)
+    redis.call('ZREM', p .. ':owner:' .. job.owner .. ':status:' .. job.status, id)
+  end
+  redis.call('ZREM', p .. ':queued', id)
+  redis.call('ZREM', p .. ':running', id)
+  redis.call('ZREM', p .. ':finished', id)
+  dropAudio(id)
+  redis.call('DEL', jobKey(id), jobKey(id) .. ':result')
+end
+`;
+
+/**
+ * submit: ARGV p, id, owner, spec (JSON), createdAt, audioSeconds, maxStoredAudioBytes. The audio was SET
+ * beforehand (with an expiry, in case this never runs); the script counts it against the budget and keeps it, or
+ * deletes it and answers "full".
+ */
+const SUBMIT = `
+local id = ARGV[2]
+local audio = jobKey(id) .. ':audio'
+local size = redis.call('STRLEN', audio)
+if size == 0 then return {'noaudio'} end
+local used = tonumber(redis.call('GET', p .. ':audio-bytes') or '0')
+if used + size > tonumber(ARGV[7]) then
+  redis.call('DEL', audio)
+  return {'full', tostring(used)}
+end
+redis.call('PERSIST', audio)
+redis.call('INCRBY', p .. ':audio-bytes', size)
+local seq = redis.call('INCR', p .. ':seq')
+local owner = ARGV[3]
+redis.call('HSET', jobKey(id), 'id', id, 'spec', ARGV[4], 'owner', owner, 'seq', seq, 'createdAt', ARGV[5],
+  'status', 'queued', 'startedAt', '', 'completedAt', '', 'done', '0', 'total', ARGV[6], 'error', '',
+  'attempts', '0', 'recoveries', '0', 'token', '', 'audioBytes', size)
+redis.call('ZADD', p .. ':owner:' .. owner .. ':all', seq, id)
+redis.call('ZADD', p .. ':owner:' .. owner .. ':status:queued', seq, id)
+redis.call('ZADD', p .. ':queued', seq, id)
+return {'ok', redis.call('HGETALL', jobKey(id))}
+`;
+
+/**
+ * claim: ARGV p, id, token, now, maxRecoveries, errorJSON (stored when the job has been recovered too often).
+ * queued → running ("claimed"); running, i.e. its worker died and BullMQ gave it to this one → running under the
+ * new token ("recovered"), or failed once recovered more than maxRecoveries times ("exhausted"); a finished or
+ * unknown job is left alone ("finished", "missing").
+ */
+const CLAIM = `
+local id = ARGV[2]
+local job = load(id)
+if not job then return {'missing'} end
+local key = jobKey(id)
+local verdict
+if job.status == 'queued' then
+  setStatus(id, job.owner, job.seq, 'queued', 'running')
+  verdict = 'claimed'
+elseif job.status == 'running' then
+  local recoveries = redis.call('HINCRBY', key, 'recoveries', 1)
+  if recoveries > tonumber(ARGV[5]) then
+    redis.call('HSET', key, 'error', ARGV[6])
+    finish(id, job, 'failed', ARGV[4])
+    return {'exhausted', redis.call('HGETALL', key)}
+  end
+  verdict = 'recovered'
+else
+  return {'finished'}
+end
+redis.call('HSET', key, 'token', ARGV[3], 'startedAt', ARGV[4], 'done', '0')
+redis.call('HINCRBY', key, 'attempts', 1)
+return {verdict, redis.call('HGETALL', key)}
+`;
+
+/** progress: ARGV p, id, token, done, total. Stored while the claim holds; else answers the job's status. */
+const PROGRESS = `
+local job = load(ARGV[2])
+if not job then return 'missing' end
+if job.status ~= 'running' or job.token ~= ARGV[3] then return job.status end
+redis.call('HSET', jobKey(ARGV[2]), 'done', ARGV[4], 'total', ARGV[5])
+return 'ok'
+`;
+
+/**
+ * settle: ARGV p, id, token, status (succeeded|failed), now, errorJSON or '', stored result (resultCodec) or ''. Stored only while
+ * the claim holds ("ok"); else nothing changes ("stale": cancelled meanwhile, or taken up by another worker).
+ */
+const SETTLE = `
+local id = ARGV[2]
+local job = load(id)
+if not job or job.status ~= 'running' or job.token ~= ARGV[3] then return {'stale'} end
+local key = jobKey(id)
+if ARGV[4] == 'succeeded' then
+  redis.call('SET', key .. ':result', ARGV[7])
+  redis.call('HSET', key, 'done', redis.call('HGET', key, 'total'))
+else
+  redis.call('HSET', key, 'error', ARGV[6])
+end
+finish(id, job, ARGV[4], ARGV[5])
+return {'ok', redis.call('HGETALL', key)}
+`;
+
+/** requeue: ARGV p, id, token. The worker is stopping: running → queued, to run again from the start. */
+const REQUEUE = `
+local id = ARGV[2]
+local job = load(id)
+if not job or job.status ~= 'running' or job.token ~= ARGV[3] then return 'stale' end
+setStatus(id, job.owner, job.seq, 'running', 'queued')
+redis.call('HSET', jobKey(id), 'startedAt', '', 'done', '0', 'token', '')
+return 'ok'
+`;
+
+/**
+ * cancel: ARGV p, id, owner, now. queued|running → cancelled ("cancelled", then the status it had); a finished job
+ * is unchanged ("unchanged"); another owner's job is as absent as an unknown one ("missing").
+ */
+const CANCEL = `
+local id = ARGV[2]
+local job = load(id)
+if not job or job.owner ~= ARGV[3] then return {'missing'} end
+if job.status == 'queued' or job.status == 'running' then
+  finish(id, job, 'cancelled', ARGV[4])
+  return {'cancelled', job.status, redis.call('HGETALL', jobKey(id))}
+end
+return {'unchanged', job.status, redis.call('HGETALL', jobKey(id))}
+`;
+
+/** sweep: ARGV p, before (Unix ms), batch. Deletes up to `batch` jobs finished before `before`; returns how many. */
+const SWEEP = `
+local ids = redis.call('ZRANGEBYSCORE', p .. ':finished', '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do deleteJob(id) end
+return #ids
+`;
+
+/** discard: ARGV p, id. Deletes a job whose submission could not be completed (BullMQ refused it). */
+const DISCARD = `
+deleteJob(ARGV[2])
+return 1
+`;
+
+class LuaScript {
+  readonly source: string;
+  readonly sha: string;
+  constructor(body: string) {
+    this.source = PRELUDE + body;
+    this.sha = createHash("sha1").update(this.source).digest("hex");
+  }
+
+  /** EVALSHA, loading the script (EVAL) when this Redis does not have it yet (first use, or after a restart). */
+  async run(redis: Redis, args: Array<string | number | Buffer>): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, 0, ...args);
+    } catch (error) {
+      if (!String((error as Error).message).includes("NOSCRIPT")) throw error;
+      return redis.eval(this.source, 0, ...args);
+    }
+  }
+}
+
+export const scripts = {
+  submit: new LuaScript(SUBMIT),
+  claim: new LuaScript(CLAIM),
+  progress: new LuaScript(PROGRESS),
+  settle: new LuaScript(SETTLE),
+  requeue: new LuaScript(REQUEUE),
+  cancel: new LuaScript(CANCEL),
+  sweep: new LuaScript(SWEEP),
+  discard: new LuaScript(DISCARD),
+};
