@@ -1,0 +1,93 @@
+// The worker's processor: runs a claimed job through TranscriptionService like every other request, VAD-chunked
+// (no chunk over 30 s), at batch priority (a live request waits at most for one running chunk), with the job's FLAC
+// audio streamed in as the run asks for it (never in memory whole) and progress reported as chunks finish.
+import type { TranscriptionService } from "../transcription/TranscriptionService.js";
+import { toApiError } from "../transcription/apiErrors.js";
+import { CHUNK_SAMPLE_RATE } from "../transcription/speechChunker.js";
+import { readJobAudio } from "./jobAudio.js";
+import { JobCancelledError, JobInterruptedError, type ClaimedJob, type JobOutcome, type JobProcessor } from "./types.js";
+
+export interface JobRunnerOptions {
+  transcription: TranscriptionService;
+  ffmpegPath?: string | undefined;
+  /** Progress is stored at most this often (ms); the last chunk's always. Default 1000. */
+  progressIntervalMs?: number | undefined;
+  /** Told of each job's end (logs). */
+  log?: JobRunnerLog | undefined;
+}
+
+export interface JobRunnerLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * Decoded audio the run may have waiting for the VAD before the FLAC decoder is paused, and chunks cut and waiting
+ * for a slot: enough to keep every slot busy, bounded whatever the audio's length.
+ */
+const MAX_VAD_BACKLOG_SAMPLES = 60 * CHUNK_SAMPLE_RATE;
+const MAX_WAITING_CHUNKS_PER_SLOT = 2;
+const BACKLOG_POLL_MS = 25;
+
+export function createJobProcessor(options: JobRunnerOptions): JobProcessor {
+  const interval = options.progressIntervalMs ?? 1_000;
+  return async (job: ClaimedJob): Promise<JobOutcome> => {
+    const { record, signal } = job;
+    const total = record.audioSeconds;
+    const started = performance.now();
+    let lastReport = 0;
+    const report = (done: number, force = false) => {
+      const now = performance.now();
+      if (!force && now - lastReport < interval) return;
+      lastReport = now;
+      job.progress(Math.min(total, Math.round(done * 1000) / 1000), total);
+    };
+    try {
+      const { run } = await options.transcription.open(
+        { ...record.settings, chunking: record.settings.chunking ?? { type: "auto" } },
+        {
+          signal,
+          priority: "batch",
+          keepAudio: false,
+          onChunkDone: (chunk) => {
+            const last = chunk.pieces.at(-1);
+            if (last) report(last.end / CHUNK_SAMPLE_RATE);
+          },
+        },
+      );
+      try {
+        const engine = await options.transcription.engine(record.settings.model);
+        const maxWaitingChunks = MAX_WAITING_CHUNKS_PER_SLOT * engine.info.parallelJobs;
+        for await (const samples of readJobAudio(job.audioPath, { ffmpegPath: options.ffmpegPath, signal })) {
+          run.push(samples);
+          // Back-pressure: the decoder is not read (so it stops) while the run has enough work waiting.
+          while (!signal.aborted && (run.backlog.vadSamples > MAX_VAD_BACKLOG_SAMPLES || run.backlog.chunks > maxWaitingChunks)) {
+            await new Promise((resolve) => setTimeout(resolve, BACKLOG_POLL_MS));
+          }
+        }
+        signal.throwIfAborted();
+        const result = await run.finish();
+        report(total, true);
+        options.log?.info({ job: record.id, audioSeconds: total, seconds: Math.round(performance.now() - started) / 1000 }, "job succeeded");
+        return { status: "succeeded", result };
+      } catch (error) {
+        run.cancel();
+        throw error;
+      }
+    } catch (error) {
+      const reason: unknown = signal.aborted ? signal.reason : undefined;
+      if (reason instanceof JobInterruptedError) {
+        options.log?.info({ job: record.id }, "job interrupted: it will run again");
+        return { status: "interrupted" };
+      }
+      if (reason instanceof JobCancelledError) {
+        options.log?.info({ job: record.id }, "job cancelled while running");
+        return { status: "cancelled" };
+      }
+      const apiError = toApiError(error);
+      if (apiError.status >= 500) options.log?.error({ job: record.id, err: error }, "job failed");
+      else options.log?.info({ job: record.id, code: apiError.code, message: apiError.message }, "job failed");
+      return { status: "failed", error: apiError.body().error };
+    }
+  };
+}

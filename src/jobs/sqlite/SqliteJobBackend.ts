@@ -1,0 +1,416 @@
+// The embedded jobs backend: one SQLite database (better-sqlite3, WAL) and one directory of FLAC files under the data
+// dir, owned by one process at a time (a lock file). The contract is the one in ../types.ts; this file keeps it
+// with plain transactions: a claim, a cancel and a settle each read and write a job's row atomically, so a job
+// cancelled while it runs is never stored as succeeded, and a job is never claimed twice.
+import fs from "node:fs";
+import path from "node:path";
+
+import Database from "better-sqlite3";
+
+import type { TranscriptionResult } from "../../engine/types.js";
+import { decodeResult, encodeResult } from "../resultCodec.js";
+import {
+  isFinished,
+  JobCancelledError,
+  JobInterruptedError,
+  newJobId,
+  UnknownCursorError,
+  type ClaimedJob,
+  type JobAudioFile,
+  type JobBackend,
+  type JobError,
+  type JobListQuery,
+  type JobOutcome,
+  type JobPage,
+  type JobProcessor,
+  type JobRecord,
+  type JobStatus,
+  type JobWorker,
+  type JobWorkerOptions,
+  type NewJob,
+} from "../types.js";
+import { lockDataDir } from "./dataDirLock.js";
+
+/** Bumped when the schema changes; an older database is migrated on open. */
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  owner TEXT NOT NULL,
+  status TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  completed_at INTEGER,
+  done_seconds REAL NOT NULL DEFAULT 0,
+  error TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, seq);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
+CREATE INDEX IF NOT EXISTS jobs_completed ON jobs (completed_at) WHERE completed_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS job_results (
+  job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+  result BLOB NOT NULL
+);
+`;
+
+interface JobRow {
+  seq: number;
+  id: string;
+  owner: string;
+  status: JobStatus;
+  spec: string;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  done_seconds: number;
+  error: string | null;
+  attempts: number;
+}
+
+/** How often the worker looks for queued jobs by itself (a submit in this process wakes it at once). */
+const POLL_MS = 2_000;
+
+export interface SqliteJobBackendOptions {
+  /** The data dir: jobs.db, jobs.lock and jobs/ (audio) go there. */
+  dataDir: string;
+}
+
+export class SqliteJobBackend implements JobBackend {
+  readonly kind = "sqlite" as const;
+  /** Where the API writes a new job's FLAC file before submit() takes it over (same file system as the store). */
+  readonly incomingDir: string;
+  private readonly audioDir: string;
+  private readonly db: Database.Database;
+  private readonly releaseLock: () => void;
+  private readonly listeners: Array<(job: JobRecord) => void> = [];
+  /** Abort controllers of the jobs running in this process. */
+  private readonly runningHere = new Map<string, AbortController>();
+  private worker: SqliteWorker | undefined;
+  private closed = false;
+
+  constructor(options: SqliteJobBackendOptions) {
+    fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    this.releaseLock = lockDataDir(path.join(options.dataDir, "jobs.lock"));
+    try {
+      this.audioDir = path.join(options.dataDir, "jobs", "audio");
+      this.incomingDir = path.join(options.dataDir, "jobs", "incoming");
+      fs.mkdirSync(this.audioDir, { recursive: true, mode: 0o700 });
+      fs.mkdirSync(this.incomingDir, { recursive: true, mode: 0o700 });
+      // What an earlier process left half-written (it held the lock, so it is gone).
+      for (const name of fs.readdirSync(this.incomingDir)) fs.rmSync(path.join(this.incomingDir, name), { force: true });
+      this.db = new Database(path.join(options.dataDir, "jobs.db"));
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = NORMAL");
+      this.db.pragma("foreign_keys = ON");
+      this.db.pragma("busy_timeout = 5000");
+      this.db.exec(SCHEMA);
+      const version = this.db.pragma("user_version", { simple: true }) as number;
+      if (version > SCHEMA_VERSION) throw new Error(`the jobs database ${options.dataDir}/jobs.db is from a newer Earshot (schema ${version})`);
+      if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    } catch (error) {
+      this.releaseLock();
+      throw error;
+    }
+  }
+
+  // ---- API side ----
+
+  async submit(job: NewJob, audio: JobAudioFile): Promise<JobRecord> {
+    try {
+      this.assertOpen();
+      const id = newJobId();
+      const target = this.audioPath(id);
+      moveFile(audio.path, target);
+      try {
+        const now = Date.now();
+        const { owner, ...spec } = job;
+        this.db
+          .prepare("INSERT INTO jobs (id, owner, status, spec, created_at) VALUES (?, ?, 'queued', ?, ?)")
+          .run(id, owner, JSON.stringify(spec), now);
+      } catch (error) {
+        fs.rmSync(target, { force: true });
+        throw error;
+      }
+      this.worker?.wake();
+      return this.row(id)!;
+    } finally {
+      fs.rmSync(audio.path, { force: true });
+    }
+  }
+
+  async get(owner: string, id: string): Promise<JobRecord | undefined> {
+    const row = this.db.prepare("SELECT * FROM jobs WHERE id = ? AND owner = ?").get(id, owner) as JobRow | undefined;
+    return row && toRecord(row);
+  }
+
+  async list(owner: string, query: JobListQuery): Promise<JobPage> {
+    let before = Number.MAX_SAFE_INTEGER;
+    if (query.after !== undefined) {
+      const cursor = this.db.prepare("SELECT seq FROM jobs WHERE id = ? AND owner = ?").get(query.after, owner) as { seq: number } | undefined;
+      if (!cursor) throw new UnknownCursorError(query.after);
+      before = cursor.seq;
+    }
+    const rows = (
+      query.status
+        ? this.db.prepare("SELECT * FROM jobs WHERE owner = ? AND seq < ? AND status = ? ORDER BY seq DESC LIMIT ?").all(owner, before, query.status, query.limit + 1)
+        : this.db.prepare("SELECT * FROM jobs WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?").all(owner, before, query.limit + 1)
+    ) as JobRow[];
+    return { jobs: rows.slice(0, query.limit).map(toRecord), hasMore: rows.length > query.limit };
+  }
+
+  async cancel(owner: string, id: string): Promise<JobRecord | undefined> {
+    const change = this.db.transaction(() => {
+      const row = this.db.prepare("SELECT * FROM jobs WHERE id = ? AND owner = ?").get(id, owner) as JobRow | undefined;
+      if (!row) return { record: undefined, changed: false };
+      if (isFinished(row.status)) return { record: toRecord(row), changed: false };
+      this.db.prepare("UPDATE jobs SET status = 'cancelled', completed_at = ? WHERE id = ?").run(Date.now(), id);
+      return { record: this.row(id), changed: true };
+    })();
+    if (change.changed && change.record) {
+      this.runningHere.get(id)?.abort(new JobCancelledError(id));
+      this.finished(change.record);
+    }
+    return change.record;
+  }
+
+  async result(owner: string, id: string): Promise<TranscriptionResult | undefined> {
+    const row = this.db
+      .prepare("SELECT r.result FROM job_results r JOIN jobs j ON j.id = r.job_id WHERE j.id = ? AND j.owner = ? AND j.status = 'succeeded'")
+      .get(id, owner) as { result: Buffer } | undefined;
+    return row && decodeResult(row.result);
+  }
+
+  async counts(): Promise<{ queued: number; running: number }> {
+    const rows = this.db.prepare("SELECT status, COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running') GROUP BY status").all() as Array<{ status: string; n: number }>;
+    const count = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
+    return { queued: count("queued"), running: count("running") };
+  }
+
+  // ---- worker side ----
+
+  startWorker(processor: JobProcessor, options: JobWorkerOptions): JobWorker {
+    this.assertOpen();
+    if (this.worker) throw new Error("SqliteJobBackend: a worker is already running");
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new RangeError("concurrency must be a positive integer");
+    // This process holds the store's lock: whatever is still running was left by a process that is gone.
+    this.db.prepare("UPDATE jobs SET status = 'queued', started_at = NULL, done_seconds = 0 WHERE status = 'running'").run();
+    const worker = new SqliteWorker(this, processor, options.concurrency);
+    this.worker = worker;
+    worker.wake();
+    return {
+      stop: async () => {
+        await worker.stop();
+        if (this.worker === worker) this.worker = undefined;
+      },
+    };
+  }
+
+  /** @internal The oldest queued job, now running (attempts + 1); undefined when none is queued. */
+  claim(): ClaimedJobState | undefined {
+    if (this.closed) return undefined;
+    const claimed = this.db.transaction(() => {
+      const row = this.db.prepare("SELECT id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1").get() as { id: string } | undefined;
+      if (!row) return undefined;
+      this.db.prepare("UPDATE jobs SET status = 'running', started_at = ?, done_seconds = 0, attempts = attempts + 1 WHERE id = ?").run(Date.now(), row.id);
+      return this.row(row.id);
+    })();
+    if (!claimed) return undefined;
+    const controller = new AbortController();
+    this.runningHere.set(claimed.id, controller);
+    return { record: claimed, controller, audioPath: this.audioPath(claimed.id) };
+  }
+
+  /** @internal Progress of a running job. */
+  progress(id: string, done: number): void {
+    if (this.closed) return;
+    this.db.prepare("UPDATE jobs SET done_seconds = ? WHERE id = ? AND status = 'running'").run(done, id);
+  }
+
+  /** @internal Stores what the processor of a claimed job settled with (nothing when it was cancelled meanwhile). */
+  settle(id: string, outcome: JobOutcome): void {
+    this.runningHere.delete(id);
+    if (this.closed) return;
+    const finished = this.db.transaction((): JobRecord | undefined => {
+      const row = this.db.prepare("SELECT status, spec FROM jobs WHERE id = ?").get(id) as Pick<JobRow, "status" | "spec"> | undefined;
+      if (!row || row.status !== "running") return undefined;
+      const now = Date.now();
+      switch (outcome.status) {
+        case "succeeded": {
+          const total = (JSON.parse(row.spec) as { audioSeconds: number }).audioSeconds;
+          this.db.prepare("INSERT OR REPLACE INTO job_results (job_id, result) VALUES (?, ?)").run(id, encodeResult(outcome.result));
+          this.db.prepare("UPDATE jobs SET status = 'succeeded', completed_at = ?, done_seconds = ? WHERE id = ?").run(now, total, id);
+          return this.row(id);
+        }
+        case "failed":
+          this.db.prepare("UPDATE jobs SET status = 'failed', completed_at = ?, error = ? WHERE id = ?").run(now, JSON.stringify(outcome.error), id);
+          return this.row(id);
+        case "cancelled":
+          this.db.prepare("UPDATE jobs SET status = 'cancelled', completed_at = ? WHERE id = ?").run(now, id);
+          return this.row(id);
+        case "interrupted":
+          this.db.prepare("UPDATE jobs SET status = 'queued', started_at = NULL, done_seconds = 0 WHERE id = ?").run(id);
+          return undefined;
+      }
+    })();
+    if (finished) this.finished(finished);
+  }
+
+  // ---- both ----
+
+  onSettled(listener: (job: JobRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async sweepExpired(before: number): Promise<number> {
+    if (this.closed) return 0;
+    const deleted = this.db.prepare("DELETE FROM jobs WHERE completed_at IS NOT NULL AND completed_at < ? AND status IN ('succeeded', 'failed', 'cancelled')").run(before).changes;
+    // Audio whose job is gone or finished (deleted at the end of each job; this catches a crash in between).
+    const live = new Set((this.db.prepare("SELECT id FROM jobs WHERE status IN ('queued', 'running')").all() as Array<{ id: string }>).map((r) => r.id));
+    for (const name of fs.readdirSync(this.audioDir)) {
+      if (!live.has(name.replace(/\.flac$/, ""))) fs.rmSync(path.join(this.audioDir, name), { force: true });
+    }
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.worker?.stop();
+    this.worker = undefined;
+    this.closed = true;
+    this.db.close();
+    this.releaseLock();
+  }
+
+  // ---- internals ----
+
+  private row(id: string): JobRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM jobs WHERE id = ?").get(id) as JobRow | undefined;
+    return row && toRecord(row);
+  }
+
+  private audioPath(id: string): string {
+    return path.join(this.audioDir, `${id}.flac`);
+  }
+
+  /** A job reached a final state: its audio goes, the listeners are told. */
+  private finished(record: JobRecord): void {
+    fs.rmSync(this.audioPath(record.id), { force: true });
+    for (const listener of this.listeners) {
+      try {
+        listener(record);
+      } catch {
+        // A listener's failure is not the job's.
+      }
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("SqliteJobBackend: closed");
+  }
+}
+
+interface ClaimedJobState {
+  record: JobRecord;
+  controller: AbortController;
+  audioPath: string;
+}
+
+/** Claims jobs oldest first, `concurrency` at once, and hands them to the processor. */
+class SqliteWorker {
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private stopping = false;
+  private readonly timer: NodeJS.Timeout;
+  private wakeQueued = false;
+
+  constructor(
+    private readonly backend: SqliteJobBackend,
+    private readonly processor: JobProcessor,
+    private readonly concurrency: number,
+  ) {
+    this.timer = setInterval(() => this.pump(), POLL_MS);
+    this.timer.unref();
+  }
+
+  /** Looks for queued jobs soon (coalesced). */
+  wake(): void {
+    if (this.wakeQueued || this.stopping) return;
+    this.wakeQueued = true;
+    setImmediate(() => {
+      this.wakeQueued = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (!this.stopping && this.running.size < this.concurrency) {
+      const claimed = this.backend.claim();
+      if (!claimed) return;
+      this.start(claimed);
+    }
+  }
+
+  private start({ record, controller, audioPath }: ClaimedJobState): void {
+    const job: ClaimedJob = {
+      record,
+      audioPath,
+      signal: controller.signal,
+      progress: (done) => this.backend.progress(record.id, done),
+    };
+    const done = Promise.resolve()
+      .then(() => this.processor(job))
+      .catch((error: unknown): JobOutcome => {
+        if (controller.signal.reason instanceof JobInterruptedError) return { status: "interrupted" };
+        if (controller.signal.reason instanceof JobCancelledError) return { status: "cancelled" };
+        return { status: "failed", error: internalError(error) };
+      })
+      .then((outcome) => this.backend.settle(record.id, outcome))
+      .finally(() => {
+        this.running.delete(record.id);
+        this.wake();
+      });
+    this.running.set(record.id, { controller, done });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    for (const [id, { controller }] of this.running) controller.abort(new JobInterruptedError(id));
+    await Promise.all([...this.running.values()].map((r) => r.done.catch(() => undefined)));
+  }
+}
+
+function internalError(error: unknown): JobError {
+  void error;
+  return { message: "The server had an error while processing the job.", type: "server_error", param: null, code: "internal_error" };
+}
+
+function toRecord(row: JobRow): JobRecord {
+  const spec = JSON.parse(row.spec) as Omit<NewJob, "owner">;
+  return {
+    ...spec,
+    owner: row.owner,
+    id: row.id,
+    status: row.status,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    completedAt: row.completed_at,
+    progress: { audioSecondsDone: row.done_seconds, audioSecondsTotal: spec.audioSeconds },
+    error: row.error ? (JSON.parse(row.error) as JobError) : null,
+    attempts: row.attempts,
+  };
+}
+
+/** Moves a file into the store (a copy when it is on another file system). */
+function moveFile(from: string, to: string): void {
+  try {
+    fs.renameSync(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+    fs.copyFileSync(from, to);
+    fs.rmSync(from, { force: true });
+  }
+}
