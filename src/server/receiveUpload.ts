@@ -22,9 +22,10 @@ export interface ReceiveUploadOptions<T> {
   maxFileBytes: number;
   /**
    * Starts consuming the file stream at once; must read it to the end or reject. `fieldsBeforeFile`: the fields
-   * the form held before the file (a snapshot).
+   * the form held before the file (a snapshot); `filename`: the name the client gave the file part (never a path to
+   * use), "" when none.
    */
-  consumeFile: (stream: Readable, signal: AbortSignal, fieldsBeforeFile: FormFields) => Promise<T>;
+  consumeFile: (stream: Readable, signal: AbortSignal, fieldsBeforeFile: FormFields, filename: string) => Promise<T>;
   /** Aborts when the client goes away. */
   signal: AbortSignal;
   /** No byte received for this long (while the server is reading) → 408; default none. */
@@ -103,13 +104,13 @@ export function receiveUpload<T>(request: IncomingMessage, options: ReceiveUploa
       return;
     }
 
-    busboy.on("file", (name, stream) => {
+    busboy.on("file", (name, stream, filename) => {
       if (name !== "file" || file) {
         stream.resume();
         return;
       }
       stream.on("limit", () => fail(ApiError.fileTooLarge(options.maxFileBytes)));
-      file = options.consumeFile(stream, fileAbort.signal, new Map(fields));
+      file = options.consumeFile(stream, fileAbort.signal, new Map(fields), filename ?? "");
       // Whatever happens to decoding, keep reading so the rest of the form still arrives.
       file.catch(() => stream.resume());
     });
