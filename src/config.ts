@@ -143,6 +143,20 @@ const serverConfigSchema = z.object({
   jobsMaxRecoveries: z.coerce.number().int().min(0).max(1000).default(3),
   /** `earshot worker`: port of its /health and /metrics (on EARSHOT_HOST). */
   workerPort: z.coerce.number().int().min(0).max(65535).default(8001),
+  /** Largest upload of POST /v1/audio/jobs, MB (MiB); enforced as the bytes arrive (413). */
+  jobsMaxUploadMb: z.coerce.number().positive().max(1_000_000).default(2048),
+  /** Longest audio of one job, hours (413 beyond, from the header when the container declares it). */
+  jobsMaxAudioHours: z.coerce.number().positive().max(48).default(6),
+  /** A job upload still arriving this long after it started is answered 408 and dropped. */
+  jobsUploadTimeoutSeconds: z.coerce.number().positive().max(86_400).default(3600),
+  /** Job uploads received (and decoded to FLAC) at once; more are refused with 429. */
+  jobsMaxUploads: z.coerce.number().int().positive().max(1000).default(4),
+  /** Unfinished jobs (queued and running, all keys together); more are refused with 429. */
+  jobsMaxQueued: z.coerce.number().int().positive().max(10_000_000).default(1000),
+  /** Jobs one server (or worker) runs at once; each one's chunks run side by side on the engine's free slots. */
+  jobsConcurrency: z.coerce.number().int().positive().max(64).default(1),
+  /** Finished jobs (and their results) are deleted this long after they finished. */
+  jobsRetentionHours: z.coerce.number().positive().max(87_600).default(168),
 });
 
 export type ServerConfig = Omit<z.output<typeof serverConfigSchema>, "modelsDir" | "dataDir"> & {
@@ -204,6 +218,13 @@ export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
   jobsStalledCheckSeconds: "EARSHOT_JOBS_STALLED_CHECK_SECONDS",
   jobsMaxRecoveries: "EARSHOT_JOBS_MAX_RECOVERIES",
   workerPort: "EARSHOT_WORKER_PORT",
+  jobsMaxUploadMb: "EARSHOT_JOBS_MAX_UPLOAD_MB",
+  jobsMaxAudioHours: "EARSHOT_JOBS_MAX_AUDIO_HOURS",
+  jobsUploadTimeoutSeconds: "EARSHOT_JOBS_UPLOAD_TIMEOUT_SECONDS",
+  jobsMaxUploads: "EARSHOT_JOBS_MAX_UPLOADS",
+  jobsMaxQueued: "EARSHOT_JOBS_MAX_QUEUED",
+  jobsConcurrency: "EARSHOT_JOBS_CONCURRENCY",
+  jobsRetentionHours: "EARSHOT_JOBS_RETENTION_HOURS",
 };
 
 /** Hardware threads of this machine. */

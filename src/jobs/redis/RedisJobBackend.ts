@@ -15,6 +15,7 @@ import { readFile, rm } from "node:fs/promises";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 
+import type { ServerConfig } from "../../config.js";
 import type { TranscriptionResult } from "../../engine/types.js";
 import { ApiError } from "../../transcription/apiErrors.js";
 import { decodeResult } from "../resultCodec.js";
@@ -59,6 +60,28 @@ export interface RedisJobBackendOptions {
   /** This process in logs (default hostname:pid). */
   workerName?: string | undefined;
   log?: JobsLog | undefined;
+}
+
+/** The settings of EARSHOT_* the Redis backend reads. */
+export type RedisJobsConfig = Pick<
+  ServerConfig,
+  "redisUrl" | "redisTimeoutSeconds" | "redisMaxJobAudioMb" | "redisMaxStoredAudioMb" | "jobsLockSeconds" | "jobsStalledCheckSeconds" | "jobsMaxRecoveries"
+>;
+
+/** The backend EARSHOT_REDIS_URL and the other settings describe (connecting in the background). */
+export function openRedisJobBackend(config: RedisJobsConfig, options: { log?: JobsLog | undefined; tempDir?: string | undefined } = {}): RedisJobBackend {
+  if (config.redisUrl === undefined) throw new Error("openRedisJobBackend needs EARSHOT_REDIS_URL");
+  return new RedisJobBackend({
+    url: config.redisUrl,
+    commandTimeoutMs: config.redisTimeoutSeconds * 1000,
+    maxJobAudioBytes: Math.floor(config.redisMaxJobAudioMb * 1_048_576),
+    maxStoredAudioBytes: Math.floor(config.redisMaxStoredAudioMb * 1_048_576),
+    lockMs: Math.round(config.jobsLockSeconds * 1000),
+    stalledCheckMs: Math.round(config.jobsStalledCheckSeconds * 1000),
+    maxRecoveries: config.jobsMaxRecoveries,
+    tempDir: options.tempDir,
+    log: options.log,
+  });
 }
 
 /** How long the audio of a submission that never completed stays in Redis. */
@@ -248,8 +271,10 @@ export class RedisJobBackend implements JobBackend {
    * when Redis cannot be reached.
    */
   async sharedWebhookSecret(local: string): Promise<string> {
-    await this.api.set(this.keys.webhookSecret, local, "NX");
-    return (await this.api.get(this.keys.webhookSecret)) ?? local;
+    return this.call(async () => {
+      await this.api.set(this.keys.webhookSecret, local, "NX");
+      return (await this.api.get(this.keys.webhookSecret)) ?? local;
+    });
   }
 
   private emitSettled(job: JobRecord): void {
