@@ -68,6 +68,11 @@ const serverConfigSchema = z.object({
   uploadTimeoutSeconds: z.coerce.number().positive().max(86_400).default(600),
   /** At shutdown, in-flight requests get this long to finish before they are aborted. */
   drainTimeoutSeconds: z.coerce.number().min(0).max(86_400).default(30),
+  /**
+   * At shutdown, before the drain: /ready already answers 503 "draining" but new work is still taken for this long,
+   * so that a load balancer checking /ready takes the server out before anything is refused.
+   */
+  drainAcceptSeconds: z.coerce.number().min(0).max(3_600).default(0),
   /** FFmpeg binary; default the static one from @ffmpeg-installer/ffmpeg. */
   ffmpegPath: z.string().min(1).optional(),
   /**
@@ -186,6 +191,7 @@ export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
   uploadIdleTimeoutSeconds: "EARSHOT_UPLOAD_IDLE_TIMEOUT_SECONDS",
   uploadTimeoutSeconds: "EARSHOT_UPLOAD_TIMEOUT_SECONDS",
   drainTimeoutSeconds: "EARSHOT_DRAIN_TIMEOUT_SECONDS",
+  drainAcceptSeconds: "EARSHOT_DRAIN_ACCEPT_SECONDS",
   ffmpegPath: "EARSHOT_FFMPEG_PATH",
   modelsDir: "EARSHOT_MODELS_DIR",
   modelsBaseUrl: "EARSHOT_MODELS_BASE_URL",

@@ -28,7 +28,8 @@ export interface RunningServer {
   tls?: TlsFiles;
   models: ModelRegistry;
   /**
-   * Drains (/ready 503 "draining", new uploads and realtime sessions 503), lets in-flight requests and realtime
+   * /ready answers 503 "draining" at once; new work is still taken for `drainAcceptSeconds` (a load balancer takes
+   * the server out meanwhile). Then drains (new uploads and realtime sessions 503), lets in-flight requests and realtime
    * sessions' committed turns finish for up to the drain deadline (`drainTimeoutSeconds`), stops listening, aborts
    * what is still running then (their decoders and jobs stop, temp files go), and unloads the models. Calling it again returns the same promise.
    */
@@ -172,7 +173,8 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     ...(tls ? { tls } : {}),
     models,
     close() {
-      closing ??= drainAndClose(app, admission, config.drainTimeoutSeconds * 1000)
+      closing ??= leavePool(app, admission, config.drainAcceptSeconds * 1000)
+        .then(() => drainAndClose(app, admission, config.drainTimeoutSeconds * 1000))
         .then(() => decodesSettled(admission, options.tempDir ?? os.tmpdir(), DECODE_CLEANUP_MS))
         .then(() => models.close());
       return closing;
@@ -198,6 +200,18 @@ async function decodesSettled(admission: UploadAdmission, tempParent: string, ms
     }
   };
   while ((admission.stats().decoding > 0 || ownDirsLeft()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/**
+ * Shutdown's first step: /ready answers 503 "draining" while uploads and realtime sessions are still admitted for
+ * `acceptMs`. A load balancer notices only at its next health checks; what it sends meanwhile is served, rather than
+ * refused with a 503 it could not replay (a proxy replays only requests that fit in its buffer, not uploads).
+ */
+async function leavePool(app: FastifyInstance, admission: UploadAdmission, acceptMs: number): Promise<void> {
+  admission.leave();
+  if (acceptMs <= 0) return;
+  app.log.info({ acceptSeconds: acceptMs / 1000 }, "shutting down: /ready answers 503, still taking work until the load balancer notices");
+  await new Promise((resolve) => setTimeout(resolve, acceptMs));
 }
 
 /**

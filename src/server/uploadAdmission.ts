@@ -74,9 +74,23 @@ export class UploadAdmission {
   private uploads = 0;
   private readonly tickets = new Set<UploadTicket>();
   private drainingSince: number | undefined;
+  private leavingSince: number | undefined;
 
   constructor(private readonly options: UploadAdmissionOptions) {
     this.budget = new AudioMemoryBudget(options.budgetBytes);
+  }
+
+  /**
+   * Shutdown has begun: /ready answers 503 "draining" from now on (a load balancer takes the server out), while
+   * uploads and realtime sessions are still admitted until {@link drain}.
+   */
+  leave(): void {
+    this.leavingSince ??= Date.now();
+  }
+
+  /** Shutdown has begun ({@link leave} or {@link drain}): /ready answers 503 "draining". */
+  get leaving(): boolean {
+    return this.leavingSince !== undefined || this.draining;
   }
 
   /** The server is shutting down: every new upload (and realtime session) is refused with {@link shuttingDown}. */

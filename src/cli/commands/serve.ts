@@ -25,6 +25,7 @@ export function registerServeCommand(program: Command): void {
     .option("--upload-idle-timeout-seconds <s>", "408 for an upload that sends nothing for this long (env EARSHOT_UPLOAD_IDLE_TIMEOUT_SECONDS, default 30)")
     .option("--upload-timeout-seconds <s>", "408 for an upload not received whole in this long (env EARSHOT_UPLOAD_TIMEOUT_SECONDS, default 600)")
     .option("--drain-timeout-seconds <s>", "at SIGTERM/SIGINT, in-flight requests get this long before they are aborted (env EARSHOT_DRAIN_TIMEOUT_SECONDS, default 30)")
+    .option("--drain-accept-seconds <s>", "at SIGTERM/SIGINT, /ready answers 503 but new work is still taken this long before the drain, for a load balancer to notice (env EARSHOT_DRAIN_ACCEPT_SECONDS, default 0)")
     .option("--ffmpeg-path <path>", "FFmpeg binary (env EARSHOT_FFMPEG_PATH)")
     .option(
       "--chunking <mode>",
@@ -49,7 +50,8 @@ export function registerServeCommand(program: Command): void {
       let drainSeconds: number;
       try {
         const config = loadServerConfig(flags);
-        drainSeconds = config.drainTimeoutSeconds;
+        // The whole shutdown: still taking work while the load balancer notices, then the drain.
+        drainSeconds = config.drainAcceptSeconds + config.drainTimeoutSeconds;
         server = await startServer(config);
       } catch (error) {
         if (error instanceof ConfigError) {

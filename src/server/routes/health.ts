@@ -1,6 +1,7 @@
 // GET /health: the process is alive. GET /ready: the default model is loaded, and an upload would be admitted now
 // (a free place in the job queue, a free decode slot, room in the decoded-audio budget); both carry the counts.
-// Once shutdown has begun, /ready answers 503 {status: "draining"} (a load balancer stops sending new work).
+// Once shutdown has begun, /ready answers 503 {status: "draining"} (a load balancer stops sending new work), also
+// while the server still takes work for EARSHOT_DRAIN_ACCEPT_SECONDS before it starts refusing it.
 import type { FastifyInstance } from "fastify";
 
 import type { ServerContext } from "../serverContext.js";
@@ -11,7 +12,7 @@ export function registerHealthRoutes(app: FastifyInstance, context: ServerContex
     const engine = context.defaultEngine();
     if (!engine) return reply.code(503).send({ status: "loading", model: context.models.defaultModel.name });
     const stats = { ...engine.stats(), ...context.admission.stats() };
-    if (context.admission.draining) return reply.code(503).header("Retry-After", "5").send({ status: "draining", ...stats });
+    if (context.admission.leaving) return reply.code(503).header("Retry-After", "5").send({ status: "draining", ...stats });
     const refused = context.admission.refusal();
     if (refused) {
       return reply.code(503).header("Retry-After", refused.headers["Retry-After"] ?? String(engine.retryAfterSeconds())).send({ status: "saturated", ...stats });
