@@ -136,8 +136,11 @@ const serverConfigSchema = z.object({
   webhookMaxPending: z.coerce.number().int().positive().max(1_000_000).default(1000),
   /** Redis commands of the API (submit, get, list, cancel) fail after this long (then 503) instead of waiting. */
   redisTimeoutSeconds: z.coerce.number().positive().max(600).default(5),
-  /** Largest FLAC audio of one job kept in Redis, MB (MiB); Redis strings stop at 512 MB. Beyond it: 413 at submit. */
-  redisMaxJobAudioMb: z.coerce.number().positive().max(512).default(256),
+  /**
+   * Largest FLAC audio of one job kept in Redis, MB (MiB): Redis strings stop at 512 MB (proto-max-bulk-len), about
+   * 7 hours of speech. Beyond it: 413 at submit.
+   */
+  redisMaxJobAudioMb: z.coerce.number().positive().max(512).default(512),
   /** FLAC audio of all unfinished jobs kept in Redis together, MB (MiB); beyond it: 429 at submit. */
   redisMaxStoredAudioMb: z.coerce.number().positive().max(1_000_000).default(4096),
   /** BullMQ lock of a running job: a worker that stops renewing it (crashed, cut off) loses the job after this long. */

@@ -9,6 +9,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import type { TranscriptionResult } from "../../src/engine/types.js";
+import { AUDIO_PART_BYTES } from "../../src/jobs/redis/audioTransfer.js";
 import { RedisJobBackend, type RedisJobBackendOptions } from "../../src/jobs/redis/RedisJobBackend.js";
 import { scripts } from "../../src/jobs/redis/scripts.js";
 import { hashFromReply, recordFromHash } from "../../src/jobs/redis/records.js";
@@ -177,15 +178,17 @@ describe("API side", () => {
 });
 
 describe("worker side", () => {
-  it("a worker in another process claims, reports progress, stores the result once; the audio copy is removed", async () => {
-    const api = backend();
+  it("a worker in another process claims, reports progress, stores the result once; the audio (in several parts) arrives whole; its copy is removed", async () => {
+    const api = backend({ maxJobAudioBytes: 3 * AUDIO_PART_BYTES, maxStoredAudioBytes: 3 * AUDIO_PART_BYTES });
     const worker = peer(api);
     const apiSettled: JobRecord[] = [];
     const workerSettled: JobRecord[] = [];
     api.onSettled((job) => apiSettled.push(job));
     worker.onSettled((job) => workerSettled.push(job));
-    const audio = audioFile(5000);
+    const size = 2 * AUDIO_PART_BYTES + 5000;
+    const audio = audioFile(size);
     const submitted = await api.submit(newJob(), audio);
+    expect(await api.api.strlen(api.keys.audio(submitted.id))).toBe(size);
     const paths: string[] = [];
     let running: JobRecord | undefined;
     worker.startWorker(async (job) => {
@@ -203,7 +206,7 @@ describe("worker side", () => {
     expect(running).toMatchObject({ status: "running", attempts: 1, startedAt: expect.any(Number), progress: { audioSecondsDone: 6, audioSecondsTotal: 12.5 } });
     expect(done).toMatchObject({ status: "succeeded", attempts: 1, error: null, progress: { audioSecondsDone: 12.5, audioSecondsTotal: 12.5 } });
     expect(done.completedAt).toBeGreaterThanOrEqual(done.startedAt!);
-    expect((await api.result("key_a", submitted.id))?.text).toBe(`heard 5000 bytes of ${submitted.id}`);
+    expect((await api.result("key_a", submitted.id))?.text).toBe(`heard ${size} bytes of ${submitted.id}`);
     expect(await api.result("key_b", submitted.id)).toBeUndefined();
     await waitFor("settled event", async () => workerSettled.length === 1);
     expect(workerSettled[0]).toEqual(done);

@@ -10,7 +10,7 @@
 //
 // Redis away. The API's commands fail fast and are answered 503 (jobs_unavailable) until it is back; the
 // connections reconnect by themselves and nothing crashes. Workers wait for it.
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
@@ -32,6 +32,7 @@ import {
   type JobWorkerOptions,
   type NewJob,
 } from "../types.js";
+import { AudioTooLargeError, uploadAudio } from "./audioTransfer.js";
 import { connectRedis, describeRedisError, jobsUnavailable, type JobsLog } from "./connections.js";
 import { QUEUE_NAME, RedisKeys } from "./keys.js";
 import { hashFromReply, recordFromHash, specJson } from "./records.js";
@@ -116,20 +117,20 @@ export class RedisJobBackend implements JobBackend {
   // ---- API side ----
 
   async submit(job: NewJob, audio: JobAudioFile): Promise<JobRecord> {
-    let bytes: Buffer;
+    const id = newJobId();
+    let reply: [string, unknown];
     try {
       if (audio.bytes > this.options.maxJobAudioBytes) throw this.audioTooLarge(audio.bytes);
-      await this.ensureAvailable();
-      bytes = await readFile(audio.path);
-      if (bytes.length > this.options.maxJobAudioBytes) throw this.audioTooLarge(bytes.length);
+      reply = (await this.call(async () => {
+        await uploadAudio(this.api, this.keys.audio(id), audio.path, this.options.maxJobAudioBytes, PENDING_AUDIO_SECONDS);
+        return scripts.submit.run(this.api, [this.keys.prefix, id, job.owner, specJson(job), Date.now(), job.audioSeconds, this.options.maxStoredAudioBytes]);
+      })) as [string, unknown];
+    } catch (error) {
+      // (The file grew past its announced size: refused on what was read.)
+      throw error instanceof AudioTooLargeError ? this.audioTooLarge(error.bytes) : error;
     } finally {
       await rm(audio.path, { force: true });
     }
-    const id = newJobId();
-    const reply = (await this.call(async () => {
-      await this.api.set(this.keys.audio(id), bytes, "EX", PENDING_AUDIO_SECONDS);
-      return scripts.submit.run(this.api, [this.keys.prefix, id, job.owner, specJson(job), Date.now(), job.audioSeconds, this.options.maxStoredAudioBytes]);
-    })) as [string, unknown];
     if (reply[0] === "full") {
       const usedMb = Math.round(Number(reply[1]) / 1_048_576);
       throw new ApiError(
@@ -315,7 +316,7 @@ export class RedisJobBackend implements JobBackend {
     try {
       return await operation();
     } catch (error) {
-      if (error instanceof ApiError || error instanceof UnknownCursorError) throw error;
+      if (error instanceof ApiError || error instanceof UnknownCursorError || error instanceof AudioTooLargeError) throw error;
       this.options.log?.warn({ error: describeRedisError(error) }, "a batch-job request failed on Redis: answered 503");
       throw jobsUnavailable(error);
     }

@@ -8,7 +8,7 @@
 //   - stop(): no new claims; the running processors are interrupted (JobInterruptedError), their jobs go back to
 //     the queue, and it resolves once they have settled.
 //   - A record left queued with no BullMQ job (its submission failed halfway) is found and queued again.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
@@ -18,6 +18,7 @@ import type { Redis } from "ioredis";
 import { tempDirPrefix } from "../../audio/tempDirs.js";
 import { encodeResult } from "../resultCodec.js";
 import { JobCancelledError, JobInterruptedError, type JobError, type JobOutcome, type JobProcessor, type JobRecord, type JobWorker, type JobWorkerOptions } from "../types.js";
+import { downloadAudio } from "./audioTransfer.js";
 import { connectRedis, describeRedisError, watchConnection, type JobsLog } from "./connections.js";
 import { QUEUE_NAME, type RedisKeys } from "./keys.js";
 import { hashFromReply, recordFromHash } from "./records.js";
@@ -127,15 +128,13 @@ export class RedisJobWorker implements JobWorker {
     this.running.set(id, { token, controller });
     let dir: string | undefined;
     try {
-      const audio = await this.connection.getBuffer(keys.audio(id));
+      dir = await mkdtemp(path.join(this.context.tempDir ?? os.tmpdir(), tempDirPrefix()));
+      const audioPath = path.join(dir, "audio.flac");
       let outcome: JobOutcome;
-      if (audio === null) {
+      if (!(await downloadAudio(this.connection, keys.audio(id), audioPath))) {
         // Cancelled meanwhile (the audio goes with the cancel), or lost with Redis's data.
-        outcome = controller.signal.aborted ? { status: "cancelled" } : { status: "failed", error: internalError("The job's audio is missing from the job queue.") };
+        outcome = { status: "failed", error: internalError("The job's audio is missing from the job queue.") };
       } else {
-        dir = await mkdtemp(path.join(this.context.tempDir ?? os.tmpdir(), tempDirPrefix()));
-        const audioPath = path.join(dir, "audio.flac");
-        await writeFile(audioPath, audio);
         log?.info({ job: id, worker: this.name, audioSeconds: record.audioSeconds }, "job started");
         try {
           outcome = await this.processor({
