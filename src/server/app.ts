@@ -15,6 +15,7 @@ import { attachRealtimeSocket, realtimeStats } from "./realtime/realtimeSocket.j
 import { declaredTooLarge } from "./receiveUpload.js";
 import { registerAudioRoutes, UPLOAD_ROUTES } from "./routes/audio.js";
 import { registerHealthRoutes } from "./routes/health.js";
+import { registerJobRoutes } from "./routes/jobs.js";
 import { registerMetricsRoute } from "./routes/metrics.js";
 import { registerModelRoutes } from "./routes/models.js";
 import { registerRealtimeRoutes } from "./routes/realtime.js";
@@ -47,7 +48,7 @@ export function buildApp(baseContext: ServerContext, options: BuildAppOptions = 
     },
     // Upload bodies are timed by the routes themselves (idle and total deadlines, answered 408 in OpenAI's shape);
     // Node's request timeout is the backstop for every other request (a stalled JSON body, headers that never end).
-    requestTimeout: Math.max(MIN_REQUEST_TIMEOUT_MS, context.uploadTimeoutMs + REQUEST_TIMEOUT_MARGIN_MS),
+    requestTimeout: Math.max(MIN_REQUEST_TIMEOUT_MS, Math.max(context.uploadTimeoutMs, context.jobUploadTimeoutMs ?? 0) + REQUEST_TIMEOUT_MARGIN_MS),
   });
 
   // Multipart bodies are streamed by receiveUpload, not parsed up front.
@@ -126,6 +127,7 @@ export function buildApp(baseContext: ServerContext, options: BuildAppOptions = 
   registerHealthRoutes(app, context);
   registerModelRoutes(app, context);
   registerAudioRoutes(app, context);
+  if (context.jobs) registerJobRoutes(app, context);
   registerWebRoutes(app, context);
   registerRealtimeRoutes(app, context);
   if (metrics) registerMetricsRoute(app, context, metrics);

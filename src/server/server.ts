@@ -10,6 +10,7 @@ import { checkFfmpeg, decodeAudio, DECODED_BYTES_PER_SECOND, sweepStaleTempDirs,
 import { tempDirPrefix } from "../audio/tempDirs.js";
 import { SileroVadModel } from "../audio/vad/index.js";
 import type { WhisperEngine } from "../engine/WhisperEngine.js";
+import { JobsRuntime } from "../jobs/jobsRuntime.js";
 import { ModelError } from "../models/errors.js";
 import { buildApp } from "./app.js";
 import { ModelRegistry } from "../transcription/ModelRegistry.js";
@@ -94,10 +95,13 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     initialLeaseBytes: Math.ceil(Math.min(30, config.maxDecodedSeconds) * TARGET_SAMPLE_RATE) * 4,
     engine: () => defaultEngine,
   });
+  let jobs: JobsRuntime | undefined;
   const app = buildApp(
     {
       transcription,
       models,
+      jobs: () => jobs,
+      jobUploadTimeoutMs: config.jobsUploadTimeoutSeconds * 1000,
       loadVad,
       maxUploadBytes: Math.round(config.maxUploadMb * 1_048_576),
       admission,
@@ -134,10 +138,18 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     if (vad) await (await vad.catch(() => undefined))?.release();
   });
   if (config.apiKeys.length === 0) app.log.warn("no API keys configured (EARSHOT_API_KEYS): the API is open to anyone who can reach it");
+  // Batch jobs: their store opens before the model loads (a data dir another server holds stops startup at once).
+  try {
+    jobs = JobsRuntime.open(config, { transcription, log: app.log.child({ component: "jobs" }), tempDir: options.tempDir });
+  } catch (error) {
+    throw new ConfigError(`could not open the batch jobs store (${config.redisUrl ? "EARSHOT_REDIS_URL" : config.dataDir}): ${(error as Error).message}`);
+  }
+  const closeJobs = () => jobs?.close() ?? Promise.resolve();
 
   try {
     defaultEngine = await models.loadDefault();
   } catch (error) {
+    await closeJobs();
     throw new ConfigError(`could not load the model ${models.defaultModel.path}: ${(error as Error).message}`);
   }
   const { build, threadsPerJob, parallelJobs } = defaultEngine.info;
@@ -152,6 +164,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
   } catch (error) {
     // e.g. EADDRINUSE: do not leave the loaded model behind
     await app.close().catch(() => undefined);
+    await closeJobs();
     await models.close();
     throw error;
   }
@@ -166,6 +179,8 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     },
     "upload limits",
   );
+  // Queued jobs (those left by an earlier run too) start now.
+  jobs.startWorker();
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -173,9 +188,14 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     ...(tls ? { tls } : {}),
     models,
     close() {
+      // A running batch job stops at once (within one encoder pass) and stays queued for the next start: shutdown
+      // never waits for batch work. The API keeps answering job requests during the drain.
+      const workerStopped = jobs?.stopWorker() ?? Promise.resolve();
       closing ??= leavePool(app, admission, config.drainAcceptSeconds * 1000)
         .then(() => drainAndClose(app, admission, config.drainTimeoutSeconds * 1000))
         .then(() => decodesSettled(admission, options.tempDir ?? os.tmpdir(), DECODE_CLEANUP_MS))
+        .then(() => workerStopped)
+        .then(closeJobs)
         .then(() => models.close());
       return closing;
     },

@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import type { DecodeAudioOptions, DecodedAudio } from "../audio/index.js";
 import type { SileroVadModel } from "../audio/vad/index.js";
 import type { WhisperEngine } from "../engine/WhisperEngine.js";
+import type { JobsRuntime } from "../jobs/jobsRuntime.js";
 import type { ModelRegistry } from "../transcription/ModelRegistry.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
 import type { MetricsExposure, ServerMetrics } from "./metrics.js";
@@ -39,4 +40,8 @@ export interface ServerContext {
   metricsExposure?: MetricsExposure;
   /** The app's metrics (set by buildApp unless metrics are off). */
   metrics?: ServerMetrics;
+  /** Batch jobs (POST /v1/audio/jobs, ...), once open; the routes answer 503 while there are none. */
+  jobs?: () => JobsRuntime | undefined;
+  /** A job upload not received whole this long after it started gets a 408 (Node's request timeout allows for it). */
+  jobUploadTimeoutMs?: number;
 }

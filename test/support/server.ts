@@ -38,13 +38,16 @@ export async function startTestServer(flags: ServerConfigInput = {}, options: Te
   const ownTempDir = options.tempDir === undefined;
   const tempDir = options.tempDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "earshot-server-test-"));
   const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-server-tls-"));
-  const config = loadServerConfig({ model: await getTestModelPath("tiny"), host: "127.0.0.1", port: "0", ...flags }, {}, {});
+  // Batch jobs live in the data dir: a fresh one unless the test names one (never the user's own).
+  const ownDataDir = flags.dataDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), "earshot-server-data-")) : undefined;
+  const config = loadServerConfig({ model: await getTestModelPath("tiny"), host: "127.0.0.1", port: "0", ...(ownDataDir ? { dataDir: ownDataDir } : {}), ...flags }, {}, {});
   let server: RunningServer;
   try {
     server = await startServer(config, { logger: options.logger ?? false, tempDir, tlsDir });
   } catch (error) {
     if (ownTempDir) fs.rmSync(tempDir, { recursive: true, force: true });
     fs.rmSync(tlsDir, { recursive: true, force: true });
+    if (ownDataDir) fs.rmSync(ownDataDir, { recursive: true, force: true });
     throw error;
   }
   return {
@@ -56,6 +59,7 @@ export async function startTestServer(flags: ServerConfigInput = {}, options: Te
       await server.close();
       if (ownTempDir) fs.rmSync(tempDir, { recursive: true, force: true });
       fs.rmSync(tlsDir, { recursive: true, force: true });
+      if (ownDataDir) fs.rmSync(ownDataDir, { recursive: true, force: true });
     },
   };
 }

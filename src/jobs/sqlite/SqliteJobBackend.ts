@@ -1,7 +1,14 @@
 // The embedded jobs backend: one SQLite database (better-sqlite3, WAL) and one directory of FLAC files under the data
-// dir, owned by one process at a time (a lock file). The contract is the one in ../types.ts; this file keeps it
-// with plain transactions: a claim, a cancel and a settle each read and write a job's row atomically, so a job
-// cancelled while it runs is never stored as succeeded, and a job is never claimed twice.
+// dir. The contract is the one in ../types.ts; this file keeps it with plain transactions: a claim, a cancel and a
+// settle each read and write a job's row atomically (BEGIN IMMEDIATE), so a job cancelled while it runs is never
+// stored as succeeded, and a job is never claimed twice.
+//
+// Several processes on this machine may share a data dir (two `earshot serve` on different ports): each running
+// job's row names its worker (pid and a random token) and carries a heartbeat the worker renews every second. A
+// job whose worker is gone (its pid no longer exists: killed, crashed) or silent for HEARTBEAT_STALE_MS is queued
+// again, by any worker, at its start and every few seconds after. A worker also sees, on the same tick, a job of
+// its own cancelled by another process, and stops it. The data dir must be local to this machine (the pid check).
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -29,7 +36,6 @@ import {
   type JobWorkerOptions,
   type NewJob,
 } from "../types.js";
-import { lockDataDir } from "./dataDirLock.js";
 
 /** Bumped when the schema changes; an older database is migrated on open. */
 const SCHEMA_VERSION = 1;
@@ -46,7 +52,10 @@ CREATE TABLE IF NOT EXISTS jobs (
   completed_at INTEGER,
   done_seconds REAL NOT NULL DEFAULT 0,
   error TEXT,
-  attempts INTEGER NOT NULL DEFAULT 0
+  attempts INTEGER NOT NULL DEFAULT 0,
+  worker_pid INTEGER,
+  worker_token TEXT,
+  heartbeat_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, seq);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
@@ -69,13 +78,23 @@ interface JobRow {
   done_seconds: number;
   error: string | null;
   attempts: number;
+  worker_pid: number | null;
+  worker_token: string | null;
+  heartbeat_at: number | null;
 }
 
-/** How often the worker looks for queued jobs by itself (a submit in this process wakes it at once). */
-const POLL_MS = 2_000;
+/**
+ * The worker's tick: heartbeats of its running jobs, cancels made by other processes, queued jobs submitted by other
+ * processes (a submit in this process wakes it at once).
+ */
+const TICK_MS = 1_000;
+/** A running job whose worker has not renewed its heartbeat for this long is queued again. */
+const HEARTBEAT_STALE_MS = 30_000;
+/** How often a worker looks for jobs left running by workers that are gone. */
+const RECOVERY_EVERY_MS = 5_000;
 
 export interface SqliteJobBackendOptions {
-  /** The data dir: jobs.db, jobs.lock and jobs/ (audio) go there. */
+  /** The data dir: jobs.db and jobs/ (audio) go there. */
   dataDir: string;
 }
 
@@ -85,7 +104,8 @@ export class SqliteJobBackend implements JobBackend {
   readonly incomingDir: string;
   private readonly audioDir: string;
   private readonly db: Database.Database;
-  private readonly releaseLock: () => void;
+  /** This process's workers in the rows of the jobs they run. */
+  private readonly token = randomBytes(8).toString("hex");
   private readonly listeners: Array<(job: JobRecord) => void> = [];
   /** Abort controllers of the jobs running in this process. */
   private readonly runningHere = new Map<string, AbortController>();
@@ -94,25 +114,27 @@ export class SqliteJobBackend implements JobBackend {
 
   constructor(options: SqliteJobBackendOptions) {
     fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-    this.releaseLock = lockDataDir(path.join(options.dataDir, "jobs.lock"));
+    this.audioDir = path.join(options.dataDir, "jobs", "audio");
+    this.incomingDir = path.join(options.dataDir, "jobs", "incoming");
+    fs.mkdirSync(this.audioDir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(this.incomingDir, { recursive: true, mode: 0o700 });
+    // What processes that are gone left half-written (the files are named incoming-<pid>-...).
+    for (const name of fs.readdirSync(this.incomingDir)) {
+      const pid = Number(/^incoming-(\d+)-/.exec(name)?.[1]);
+      if (!processAlive(pid)) fs.rmSync(path.join(this.incomingDir, name), { force: true });
+    }
+    this.db = new Database(path.join(options.dataDir, "jobs.db"));
     try {
-      this.audioDir = path.join(options.dataDir, "jobs", "audio");
-      this.incomingDir = path.join(options.dataDir, "jobs", "incoming");
-      fs.mkdirSync(this.audioDir, { recursive: true, mode: 0o700 });
-      fs.mkdirSync(this.incomingDir, { recursive: true, mode: 0o700 });
-      // What an earlier process left half-written (it held the lock, so it is gone).
-      for (const name of fs.readdirSync(this.incomingDir)) fs.rmSync(path.join(this.incomingDir, name), { force: true });
-      this.db = new Database(path.join(options.dataDir, "jobs.db"));
       this.db.pragma("journal_mode = WAL");
       this.db.pragma("synchronous = NORMAL");
       this.db.pragma("foreign_keys = ON");
       this.db.pragma("busy_timeout = 5000");
-      this.db.exec(SCHEMA);
       const version = this.db.pragma("user_version", { simple: true }) as number;
       if (version > SCHEMA_VERSION) throw new Error(`the jobs database ${options.dataDir}/jobs.db is from a newer Earshot (schema ${version})`);
+      this.db.exec(SCHEMA);
       if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     } catch (error) {
-      this.releaseLock();
+      this.db.close();
       throw error;
     }
   }
@@ -163,13 +185,15 @@ export class SqliteJobBackend implements JobBackend {
   }
 
   async cancel(owner: string, id: string): Promise<JobRecord | undefined> {
-    const change = this.db.transaction(() => {
-      const row = this.db.prepare("SELECT * FROM jobs WHERE id = ? AND owner = ?").get(id, owner) as JobRow | undefined;
-      if (!row) return { record: undefined, changed: false };
-      if (isFinished(row.status)) return { record: toRecord(row), changed: false };
-      this.db.prepare("UPDATE jobs SET status = 'cancelled', completed_at = ? WHERE id = ?").run(Date.now(), id);
-      return { record: this.row(id), changed: true };
-    })();
+    const change = this.db
+      .transaction(() => {
+        const row = this.db.prepare("SELECT * FROM jobs WHERE id = ? AND owner = ?").get(id, owner) as JobRow | undefined;
+        if (!row) return { record: undefined, changed: false };
+        if (isFinished(row.status)) return { record: toRecord(row), changed: false };
+        this.db.prepare("UPDATE jobs SET status = 'cancelled', completed_at = ? WHERE id = ?").run(Date.now(), id);
+        return { record: this.row(id), changed: true };
+      })
+      .immediate();
     if (change.changed && change.record) {
       this.runningHere.get(id)?.abort(new JobCancelledError(id));
       this.finished(change.record);
@@ -196,8 +220,7 @@ export class SqliteJobBackend implements JobBackend {
     this.assertOpen();
     if (this.worker) throw new Error("SqliteJobBackend: a worker is already running");
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new RangeError("concurrency must be a positive integer");
-    // This process holds the store's lock: whatever is still running was left by a process that is gone.
-    this.db.prepare("UPDATE jobs SET status = 'queued', started_at = NULL, done_seconds = 0 WHERE status = 'running'").run();
+    this.recover();
     const worker = new SqliteWorker(this, processor, options.concurrency);
     this.worker = worker;
     worker.wake();
@@ -209,15 +232,50 @@ export class SqliteJobBackend implements JobBackend {
     };
   }
 
+  /**
+   * @internal Queues again the jobs left running by workers that are gone: their process no longer exists, or they
+   * have not renewed their heartbeat for HEARTBEAT_STALE_MS (a process of this one's included, from before it).
+   */
+  recover(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    const running = this.db.prepare("SELECT id, worker_pid, worker_token, heartbeat_at FROM jobs WHERE status = 'running'").all() as Array<
+      Pick<JobRow, "id" | "worker_pid" | "worker_token" | "heartbeat_at">
+    >;
+    const requeue = this.db.prepare(
+      "UPDATE jobs SET status = 'queued', started_at = NULL, done_seconds = 0, worker_pid = NULL, worker_token = NULL, heartbeat_at = NULL WHERE id = ? AND status = 'running' AND worker_token IS ?",
+    );
+    for (const job of running) {
+      if (job.worker_token === this.token && this.runningHere.has(job.id)) continue;
+      const gone = job.worker_pid === null || job.worker_pid === process.pid || !processAlive(job.worker_pid);
+      if (gone || (job.heartbeat_at ?? 0) < now - HEARTBEAT_STALE_MS) requeue.run(job.id, job.worker_token);
+    }
+  }
+
+  /** @internal Renews the heartbeat of this process's running jobs; returns those no longer its to run (cancelled). */
+  heartbeat(): string[] {
+    if (this.closed || this.runningHere.size === 0) return [];
+    const beat = this.db.prepare("UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND worker_token = ? AND status = 'running'");
+    const now = Date.now();
+    return [...this.runningHere.keys()].filter((id) => beat.run(now, id, this.token).changes === 0);
+  }
+
   /** @internal The oldest queued job, now running (attempts + 1); undefined when none is queued. */
   claim(): ClaimedJobState | undefined {
     if (this.closed) return undefined;
-    const claimed = this.db.transaction(() => {
-      const row = this.db.prepare("SELECT id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1").get() as { id: string } | undefined;
-      if (!row) return undefined;
-      this.db.prepare("UPDATE jobs SET status = 'running', started_at = ?, done_seconds = 0, attempts = attempts + 1 WHERE id = ?").run(Date.now(), row.id);
-      return this.row(row.id);
-    })();
+    const claimed = this.db
+      .transaction(() => {
+        const row = this.db.prepare("SELECT id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1").get() as { id: string } | undefined;
+        if (!row) return undefined;
+        const now = Date.now();
+        this.db
+          .prepare(
+            "UPDATE jobs SET status = 'running', started_at = ?, done_seconds = 0, attempts = attempts + 1, worker_pid = ?, worker_token = ?, heartbeat_at = ? WHERE id = ?",
+          )
+          .run(now, process.pid, this.token, now, row.id);
+        return this.row(row.id);
+      })
+      .immediate();
     if (!claimed) return undefined;
     const controller = new AbortController();
     this.runningHere.set(claimed.id, controller);
@@ -227,35 +285,45 @@ export class SqliteJobBackend implements JobBackend {
   /** @internal Progress of a running job. */
   progress(id: string, done: number): void {
     if (this.closed) return;
-    this.db.prepare("UPDATE jobs SET done_seconds = ? WHERE id = ? AND status = 'running'").run(done, id);
+    this.db.prepare("UPDATE jobs SET done_seconds = ? WHERE id = ? AND status = 'running' AND worker_token = ?").run(done, id, this.token);
+  }
+
+  /** @internal The job is no longer run here (its row is left for recovery). */
+  forget(id: string): void {
+    this.runningHere.delete(id);
   }
 
   /** @internal Stores what the processor of a claimed job settled with (nothing when it was cancelled meanwhile). */
   settle(id: string, outcome: JobOutcome): void {
     this.runningHere.delete(id);
     if (this.closed) return;
-    const finished = this.db.transaction((): JobRecord | undefined => {
-      const row = this.db.prepare("SELECT status, spec FROM jobs WHERE id = ?").get(id) as Pick<JobRow, "status" | "spec"> | undefined;
-      if (!row || row.status !== "running") return undefined;
-      const now = Date.now();
-      switch (outcome.status) {
-        case "succeeded": {
-          const total = (JSON.parse(row.spec) as { audioSeconds: number }).audioSeconds;
-          this.db.prepare("INSERT OR REPLACE INTO job_results (job_id, result) VALUES (?, ?)").run(id, encodeResult(outcome.result));
-          this.db.prepare("UPDATE jobs SET status = 'succeeded', completed_at = ?, done_seconds = ? WHERE id = ?").run(now, total, id);
-          return this.row(id);
+    const finished = this.db
+      .transaction((): JobRecord | undefined => {
+        const row = this.db.prepare("SELECT status, spec, worker_token FROM jobs WHERE id = ?").get(id) as Pick<JobRow, "status" | "spec" | "worker_token"> | undefined;
+        // Cancelled meanwhile, or taken over by another worker (this one was silent too long): not ours to store.
+        if (!row || row.status !== "running" || row.worker_token !== this.token) return undefined;
+        const now = Date.now();
+        switch (outcome.status) {
+          case "succeeded": {
+            const total = (JSON.parse(row.spec) as { audioSeconds: number }).audioSeconds;
+            this.db.prepare("INSERT OR REPLACE INTO job_results (job_id, result) VALUES (?, ?)").run(id, encodeResult(outcome.result));
+            this.db.prepare("UPDATE jobs SET status = 'succeeded', completed_at = ?, done_seconds = ? WHERE id = ?").run(now, total, id);
+            return this.row(id);
+          }
+          case "failed":
+            this.db.prepare("UPDATE jobs SET status = 'failed', completed_at = ?, error = ? WHERE id = ?").run(now, JSON.stringify(outcome.error), id);
+            return this.row(id);
+          case "cancelled":
+            this.db.prepare("UPDATE jobs SET status = 'cancelled', completed_at = ? WHERE id = ?").run(now, id);
+            return this.row(id);
+          case "interrupted":
+            this.db
+              .prepare("UPDATE jobs SET status = 'queued', started_at = NULL, done_seconds = 0, worker_pid = NULL, worker_token = NULL, heartbeat_at = NULL WHERE id = ?")
+              .run(id);
+            return undefined;
         }
-        case "failed":
-          this.db.prepare("UPDATE jobs SET status = 'failed', completed_at = ?, error = ? WHERE id = ?").run(now, JSON.stringify(outcome.error), id);
-          return this.row(id);
-        case "cancelled":
-          this.db.prepare("UPDATE jobs SET status = 'cancelled', completed_at = ? WHERE id = ?").run(now, id);
-          return this.row(id);
-        case "interrupted":
-          this.db.prepare("UPDATE jobs SET status = 'queued', started_at = NULL, done_seconds = 0 WHERE id = ?").run(id);
-          return undefined;
-      }
-    })();
+      })
+      .immediate();
     if (finished) this.finished(finished);
   }
 
@@ -282,7 +350,6 @@ export class SqliteJobBackend implements JobBackend {
     this.worker = undefined;
     this.closed = true;
     this.db.close();
-    this.releaseLock();
   }
 
   // ---- internals ----
@@ -325,14 +392,29 @@ class SqliteWorker {
   private stopping = false;
   private readonly timer: NodeJS.Timeout;
   private wakeQueued = false;
+  private lastRecovery = Date.now();
 
   constructor(
     private readonly backend: SqliteJobBackend,
     private readonly processor: JobProcessor,
     private readonly concurrency: number,
   ) {
-    this.timer = setInterval(() => this.pump(), POLL_MS);
+    this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
+  }
+
+  private tick(): void {
+    if (this.stopping) return;
+    try {
+      for (const id of this.backend.heartbeat()) this.running.get(id)?.controller.abort(new JobCancelledError(id));
+      if (Date.now() - this.lastRecovery >= RECOVERY_EVERY_MS) {
+        this.lastRecovery = Date.now();
+        this.backend.recover();
+      }
+      this.pump();
+    } catch {
+      // SQLITE_BUSY beyond the busy timeout (another process holding a long write): the next tick tries again.
+    }
   }
 
   /** Looks for queued jobs soon (coalesced). */
@@ -346,10 +428,14 @@ class SqliteWorker {
   }
 
   private pump(): void {
-    while (!this.stopping && this.running.size < this.concurrency) {
-      const claimed = this.backend.claim();
-      if (!claimed) return;
-      this.start(claimed);
+    try {
+      while (!this.stopping && this.running.size < this.concurrency) {
+        const claimed = this.backend.claim();
+        if (!claimed) return;
+        this.start(claimed);
+      }
+    } catch {
+      // SQLITE_BUSY beyond the busy timeout: the next tick claims.
     }
   }
 
@@ -368,6 +454,9 @@ class SqliteWorker {
         return { status: "failed", error: internalError(error) };
       })
       .then((outcome) => this.backend.settle(record.id, outcome))
+      // Not stored (the database refused for longer than its busy timeout): the job's heartbeat stops, and it is
+      // queued again once stale.
+      .catch(() => this.backend.forget(record.id))
       .finally(() => {
         this.running.delete(record.id);
         this.wake();
@@ -386,6 +475,17 @@ class SqliteWorker {
 function internalError(error: unknown): JobError {
   void error;
   return { message: "The server had an error while processing the job.", type: "server_error", param: null, code: "internal_error" };
+}
+
+/** Whether a process with this pid exists on this machine. */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 function toRecord(row: JobRow): JobRecord {

@@ -1,0 +1,188 @@
+// Batch transcription jobs (an Earshot extension in OpenAI's conventions):
+//   POST   /v1/audio/jobs              multipart, the fields of /v1/audio/transcriptions + task, webhook_url,
+//                                      metadata[key]; the upload is decoded and validated before the answer (202)
+//   GET    /v1/audio/jobs              list, newest first (after, limit, status)
+//   GET    /v1/audio/jobs/{id}         the job
+//   GET    /v1/audio/jobs/{id}/result  the stored transcription in any of the five formats (no re-run)
+//   DELETE /v1/audio/jobs/{id}         cancel (idempotent)
+// A job is visible only to the API key that created it: another key's job is answered 404 like an unknown one.
+import { rm } from "node:fs/promises";
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+
+import { isAudioResponseFormat, renderTranscription, type AudioResponseFormat } from "../../formats/index.js";
+import type { EncodedJobAudio } from "../../jobs/jobAudio.js";
+import { jobListObject, jobObject } from "../../jobs/jobObject.js";
+import { parseJobRequest } from "../../jobs/jobRequest.js";
+import type { JobsRuntime } from "../../jobs/jobsRuntime.js";
+import { jobOwner } from "../../jobs/owner.js";
+import { isJobStatus, JOB_STATUSES, UnknownCursorError, type JobRecord } from "../../jobs/types.js";
+import { ApiError } from "../../transcription/apiErrors.js";
+import { bearerToken } from "../auth.js";
+import { receiveUpload } from "../receiveUpload.js";
+import type { ServerContext } from "../serverContext.js";
+import { shuttingDown } from "../uploadAdmission.js";
+import { clientClosedRequest, invalidUploadContentType } from "./audio.js";
+
+export function jobNotFound(id: string): ApiError {
+  return new ApiError(404, `No job found with id '${id}'.`, "invalid_request_error", "id", "job_not_found");
+}
+
+/** 409 for the result of a job that has none (yet). */
+export function jobHasNoResult(job: JobRecord): ApiError {
+  const code = job.status === "failed" ? "job_failed" : job.status === "cancelled" ? "job_cancelled" : "job_not_finished";
+  const message =
+    job.status === "failed"
+      ? `Job '${job.id}' failed, so it has no result: ${job.error?.message ?? "no reason given"}`
+      : job.status === "cancelled"
+        ? `Job '${job.id}' was cancelled, so it has no result.`
+        : `Job '${job.id}' is ${job.status}: its result is ready once its status is 'succeeded'.`;
+  return new ApiError(409, message, "invalid_request_error", null, code);
+}
+
+/** The owner of the request's jobs: its API key (hashed), or the one owner of a server without keys. */
+function ownerOf(context: ServerContext, request: FastifyRequest): string {
+  return jobOwner(context.apiKeys.length > 0 ? bearerToken(request.headers.authorization) : undefined);
+}
+
+function limitParam(value: unknown): number {
+  if (value === undefined || value === "") return 20;
+  const limit = Number(value);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+    throw ApiError.invalidParam("limit", `Invalid value for 'limit': expected an integer between 1 and 100, got '${String(value)}'.`);
+  }
+  return limit;
+}
+
+type Query = Record<string, string | undefined>;
+type IdParams = { id: string };
+
+async function submitJob(context: ServerContext, jobs: JobsRuntime, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (context.admission.draining) throw shuttingDown();
+  const release = jobs.admitUpload();
+  reply.raw.once("close", release);
+  const gone = new AbortController();
+  reply.raw.on("close", () => {
+    if (!reply.raw.writableFinished) gone.abort(new Error("client closed the request"));
+  });
+  const stop = new AbortController();
+  let filename = "";
+  let file: Promise<EncodedJobAudio> | undefined;
+  try {
+    await jobs.checkQueueRoom();
+    const upload = await receiveUpload(request.raw, {
+      maxFileBytes: jobs.limits.maxUploadBytes,
+      signal: gone.signal,
+      idleTimeoutMs: context.uploadIdleTimeoutMs,
+      totalTimeoutMs: jobs.limits.uploadTimeoutMs,
+      consumeFile: (stream, fileSignal, _fieldsBeforeFile, name) => {
+        filename = name;
+        return jobs.encode(stream, AbortSignal.any([fileSignal, gone.signal, stop.signal]));
+      },
+    });
+    file = upload.file;
+    file?.catch(() => undefined);
+    if (!file) throw ApiError.missingParam("file");
+    const parsed = parseJobRequest(upload.fields, jobs.webhookAllowlist);
+    // An unknown model is refused now, not when the job runs.
+    context.transcription.served(parsed.settings.model);
+    const encoded = await file;
+    file = undefined; // handed to the backend, which takes the file over
+    request.log.info({ model: parsed.settings.model, seconds: Number(encoded.decoded.duration.toFixed(2)), format: encoded.decoded.format }, "job audio decoded");
+    const record = await jobs.backend.submit(
+      {
+        owner: ownerOf(context, request),
+        task: parsed.task,
+        model: parsed.settings.model,
+        filename: filename === "" ? null : filename,
+        metadata: parsed.metadata,
+        webhookUrl: parsed.webhookUrl,
+        settings: parsed.settings,
+        render: parsed.render,
+        audioSeconds: encoded.decoded.duration,
+      },
+      encoded.audio,
+    );
+    request.log.info({ job: record.id, audioSeconds: record.audioSeconds }, "job queued");
+    await reply.code(202).send(jobObject(record));
+  } catch (error) {
+    stop.abort();
+    // A decode that finished before the form was refused: its file goes.
+    void file?.then(
+      (encoded) => rm(encoded.audio.path, { force: true }),
+      () => undefined,
+    );
+    if (gone.signal.aborted) throw clientClosedRequest();
+    throw error;
+  }
+}
+
+/** The jobs runtime, or a 503 while there is none (the server is starting or stopping). */
+function runtime(context: ServerContext): JobsRuntime {
+  const jobs = context.jobs?.();
+  if (!jobs) throw ApiError.notReady("Batch jobs are not available right now; retry shortly.");
+  return jobs;
+}
+
+export function registerJobRoutes(app: FastifyInstance, context: ServerContext): void {
+  app.post(
+    "/v1/audio/jobs",
+    {
+      onRequest: async (request) => {
+        if (!/^multipart\/form-data\b/i.test(request.headers["content-type"] ?? "")) throw invalidUploadContentType(request.headers["content-type"]);
+      },
+    },
+    (request, reply) => submitJob(context, runtime(context), request, reply),
+  );
+
+  app.get<{ Querystring: Query }>("/v1/audio/jobs", async (request) => {
+    const jobs = runtime(context);
+    const { after, status } = request.query;
+    const limit = limitParam(request.query.limit);
+    if (status !== undefined && !isJobStatus(status)) {
+      throw ApiError.invalidParam("status", `Invalid value for 'status': '${status}'. Supported values are: ${JOB_STATUSES.map((s) => `'${s}'`).join(", ")}.`);
+    }
+    try {
+      const page = await jobs.backend.list(ownerOf(context, request), { after: after || undefined, limit, status });
+      return jobListObject(page.jobs, page.hasMore);
+    } catch (error) {
+      if (error instanceof UnknownCursorError) throw ApiError.invalidParam("after", error.message);
+      throw error;
+    }
+  });
+
+  app.get<{ Params: IdParams }>("/v1/audio/jobs/:id", async (request) => {
+    const jobs = runtime(context);
+    const job = await jobs.backend.get(ownerOf(context, request), request.params.id);
+    if (!job) throw jobNotFound(request.params.id);
+    return jobObject(job);
+  });
+
+  app.get<{ Params: IdParams; Querystring: Query }>("/v1/audio/jobs/:id/result", async (request, reply) => {
+    const jobs = runtime(context);
+    const owner = ownerOf(context, request);
+    const job = await jobs.backend.get(owner, request.params.id);
+    if (!job) throw jobNotFound(request.params.id);
+    const format = request.query.response_format || job.render.responseFormat;
+    if (!isAudioResponseFormat(format)) {
+      throw ApiError.invalidParam("response_format", `Invalid value for 'response_format': '${format}'. Supported values are: 'json', 'text', 'srt', 'verbose_json', and 'vtt'.`);
+    }
+    if (job.status !== "succeeded") throw jobHasNoResult(job);
+    const result = await jobs.backend.result(owner, job.id);
+    // Deleted between the two reads (retention): as gone as an unknown job.
+    if (!result) throw jobNotFound(job.id);
+    const rendered = renderTranscription(format as AudioResponseFormat, result, {
+      includeLogprobs: job.render.includeLogprobs && format === "json",
+      timestampGranularities: job.render.timestampGranularities,
+      includeLanguages: job.render.includeLanguages,
+    });
+    return reply.type(rendered.contentType).send(rendered.body);
+  });
+
+  app.delete<{ Params: IdParams }>("/v1/audio/jobs/:id", async (request) => {
+    const jobs = runtime(context);
+    const job = await jobs.backend.cancel(ownerOf(context, request), request.params.id);
+    if (!job) throw jobNotFound(request.params.id);
+    return jobObject(job);
+  });
+}
