@@ -186,8 +186,10 @@ const cmakeArgs = [
   `-DGGML_CUDA=${gpu === "cuda" ? "ON" : "OFF"}`,
   ...(process.env.EARSHOT_CMAKE_ARGS ? process.env.EARSHOT_CMAKE_ARGS.split(/\s+/).filter(Boolean) : []),
 ];
+// The addon is N-API (NAPI_VERSION in native/CMakeLists.txt): one build loads on every Node version, so neither the
+// running Node nor where its headers are is part of the key (switching Node does not rebuild).
 const buildKey = createHash("sha256")
-  .update(JSON.stringify({ cmakeArgs, node: process.versions.modules, src: hashTree([path.join(root, "native")]), v: whisperCppVersion(sourceDir) }))
+  .update(JSON.stringify({ cmakeArgs: cmakeArgs.filter((arg) => !arg.startsWith("-DNODE_INCLUDE_DIR=")), src: hashTree([path.join(root, "native")]), v: whisperCppVersion(sourceDir) }))
   .digest("hex")
   .slice(0, 16);
 
