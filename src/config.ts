@@ -161,8 +161,11 @@ const serverConfigSchema = z.object({
   jobsMaxUploads: z.coerce.number().int().positive().max(1000).default(4),
   /** Unfinished jobs (queued and running, all keys together); more are refused with 429. */
   jobsMaxQueued: z.coerce.number().int().positive().max(10_000_000).default(1000),
-  /** Jobs one server (or worker) runs at once; each one's chunks run side by side on the engine's free slots. */
-  jobsConcurrency: z.coerce.number().int().positive().max(64).default(1),
+  /**
+   * Jobs one server (or worker) runs at once; each one's chunks run side by side on the engine's free slots. 0 (with
+   * EARSHOT_REDIS_URL only): the server runs no jobs (API only), `earshot worker` processes do.
+   */
+  jobsConcurrency: z.coerce.number().int().min(0).max(64).default(1),
   /** Finished jobs (and their results) are deleted this long after they finished. */
   jobsRetentionHours: z.coerce.number().positive().max(87_600).default(168),
 });
@@ -261,6 +264,9 @@ export function loadServerConfig(
   const config = loadConfig(Object.keys(CONFIG_ENV) as Array<keyof ServerConfig>, flags, env, dotenv);
   for (const alias of config.aliases) {
     if (!/^[\w.:-]+(=.+)?$/.test(alias)) throw new ConfigError(`invalid model alias "${alias}" in ${CONFIG_ENV.aliases}: use alias or alias=model`);
+  }
+  if (config.jobsConcurrency === 0 && config.redisUrl === undefined) {
+    throw new ConfigError(`invalid jobsConcurrency (flag --jobs-concurrency, env ${CONFIG_ENV.jobsConcurrency}): 0 (no jobs run here) needs ${CONFIG_ENV.redisUrl}, where workers run them`);
   }
   // The longest upload whose header does not declare its length needs twice its samples once: the blocks it was
   // decoded into, and the array they are joined into.

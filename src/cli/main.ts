@@ -6,6 +6,7 @@ import { registerModelsCommand } from "./commands/models.js";
 import { registerServeCommand } from "./commands/serve.js";
 import { registerTestModelCommand } from "./commands/testModel.js";
 import { registerTranscribeCommand } from "./commands/transcribe.js";
+import { registerWorkerCommand } from "./commands/worker.js";
 import { packageVersion } from "./packageVersion.js";
 
 const program = new Command()
@@ -15,6 +16,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerServeCommand(program);
+registerWorkerCommand(program);
 registerTranscribeCommand(program);
 registerJobsCommand(program);
 registerModelsCommand(program);

@@ -25,6 +25,7 @@ import {
   type JobAudioFile,
   type JobBackend,
   type JobListQuery,
+  type JobOutcome,
   type JobPage,
   type JobProcessor,
   type JobRecord,
@@ -96,6 +97,7 @@ export class RedisJobBackend implements JobBackend {
   readonly api: Redis;
   readonly queue: Queue;
   private readonly listeners: Array<(job: JobRecord) => void> = [];
+  private readonly processedListeners: Array<(outcome: JobOutcome["status"]) => void> = [];
   private worker: RedisJobWorker | undefined;
   private closing: Promise<void> | undefined;
   private everReady = false;
@@ -235,11 +237,24 @@ export class RedisJobBackend implements JobBackend {
         log: this.options.log,
         queue: this.queue,
         emitSettled: (job) => this.emitSettled(job),
+        emitProcessed: (outcome) => {
+          for (const listener of this.processedListeners) listener(outcome);
+        },
       },
       processor,
       options,
     );
     return this.worker;
+  }
+
+  /** Jobs this process's worker is running now. */
+  get runningHere(): number {
+    return this.worker?.runningCount ?? 0;
+  }
+
+  /** Called with the outcome of each job this process's worker ran (succeeded, failed, cancelled, interrupted). */
+  onProcessed(listener: (outcome: JobOutcome["status"]) => void): void {
+    this.processedListeners.push(listener);
   }
 
   // ---- both ----

@@ -35,6 +35,8 @@ export interface RedisJobWorkerContext {
   log?: JobsLog | undefined;
   queue: Queue;
   emitSettled(job: JobRecord): void;
+  /** The processor's outcome of each job this worker ran. */
+  emitProcessed(outcome: JobOutcome["status"]): void;
 }
 
 /** How often the records of the running jobs are checked for a cancel whose message was lost. */
@@ -158,6 +160,7 @@ export class RedisJobWorker implements JobWorker {
   private async store(job: Job, token: string, outcome: JobOutcome): Promise<void> {
     const id = job.id!;
     const { keys, log } = this.context;
+    this.context.emitProcessed(outcome.status);
     if (outcome.status === "cancelled") {
       log?.info({ job: id, worker: this.name }, "job stopped: cancelled");
       return;

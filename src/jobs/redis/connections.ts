@@ -36,11 +36,14 @@ export function connectRedis(url: string, role: ConnectionRole, options: { comma
 export function watchConnection(emitter: { on(event: string, listener: (...args: unknown[]) => void): unknown }, what: string, url: string, log?: JobsLog): void {
   let down = false;
   let everReady = false;
-  emitter.on("error", (error) => {
+  const lost = (error: unknown) => {
     if (down) return;
     down = true;
     log?.warn({ redis: redactUrl(url), error: describeRedisError(error) }, `Redis ${what} lost: retrying until it is back`);
-  });
+  };
+  emitter.on("error", lost);
+  // ioredis: the connection closed unexpectedly and a reconnect is scheduled (not after quit()).
+  emitter.on("reconnecting", () => lost("connection closed"));
   emitter.on("ready", () => {
     if (down || !everReady) log?.info({ redis: redactUrl(url) }, everReady ? `Redis ${what} is back` : `Redis ${what} ready`);
     down = false;

@@ -1,0 +1,179 @@
+// `earshot worker`: a process that only runs batch jobs from the Redis queue (EARSHOT_REDIS_URL) that `earshot serve`
+// processes fill: no public API, only GET /health and GET /metrics on its own port (EARSHOT_WORKER_PORT). Jobs run
+// through the same TranscriptionService as in a server; a job finished here gets its webhook from here.
+// Stopping (SIGTERM) interrupts the running jobs within one encoder pass; they go back to the queue for any worker.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { Counter, Gauge } from "prom-client";
+
+import { checkFfmpeg, sweepStaleTempDirs } from "../audio/index.js";
+import { SileroVadModel } from "../audio/vad/index.js";
+import { ConfigError, describeConfig, redactUrl, type ServerConfig } from "../config.js";
+import { JobsRuntime } from "../jobs/jobsRuntime.js";
+import { RedisJobBackend } from "../jobs/redis/RedisJobBackend.js";
+import { ModelError } from "../models/errors.js";
+import { ApiError, toApiError } from "../transcription/apiErrors.js";
+import { ModelRegistry } from "../transcription/ModelRegistry.js";
+import { TranscriptionService } from "../transcription/TranscriptionService.js";
+import { checkApiKey } from "./auth.js";
+import { withLogRedaction } from "./logRedaction.js";
+import { ServerMetrics } from "./metrics.js";
+
+export interface RunningWorker {
+  app: FastifyInstance;
+  /** e.g. http://127.0.0.1:8001 (/health, /metrics) */
+  url: string;
+  /** Stops taking jobs, interrupts the running ones (queued again), closes Redis and the models. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartWorkerOptions {
+  logger?: FastifyServerOptions["logger"];
+  /** Parent directory for decoding temp files and the job audio copies. */
+  tempDir?: string;
+}
+
+export async function startWorkerServer(config: ServerConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
+  if (config.redisUrl === undefined) {
+    throw new ConfigError("earshot worker runs the jobs of a Redis queue: set EARSHOT_REDIS_URL (or --redis-url) to the Redis the servers use");
+  }
+  if (config.jobsConcurrency === 0) throw new ConfigError("earshot worker runs at least one job at a time: EARSHOT_JOBS_CONCURRENCY must be 1 or more");
+  let models: ModelRegistry;
+  try {
+    models = new ModelRegistry(config, {
+      ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}),
+      ...(config.threadsPerJob ? { threadsPerJob: config.threadsPerJob } : {}),
+      maxQueuedJobs: config.maxQueuedJobs,
+      useGpu: config.gpuOffload,
+    });
+  } catch (error) {
+    if (error instanceof ModelError) throw new ConfigError(error.message);
+    throw error;
+  }
+  await checkFfmpeg(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}).catch((error: Error) => {
+    throw new ConfigError(`FFmpeg is not usable (${config.ffmpegPath ?? "bundled"}): ${error.message}`);
+  });
+  let vad: Promise<SileroVadModel> | undefined;
+  const loadVad = () => {
+    vad ??= SileroVadModel.load().catch((error: unknown) => {
+      vad = undefined;
+      throw error;
+    });
+    return vad;
+  };
+  const swept = await sweepStaleTempDirs(options.tempDir);
+  const transcription = new TranscriptionService({
+    models,
+    decodeOptions: { ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}), ...(options.tempDir ? { tempDir: options.tempDir } : {}) },
+    defaultChunking: config.chunking,
+    loadVad,
+  });
+
+  const app = Fastify({ logger: withLogRedaction(options.logger ?? { level: config.logLevel }) });
+  app.log.info({ config: describeConfig(config) }, "effective configuration");
+  if (swept.length > 0) app.log.info({ removed: swept }, "removed the temp dirs of Earshot processes that are gone");
+
+  let jobs: JobsRuntime;
+  try {
+    jobs = JobsRuntime.open(config, { transcription, log: app.log.child({ component: "jobs" }), tempDir: options.tempDir });
+  } catch (error) {
+    throw new ConfigError(`could not open the batch jobs queue (EARSHOT_REDIS_URL): ${(error as Error).message}`);
+  }
+  const backend = jobs.backend as RedisJobBackend;
+
+  const metrics = config.metrics === "off" ? undefined : new ServerMetrics({ engines: () => models.loaded().map(({ model, engine }) => ({ model, stats: engine.stats() })), realtimeSessions: () => 0 });
+  if (metrics) {
+    models.observe(metrics);
+    registerWorkerMetrics(metrics, backend);
+  }
+
+  app.get("/health", async () => ({
+    status: "ok",
+    role: "worker",
+    redis: backend.available ? "up" : "down",
+    jobsRunning: backend.runningHere,
+    jobsConcurrency: config.jobsConcurrency,
+  }));
+  if (metrics) {
+    app.get("/metrics", async (request, reply) => {
+      if (config.metrics === "key") checkApiKey(request, config.apiKeys);
+      const { contentType, body } = await metrics.render();
+      return reply.type(contentType).send(body);
+    });
+  }
+  app.setNotFoundHandler((request, reply) => {
+    const error = ApiError.routeNotFound(request.method, request.url);
+    return reply.code(404).send(error.body());
+  });
+  app.setErrorHandler((error, _request, reply) => {
+    const apiError = toApiError(error);
+    return reply.code(apiError.status).headers(apiError.headers).send(apiError.body());
+  });
+
+  const closeAll = async () => {
+    await jobs.close();
+    await app.close().catch(() => undefined);
+    await models.close();
+    if (vad) await (await vad.catch(() => undefined))?.release();
+  };
+  try {
+    const engine = await models.loadDefault();
+    const { build, threadsPerJob, parallelJobs } = engine.info;
+    app.log.info({ model: models.defaultModel.name, whisper: build.whisperVersion, threadsPerJob, parallelJobs }, "model loaded");
+  } catch (error) {
+    await closeAll();
+    throw new ConfigError(`could not load the model ${models.defaultModel.path}: ${(error as Error).message}`);
+  }
+
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.workerPort });
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  jobs.startWorker();
+  app.log.info({ redis: redactUrl(config.redisUrl), concurrency: config.jobsConcurrency }, "worker taking jobs from Redis");
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url: address.replace("[::1]", "localhost"),
+    close() {
+      closing ??= closeAll();
+      return closing;
+    },
+  };
+}
+
+/** The worker's own metrics: its running jobs and what became of those it ran; the queue's counts at scrape time. */
+function registerWorkerMetrics(metrics: ServerMetrics, backend: RedisJobBackend): void {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: "earshot_worker_jobs_running",
+    help: "Batch jobs this worker is running.",
+    registers,
+    collect() {
+      this.set(backend.runningHere);
+    },
+  });
+  const processed = new Counter({
+    name: "earshot_worker_jobs_total",
+    help: "Batch jobs this worker ran, by outcome (succeeded, failed, cancelled, interrupted).",
+    labelNames: ["outcome"],
+    registers,
+  });
+  for (const outcome of ["succeeded", "failed", "cancelled", "interrupted"]) processed.inc({ outcome }, 0);
+  backend.onProcessed((outcome) => processed.inc({ outcome }));
+  new Gauge({
+    name: "earshot_jobs_queue",
+    help: "Batch jobs in the shared queue by state (queued, running), all owners; absent while Redis is away.",
+    labelNames: ["state"],
+    registers,
+    async collect() {
+      this.reset();
+      const counts = await backend.counts().catch(() => undefined);
+      if (!counts) return;
+      this.set({ state: "queued" }, counts.queued);
+      this.set({ state: "running" }, counts.running);
+    },
+  });
+}
