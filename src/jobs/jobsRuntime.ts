@@ -89,7 +89,8 @@ export class JobsRuntime {
 
   /** Starts running jobs in this process (`jobsConcurrency` at once, each on all the engine's free slots). */
   startWorker(): void {
-    if (this.worker || this.closing) return;
+    // 0: an API-only server on Redis (workers run the jobs).
+    if (this.worker || this.closing || this.config.jobsConcurrency === 0) return;
     const processor = createJobProcessor({ transcription: this.options.transcription, ffmpegPath: this.config.ffmpegPath, log: this.options.log });
     this.worker = this.backend.startWorker(processor, { concurrency: this.config.jobsConcurrency });
   }
