@@ -4,8 +4,9 @@
 //      followed until every one has succeeded)
 //   2. the same files as synchronous POST /v1/audio/transcriptions on the same server, as many in flight as its job
 //      slots + queue places allow (what saturates it without 429s; a 429 is retried after its Retry-After, counted)
-//   3. with Redis (redis-server found, or --redis): jobs on one API process (`earshot serve` with EARSHOT_REDIS_URL)
-//      and two `earshot worker` processes, all on this machine, sharing a redis-server the bench starts
+//   3. with Redis (redis-server found, or --redis): jobs on one API process (`earshot serve` with EARSHOT_REDIS_URL and
+//      EARSHOT_JOBS_CONCURRENCY=0: it runs no job itself) and two `earshot worker` processes, all on this machine,
+//      sharing a redis-server the bench starts
 //
 // Reported per scenario: audio hours transcribed per wall-clock hour (= × real time), the wall time from the first
 // upload to the last result, job latency (submit → done) p50/p95, and the CPU the rest of the machine took
@@ -424,7 +425,8 @@ async function main(): Promise<void> {
       const redis = await startRedis(redisBinary!);
       const dataDir = fs.mkdtempSync(path.join(tmpDir, "data-redis-"));
       const shared = { EARSHOT_REDIS_URL: redis.url, EARSHOT_DATA_DIR: dataDir };
-      const api = await startEarshot("serve", "api", shared);
+      // API only (EARSHOT_JOBS_CONCURRENCY=0): every job runs on a worker.
+      const api = await startEarshot("serve", "api", { ...shared, EARSHOT_JOBS_CONCURRENCY: "0" });
       const workers: Child[] = [];
       for (let i = 0; i < workerCount; i++) workers.push(await startEarshot("worker", `worker ${i + 1}`, { ...shared, EARSHOT_DATA_DIR: fs.mkdtempSync(path.join(tmpDir, `data-worker-${i + 1}-`)) }));
       console.log(`3. jobs, Redis: API ${api.url}, ${workerCount} workers ...`);
