@@ -1,13 +1,14 @@
 // Webhook deliveries to a real loopback HTTP receiver: Standard Webhooks signatures that standardwebhooks'
-// Webhook.verify accepts (and a tampered body or a foreign key that it rejects), retries with backoff on 5xx,
-// 429, timeouts and refused connections, none on other 4xx or redirects, the allowlist, the pending bound, and
-// the key kept in the data dir.
+// Webhook.verify and the openai SDK's webhooks.unwrap accept (a tampered body or a foreign key they reject),
+// retries with backoff on 5xx, 429, timeouts and refused connections, none on other 4xx or redirects, the
+// allowlist, the pending bound, and the key kept in the data dir.
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 
+import OpenAI, { InvalidWebhookSignatureError } from "openai";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
@@ -98,6 +99,10 @@ describe("signatures", () => {
       data: { id: "job_0123456789abcdef01234567", status: "succeeded", metadata: { customer: "acme" } },
     });
     expect(sent.id).toMatch(/^evt_[0-9a-f]{24}$/);
+    // The official SDK verifies them as it verifies OpenAI's own webhooks.
+    const openai = new OpenAI({ apiKey: "sk-unused", webhookSecret: secret });
+    expect(await openai.webhooks.unwrap(body, signed)).toEqual(verified);
+    await expect(openai.webhooks.unwrap(body.replace('"succeeded"', '"failed"'), signed)).rejects.toThrow(InvalidWebhookSignatureError);
 
     const tampered = body.replace('"succeeded"', '"failed"');
     expect(tampered).not.toBe(body);
