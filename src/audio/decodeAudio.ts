@@ -607,7 +607,10 @@ function runFfmpeg(options: FfmpegRunOptions): Promise<FfmpegRunResult> {
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(ffmpegPath, args, { stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"], windowsHide: true });
+      // In a process group of its own: a signal sent to Earshot's group (Ctrl-C in a terminal, `kill -TERM -<pgid>`)
+      // must not kill the decoders of uploads that the drain it starts lets finish. Earshot stops them itself; one
+      // left behind by a killed Earshot ends on its closed pipes.
+      child = spawn(ffmpegPath, args, { stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"], windowsHide: true, detached: true });
     } catch (err) {
       reject(new AudioDecodeError("ffmpeg_unavailable", `Could not start ffmpeg (${ffmpegPath}): ${String(err)}`, { cause: err }));
       return;
