@@ -55,8 +55,9 @@ export async function encodeJobAudio(input: Readable, options: EncodeJobAudioOpt
   const signal = AbortSignal.any([options.signal, stop.signal]);
   const encoder = spawnEncoder(ffmpeg.path, file, options.ffmpegNice);
   let encoderFailure: Error | undefined;
+  let stopping = false;
   const encoderDone = waitForExit(encoder).then((outcome) => {
-    if (outcome.code !== 0) {
+    if (outcome.code !== 0 && !stopping) {
       encoderFailure = new JobAudioEncodeError(`the FLAC encoder failed (${outcome.code ?? outcome.signal}): ${outcome.stderr.slice(-500)}`);
       stop.abort(encoderFailure);
     }
@@ -85,6 +86,7 @@ export async function encodeJobAudio(input: Readable, options: EncodeJobAudioOpt
     if (encoderFailure) throw encoderFailure;
     return { audio: { path: file, bytes: fs.statSync(file).size }, decoded };
   } catch (error) {
+    stopping = true;
     encoder.stdin!.destroy();
     if (encoder.exitCode === null && encoder.signalCode === null) encoder.kill("SIGKILL");
     await encoderDone;

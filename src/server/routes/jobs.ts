@@ -107,8 +107,8 @@ async function submitJob(context: ServerContext, jobs: JobsRuntime, request: Fas
     await reply.code(202).send(jobObject(record));
   } catch (error) {
     stop.abort();
-    // A decode that finished before the form was refused: its file goes.
-    void file?.then(
+    // The decode stops (its FLAC file is removed); one that finished before the form was refused: its file goes.
+    await file?.then(
       (encoded) => rm(encoded.audio.path, { force: true }),
       () => undefined,
     );
