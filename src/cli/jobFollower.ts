@@ -1,9 +1,10 @@
 // Following batch jobs until they finish: polls GET /v1/audio/jobs/{id} for each unfinished job and shows
 // their progress (audio seconds done of total): progress bars on a terminal, plain lines otherwise. A server
-// that goes away for a while (a restart: jobs survive it) is waited for, up to a grace period.
+// that goes away for a while (a restart: jobs survive it; or 502/503/504 from it or a proxy before it) is waited
+// for, up to a grace period.
 import cliProgress from "cli-progress";
 
-import { isFinished, type Job, type JobsApi, ServerUnreachableError } from "./jobsApi.js";
+import { isFinished, type Job, type JobsApi, ServerError, ServerUnreachableError } from "./jobsApi.js";
 
 /** Where the follower writes; `isTTY` decides between progress bars and plain lines. */
 export interface FollowOutput {
@@ -74,7 +75,7 @@ export async function followJobs(api: JobsApi, jobs: Job[], options: FollowOptio
         if (unreachableSince !== undefined) options.view.note(`the server at ${api.baseUrl} answers again`);
         unreachableSince = undefined;
       } catch (error) {
-        if (!(error instanceof ServerUnreachableError)) throw error;
+        if (!(error instanceof ServerUnreachableError) && !(error instanceof ServerError && [502, 503, 504].includes(error.status))) throw error;
         if (unreachableSince === undefined) {
           unreachableSince = Date.now();
           options.view.note(`${error.message}; retrying for up to ${Math.round(grace / 1000)} s`);
