@@ -40,7 +40,7 @@ function backend(options: Partial<RedisJobBackendOptions> = {}): RedisJobBackend
 }
 
 /** A second backend on the same Redis and prefix: another process. */
-const peer = (of: RedisJobBackend, options: Partial<RedisJobBackendOptions> = {}) => backend({ prefix: of.keys.prefix, ...options });
+const peer = (of: RedisJobBackend, options: Partial<RedisJobBackendOptions> = {}) => backend({ url: of.options.url, prefix: of.keys.prefix, ...options });
 
 function newJob(owner = "key_a", overrides: Partial<NewJob> = {}): NewJob {
   return {
@@ -323,5 +323,40 @@ describe("Redis going away", () => {
     await waitFor("connection back", async () => api.available, 10_000);
     const job = await api.submit(newJob(), audioFile());
     expect(await api.get("key_a", job.id)).toMatchObject({ status: "queued" });
+  });
+
+  it("a worker stopping while Redis is away stops in bounded time; its job is taken up once Redis is back with its data", async () => {
+    const persistent = await startTestRedis({ persist: true });
+    try {
+      const api = backend({ url: persistent.url });
+      const first = peer(api);
+      const submitted = await api.submit(newJob(), audioFile());
+      first.startWorker(
+        (job) => new Promise<JobOutcome>((resolve) => job.signal.addEventListener("abort", () => resolve({ status: "interrupted" }))),
+        { concurrency: 1 },
+      );
+      await waitFor("job running", async () => (await api.get("key_a", submitted.id))?.status === "running");
+      await persistent.stop();
+      const stopping = Date.now();
+      await first.close();
+      expect(Date.now() - stopping).toBeLessThan(10_000);
+      await persistent.restart();
+      const second = peer(api);
+      second.startWorker(async (job) => ({ status: "succeeded", result: resultFor(job) }), { concurrency: 1 });
+      const done = await waitFor(
+        "job taken up again and succeeded",
+        async () => {
+          const job = await api.get("key_a", submitted.id).catch(() => undefined);
+          return job?.status === "succeeded" ? job : undefined;
+        },
+        20_000,
+        50,
+      );
+      expect(done.attempts).toBe(2);
+      expect((await api.result("key_a", submitted.id))?.text).toBe(`heard 4096 bytes of ${submitted.id}`);
+      await Promise.all(backends.splice(0).map((made) => made.close()));
+    } finally {
+      await persistent.close();
+    }
   });
 });

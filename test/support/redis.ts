@@ -1,6 +1,6 @@
 // A real redis-server (Debian's, installed by scripts/ensure-test-services.mjs) for the batch-job tests: on a
-// free loopback port, its own temp dir, no persistence; it can be stopped and started again on the same port
-// (Redis going away and coming back).
+// free loopback port, its own temp dir, no persistence unless asked; it can be stopped and started again on the
+// same port (Redis going away and coming back).
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -38,7 +38,7 @@ export interface TestRedis {
   readonly running: boolean;
   /** Stops the server (SIGTERM, then SIGKILL after 5 s): clients see the connection go. */
   stop(): Promise<void>;
-  /** Starts it again on the same port, empty (no persistence). */
+  /** Starts it again on the same port: empty, or with its data when started with `persist`. */
   restart(): Promise<void>;
   /** Stops it and removes its dir. */
   close(): Promise<void>;
@@ -46,8 +46,13 @@ export interface TestRedis {
   output(): string;
 }
 
+export interface TestRedisOptions {
+  /** Keep the data across stop/restart (append-only file, fsync at every write); default off. */
+  persist?: boolean;
+}
+
 /** Starts redis-server on a free loopback port; resolves once it accepts connections. */
-export async function startTestRedis(): Promise<TestRedis> {
+export async function startTestRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
   const binary = findRedisServer();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-redis-"));
   const port = await freePort();
@@ -55,7 +60,7 @@ export async function startTestRedis(): Promise<TestRedis> {
   let log = "";
 
   const start = async () => {
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no", "--loglevel", "warning"];
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...(options.persist ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]), "--protected-mode", "yes", "--daemonize", "no", "--loglevel", "warning"];
     const started = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
     child = started;
     started.stdout!.on("data", (chunk: Buffer) => (log += chunk.toString()));

@@ -34,7 +34,7 @@ import {
   type NewJob,
 } from "../types.js";
 import { AudioTooLargeError, uploadAudio } from "./audioTransfer.js";
-import { connectRedis, describeRedisError, jobsUnavailable, type JobsLog } from "./connections.js";
+import { closeConnection, connectRedis, describeRedisError, jobsUnavailable, within, type JobsLog } from "./connections.js";
 import { QUEUE_NAME, RedisKeys } from "./keys.js";
 import { hashFromReply, recordFromHash, specJson } from "./records.js";
 import { RedisJobWorker } from "./RedisJobWorker.js";
@@ -275,8 +275,9 @@ export class RedisJobBackend implements JobBackend {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.worker?.stop();
-      await this.queue.close().catch(() => {});
-      await this.api.quit().catch(() => this.api.disconnect());
+      // Bounded: with Redis away, closing would wait for it.
+      if (!(await within(this.queue.close(), this.available ? 2_000 : 0))) await within(this.queue.disconnect(), 1_000);
+      await closeConnection(this.api);
     })();
     return this.closing;
   }

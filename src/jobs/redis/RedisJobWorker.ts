@@ -19,7 +19,7 @@ import { tempDirPrefix } from "../../audio/tempDirs.js";
 import { encodeResult } from "../resultCodec.js";
 import { JobCancelledError, JobInterruptedError, type JobError, type JobOutcome, type JobProcessor, type JobRecord, type JobWorker, type JobWorkerOptions } from "../types.js";
 import { downloadAudio } from "./audioTransfer.js";
-import { connectRedis, describeRedisError, watchConnection, type JobsLog } from "./connections.js";
+import { closeConnection, connectRedis, describeRedisError, watchConnection, within, type JobsLog } from "./connections.js";
 import { QUEUE_NAME, type RedisKeys } from "./keys.js";
 import { hashFromReply, recordFromHash } from "./records.js";
 import { scripts } from "./scripts.js";
@@ -45,6 +45,8 @@ const CANCEL_CHECK_MS = 1_000;
 const ORPHAN_CHECK_MS = 30_000;
 const ORPHAN_AGE_MS = 60_000;
 const ORPHAN_BATCH = 100;
+/** At stop, how long the interrupted jobs get to go back to the queue (Redis may be away). */
+const STOP_GRACE_MS = 5_000;
 
 const internalError = (message: string): JobError => ({ message, type: "server_error", param: null, code: "internal_error" });
 
@@ -58,6 +60,8 @@ export class RedisJobWorker implements JobWorker {
   private readonly subscriber: Redis;
   private readonly worker: Worker;
   private readonly running = new Map<string, Running>();
+  /** The processor calls in progress (to wait for at stop). */
+  private readonly processing = new Set<Promise<void>>();
   private readonly name: string;
   private stopping: Promise<void> | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -103,15 +107,28 @@ export class RedisJobWorker implements JobWorker {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       for (const timer of this.timers) clearInterval(timer);
-      const closing = this.worker.close();
+      const closing = this.worker.close().catch((error: unknown) => this.context.log?.warn({ error: describeRedisError(error) }, "the BullMQ worker did not close cleanly"));
       for (const id of this.running.keys()) this.abort(id, new JobInterruptedError(id));
-      await closing.catch((error: unknown) => this.context.log?.warn({ error: describeRedisError(error) }, "the BullMQ worker did not close cleanly"));
-      await Promise.all([this.subscriber.quit().catch(() => this.subscriber.disconnect()), this.connection.quit().catch(() => this.connection.disconnect())]);
+      // The interrupted processors settle within an encoder pass, then put their jobs back in the queue. With Redis
+      // away that cannot happen: stop without it (the jobs come back once their lock expires, as a dead worker's).
+      const redisAway = this.connection.status !== "ready";
+      const settled = await within(Promise.all([closing, ...this.processing]), redisAway && this.running.size === 0 ? 0 : STOP_GRACE_MS);
+      if (!settled && this.running.size > 0) this.context.log?.warn({ running: this.running.size }, "Redis is unreachable: stopping without putting the running jobs back (they are taken up again once their lock expires)");
+      await Promise.all([closeConnection(this.subscriber), closeConnection(this.connection), within(this.worker.disconnect(), 1_000)]);
+      await within(Promise.all([closing, ...this.processing]), 1_000);
     })();
     return this.stopping;
   }
 
-  private async process(job: Job, token: string): Promise<void> {
+  private process(job: Job, token: string): Promise<void> {
+    const processing = this.run(job, token);
+    this.processing.add(processing);
+    const forget = () => this.processing.delete(processing);
+    processing.then(forget, forget);
+    return processing;
+  }
+
+  private async run(job: Job, token: string): Promise<void> {
     const id = job.id!;
     const { keys, log } = this.context;
     if (this.stopping) return this.giveBack(job, token);

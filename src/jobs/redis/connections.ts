@@ -68,3 +68,20 @@ export function jobsUnavailable(cause: unknown): ApiError {
     { "Retry-After": "5" },
   );
 }
+
+/** Whether `promise` settled within `ms`. */
+export async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** QUIT when connected (bounded), else drop the connection at once (a QUIT would wait for Redis forever). */
+export async function closeConnection(redis: Redis): Promise<void> {
+  if (redis.status === "ready" && (await within(redis.quit(), 2_000))) return;
+  redis.disconnect();
+}
