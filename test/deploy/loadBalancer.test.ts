@@ -167,6 +167,7 @@ describe("two replicas behind HAProxy (deploy/haproxy.cfg)", () => {
     // Two realtime sessions through the proxy (one on each replica), streaming in real time.
     const transcribers = [0, 1].map(() => new ReconnectingTranscriber({ baseUrl: proxy.httpsUrl, ca: proxy.ca, apiKey: KEY, pcm: audio.pcm, speed: 1 }));
     const landed = [await transcribers[0]!.open(), await transcribers[1]!.open()];
+    expect(new Set(landed), "one session on each replica").toEqual(new Set(NAMES));
     const victimName = landed[0]!;
     const survivorName = NAMES.find((name) => name !== victimName)!;
     const victim = replicas[victimName]!;
@@ -223,6 +224,9 @@ describe("two replicas behind HAProxy (deploy/haproxy.cfg)", () => {
         `  proxy retries: ${proxy.requests().filter((r) => r.retries > 0).length}; 5xx from replicas: ${proxy.requests().filter((r) => r.status >= 500).length}`,
       ].join("\n"),
     );
+    // A /metrics sample from the survivor after all that (Earshot's own series; histogram buckets left out).
+    const sample = (await scrape(replicas[survivorName]!)).split("\n").filter((line) => line.startsWith("earshot_") && !line.includes("_bucket{"));
+    console.log(`GET /metrics on ${survivorName} (excerpt):\n${sample.join("\n")}`);
     if (failed.length > 0 || completed !== committed) {
       console.log([...failed.map((o) => `failed (${o.phase}): ${o.error}`), ...transcribers.map((t) => t.describe()), ...proxy.logLines().slice(-40)].join("\n"));
     }
