@@ -91,7 +91,12 @@ describe("earshot jobs", () => {
   });
 
   it("list shows them newest first, with a `more:` line when there is another page", async () => {
-    const table = await cli(["jobs", "list"]);
+    // Independent calls, side by side (each CLI process spends most of its time starting).
+    const [table, next, after] = await Promise.all([
+      cli(["jobs", "list"]),
+      cli(["jobs", "list", "--limit", "1"]),
+      cli(["jobs", "list", "--after", second, "--status", "succeeded", "--json"]),
+    ]);
     expect(table.code).toBe(0);
     const lines = table.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^ID\s+STATUS\s+DONE\s+AUDIO\s+CREATED\s+FILE$/);
@@ -101,21 +106,18 @@ describe("earshot jobs", () => {
     ]);
     expect(lines[2]).toMatch(/ speech\.wav$/);
 
-    const next = await cli(["jobs", "list", "--limit", "1"]);
     expect(next.stdout.trim().split("\n").slice(1).map((line) => line.split(/\s+/)[0])).toEqual([second]);
     expect(next.stderr).toContain(`more: earshot jobs list --after ${second}`);
-    const after = await cli(["jobs", "list", "--after", second, "--status", "succeeded", "--json"]);
     const body = JSON.parse(after.stdout);
     expect(body).toMatchObject({ object: "list", first_id: first, last_id: first, has_more: false });
     expect(body.data.map((job: { id: string }) => job.id)).toEqual([first]);
   });
 
   it("get prints the job; --json prints the server's object", async () => {
-    const human = await cli(["jobs", "get", first]);
+    const [human, json] = await Promise.all([cli(["jobs", "get", first]), cli(["jobs", "get", first, "--json"])]);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(new RegExp(`^${first}\\n  status    succeeded\\n  file      speech\\.wav\\n  task      transcribe \\(model whisper-1\\)\\n`));
     expect(human.stdout).toContain("  metadata  batch=7, customer=acme corp\n");
-    const json = await cli(["jobs", "get", first, "--json"]);
     expect(JSON.parse(json.stdout)).toEqual(await serverJob(first));
   });
 
@@ -161,26 +163,31 @@ describe("earshot jobs", () => {
   });
 
   it("an unknown id, a file that is not audio, a missing key and no server: one clear line each, non-zero exit", async () => {
-    const unknown = await cli(["jobs", "get", "job_000000000000000000000000"]);
+    const notes = path.join(dir, "notes.mp3");
+    fs.writeFileSync(notes, "this is not audio at all\n".repeat(20));
+    const closed = await closedPort();
+    const [unknown, mixed, keyless, openaiKey, refused] = await Promise.all([
+      cli(["jobs", "get", "job_000000000000000000000000"]),
+      // The bad file is refused at submit (the server's 415); the good one after it is still submitted.
+      cli(["jobs", "submit", notes, wav]),
+      cli(["jobs", "list"], { EARSHOT_API_KEY: undefined }),
+      // OPENAI_API_KEY is the key when EARSHOT_API_KEY is not set.
+      cli(["jobs", "list", "--json"], { EARSHOT_API_KEY: undefined, OPENAI_API_KEY: API_KEY }),
+      // No URL: the one EARSHOT_PORT says `earshot serve` would listen on.
+      cli(["jobs", "list"], { EARSHOT_URL: undefined, EARSHOT_PORT: String(closed) }),
+    ]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^earshot: job_000000000000000000000000: .+ \[HTTP 404 job_not_found\]\n$/);
 
-    // The bad file is refused at submit (the server's 415); the good one after it is still submitted.
-    const notes = path.join(dir, "notes.mp3");
-    fs.writeFileSync(notes, "this is not audio at all\n".repeat(20));
-    const mixed = await cli(["jobs", "submit", notes, wav]);
     expect(mixed.code).toBe(1);
     expect(mixed.stderr).toMatch(new RegExp(`^earshot: ${notes.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: .+ \\[HTTP 415 \\w+\\]$`, "m"));
     expect(mixed.stdout).toMatch(/^job_\w{24}\n$/);
 
-    const keyless = await cli(["jobs", "list"], { EARSHOT_API_KEY: undefined });
     expect(keyless.code).toBe(1);
     expect(keyless.stderr).toMatch(/\(pass the key with --api-key or EARSHOT_API_KEY\) \[HTTP 401 invalid_api_key\]/);
-    // OPENAI_API_KEY is the key when EARSHOT_API_KEY is not set.
-    expect((await cli(["jobs", "list", "--json"], { EARSHOT_API_KEY: undefined, OPENAI_API_KEY: API_KEY })).code).toBe(0);
+    expect(openaiKey.code).toBe(0);
+    expect(JSON.parse(openaiKey.stdout).object).toBe("list");
 
-    const closed = await closedPort();
-    const refused = await cli(["jobs", "list"], { EARSHOT_URL: undefined, EARSHOT_PORT: String(closed) });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe(
       `earshot: cannot reach the Earshot server at http://127.0.0.1:${closed} (connection refused); is \`earshot serve\` running there? (--url or EARSHOT_URL names the server)\n`,
