@@ -65,6 +65,12 @@ function audioFile(bytes = 4096): { path: string; bytes: number; content: Buffer
   return { path: file, bytes, content };
 }
 
+/** Calls `listener` once `signal` aborts (at once when it already has: a job can be stopped before it starts). */
+function onAbort(signal: AbortSignal, listener: () => void): void {
+  if (signal.aborted) listener();
+  else signal.addEventListener("abort", listener, { once: true });
+}
+
 function resultFor(job: ClaimedJob): TranscriptionResult {
   const audio = fs.readFileSync(job.audioPath);
   return {
@@ -229,7 +235,7 @@ describe("worker side", () => {
       (job) =>
         new Promise<JobOutcome>((resolve) => {
           started = Date.now();
-          job.signal.addEventListener("abort", () => {
+          onAbort(job.signal, () => {
             aborted = { reason: job.signal.reason, after: Date.now() };
             // A late success: must not be stored.
             resolve({ status: "succeeded", result: resultFor(job) });
@@ -237,7 +243,8 @@ describe("worker side", () => {
         }),
       { concurrency: 1 },
     );
-    await waitFor("job running", async () => (await api.get("key_a", submitted.id))?.status === "running");
+    await waitFor("job running", async () => started > 0);
+    expect(await api.get("key_a", submitted.id)).toMatchObject({ status: "running" });
     const cancelledAt = Date.now();
     expect(await api.cancel("key_a", submitted.id)).toMatchObject({ status: "cancelled" });
     await waitFor("processor aborted", async () => aborted !== undefined, 3_000);
@@ -255,17 +262,19 @@ describe("worker side", () => {
     const first = peer(api);
     const submitted = await api.submit(newJob(), audioFile());
     let reason: unknown;
+    let started = false;
     first.startWorker(
       (job) =>
-        new Promise<JobOutcome>((resolve) =>
-          job.signal.addEventListener("abort", () => {
+        new Promise<JobOutcome>((resolve) => {
+          started = true;
+          onAbort(job.signal, () => {
             reason = job.signal.reason;
             resolve({ status: "interrupted" });
-          }),
-        ),
+          });
+        }),
       { concurrency: 1 },
     );
-    await waitFor("job running", async () => (await api.get("key_a", submitted.id))?.status === "running");
+    await waitFor("job running", async () => started);
     await first.close();
     expect(reason).toBeInstanceOf(JobInterruptedError);
     expect(await api.get("key_a", submitted.id)).toMatchObject({ status: "queued", startedAt: null, attempts: 1, progress: { audioSecondsDone: 0 } });
@@ -332,7 +341,7 @@ describe("Redis going away", () => {
       const first = peer(api);
       const submitted = await api.submit(newJob(), audioFile());
       first.startWorker(
-        (job) => new Promise<JobOutcome>((resolve) => job.signal.addEventListener("abort", () => resolve({ status: "interrupted" }))),
+        (job) => new Promise<JobOutcome>((resolve) => onAbort(job.signal, () => resolve({ status: "interrupted" }))),
         { concurrency: 1 },
       );
       await waitFor("job running", async () => (await api.get("key_a", submitted.id))?.status === "running");

@@ -144,7 +144,12 @@ export class RedisJobWorker implements JobWorker {
     }
     if (verdict === "recovered") log?.info({ job: id, worker: this.name, attempt: record.attempts }, "job taken up again: the worker running it stopped");
     const controller = new AbortController();
+    // This very process may be the one that lost the job's lock (stalled past it) and got it back: the old run
+    // can store nothing any more, so it stops.
+    this.abort(id, new JobInterruptedError(id));
     this.running.set(id, { token, controller });
+    // Claimed while stop() was interrupting the others: this one goes back too.
+    if (this.stopping) controller.abort(new JobInterruptedError(id));
     let dir: string | undefined;
     try {
       dir = await mkdtemp(path.join(this.context.tempDir ?? os.tmpdir(), tempDirPrefix()));
@@ -169,7 +174,7 @@ export class RedisJobWorker implements JobWorker {
       }
       await this.store(job, token, outcome);
     } finally {
-      this.running.delete(id);
+      if (this.running.get(id)?.token === token) this.running.delete(id);
       if (dir) await rm(dir, { recursive: true, force: true });
     }
   }
