@@ -3,7 +3,8 @@
 //   1. jobs on one `earshot serve` with the embedded SQLite queue (POST /v1/audio/jobs, all submitted at once,
 //      followed until every one has succeeded)
 //   2. the same files as synchronous POST /v1/audio/transcriptions on the same server, as many in flight as its job
-//      slots + queue places allow (what saturates it without 429s; a 429 is retried after its Retry-After, counted)
+//      slots + queue places allow (what saturates it without 429s; a 429 is retried after its Retry-After, counted),
+//      with chunking_strategy auto as jobs always have (--sync-chunking none: one block, the server's default)
 //   3. with Redis (redis-server found, or --redis): jobs on one API process (`earshot serve` with EARSHOT_REDIS_URL and
 //      EARSHOT_JOBS_CONCURRENCY=0: it runs no job itself) and two `earshot worker` processes, all on this machine,
 //      sharing a redis-server the bench starts
@@ -51,6 +52,8 @@ const { values: args } = parseArgs({
     workers: { type: "string", default: "2" },
     /** In-flight synchronous requests; default the server's job slots + queue places (from /ready). */
     "sync-concurrency": { type: "string" },
+    /** chunking_strategy of the synchronous requests: auto, as jobs always run (VAD chunks), or none (one block). */
+    "sync-chunking": { type: "string", default: "auto" },
     /** Uploads of jobs at once. */
     "submit-concurrency": { type: "string", default: "2" },
     "server-entry": { type: "string", default: "src" },
@@ -324,6 +327,7 @@ async function runSync(scenario: string, url: string, files: string[], concurren
               model: "whisper-1",
               language: "en",
               response_format: "verbose_json",
+              ...(args["sync-chunking"] === "auto" ? { chunking_strategy: "auto" as const } : {}),
             });
             audioSeconds += result.duration;
             latencies.push((performance.now() - at) / 1000);
@@ -344,7 +348,7 @@ async function runSync(scenario: string, url: string, files: string[], concurren
   );
   const wallSeconds = (performance.now() - started) / 1000;
   const { ours, others } = cpu.stop();
-  return { scenario, audioSeconds, wallSeconds, latencies, failures, retries, cpuOthers: others, cpuOurs: ours, note: `${concurrency} in flight` };
+  return { scenario, audioSeconds, wallSeconds, latencies, failures, retries, cpuOthers: others, cpuOurs: ours, note: `${concurrency} in flight, chunking ${args["sync-chunking"]}` };
 }
 
 interface ReadyBody {

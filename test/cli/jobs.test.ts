@@ -127,6 +127,8 @@ describe("earshot jobs", () => {
       model: "whisper-1",
       language: "en",
       response_format: "srt",
+      // Jobs run VAD-chunked: the same pipeline.
+      chunking_strategy: "auto",
     });
     const { code, stdout } = await cli(["jobs", "result", first, "--format", "srt"]);
     expect(code).toBe(0);
