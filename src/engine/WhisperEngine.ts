@@ -8,7 +8,8 @@ import {
   UnsupportedLanguageError,
 } from "./errors.js";
 import { loadAddon } from "./loadAddon.js";
-import type { NativeBuildInfo, NativeModelInfo, NativeSegment, NativeTranscribeParams, NativeWhisperModel } from "./nativeTypes.js";
+import type { NativeBuildInfo, NativeModelInfo, NativeSegment, NativeTranscribeParams, NativeWhisperModel, NativeWhisperState } from "./nativeTypes.js";
+import { SlotSharing } from "./SlotSharing.js";
 import { StatePool, type JobPriority, type StatePoolStats } from "./StatePool.js";
 
 export type { JobPriority } from "./StatePool.js";
@@ -91,6 +92,12 @@ export interface TranscribeHooks {
    * no place in the bounded queue. Default "live".
    */
   priority?: JobPriority;
+  /**
+   * The job may share its slot with another sharing job of its priority (a chunked file's chunks): when two are
+   * ready together they run side by side, the slot's threads split between them; alone it gets them all. No effect
+   * unless {@link WhisperEngine.sharesSlots}.
+   */
+  shareSlot?: boolean;
 }
 
 export interface EngineInfo {
@@ -120,12 +127,16 @@ export function fittedAudioContext(durationSeconds: number): number {
 
 export class WhisperEngine {
   private readonly pool: StatePool;
+  /** Undefined when a slot cannot be split (one thread per job, or the model runs on a GPU). */
+  private readonly sharing: SlotSharing | undefined;
   private readonly languageCodes: Set<string>;
   private closed = false;
+  private jobsRunning = 0;
 
   private constructor(
     private readonly model: NativeWhisperModel,
     readonly info: EngineInfo,
+    onGpu: boolean,
     private readonly onJob?: (job: EngineJob) => void,
   ) {
     this.pool = new StatePool({
@@ -133,7 +144,18 @@ export class WhisperEngine {
       maxQueued: info.maxQueuedJobs,
       createState: () => model.createState(),
     });
+    this.sharing = info.threadsPerJob >= 2 && !onGpu ? new SlotSharing(this.pool, info.threadsPerJob, () => model.createState()) : undefined;
     this.languageCodes = new Set(loadAddon().languages().map((l) => l.code));
+  }
+
+  /** Whether two sharing jobs ({@link TranscribeHooks.shareSlot}) can run side by side on one job slot, threads split. */
+  get sharesSlots(): boolean {
+    return this.sharing !== undefined;
+  }
+
+  /** Jobs decoding now: as many as the slots in use, or more where slots are shared. */
+  get runningJobs(): number {
+    return this.jobsRunning;
   }
 
   /** Loads a ggml model file. */
@@ -152,7 +174,9 @@ export class WhisperEngine {
     } catch (error) {
       throw new ModelLoadError((error as Error).message, modelPath);
     }
-    return new WhisperEngine(model, { build: addon.buildInfo(), model: model.info(), parallelJobs, threadsPerJob, maxQueuedJobs }, options.onJob);
+    const build = addon.buildInfo();
+    const onGpu = (options.useGpu ?? true) && build.devices.some((device) => device.type === "gpu");
+    return new WhisperEngine(model, { build, model: model.info(), parallelJobs, threadsPerJob, maxQueuedJobs }, onGpu, options.onJob);
   }
 
   stats(): StatePoolStats {
@@ -184,51 +208,66 @@ export class WhisperEngine {
     const duration = pcm.length / SAMPLE_RATE;
     const params = this.nativeParams(options, language, language === "auto" ? candidates : [], task, duration);
     const { signal } = hooks;
+    const admitted = hooks.admitted ?? false;
+    const priority = hooks.priority ?? "live";
+    const context = { task, language, duration, wordTimestamps: options.wordTimestamps ?? false };
+    const run = (state: NativeWhisperState, threads: number) => this.runJob(state, pcm, { ...params, threads }, hooks, context);
+    if (hooks.shareSlot && this.sharing) return this.sharing.run({ run, signal, admitted, priority });
+    return this.pool.run((state) => run(state, this.info.threadsPerJob), { signal, admitted, priority });
+  }
 
-    return this.pool.run(async (state) => {
-      if (signal?.aborted) throw new TranscriptionAbortedError();
-      const onAbort = () => state.abort();
-      signal?.addEventListener("abort", onAbort, { once: true });
-      const { onSegment } = hooks;
-      const tokens = this.info.model.specialTokens;
-      const wordTimestamps = options.wordTimestamps ?? false;
-      let onSegments: ((segments: NativeSegment[]) => void) | undefined;
-      if (onSegment) {
-        // The requested language ("auto" while detecting): JS learns the detected one with the result only.
-        const streamContext: SegmentContext = { tokens, duration, wordTimestamps, language };
-        let streamed = 0;
-        onSegments = (segments) => {
-          for (const native of segments) onSegment(buildSegment(native, streamed++, streamContext));
-        };
+  /** One job on a state it holds, with `params.threads` threads. */
+  private async runJob(
+    state: NativeWhisperState,
+    pcm: Float32Array,
+    params: NativeTranscribeParams,
+    hooks: TranscribeHooks,
+    { task, language, duration, wordTimestamps }: { task: Task; language: string; duration: number; wordTimestamps: boolean },
+  ): Promise<TranscriptionResult> {
+    const { signal } = hooks;
+    if (signal?.aborted) throw new TranscriptionAbortedError();
+    const onAbort = () => state.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const { onSegment } = hooks;
+    const tokens = this.info.model.specialTokens;
+    let onSegments: ((segments: NativeSegment[]) => void) | undefined;
+    if (onSegment) {
+      // The requested language ("auto" while detecting): JS learns the detected one with the result only.
+      const streamContext: SegmentContext = { tokens, duration, wordTimestamps, language };
+      let streamed = 0;
+      onSegments = (segments) => {
+        for (const native of segments) onSegment(buildSegment(native, streamed++, streamContext));
+      };
+    }
+    const started = performance.now();
+    let outcome: EngineJob["outcome"] = "failed";
+    this.jobsRunning++;
+    try {
+      const result = await state.transcribe(pcm, params, onSegments, hooks.onProgress, hooks.onLanguage);
+      outcome = "ok";
+      const segments = buildSegments(result.segments, { tokens, duration, wordTimestamps, language: result.language });
+      return {
+        task,
+        language: result.language,
+        languageProbability: result.languageProbability >= 0 ? result.languageProbability : null,
+        duration,
+        text: segments.map((s) => s.text).join("").trim(),
+        segments,
+        timings: result.timings,
+      };
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === "ABORTED") {
+        outcome = "aborted";
+        throw new TranscriptionAbortedError();
       }
-      const started = performance.now();
-      let outcome: EngineJob["outcome"] = "failed";
-      try {
-        const result = await state.transcribe(pcm, params, onSegments, hooks.onProgress, hooks.onLanguage);
-        outcome = "ok";
-        const segments = buildSegments(result.segments, { tokens, duration, wordTimestamps, language: result.language });
-        return {
-          task,
-          language: result.language,
-          languageProbability: result.languageProbability >= 0 ? result.languageProbability : null,
-          duration,
-          text: segments.map((s) => s.text).join("").trim(),
-          segments,
-          timings: result.timings,
-        };
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code === "ABORTED") {
-          outcome = "aborted";
-          throw new TranscriptionAbortedError();
-        }
-        if (code === "UNKNOWN_LANGUAGE") throw new UnsupportedLanguageError(language);
-        throw new TranscriptionFailedError((error as Error).message);
-      } finally {
-        signal?.removeEventListener("abort", onAbort);
-        this.reportJob({ audioSeconds: duration, processingSeconds: (performance.now() - started) / 1000, outcome });
-      }
-    }, { signal, admitted: hooks.admitted ?? false, priority: hooks.priority ?? "live" });
+      if (code === "UNKNOWN_LANGUAGE") throw new UnsupportedLanguageError(language);
+      throw new TranscriptionFailedError((error as Error).message);
+    } finally {
+      this.jobsRunning--;
+      signal?.removeEventListener("abort", onAbort);
+      this.reportJob({ audioSeconds: duration, processingSeconds: (performance.now() - started) / 1000, outcome });
+    }
   }
 
   private reportJob(job: EngineJob): void {
@@ -267,6 +306,7 @@ export class WhisperEngine {
     if (this.closed) return;
     this.closed = true;
     this.pool.close();
+    this.sharing?.close();
     this.model.dispose();
   }
 }

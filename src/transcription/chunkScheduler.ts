@@ -10,7 +10,10 @@ import type { SpeechChunk } from "./speechChunker.js";
 export interface ChunkSchedulerOptions {
   engine: WhisperEngine;
   options: TranscriptionOptions;
-  /** Chunks decoded at once, at most. */
+  /**
+   * Job slots used at once, at most. Where the engine shares slots, twice as many chunks run: two side by side on
+   * a slot, its threads split between them (a chunk that finds no partner gets all of them).
+   */
   concurrency: number;
   /** Every chunk is the work of a request already admitted (one channel of several): none is refused as overloaded. */
   admitted?: boolean | undefined;
@@ -88,7 +91,8 @@ export class ChunkScheduler {
   }
 
   private pump(): void {
-    while (this.failure === undefined && this.waiting.length > 0 && this.running < this.options.concurrency) {
+    const limit = this.options.concurrency * (this.options.engine.sharesSlots ? 2 : 1);
+    while (this.failure === undefined && this.waiting.length > 0 && this.running < limit) {
       // Until the language is known only the first chunk runs: it detects it.
       if (this.language === undefined && this.started > 0) return;
       const state = this.waiting.shift()!;
@@ -105,6 +109,7 @@ export class ChunkScheduler {
       .transcribe(state.samples, options, {
         signal: this.signal,
         admitted,
+        shareSlot: true,
         ...(this.options.priority ? { priority: this.options.priority } : {}),
         ...(onSegment ? { onSegment } : {}),
         onLanguage: (language) => this.learnLanguage(language),

@@ -1,6 +1,6 @@
 // The transcription pipeline end to end on the real engine, the real VAD and real FFmpeg: one encoder pass for
-// the language, chunk times mapped back onto a known silence layout, parallel chunks equal sequential ones, and
-// audio with no speech gives no text.
+// the language, chunk times mapped back onto a known silence layout, parallel chunks (on slots of their own or
+// two on one slot) equal sequential ones, and audio with no speech gives no text.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { TranscriptionResult } from "../../src/engine/types.js";
@@ -115,6 +115,25 @@ describe("chunked transcription", () => {
     expect(parallel.language).toBe(sequential.language);
     expect(parallel.segments.map((s) => [s.id, s.start, s.end, s.text])).toEqual(sequential.segments.map((s) => [s.id, s.start, s.end, s.text]));
     expect(streamed).toEqual(parallel.segments.map((s) => s.id));
+  });
+
+  it("shares a job slot of two threads between two chunks, one thread each, with the same result", async () => {
+    const transcription = await service({ parallelJobs: 1, threadsPerJob: 2 });
+    const engine = await transcription.engine(settings().model);
+    expect(engine.sharesSlots).toBe(true);
+    // Language given: nothing to detect first, so both chunks are ready at once.
+    const { run } = await transcription.open(settings({ chunking: { type: "auto" }, wordTimestamps: true, language: "en" }));
+    let mostJobs = 0;
+    let mostSlots = 0;
+    const watch = setInterval(() => {
+      mostJobs = Math.max(mostJobs, engine.runningJobs);
+      mostSlots = Math.max(mostSlots, engine.stats().running);
+    }, 2);
+    const shared = await run.finish(layout.samples).finally(() => clearInterval(watch));
+    expect(mostJobs).toBe(2);
+    expect(mostSlots).toBe(1);
+    expect(shared.text).toBe(sequential.text);
+    expect(shared.segments.map((s) => [s.id, s.start, s.end, s.text])).toEqual(sequential.segments.map((s) => [s.id, s.start, s.end, s.text]));
   });
 
   it("cancels every chunk when the caller aborts", async () => {
