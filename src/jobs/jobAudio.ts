@@ -9,6 +9,7 @@ import { setPriority } from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
 
+import { DEFAULT_FFMPEG_NICE } from "../audio/decodeAudio.js";
 import { checkFfmpeg, decodeAudio, TARGET_SAMPLE_RATE, type DecodedAudio } from "../audio/index.js";
 import type { JobAudioFile } from "./types.js";
 
@@ -53,7 +54,8 @@ export async function encodeJobAudio(input: Readable, options: EncodeJobAudioOpt
   const file = path.join(options.dir, `incoming-${process.pid}-${randomBytes(8).toString("hex")}.flac`);
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
-  const encoder = spawnEncoder(ffmpeg.path, file, options.ffmpegNice);
+  // The encoder at the decoder's priority: it keeps up with it whatever the load.
+  const encoder = spawnEncoder(ffmpeg.path, file, options.ffmpegNice ?? DEFAULT_FFMPEG_NICE);
   let encoderFailure: Error | undefined;
   let stopping = false;
   const encoderDone = waitForExit(encoder).then((outcome) => {

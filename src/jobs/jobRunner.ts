@@ -1,6 +1,7 @@
 // The worker's processor: runs a claimed job through TranscriptionService like every other request, VAD-chunked
 // (no chunk over 30 s), at batch priority (a live request waits at most for one running chunk), with the job's FLAC
 // audio streamed in as the run asks for it (never in memory whole) and progress reported as chunks finish.
+import { DEFAULT_FFMPEG_NICE } from "../audio/decodeAudio.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
 import { toApiError } from "../transcription/apiErrors.js";
 import { CHUNK_SAMPLE_RATE } from "../transcription/speechChunker.js";
@@ -25,7 +26,7 @@ export interface JobRunnerLog {
  * Decoded audio the run may have waiting for the VAD before the FLAC decoder is paused, and chunks cut and waiting
  * for a slot: enough to keep every slot busy, bounded whatever the audio's length.
  */
-const MAX_VAD_BACKLOG_SAMPLES = 60 * CHUNK_SAMPLE_RATE;
+const MAX_VAD_BACKLOG_SAMPLES = 10 * CHUNK_SAMPLE_RATE;
 const MAX_WAITING_CHUNKS_PER_SLOT = 2;
 const BACKLOG_POLL_MS = 25;
 
@@ -58,7 +59,8 @@ export function createJobProcessor(options: JobRunnerOptions): JobProcessor {
       try {
         const engine = await options.transcription.engine(record.settings.model);
         const maxWaitingChunks = MAX_WAITING_CHUNKS_PER_SLOT * engine.info.parallelJobs;
-        for await (const samples of readJobAudio(job.audioPath, { ffmpegPath: options.ffmpegPath, signal })) {
+        // FFmpeg at a low priority, as every decoder beside the engine (batch work yields to the rest).
+        for await (const samples of readJobAudio(job.audioPath, { ffmpegPath: options.ffmpegPath, signal, ffmpegNice: DEFAULT_FFMPEG_NICE })) {
           run.push(samples);
           // Back-pressure: the decoder is not read (so it stops) while the run has enough work waiting.
           while (!signal.aborted && (run.backlog.vadSamples > MAX_VAD_BACKLOG_SAMPLES || run.backlog.chunks > maxWaitingChunks)) {

@@ -1,13 +1,17 @@
-// The samples of a transcription received so far, in one growing Float32Array (chunks are cut out of it). A run
-// that does not keep its whole audio lets go of the samples no chunk still to come can hold (discardBefore).
-import { chunkSamples } from "./chunkTimeline.js";
-import type { SpeechChunk } from "./speechChunker.js";
+// The samples of a transcription received so far (chunks are cut out of them). A run that keeps its whole audio
+// holds them in one growing Float32Array. A run that does not (a long batch job) lets go of what no chunk still to
+// come can hold: it keeps the stretches already placed in the chunk being filled (copied out, however long the
+// silence between them), and everything from the earliest point an unplaced stretch may start (see
+// SpeechChunker.retained), so what it holds is bounded by about two chunks whatever the audio's length.
+import type { SampleSpan, SpeechChunk } from "./speechChunker.js";
 
 export class PcmStore {
   private buffer: Float32Array = new Float32Array(0);
   /** Index, in the whole audio, of buffer[0]. */
   private base = 0;
   private used = 0;
+  /** Copies of stretches before `base` still needed, in order, not overlapping. */
+  private saved: Array<{ start: number; samples: Float32Array }> = [];
 
   /** Samples received so far (those let go included). */
   get length(): number {
@@ -16,7 +20,7 @@ export class PcmStore {
 
   /** Samples held now. */
   get held(): number {
-    return this.used;
+    return this.used + this.saved.reduce((n, s) => n + s.samples.length, 0);
   }
 
   /** A view of the samples received so far (valid until the next append); only while none were let go. */
@@ -42,25 +46,37 @@ export class PcmStore {
     this.buffer = audio;
     this.base = 0;
     this.used = audio.length;
+    this.saved = [];
   }
 
-  /** A copy of a chunk's samples (pieces back to back); its pieces must not have been let go. */
+  /** A copy of a chunk's samples (pieces back to back); every piece must still be held. */
   chunk(chunk: SpeechChunk): Float32Array {
-    if (this.base === 0) return chunkSamples(this.buffer.subarray(0, this.used), chunk);
-    const first = chunk.pieces[0];
-    if (first && first.start < this.base) throw new Error(`PcmStore: sample ${first.start} was let go (held from ${this.base})`);
-    const shifted = { ...chunk, pieces: chunk.pieces.map((p) => ({ start: p.start - this.base, end: p.end - this.base })) };
-    return chunkSamples(this.buffer.subarray(0, this.used), shifted);
+    const out = new Float32Array(chunk.length);
+    let offset = 0;
+    for (const piece of chunk.pieces) {
+      this.copy(piece, out, offset);
+      offset += piece.end - piece.start;
+    }
+    return out;
   }
 
   /**
-   * Lets go of the samples before `index` (of the whole audio). The rest is moved down only once what is let go is
-   * at least as much as what stays (so each sample is moved a bounded number of times), and the buffer shrinks
-   * when it is far larger than what it holds.
+   * Lets go of every sample before `from` except those in `spans` (which are copied aside). The rest of the buffer
+   * is moved down only once what is let go is at least as much as what stays (each sample is moved a bounded
+   * number of times), and the buffer shrinks when it is far larger than what it holds.
    */
-  discardBefore(index: number): void {
-    const drop = Math.min(this.used, Math.max(0, index - this.base));
+  retainOnly(spans: readonly SampleSpan[], from: number): void {
+    const cut = Math.min(this.base + this.used, Math.max(this.base, from));
+    // Copies no longer in any span go.
+    this.saved = this.saved.filter((s) => spans.some((span) => span.start < s.start + s.samples.length && span.end > s.start));
+    const drop = cut - this.base;
     if (drop === 0 || drop < this.used - drop) return;
+    for (const span of spans) {
+      const start = Math.max(span.start, this.base);
+      const end = Math.min(span.end, cut);
+      if (start < end) this.saved.push({ start, samples: this.buffer.slice(start - this.base, end - this.base) });
+    }
+    this.saved.sort((a, b) => a.start - b.start);
     const rest = this.used - drop;
     if (this.buffer.length > 4 * Math.max(rest, 16_000 * 30)) {
       const next = new Float32Array(Math.max(rest * 2, 16_000 * 30));
@@ -69,7 +85,24 @@ export class PcmStore {
     } else {
       this.buffer.copyWithin(0, drop, this.used);
     }
-    this.base += drop;
+    this.base = cut;
     this.used = rest;
+  }
+
+  /** Copies samples [span.start, span.end) into `out` at `offset`, from the copies set aside and the buffer. */
+  private copy(span: SampleSpan, out: Float32Array, offset: number): void {
+    let at = span.start;
+    for (const part of this.saved) {
+      const partEnd = part.start + part.samples.length;
+      if (partEnd <= at || part.start >= span.end) continue;
+      if (part.start > at) break;
+      const end = Math.min(span.end, partEnd);
+      out.set(part.samples.subarray(at - part.start, end - part.start), offset + (at - span.start));
+      at = end;
+    }
+    if (at < span.end) {
+      if (at < this.base) throw new Error(`PcmStore: sample ${at} was let go (held from ${this.base})`);
+      out.set(this.buffer.subarray(at - this.base, span.end - this.base), offset + (at - span.start));
+    }
   }
 }

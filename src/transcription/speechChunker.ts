@@ -105,15 +105,17 @@ export class SpeechChunker {
   }
 
   /**
-   * The first sample a chunk still to come may hold: the chunk being filled, the stretch held for its trailing
-   * padding, the stretch in progress, and a stretch not detected yet (its prefix padding and the detector's
-   * minimum speech reach back before the latest frame). A run that does not keep its whole audio lets go of the
-   * samples before it.
+   * The samples a chunk still to come may hold: `spans`, the pieces already placed in the chunk being filled and the
+   * finished stretch held until the next one starts (with its trailing padding), and everything from `from` on (the
+   * stretch in progress, and a stretch not detected yet, whose prefix padding and the detector's minimum speech
+   * reach back before the latest frame). A run that does
+   * not keep its whole audio lets go of the rest.
    */
-  get keepFrom(): number {
+  retained(): { spans: readonly SampleSpan[]; from: number } {
     const notYetDetected = this.samplesSeen - this.paddingSamples - this.lookbackSamples;
-    const starts = [this.pieces[0]?.start, this.held?.start, this.stretch?.start, notYetDetected].filter((s): s is number => s !== undefined);
-    return Math.max(0, Math.min(...starts));
+    const starts = [this.stretch?.start, notYetDetected].filter((s): s is number => s !== undefined);
+    const held = this.held ? [{ start: this.held.start, end: this.held.end + this.trailingSamples }] : [];
+    return { spans: [...this.pieces, ...held], from: Math.max(0, Math.min(...starts)) };
   }
 
   /**

@@ -150,7 +150,10 @@ export class TranscriptionRun {
         if (this.cancelled || this.vadFailure !== undefined || this.options.signal?.aborted) return;
         const frames = await (await vad).push(samples);
         for (const frame of frames) this.dispatch(chunker.push(frame.probability));
-        if (this.options.keepAudio === false) this.store.discardBefore(chunker.keepFrom);
+        if (this.options.keepAudio === false) {
+          const { spans, from } = chunker.retained();
+          this.store.retainOnly(spans, from);
+        }
       } catch (error) {
         this.vadFailure ??= error;
       } finally {
