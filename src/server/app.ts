@@ -120,7 +120,9 @@ export function buildApp(baseContext: ServerContext, options: BuildAppOptions = 
   app.server.on("checkContinue", (request, response) => {
     const path = (request.url ?? "").split("?")[0] ?? "";
     const refused = UPLOAD_PATHS.has(path) && context.admission.refusal() !== undefined;
-    if (!refused && !declaredTooLarge(request.headers, context.maxUploadBytes)) response.writeContinue();
+    // Batch job uploads have their own (larger) limit.
+    const limit = path === "/v1/audio/jobs" ? (context.jobs?.()?.limits.maxUploadBytes ?? context.maxUploadBytes) : context.maxUploadBytes;
+    if (!refused && !declaredTooLarge(request.headers, limit)) response.writeContinue();
     app.server.emit("request", request, response);
   });
 
