@@ -366,7 +366,7 @@ async function warmUp(url: string, file: string): Promise<void> {
 // Report.
 
 function printTable(outcomes: Outcome[], skipped: string[]): void {
-  const header = ["scenario", "jobs", "audio", "wall", "audio h/h", "latency p50", "p95", "failed", "429s", "CPU bench", "CPU others", "note"];
+  const header = ["scenario", "jobs", "audio", "wall", "audio h/h", "latency p50", "p95", "failed", "429s", "CPU bench", "audio s/CPU s", "CPU others", "note"];
   const rows = outcomes.map((o) => [
     o.scenario,
     String(o.latencies.length + o.failures),
@@ -378,6 +378,7 @@ function printTable(outcomes: Outcome[], skipped: string[]): void {
     String(o.failures),
     String(o.retries),
     Number.isNaN(o.cpuOurs) ? "n/a" : `${o.cpuOurs.toFixed(0)} s`,
+    Number.isNaN(o.cpuOurs) ? "n/a" : (o.audioSeconds / o.cpuOurs).toFixed(1),
     Number.isNaN(o.cpuOthers) ? "n/a" : `${o.cpuOthers.toFixed(0)} s`,
     o.note ?? "",
   ]);
@@ -391,6 +392,7 @@ function printTable(outcomes: Outcome[], skipped: string[]): void {
   console.log();
   console.log("audio h/h: hours of audio transcribed per hour of wall time (= × real time), first upload to last result.");
   console.log(`CPU: CPU-seconds of the bench's processes, and of everything else on this ${os.availableParallelism()}-thread machine meanwhile (distorts the figures when large).`);
+  console.log("audio s/CPU s: audio seconds per CPU-second the bench's processes used (servers, workers, FFmpeg, redis-server, the bench): the cost, less moved by other load.");
 }
 
 async function main(): Promise<void> {
