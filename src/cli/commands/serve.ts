@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 
-import { startServer } from "../../server/server.js";
+import type { startServer } from "../../server/server.js";
 import { ConfigError, loadServerConfig, type ServerConfigInput } from "../../config.js";
 
 /** `earshot serve`: the OpenAI-compatible HTTP API. */
@@ -52,7 +52,9 @@ export function registerServeCommand(program: Command): void {
         const config = loadServerConfig(flags);
         // The whole shutdown: still taking work while the load balancer notices, then the drain.
         drainSeconds = config.drainAcceptSeconds + config.drainTimeoutSeconds;
-        server = await startServer(config);
+        // Loaded here, not at the top: the other commands start without the server's modules.
+        const { startServer: start } = await import("../../server/server.js");
+        server = await start(config);
       } catch (error) {
         if (error instanceof ConfigError) {
           process.stderr.write(`earshot: ${error.message}\n`);

@@ -7,9 +7,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { loadServerConfig } from "../../config.js";
 import { audioResponseFormats, renderTranscription, type AudioResponseFormat } from "../../formats/index.js";
 import { ApiError } from "../../transcription/apiErrors.js";
-import { ModelRegistry } from "../../transcription/ModelRegistry.js";
 import { chunkingSetting, languageSetting, type ChunkingStrategy, type TranscriptionSettings } from "../../transcription/settings.js";
-import { TranscriptionService } from "../../transcription/TranscriptionService.js";
 
 interface TranscribeCommandOptions {
   model?: string;
@@ -94,6 +92,11 @@ export function registerTranscribeCommand(program: Command): void {
 
 async function runTranscribe(files: string[], options: TranscribeCommandOptions): Promise<void> {
   const config = loadServerConfig();
+  // Loaded here, not at the top: the other commands start without the engine's modules.
+  const [{ ModelRegistry }, { TranscriptionService }] = await Promise.all([
+    import("../../transcription/ModelRegistry.js"),
+    import("../../transcription/TranscriptionService.js"),
+  ]);
   const threadsPerJob = options.threads ?? config.threadsPerJob;
   const models = new ModelRegistry(
     { model: options.model ?? config.model, extraModels: [], aliases: [], modelsDir: config.modelsDir },

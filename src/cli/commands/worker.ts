@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 
 import { ConfigError, loadServerConfig, redactUrl, type ServerConfigInput } from "../../config.js";
-import { startWorkerServer } from "../../server/workerServer.js";
+import type { startWorkerServer } from "../../server/workerServer.js";
 
 /** `earshot worker`: runs batch jobs from the shared Redis queue; only /health and /metrics on its own port. */
 export function registerWorkerCommand(program: Command): void {
@@ -27,7 +27,9 @@ export function registerWorkerCommand(program: Command): void {
       let worker: Awaited<ReturnType<typeof startWorkerServer>>;
       try {
         const config = loadServerConfig(flags);
-        worker = await startWorkerServer(config);
+        // Loaded here, not at the top: the other commands start without the worker's modules.
+        const { startWorkerServer: start } = await import("../../server/workerServer.js");
+        worker = await start(config);
         process.stderr.write(`earshot: worker listening on ${worker.url} (/health, /metrics), running jobs from ${redactUrl(config.redisUrl)}\n`);
       } catch (error) {
         if (error instanceof ConfigError) {
