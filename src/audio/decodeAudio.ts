@@ -71,11 +71,13 @@ export interface DecodeAudioOptions {
    * Called with the samples as they are decoded, in order (each call a new array the receiver may keep), so work can
    * start before the whole file is decoded. The promise still resolves with all of them.
    */
-  onSamples?: (samples: Float32Array) => void;
+  onSamples?: (samples: Float32Array) => unknown;
   /**
    * false: the samples are only handed to `onSamples` (needed), never kept: the result's `samples` is empty, its
-   * `duration` still counts every sample decoded; no memory is held for them (`memory` is not asked). For audio
-   * longer than would fit in memory (batch jobs). Mix only. Default true.
+   * `duration` still counts every sample decoded; no memory is held for them (`memory` is not asked). `onSamples`
+   * may then return a promise: ffmpeg's output is not read (so it stops decoding) until it settles, so a slower
+   * receiver holds the decoder back instead of samples piling up. For audio longer than would fit in memory (batch
+   * jobs). Mix only. Default true.
    */
   retainSamples?: boolean;
   /**
@@ -292,6 +294,8 @@ interface SampleSink {
   /** Undefined until known (separated output). */
   readonly channelCount: number | undefined;
   finish(): Float32Array[] | "over_budget";
+  /** What the receiver of the samples asks the decoder to wait for (then ffmpeg's output is not read), if anything. */
+  backPressure?(): Promise<void> | undefined;
 }
 
 class MixSink implements SampleSink {
@@ -322,11 +326,18 @@ class PassOnSink implements SampleSink {
   private count = 0;
   /** Bytes of a sample split across two chunks of ffmpeg's output. */
   private partial = new Uint8Array(0);
+  private waiting: Promise<void> | undefined;
 
   constructor(
     private readonly maxSamples: number,
-    private readonly onSamples: (samples: Float32Array) => void,
+    private readonly onSamples: (samples: Float32Array) => unknown,
   ) {}
+
+  backPressure(): Promise<void> | undefined {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    return waiting;
+  }
 
   get sampleCount(): number {
     return this.count;
@@ -342,7 +353,8 @@ class PassOnSink implements SampleSink {
     const view = new DataView(bytes.buffer, bytes.byteOffset, whole * 4);
     for (let i = 0; i < whole; i++) samples[i] = view.getFloat32(i * 4, true);
     this.count += whole;
-    this.onSamples(samples);
+    const wait = this.onSamples(samples);
+    if (wait instanceof Promise) this.waiting = wait.then(() => undefined);
     return "ok" as const;
   }
 
@@ -650,7 +662,17 @@ function runFfmpeg(options: FfmpegRunOptions): Promise<FfmpegRunResult> {
     child.stdout?.on("data", (chunk: Buffer) => {
       if (failure !== undefined) return;
       const pushed = sink.push(chunk);
-      if (pushed === "ok") return;
+      if (pushed === "ok") {
+        const wait = sink.backPressure?.();
+        if (wait) {
+          child.stdout?.pause();
+          const resume = () => {
+            if (failure === undefined) child.stdout?.resume();
+          };
+          wait.then(resume, resume);
+        }
+        return;
+      }
       if (pushed === "too_long") stop(options.tooLong());
       else if (pushed === "over_budget") stop(options.overBudget());
       else if (pushed === "too_many_channels") stop(options.tooManyChannels(sink.channelCount ?? 0));

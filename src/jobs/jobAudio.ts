@@ -4,6 +4,7 @@
 // samples go to the FLAC encoder as they are decoded, and the runner reads the FLAC back as a stream it pulls from.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import fs from "node:fs";
 import { setPriority } from "node:os";
 import path from "node:path";
@@ -12,12 +13,6 @@ import type { Readable } from "node:stream";
 import { DEFAULT_FFMPEG_NICE } from "../audio/decodeAudio.js";
 import { checkFfmpeg, decodeAudio, TARGET_SAMPLE_RATE, type DecodedAudio } from "../audio/index.js";
 import type { JobAudioFile } from "./types.js";
-
-/**
- * Decoded samples waiting for the FLAC encoder beyond this are a failure (the encoder is far faster than any
- * decoder; only a stopped encoder gets there): 64 MiB, 17 minutes of samples.
- */
-const MAX_ENCODER_BACKLOG_BYTES = 64 * 1_048_576;
 
 export interface EncodeJobAudioOptions {
   /** Where the FLAC file is written (a directory on the same file system as the jobs' store). */
@@ -74,13 +69,11 @@ export async function encodeJobAudio(input: Readable, options: EncodeJobAudioOpt
       timeoutMs: options.timeoutMs,
       signal,
       retainSamples: false,
+      // Back-pressure: while the encoder's input is full, the decoder waits (and so does the upload).
       onSamples: (samples) => {
-        if (stop.signal.aborted) return;
-        if (encoder.stdin!.writableLength > MAX_ENCODER_BACKLOG_BYTES) {
-          stop.abort(new JobAudioEncodeError("the FLAC encoder fell too far behind the decoder"));
-          return;
-        }
-        encoder.stdin!.write(Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength));
+        if (stop.signal.aborted || encoder.stdin!.destroyed) return undefined;
+        if (encoder.stdin!.write(Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength))) return undefined;
+        return Promise.race([once(encoder.stdin!, "drain").then(() => undefined), encoderDone]);
       },
     });
     encoder.stdin!.end();

@@ -56,6 +56,34 @@ describe("job audio", () => {
     fs.rmSync(audio.path);
   });
 
+  it("holds the decoder back while the receiver of the samples is busy (a slow encoder never lets samples pile up)", async () => {
+    const wav = encodeWav(await speechOfLength(120), 16_000);
+    let calls = 0;
+    let busy = false;
+    let samplesWhileBusy = 0;
+    const decoded = await decodeAudio(wav, {
+      retainSamples: false,
+      onSamples: (samples) => {
+        calls++;
+        if (busy) samplesWhileBusy += samples.length;
+        // Every tenth batch the receiver is busy for 100 ms (FFmpeg decodes all 120 s in less than that).
+        if (calls % 10 !== 1) return undefined;
+        busy = true;
+        return new Promise<void>((resolve) =>
+          setTimeout(() => {
+            busy = false;
+            resolve();
+          }, 100),
+        );
+      },
+    });
+    expect(decoded.duration).toBe(120);
+    expect(calls).toBeGreaterThan(10);
+    // Nothing arrives while the receiver is busy but, once FFmpeg has exited, what its pipe still held (Node reads
+    // a child's output to the end when it exits): at most a pipe's worth, never the rest of the decode.
+    expect(samplesWhileBusy * 4).toBeLessThanOrEqual(128 * 1024);
+  });
+
   it("refuses what is not audio with the decoder's error, and an aborted upload, leaving no file", async () => {
     await expect(encodeJobAudio(Readable.from([Buffer.from("not audio ".repeat(1000))]), encodeOptions())).rejects.toMatchObject({
       constructor: AudioDecodeError,
