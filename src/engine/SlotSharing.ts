@@ -1,7 +1,8 @@
 // Two jobs that may share a job slot run side by side on it, each on a whisper_state of its own, the slot's CPU
 // threads split between them: a long file's chunks use the cores better so than one chunk at a time on all of
 // them (whisper's decoder spreads over threads far less well than its encoder). A sharing job that finds nobody
-// to share with by the time its slot comes runs alone on all the threads, so a lone request never loses speed.
+// to share with by the time its slot comes runs alone on all the threads, so a lone request never loses speed,
+// unless its owner says more work is in hand (alone: "half"): then it leaves half of them for the partner to come.
 import { EngineClosedError, EngineOverloadedError, TranscriptionAbortedError } from "./errors.js";
 import type { NativeWhisperState } from "./nativeTypes.js";
 import type { JobPriority, StatePool } from "./StatePool.js";
@@ -14,6 +15,11 @@ export interface SharingJob<T> {
   admitted: boolean;
   /** Jobs share a slot only with jobs of the same priority. */
   priority: JobPriority;
+  /**
+   * The threads it takes when it starts without a partner: "all", or "half" when its owner has more work in hand
+   * (the rest of the audio to cut into chunks, the next chunk soon): the other half waits for a partner.
+   */
+  alone: "all" | "half";
 }
 
 interface Member {
@@ -182,7 +188,7 @@ class SharedSlot {
     for (const member of members) member.detach();
     this.phase = "running";
     const threads = this.sharing.threads;
-    this.split = members.length > 1;
+    this.split = members.length > 1 || members[0]?.job.alone === "half";
     let spare: NativeWhisperState | undefined;
     try {
       if (this.split) {

@@ -94,10 +94,11 @@ export interface TranscribeHooks {
   priority?: JobPriority;
   /**
    * The job may share its slot with another sharing job of its priority (a chunked file's chunks): when two are
-   * ready together they run side by side, the slot's threads split between them; alone it gets them all. No effect
+   * ready together they run side by side, the slot's threads split between them; alone it gets them all (true), or
+   * half of them when the caller has more work in hand and the other half is for its next job ("half"). No effect
    * unless {@link WhisperEngine.sharesSlots}.
    */
-  shareSlot?: boolean;
+  shareSlot?: boolean | "half";
 }
 
 export interface EngineInfo {
@@ -212,7 +213,7 @@ export class WhisperEngine {
     const priority = hooks.priority ?? "live";
     const context = { task, language, duration, wordTimestamps: options.wordTimestamps ?? false };
     const run = (state: NativeWhisperState, threads: number) => this.runJob(state, pcm, { ...params, threads }, hooks, context);
-    if (hooks.shareSlot && this.sharing) return this.sharing.run({ run, signal, admitted, priority });
+    if (hooks.shareSlot && this.sharing) return this.sharing.run({ run, signal, admitted, priority, alone: hooks.shareSlot === "half" ? "half" : "all" });
     return this.pool.run((state) => run(state, this.info.threadsPerJob), { signal, admitted, priority });
   }
 

@@ -24,6 +24,11 @@ export interface ChunkSchedulerOptions {
   priority?: JobPriority | undefined;
   /** Each chunk once it and every chunk before it are decoded, in order. */
   onChunkDone?: ((chunk: SpeechChunk) => void) | undefined;
+  /**
+   * Whether more chunks are coming soon (the caller has audio in hand still to cut): a chunk that would run alone
+   * then takes half a shared slot's threads, the other half being for the chunks to come (and, meanwhile, the VAD).
+   */
+  moreComing?: (() => boolean) | undefined;
 }
 
 interface ChunkState {
@@ -109,7 +114,7 @@ export class ChunkScheduler {
       .transcribe(state.samples, options, {
         signal: this.signal,
         admitted,
-        shareSlot: true,
+        shareSlot: this.waiting.length > 0 || this.options.moreComing?.() ? "half" : true,
         ...(this.options.priority ? { priority: this.options.priority } : {}),
         ...(onSegment ? { onSegment } : {}),
         onLanguage: (language) => this.learnLanguage(language),

@@ -51,6 +51,8 @@ export class TranscriptionRun {
   private cancelled = false;
   /** Samples handed to the VAD and not yet through it. */
   private vadBacklog = 0;
+  /** Samples of the block the VAD is running now (part of the backlog). */
+  private vadRunning = 0;
 
   constructor(private readonly options: TranscriptionRunOptions) {
     if (options.keepAudio === false && !options.chunking) throw new RangeError("TranscriptionRun: keepAudio: false needs chunking");
@@ -69,6 +71,8 @@ export class TranscriptionRun {
         onSegment: options.onSegment,
         priority: options.priority,
         onChunkDone: options.onChunkDone,
+        // Audio in hand behind the block being cut: the VAD is busy and more chunks are coming.
+        moreComing: () => this.vadBacklog - this.vadRunning >= MORE_COMING_SAMPLES,
       });
       this.vad = options.loadVad().then((model) => model.createStream());
       this.vad.catch(() => undefined);
@@ -148,6 +152,7 @@ export class TranscriptionRun {
     this.vadTail = this.vadTail.then(async () => {
       try {
         if (this.cancelled || this.vadFailure !== undefined || this.options.signal?.aborted) return;
+        this.vadRunning = samples.length;
         const frames = await (await vad).push(samples);
         for (const frame of frames) this.dispatch(chunker.push(frame.probability));
         if (this.options.keepAudio === false) {
@@ -158,6 +163,7 @@ export class TranscriptionRun {
         this.vadFailure ??= error;
       } finally {
         this.vadBacklog -= samples.length;
+        this.vadRunning = 0;
       }
     });
   }
@@ -166,6 +172,9 @@ export class TranscriptionRun {
     for (const chunk of chunks) this.scheduler!.add(chunk, this.store.chunk(chunk));
   }
 }
+
+/** Audio waiting for the VAD that counts as more chunks coming soon (a third of a chunk): 10 s. */
+const MORE_COMING_SAMPLES = 10 * SAMPLE_RATE;
 
 /** The language reported for audio with no speech: the one asked for, else the first of those allowed, else English. */
 function silentLanguage(options: TranscriptionOptions): string {

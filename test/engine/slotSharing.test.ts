@@ -46,7 +46,7 @@ function setup(options: { threads?: number; maxQueued?: number } = {}) {
   const pool = new StatePool({ maxParallel: 1, maxQueued: options.maxQueued ?? 4, createState: () => model.createState() });
   const sharing = new SlotSharing(pool, options.threads ?? 2, () => model.createState());
   const order: string[] = [];
-  const held = (name: string, job: { admitted?: boolean; signal?: AbortSignal; priority?: "live" | "batch" } = {}): HeldJob => {
+  const held = (name: string, job: { admitted?: boolean; signal?: AbortSignal; priority?: "live" | "batch"; alone?: "all" | "half" } = {}): HeldJob => {
     let end!: () => void;
     const gate = new Promise<void>((resolve) => (end = resolve));
     const record: HeldJob = { name, started: false, end: () => end(), result: Promise.resolve("") };
@@ -59,6 +59,7 @@ function setup(options: { threads?: number; maxQueued?: number } = {}) {
       },
       admitted: job.admitted ?? false,
       priority: job.priority ?? "live",
+      alone: job.alone ?? "all",
       signal: job.signal,
     });
     record.result.catch(() => undefined);
@@ -86,6 +87,21 @@ describe("SlotSharing", () => {
     expect(a).toMatchObject({ started: true, threads: 4 });
     a.end();
     expect(await a.result).toBe("a");
+    close();
+  });
+
+  it("gives a job alone half the threads when its owner has more work in hand, the other half to the next job", async () => {
+    const { pool, held, close } = setup({ threads: 4 });
+    const a = held("a", { alone: "half" });
+    await until(() => a.started);
+    expect(a.threads).toBe(2);
+    const b = held("b");
+    expect(b).toMatchObject({ started: true, threads: 2 });
+    expect(b.state).not.toBe(a.state);
+    expect(pool.stats()).toMatchObject({ running: 1, queued: 0 });
+    a.end();
+    b.end();
+    await Promise.all([a.result, b.result]);
     close();
   });
 
@@ -245,7 +261,7 @@ describe("SlotSharing", () => {
   it("refuses jobs once closed", async () => {
     const { sharing, close } = setup();
     close();
-    await expect(sharing.run({ run: async () => "never", admitted: false, priority: "live" })).rejects.toBeInstanceOf(EngineClosedError);
+    await expect(sharing.run({ run: async () => "never", admitted: false, priority: "live", alone: "all" })).rejects.toBeInstanceOf(EngineClosedError);
   });
 });
 
