@@ -4,7 +4,8 @@
 //   1. a 5-s clip over HTTP: language auto vs language=en, and whisper-cli -l auto vs -l en
 //   2. realtime (ws, server VAD, paced in real time): speech_stopped → transcription.completed, auto vs "en"
 //   3. a 10-min recording, ~40% silence (60-s silent lead-in): chunking_strategy=auto vs none vs whisper-cli;
-//      every verbose_json segment checked against the known speech placements (±0.5 s)
+//      every verbose_json segment checked against the known speech placements (±0.5 s). The silences are not
+//      digital zeros but the speech's own noise floor (--gap-noise floor, the default; "zero" or a level in dBFS)
 //   4. 10 min of continuous speech, chunking auto: parallel jobs × threads configurations (e.g. 2x1 vs 1x2)
 //   5. time to first SSE delta (stream=true, chunking auto) for the 10-min WAV uploaded at 2 MB/s
 //
@@ -50,6 +51,8 @@ const { values: args } = parseArgs({
     "long-seconds": { type: "string", default: "600" },
     "lead-in-seconds": { type: "string", default: "60" },
     "silence-fraction": { type: "string", default: "0.4" },
+    /** What fills the 10-min recording's silences: "floor" (the utterances' own noise floor), "zero", or dBFS (e.g. -50). */
+    "gap-noise": { type: "string", default: "floor" },
     seed: { type: "string", default: "1" },
     configs: { type: "string", default: process.env.BENCH_CONFIGS ?? "2x1,1x2" },
     only: { type: "string", default: "1,2,3,4,5" },
@@ -67,6 +70,8 @@ const realtimeRounds = Number(args["realtime-rounds"]);
 const longSeconds = Number(args["long-seconds"]);
 const leadInSeconds = Number(args["lead-in-seconds"]);
 const silenceFraction = Number(args["silence-fraction"]);
+const gapNoise = args["gap-noise"];
+if (gapNoise !== "floor" && gapNoise !== "zero" && !Number.isFinite(Number(gapNoise))) throw new Error(`--gap-noise: "${gapNoise}" is not floor, zero or a level in dBFS`);
 const seed = Number(args.seed);
 const sections = new Set(args.only.split(",").map((s) => s.trim()));
 const configs = args.configs.split(",").map((c) => {
@@ -242,13 +247,16 @@ interface Recording {
   /** Where each utterance is, in seconds. */
   speech: Array<{ start: number; end: number }>;
   utterances: Utterance[];
+  /** What the silences hold, in words. */
+  silence: string;
 }
 
 /**
  * `longSeconds` of audio: a silent lead-in, then shuffled utterances (fixed seed) separated by silences, so that
- * `silenceFraction` of the whole is silence (pauses of 0.5–1.5 units, every 8th a long one of 10 units).
+ * `silenceFraction` of the whole is silence (pauses of 0.5–1.5 units, every 8th a long one of 10 units). The silences
+ * hold white noise at `gapNoiseRms` (a real recording's silence is its noise floor, never digital zero).
  */
-function recordingWithSilences(utterances: Utterance[]): Recording {
+function recordingWithSilences(utterances: Utterance[], gapNoiseRms: number): Recording {
   const random = prng(seed);
   const order = [...utterances];
   for (let i = order.length - 1; i > 0; i--) {
@@ -270,6 +278,11 @@ function recordingWithSilences(utterances: Utterance[]): Recording {
   const weightSum = weights.reduce((a, b) => a + b, 0);
   const pauses = weights.map((w) => (w / weightSum) * silenceLeft);
   const samples = new Float32Array(Math.round(longSeconds * RATE));
+  if (gapNoiseRms > 0) {
+    const noise = prng(seed + 1);
+    // Gaussian (Box-Muller) white noise.
+    for (let i = 0; i < samples.length; i++) samples[i] = gapNoiseRms * Math.sqrt(-2 * Math.log(Math.max(1e-12, noise()))) * Math.cos(2 * Math.PI * noise());
+  }
   const speech: Recording["speech"] = [];
   let at = Math.round(leadInSeconds * RATE);
   chosen.forEach((u, i) => {
@@ -278,7 +291,22 @@ function recordingWithSilences(utterances: Utterance[]): Recording {
     speech.push({ start: at / RATE, end: (at + length) / RATE });
     at += length + Math.round(pauses[i]! * RATE);
   });
-  return { samples, speech, utterances: chosen };
+  const silence = gapNoiseRms > 0 ? `noise at ${(20 * Math.log10(gapNoiseRms)).toFixed(1)} dBFS` : "digital zero";
+  return { samples, speech, utterances: chosen, silence };
+}
+
+/** The utterances' noise floor: the 10th percentile of their 32-ms frames' RMS (LibriSpeech: about -60 dBFS). */
+function noiseFloorRms(utterances: Utterance[]): number {
+  const levels: number[] = [];
+  for (const u of utterances) {
+    for (let i = 0; i + 512 <= u.samples.length; i += 512) {
+      let sum = 0;
+      for (let j = i; j < i + 512; j++) sum += u.samples[j]! * u.samples[j]!;
+      levels.push(Math.sqrt(sum / 512));
+    }
+  }
+  levels.sort((a, b) => a - b);
+  return levels[Math.floor(levels.length * 0.1)] ?? 0;
 }
 
 /** `seconds` of continuous speech: `first`'s utterances, then the others, cut to length. */
@@ -678,7 +706,7 @@ async function longRecording(ctx: Context): Promise<void> {
   const { recording } = ctx;
   const speechSeconds = recording.speech.reduce((n, r) => n + r.end - r.start, 0);
   console.log(
-    `\n== 3. ${longSeconds}-s recording: ${recording.utterances.length} utterances, ${((1 - speechSeconds / longSeconds) * 100).toFixed(0)}% silence incl. ${leadInSeconds}-s lead-in (seed ${seed}); median of ${longRepeats} ==`,
+    `\n== 3. ${longSeconds}-s recording: ${recording.utterances.length} utterances, ${((1 - speechSeconds / longSeconds) * 100).toFixed(0)}% silence (${recording.silence}) incl. ${leadInSeconds}-s lead-in (seed ${seed}); median of ${longRepeats} ==`,
   );
   const chunked: number[] = [];
   const plain: number[] = [];
@@ -797,7 +825,8 @@ async function main(): Promise<void> {
   const clipWav = encodeWav(fitTo(clipSource.samples, 5), RATE);
   const clipPath = path.join(tmpDir, "clip-5s.wav");
   fs.writeFileSync(clipPath, clipWav);
-  const recording = recordingWithSilences(utterances);
+  const gapNoiseRms = gapNoise === "zero" ? 0 : gapNoise === "floor" ? noiseFloorRms(utterances) : 10 ** (Number(gapNoise) / 20);
+  const recording = recordingWithSilences(utterances, gapNoiseRms);
   const recordingWav = encodeWav(recording.samples, RATE);
   const recordingPath = path.join(tmpDir, `recording-${longSeconds}s.wav`);
   fs.writeFileSync(recordingPath, recordingWav);
