@@ -34,6 +34,7 @@ import OpenAI, { toFile } from "openai";
 import { decodeAudio } from "../src/audio/index.js";
 import { type Job, JobsApi } from "../src/cli/jobsApi.js";
 import { getTestModelPath } from "../src/models/testModel.js";
+import { freePort } from "../test/support/loopbackPorts.js";
 import { encodeWav } from "../test/support/speech.js";
 import { cpuPhase } from "./cpuLoad.js";
 import { killOnExit, serverUrl } from "./serverUrl.js";
@@ -191,17 +192,6 @@ function hasWorkerCommand(): boolean {
 function findRedisServer(): string | undefined {
   const probe = spawnSync(args["redis-server"], ["--version"], { encoding: "utf8" });
   return probe.status === 0 ? args["redis-server"] : undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A throwaway redis-server on loopback (no persistence), ready when PING answers. */

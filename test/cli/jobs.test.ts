@@ -3,7 +3,6 @@
 // beside it for the synchronous transcription the results are compared with.
 import { execFile } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -11,6 +10,7 @@ import { promisify } from "node:util";
 import { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { freePort } from "../support/loopbackPorts.js";
 import { longSpeechWav, startTestServer, waitFor, WINDOW_TEXT, type TestServer } from "../support/server.js";
 import { encodeWithFfmpeg, longSpeech, writeWav } from "../support/speech.js";
 
@@ -167,7 +167,7 @@ describe("earshot jobs", () => {
   it("an unknown id, a file that is not audio, a missing key and no server: one clear line each, non-zero exit", async () => {
     const notes = path.join(dir, "notes.mp3");
     fs.writeFileSync(notes, "this is not audio at all\n".repeat(20));
-    const closed = await closedPort();
+    const closed = await freePort();
     const [unknown, mixed, keyless, openaiKey, refused] = await Promise.all([
       cli(["jobs", "get", "job_000000000000000000000000"]),
       // The bad file is refused at submit (the server's 415); the good one after it is still submitted.
@@ -196,15 +196,3 @@ describe("earshot jobs", () => {
     );
   });
 });
-
-/** A loopback port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}

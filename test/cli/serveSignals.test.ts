@@ -3,12 +3,12 @@
 // parent has gone and drains itself; no server is left running as an orphan. Runs the built CLI (dist/).
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 
 import { describe, expect, it } from "vitest";
 
 import { getTestModelPath } from "../../src/models/testModel.js";
+import { portOpen } from "../support/loopbackPorts.js";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 
@@ -33,14 +33,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.once("connect", () => (socket.destroy(), resolve(true)));
-    socket.once("error", () => resolve(false));
-  });
 }
 
 async function startAndTerm(command: string, args: string[]): Promise<void> {

@@ -13,7 +13,8 @@ import { OpenAIRealtimeWS } from "openai/realtime/ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { speechOfLength } from "../support/engineFixtures.js";
-import { freePort, HAPROXY_TEMPLATE, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { HAPROXY_TEMPLATE, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { freePort } from "../support/loopbackPorts.js";
 import { RealtimeClient, realtimeUrl, spokenTurns } from "../support/realtime.js";
 import { rawUpload } from "../support/abuse.js";
 import { waitFor, WINDOW_TEXT } from "../support/server.js";

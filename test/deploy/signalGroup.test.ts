@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 
 import { rawUpload } from "../support/abuse.js";
 import { speechOfLength } from "../support/engineFixtures.js";
-import { freePort } from "../support/haproxy.js";
+import { freePort } from "../support/loopbackPorts.js";
 import { waitFor, WINDOW_TEXT } from "../support/server.js";
 import { encodeWav } from "../support/speech.js";
 import { type Replica, startReplica } from "./replicas.js";

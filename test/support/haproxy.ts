@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 
 import { resolveTls } from "../../src/server/tls.js";
+import { freePort, portOpen } from "./loopbackPorts.js";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 export const HAPROXY_TEMPLATE = path.join(root, "deploy", "haproxy.cfg");
@@ -20,18 +21,6 @@ export function haproxyPath(): string {
     if (dir && fs.existsSync(candidate)) return candidate;
   }
   throw new Error("haproxy not found: apt-get install haproxy (npm test runs scripts/ensure-test-services.mjs, which installs it)");
-}
-
-/** A free TCP port on 127.0.0.1 (bound, then released, so that a process started next can take it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface HaproxyBackend {
@@ -204,12 +193,4 @@ export async function startHaproxy(servers: HaproxyBackend[]): Promise<RunningHa
     throw error;
   }
   return running;
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.once("connect", () => (socket.destroy(), resolve(true)));
-    socket.once("error", () => resolve(false));
-  });
 }

@@ -7,6 +7,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
+import { freePort } from "./loopbackPorts.js";
+
 /** Where redis-server is: EARSHOT_REDIS_SERVER, else on PATH or in /usr/bin, /usr/sbin. */
 export function findRedisServer(): string {
   const given = process.env.EARSHOT_REDIS_SERVER;
@@ -16,18 +18,6 @@ export function findRedisServer(): string {
     if (dir && fs.existsSync(candidate)) return candidate;
   }
   throw new Error("redis-server not found: install it (apt-get install redis-server; `npm test` does so through scripts/ensure-test-services.mjs) or set EARSHOT_REDIS_SERVER");
-}
-
-/** A port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface TestRedis {
