@@ -9,46 +9,21 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
 import type { AudioResponseFormat } from "../formats/index.js";
+import type { JobListObject, JobObject } from "../jobs/jobObject.js";
+import type { JobStatus } from "../jobs/types.js";
 import { multipartUpload, type MultipartUpload } from "./multipartUpload.js";
 
-export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
-/** A status a job never leaves. */
-export function isFinished(status: JobStatus): boolean {
-  return status === "succeeded" || status === "failed" || status === "cancelled";
-}
+// The wire types are the server's own (src/jobs: types only, and the statuses, at run time).
+export { isFinished, JOB_STATUSES, type JobStatus } from "../jobs/types.js";
+/** The job object of jobshape.md. */
+export type Job = JobObject;
+export type JobList = JobListObject;
 
 export interface OpenAIErrorFields {
   message: string;
   type: string;
   param: string | null;
   code: string | null;
-}
-
-/** The job object of jobshape.md. */
-export interface Job {
-  id: string;
-  object: "audio.job";
-  status: JobStatus;
-  task: "transcribe" | "translate";
-  model: string;
-  filename: string | null;
-  created_at: number;
-  started_at: number | null;
-  completed_at: number | null;
-  progress: { audio_seconds_done: number; audio_seconds_total: number };
-  metadata: Record<string, string> | null;
-  webhook_url: string | null;
-  error: OpenAIErrorFields | null;
-}
-
-export interface JobList {
-  object: "list";
-  data: Job[];
-  first_id: string | null;
-  last_id: string | null;
-  has_more: boolean;
 }
 
 /** The form fields of a submission besides the file (the same names as /v1/audio/transcriptions). */
