@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 
-import type { startServer } from "../../server/server.js";
-import { ConfigError, loadServerConfig, type ServerConfigInput } from "../../config.js";
+import { loadServerConfig, type ServerConfigInput } from "../../config.js";
+import { closeOnSignals, startOrConfigError } from "../runUntilSignalled.js";
 
 /** `earshot serve`: the OpenAI-compatible HTTP API. */
 export function registerServeCommand(program: Command): void {
@@ -46,45 +46,28 @@ export function registerServeCommand(program: Command): void {
     .action(async (rawFlags: Record<string, string | boolean | undefined>) => {
       // Commander gives `true` for a bare boolean flag; the configuration takes strings.
       const flags = Object.fromEntries(Object.entries(rawFlags).map(([key, value]) => [key, value === true ? "true" : value])) as ServerConfigInput;
-      let server: Awaited<ReturnType<typeof startServer>>;
-      let drainSeconds: number;
-      try {
+      let drainSeconds = 0;
+      const server = await startOrConfigError(async () => {
         const config = loadServerConfig(flags);
         // The whole shutdown: still taking work while the load balancer notices, then the drain.
         drainSeconds = config.drainAcceptSeconds + config.drainTimeoutSeconds;
         // Loaded here, not at the top: the other commands start without the server's modules.
-        const { startServer: start } = await import("../../server/server.js");
-        server = await start(config);
-      } catch (error) {
-        if (error instanceof ConfigError) {
-          process.stderr.write(`earshot: ${error.message}\n`);
-          process.exitCode = 2;
-          return;
-        }
-        throw error;
-      }
+        const { startServer } = await import("../../server/server.js");
+        return startServer(config);
+      });
+      if (!server) return;
       process.stderr.write(`earshot: listening on ${server.url} (OpenAI base URL: ${server.url}/v1)\n`);
       if (server.tls?.selfSigned) {
         process.stderr.write(`earshot: self-signed certificate ${server.tls.certPath} (clients: NODE_EXTRA_CA_CERTS=${server.tls.certPath})\n`);
       }
-      let closing = false;
       // Stop accepting, let in-flight requests finish within the drain deadline, abort the rest, exit. A second
       // signal exits at once; so does a close that hangs well past the deadline.
-      const shutdown = (signal: string) => {
-        if (closing) process.exit(1);
-        closing = true;
-        server.app.log.info({ signal, drainSeconds }, "shutting down: draining in-flight requests");
-        setTimeout(() => {
-          server.app.log.error("shutdown did not complete after the drain deadline: exiting");
-          process.exit(1);
-        }, (drainSeconds + 10) * 1000).unref();
-        server.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.on("SIGINT", () => shutdown("SIGINT"));
-      process.on("SIGTERM", () => shutdown("SIGTERM"));
+      const signals = closeOnSignals(server, {
+        message: "shutting down: draining in-flight requests",
+        fields: { drainSeconds },
+        deadlineMs: (drainSeconds + 10) * 1000,
+        deadlineMessage: "shutdown did not complete after the drain deadline: exiting",
+      });
       // Started by npm (`npx earshot serve`, `npm start`): npm runs the command under a shell, and a SIGTERM sent
       // to npm reaches that shell, which dies without passing it on. Once the parent is gone (this process has been
       // reparented), shut down as if signalled instead of being left running as an orphan.
@@ -94,7 +77,7 @@ export function registerServeCommand(program: Command): void {
           if (process.ppid === parent) return;
           clearInterval(watch);
           // Not a second signal: a drain already under way goes on.
-          if (!closing) shutdown("parent exited");
+          if (!signals.closing) signals.shutdown("parent exited");
         }, 250);
         watch.unref();
       }

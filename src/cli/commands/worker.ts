@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 
-import { ConfigError, loadServerConfig, redactUrl, type ServerConfigInput } from "../../config.js";
-import type { startWorkerServer } from "../../server/workerServer.js";
+import { loadServerConfig, redactUrl, type ServerConfigInput } from "../../config.js";
+import { closeOnSignals, startOrConfigError } from "../runUntilSignalled.js";
 
 /** `earshot worker`: runs batch jobs from the shared Redis queue; only /health and /metrics on its own port. */
 export function registerWorkerCommand(program: Command): void {
@@ -24,38 +24,21 @@ export function registerWorkerCommand(program: Command): void {
     .action(async (rawFlags: Record<string, string | boolean | undefined>) => {
       const { port, ...rest } = rawFlags;
       const flags = Object.fromEntries(Object.entries({ ...rest, workerPort: port }).map(([key, value]) => [key, value === true ? "true" : value])) as ServerConfigInput;
-      let worker: Awaited<ReturnType<typeof startWorkerServer>>;
-      try {
+      const worker = await startOrConfigError(async () => {
         const config = loadServerConfig(flags);
         // Loaded here, not at the top: the other commands start without the worker's modules.
-        const { startWorkerServer: start } = await import("../../server/workerServer.js");
-        worker = await start(config);
-        process.stderr.write(`earshot: worker listening on ${worker.url} (/health, /metrics), running jobs from ${redactUrl(config.redisUrl)}\n`);
-      } catch (error) {
-        if (error instanceof ConfigError) {
-          process.stderr.write(`earshot: ${error.message}\n`);
-          process.exitCode = 2;
-          return;
-        }
-        throw error;
-      }
-      let closing = false;
+        const { startWorkerServer } = await import("../../server/workerServer.js");
+        const started = await startWorkerServer(config);
+        process.stderr.write(`earshot: worker listening on ${started.url} (/health, /metrics), running jobs from ${redactUrl(config.redisUrl)}\n`);
+        return started;
+      });
+      if (!worker) return;
       // Stop claiming, interrupt the running jobs (back in the queue for any worker within one encoder pass), exit.
       // A second signal exits at once.
-      const shutdown = (signal: string) => {
-        if (closing) process.exit(1);
-        closing = true;
-        worker.app.log.info({ signal }, "shutting down: running jobs go back to the queue");
-        setTimeout(() => {
-          worker.app.log.error("shutdown did not complete in 60 s: exiting");
-          process.exit(1);
-        }, 60_000).unref();
-        worker.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.on("SIGINT", () => shutdown("SIGINT"));
-      process.on("SIGTERM", () => shutdown("SIGTERM"));
+      closeOnSignals(worker, {
+        message: "shutting down: running jobs go back to the queue",
+        deadlineMs: 60_000,
+        deadlineMessage: "shutdown did not complete in 60 s: exiting",
+      });
     });
 }
