@@ -6,19 +6,17 @@ import path from "node:path";
 
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 
-import { checkFfmpeg, decodeAudio, DECODED_BYTES_PER_SECOND, sweepStaleTempDirs, TARGET_SAMPLE_RATE } from "../audio/index.js";
+import { decodeAudio, DECODED_BYTES_PER_SECOND, TARGET_SAMPLE_RATE } from "../audio/index.js";
 import { tempDirPrefix } from "../audio/tempDirs.js";
-import { SileroVadModel } from "../audio/vad/index.js";
 import type { WhisperEngine } from "../engine/WhisperEngine.js";
 import { JobsRuntime } from "../jobs/jobsRuntime.js";
-import { ModelError } from "../models/errors.js";
 import { buildApp } from "./app.js";
-import { ModelRegistry } from "../transcription/ModelRegistry.js";
-import { TranscriptionService } from "../transcription/TranscriptionService.js";
+import type { ModelRegistry } from "../transcription/ModelRegistry.js";
 import { ConfigError, describeConfig, type ServerConfig } from "../config.js";
 import { ClientSecretStore } from "./realtime/clientSecrets.js";
 import { drainRealtime } from "./realtime/realtimeSocket.js";
 import { resolveTls, type TlsFiles } from "./tls.js";
+import { openModels, startTranscription } from "./transcriptionSetup.js";
 import { UploadAdmission } from "./uploadAdmission.js";
 
 export interface RunningServer {
@@ -46,43 +44,13 @@ export interface StartServerOptions {
 }
 
 export async function startServer(config: ServerConfig, options: StartServerOptions = {}): Promise<RunningServer> {
-  let models: ModelRegistry;
-  try {
-    models = new ModelRegistry(config, {
-      ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}),
-      ...(config.threadsPerJob ? { threadsPerJob: config.threadsPerJob } : {}),
-      maxQueuedJobs: config.maxQueuedJobs,
-      useGpu: config.gpuOffload,
-    });
-  } catch (error) {
-    if (error instanceof ModelError) throw new ConfigError(error.message);
-    throw error;
-  }
-  await checkFfmpeg(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}).catch((error: Error) => {
-    throw new ConfigError(`FFmpeg is not usable (${config.ffmpegPath ?? "bundled"}): ${error.message}`);
-  });
+  const models = await openModels(config);
 
   // Before any model is loaded: a bad certificate stops startup with nothing to clean up.
   const tls = await resolveTls({ ...config, dir: options.tlsDir ?? path.join(path.dirname(config.modelsDir), "tls") });
 
   let defaultEngine: WhisperEngine | undefined;
-  let vad: Promise<SileroVadModel> | undefined;
-  const loadVad = () => {
-    vad ??= SileroVadModel.load().catch((error: unknown) => {
-      vad = undefined;
-      throw error;
-    });
-    return vad;
-  };
-  // The decoder's temp dirs of Earshot processes that were killed (kill -9, a crash) before they could remove them.
-  const swept = await sweepStaleTempDirs(options.tempDir);
-
-  const transcription = new TranscriptionService({
-    models,
-    decodeOptions: { ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}), ...(options.tempDir ? { tempDir: options.tempDir } : {}) },
-    defaultChunking: config.chunking,
-    loadVad,
-  });
+  const { transcription, loadVad, releaseVad, swept } = await startTranscription(config, models, options.tempDir);
   const decodeOptions = {
     ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}),
     ...(options.tempDir ? { tempDir: options.tempDir } : {}),
@@ -134,9 +102,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
   );
   app.log.info({ config: describeConfig(config) }, "effective configuration");
   if (swept.length > 0) app.log.info({ removed: swept }, "removed the temp dirs of Earshot processes that are gone");
-  app.addHook("onClose", async () => {
-    if (vad) await (await vad.catch(() => undefined))?.release();
-  });
+  app.addHook("onClose", releaseVad);
   if (config.apiKeys.length === 0) app.log.warn("no API keys configured (EARSHOT_API_KEYS): the API is open to anyone who can reach it");
   // Batch jobs: their store opens before the model loads (a data dir another server holds stops startup at once).
   try {

@@ -5,18 +5,14 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { Counter, Gauge } from "prom-client";
 
-import { checkFfmpeg, sweepStaleTempDirs } from "../audio/index.js";
-import { SileroVadModel } from "../audio/vad/index.js";
 import { ConfigError, describeConfig, redactUrl, type ServerConfig } from "../config.js";
 import { JobsRuntime } from "../jobs/jobsRuntime.js";
 import { RedisJobBackend } from "../jobs/redis/RedisJobBackend.js";
-import { ModelError } from "../models/errors.js";
 import { ApiError, toApiError } from "../transcription/apiErrors.js";
-import { ModelRegistry } from "../transcription/ModelRegistry.js";
-import { TranscriptionService } from "../transcription/TranscriptionService.js";
 import { checkApiKey } from "./auth.js";
 import { withLogRedaction } from "./logRedaction.js";
 import { ServerMetrics } from "./metrics.js";
+import { openModels, startTranscription } from "./transcriptionSetup.js";
 
 export interface RunningWorker {
   app: FastifyInstance;
@@ -37,36 +33,8 @@ export async function startWorkerServer(config: ServerConfig, options: StartWork
     throw new ConfigError("earshot worker runs the jobs of a Redis queue: set EARSHOT_REDIS_URL (or --redis-url) to the Redis the servers use");
   }
   if (config.jobsConcurrency === 0) throw new ConfigError("earshot worker runs at least one job at a time: EARSHOT_JOBS_CONCURRENCY must be 1 or more");
-  let models: ModelRegistry;
-  try {
-    models = new ModelRegistry(config, {
-      ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}),
-      ...(config.threadsPerJob ? { threadsPerJob: config.threadsPerJob } : {}),
-      maxQueuedJobs: config.maxQueuedJobs,
-      useGpu: config.gpuOffload,
-    });
-  } catch (error) {
-    if (error instanceof ModelError) throw new ConfigError(error.message);
-    throw error;
-  }
-  await checkFfmpeg(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}).catch((error: Error) => {
-    throw new ConfigError(`FFmpeg is not usable (${config.ffmpegPath ?? "bundled"}): ${error.message}`);
-  });
-  let vad: Promise<SileroVadModel> | undefined;
-  const loadVad = () => {
-    vad ??= SileroVadModel.load().catch((error: unknown) => {
-      vad = undefined;
-      throw error;
-    });
-    return vad;
-  };
-  const swept = await sweepStaleTempDirs(options.tempDir);
-  const transcription = new TranscriptionService({
-    models,
-    decodeOptions: { ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}), ...(options.tempDir ? { tempDir: options.tempDir } : {}) },
-    defaultChunking: config.chunking,
-    loadVad,
-  });
+  const models = await openModels(config);
+  const { transcription, releaseVad, swept } = await startTranscription(config, models, options.tempDir);
 
   const app = Fastify({ logger: withLogRedaction(options.logger ?? { level: config.logLevel }) });
   app.log.info({ config: describeConfig(config) }, "effective configuration");
@@ -113,7 +81,7 @@ export async function startWorkerServer(config: ServerConfig, options: StartWork
     await jobs.close();
     await app.close().catch(() => undefined);
     await models.close();
-    if (vad) await (await vad.catch(() => undefined))?.release();
+    await releaseVad();
   };
   try {
     const engine = await models.loadDefault();

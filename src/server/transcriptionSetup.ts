@@ -1,0 +1,69 @@
+// What `earshot serve` (server.ts) and `earshot worker` (workerServer.ts) both set up before anything else: the
+// models (none loaded yet) once FFmpeg is known to run, then the one TranscriptionService with its VAD loaded on
+// first use, after sweeping the temp dirs that killed Earshot processes left.
+import { checkFfmpeg, sweepStaleTempDirs } from "../audio/index.js";
+import { SileroVadModel } from "../audio/vad/index.js";
+import { ConfigError, type ServerConfig } from "../config.js";
+import { ModelError } from "../models/errors.js";
+import { ModelRegistry } from "../transcription/ModelRegistry.js";
+import { TranscriptionService } from "../transcription/TranscriptionService.js";
+
+/** The configured models (resolved, not loaded), after checking FFmpeg; a ConfigError says what is wrong. */
+export async function openModels(config: ServerConfig): Promise<ModelRegistry> {
+  let models: ModelRegistry;
+  try {
+    models = new ModelRegistry(config, {
+      ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}),
+      ...(config.threadsPerJob ? { threadsPerJob: config.threadsPerJob } : {}),
+      maxQueuedJobs: config.maxQueuedJobs,
+      useGpu: config.gpuOffload,
+    });
+  } catch (error) {
+    if (error instanceof ModelError) throw new ConfigError(error.message);
+    throw error;
+  }
+  await checkFfmpeg(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}).catch((error: Error) => {
+    throw new ConfigError(`FFmpeg is not usable (${config.ffmpegPath ?? "bundled"}): ${error.message}`);
+  });
+  return models;
+}
+
+export interface TranscriptionSetup {
+  transcription: TranscriptionService;
+  /** The Silero VAD, loaded on first call (a failed load is tried again at the next). */
+  loadVad(): Promise<SileroVadModel>;
+  /** Releases the VAD if it was loaded. */
+  releaseVad(): Promise<void>;
+  /** The stale temp dirs removed (to be logged). */
+  swept: string[];
+}
+
+/**
+ * Sweeps the decoder temp dirs of Earshot processes that were killed (kill -9, a crash) before they could remove
+ * them, then makes the TranscriptionService over `models` (decoding temp files under `tempDir`, default the OS's).
+ */
+export async function startTranscription(config: ServerConfig, models: ModelRegistry, tempDir?: string): Promise<TranscriptionSetup> {
+  let vad: Promise<SileroVadModel> | undefined;
+  const loadVad = () => {
+    vad ??= SileroVadModel.load().catch((error: unknown) => {
+      vad = undefined;
+      throw error;
+    });
+    return vad;
+  };
+  const swept = await sweepStaleTempDirs(tempDir);
+  const transcription = new TranscriptionService({
+    models,
+    decodeOptions: { ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}), ...(tempDir ? { tempDir } : {}) },
+    defaultChunking: config.chunking,
+    loadVad,
+  });
+  return {
+    transcription,
+    loadVad,
+    async releaseVad() {
+      if (vad) await (await vad.catch(() => undefined))?.release();
+    },
+    swept,
+  };
+}
