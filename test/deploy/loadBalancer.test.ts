@@ -295,7 +295,9 @@ describe("two replicas behind HAProxy (deploy/haproxy.cfg)", () => {
     // In HAProxy's log: requests first sent to the draining replica, answered by the other after a redispatch.
     const replayed = proxy.requests().slice(logged).filter((r) => r.redispatched && r.server === otherName);
     const log = proxy.logLines().slice(-12).join("\n");
-    expect(replayed.filter((r) => r.method === "POST" && r.status === 200).length, log).toBeGreaterThanOrEqual(2);
+    // At least one: which replica leastconn picks for each depends on how the proxy's connections line up (it was 1 of
+    // 3 in some runs, when connections to the other replica were reused); every upload answered by the other is the point.
+    expect(replayed.filter((r) => r.method === "POST" && r.status === 200).length, log).toBeGreaterThanOrEqual(1);
     expect(replayed.filter((r) => r.path.startsWith("/v1/realtime") && r.status === 101).length, log).toBeGreaterThanOrEqual(1);
     console.log(`replayed by the proxy on ${otherName}: ${replayed.map((r) => `${r.method} ${r.path} ${r.status}`).join(", ")}`);
 
