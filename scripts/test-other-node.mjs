@@ -42,6 +42,8 @@ if (!Number.isInteger(major) || major < 20) {
 const toolsDir = path.join(root, "build", `node-${major}`);
 const displacedDir = path.join(toolsDir, "displaced");
 const journalPath = path.join(toolsDir, "displaced.json");
+/** How long the suite's other processes get to end after npm has, before they are killed. */
+const GROUP_EXIT_MS = 10_000;
 /** Suffix of a replacement copied next to what it replaces, then renamed over it. */
 const STAGED = ".earshot-staged";
 
@@ -207,20 +209,39 @@ function replace(live, replacement) {
   fs.renameSync(staged, live);
 }
 
-/** `npm test` with `node` first on PATH (npm itself, tsc, vitest and every child process run on it). */
+/** Whether any process of the process group `pgid` is still running. */
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `npm test` with `node` first on PATH (npm itself, tsc, vitest and every child process run on it), in a process
+ * group of its own: npm's shell dies on a signal without passing it on, so a signal goes to the whole group, and the
+ * run counts as over only when no process of it is left (nothing must still be using the swapped packages).
+ */
 function runSuite(node) {
   return new Promise((resolve) => {
     const child = spawn(node.bin, [npmCli(), "test", ...(vitestArgs.length > 0 ? ["--", ...vitestArgs] : [])], {
       cwd: root,
-      stdio: "inherit",
+      stdio: ["ignore", "inherit", "inherit"],
+      detached: true,
       env: { ...process.env, PATH: `${path.dirname(node.bin)}${path.delimiter}${process.env.PATH ?? ""}` },
     });
-    // Ctrl-C reaches the whole process group; SIGTERM only us: pass it on, and restore once the suite has stopped.
-    const forward = (signal) => child.kill(signal);
-    process.on("SIGINT", () => {});
-    process.on("SIGTERM", forward);
-    process.on("SIGHUP", forward);
-    child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    const forward = (signal) => {
+      if (groupAlive(child.pid)) process.kill(-child.pid, signal);
+    };
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => forward(signal));
+    child.on("exit", async (code, signal) => {
+      const deadline = Date.now() + GROUP_EXIT_MS;
+      while (groupAlive(child.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      forward("SIGKILL");
+      resolve(code ?? (signal ? 1 : 0));
+    });
   });
 }
 
