@@ -98,7 +98,8 @@ describe("a client that disconnects", () => {
     const destroyedAt = performance.now();
     firstData.request.destroy();
     await waitFor("the job to stop", async () => (await readyStats(server.url)).running === 0, 10_000, 10);
-    expect(performance.now() - destroyedAt).toBeLessThan(2_000);
+    // The stop lands at the next encoder-pass boundary (~1 s here when idle): 3 s leaves room for a loaded machine.
+    expect(performance.now() - destroyedAt).toBeLessThan(3_000);
   });
   it("going away mid-upload stops the decoder and removes its temp file", async () => {
     const mp3 = await encodeWithFfmpeg(audio.wav, "mp3");
