@@ -9,9 +9,9 @@ import { ConfigError, describeConfig, redactUrl, type ServerConfig } from "../co
 import { JobsRuntime } from "../jobs/jobsRuntime.js";
 import { RedisJobBackend } from "../jobs/redis/RedisJobBackend.js";
 import { ApiError, toApiError } from "../transcription/apiErrors.js";
-import { checkApiKey } from "./auth.js";
 import { withLogRedaction } from "./logRedaction.js";
 import { ServerMetrics } from "./metrics.js";
+import { registerMetricsRoute } from "./routes/metrics.js";
 import { openModels, startTranscription } from "./transcriptionSetup.js";
 
 export interface RunningWorker {
@@ -61,13 +61,7 @@ export async function startWorkerServer(config: ServerConfig, options: StartWork
     jobsRunning: backend.runningHere,
     jobsConcurrency: config.jobsConcurrency,
   }));
-  if (metrics) {
-    app.get("/metrics", async (request, reply) => {
-      if (config.metrics === "key") checkApiKey(request, config.apiKeys);
-      const { contentType, body } = await metrics.render();
-      return reply.type(contentType).send(body);
-    });
-  }
+  if (metrics) registerMetricsRoute(app, { metricsExposure: config.metrics, apiKeys: config.apiKeys }, metrics);
   app.setNotFoundHandler((request, reply) => {
     const error = ApiError.routeNotFound(request.method, request.url);
     return reply.code(404).send(error.body());

@@ -6,7 +6,8 @@ import { checkApiKey } from "../auth.js";
 import type { ServerMetrics } from "../metrics.js";
 import type { ServerContext } from "../serverContext.js";
 
-export function registerMetricsRoute(app: FastifyInstance, context: ServerContext, metrics: ServerMetrics): void {
+/** Also the route of `earshot worker`, which has no full server context: only who may read. */
+export function registerMetricsRoute(app: FastifyInstance, context: Pick<ServerContext, "metricsExposure" | "apiKeys">, metrics: ServerMetrics): void {
   app.get("/metrics", async (request, reply) => {
     if (context.metricsExposure === "key") checkApiKey(request, context.apiKeys);
     const { contentType, body } = await metrics.render();
