@@ -38,7 +38,7 @@ import { encodeWav, runFfmpeg } from "../test/support/speech.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const sharedDir = path.resolve(root, "..", "shared");
-const librispeechDir = path.join(sharedDir, "data", "librispeech");
+const defaultLibrispeechDir = path.join(sharedDir, "data", "librispeech");
 const whisperCli = path.join(root, "build", "native", "cmake", "bin", "whisper-cli");
 const RATE = 16_000;
 
@@ -61,8 +61,11 @@ const { values: args } = parseArgs({
     "upload-every-ms": { type: "string", default: "32" },
     /** Use build/native/cmake/bin/whisper-cli as it is (default: build it, a no-op when up to date). */
     "skip-build": { type: "boolean", default: false },
+    /** Where the LibriSpeech utterances and their manifest.jsonl are (default ../shared/data/librispeech). */
+    "speech-dir": { type: "string", default: process.env.BENCH_SPEECH_DIR ?? defaultLibrispeechDir },
   },
 });
+const librispeechDir = path.resolve(args["speech-dir"]);
 const threads = Number(args.threads);
 const repeats = Number(args.repeats);
 const longRepeats = Number(args["long-repeats"]);

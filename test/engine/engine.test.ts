@@ -146,16 +146,22 @@ describe("WhisperEngine on the generated tiny model", () => {
 
   it("keeps the event loop responsive while transcribing", async () => {
     const pcm = await speechOfLength(60);
-    let maxLag = 0;
+    // A 5-ms timer's lateness on every tick. Work done on the loop would stall it for a whole job (seconds); what is
+    // allowed is the OS scheduler's: the engine's threads keep both cores busy, so the loop's thread sometimes waits
+    // a time slice or two for a core.
+    const lags: number[] = [];
     let last = performance.now();
     const timer = setInterval(() => {
       const now = performance.now();
-      maxLag = Math.max(maxLag, now - last - 5);
+      lags.push(now - last - 5);
       last = now;
     }, 5);
     await Promise.all([engine.transcribe(pcm, { language: "en" }), engine.transcribe(pcm, { language: "en" })]);
     clearInterval(timer);
-    expect(maxLag).toBeLessThan(20);
+    lags.sort((a, b) => a - b);
+    expect(lags.length).toBeGreaterThan(100);
+    expect(lags[Math.floor(lags.length * 0.95)]).toBeLessThan(15);
+    expect(lags[lags.length - 1]).toBeLessThan(100);
   });
 
   it("rejects an unknown language before queueing", async () => {

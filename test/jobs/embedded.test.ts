@@ -44,7 +44,7 @@ async function transcribeNow(server: TestServer, file: Uint8Array, fields: Recor
 }
 
 describe("batch jobs, embedded", () => {
-  it("loses nothing across a restart mid-run: 20 jobs all succeed, the interrupted ones run again", async () => {
+  it("loses nothing across a restart mid-run: 10 jobs all succeed, the interrupted ones run again", async () => {
     const dataDir = tempDir("earshot-jobs-restart-");
     const wavPath = path.join(tempDir("earshot-jobs-audio-"), "clip.wav");
     await writeWav(wavPath, await speechOfLength(3), 16_000);
@@ -53,7 +53,7 @@ describe("batch jobs, embedded", () => {
     let jobs = new JobsClient(server.url);
 
     const submitted: JobObject[] = [];
-    for (let i = 0; i < 20; i++) submitted.push(await jobs.submit(mp3, { "metadata[n]": String(i) }, `clip-${i}.mp3`));
+    for (let i = 0; i < 10; i++) submitted.push(await jobs.submit(mp3, { "metadata[n]": String(i) }, `clip-${i}.mp3`));
     expect(submitted.every((job) => job.status === "queued" && job.progress.audio_seconds_total > 2.9)).toBe(true);
 
     // Stop while some have finished and others run.
@@ -78,7 +78,7 @@ describe("batch jobs, embedded", () => {
 
     const finished: JobObject[] = [];
     for (const job of submitted) finished.push(await jobs.waitFor(job.id, ["succeeded", "failed", "cancelled"], 120_000));
-    expect(finished.map((job) => job.status)).toEqual(Array(20).fill("succeeded"));
+    expect(finished.map((job) => job.status)).toEqual(Array(10).fill("succeeded"));
     for (const job of running) {
       const again = finished.find((f) => f.id === job.id)!;
       // It ran again after the restart, from the start.
@@ -109,15 +109,21 @@ describe("batch jobs, embedded", () => {
     const done = await jobs.waitFor(job.id, ["succeeded", "failed"], 120_000);
     expect(done.status).toBe("succeeded");
 
-    for (const format of ["json", "text", "srt", "verbose_json", "vtt"]) {
-      const fromJob = await jobs.result(job.id, format);
+    // The synchronous requests side by side (two job slots): the same answers as one by one, in half the time.
+    const formats = ["json", "text", "srt", "verbose_json", "vtt"];
+    const synchronous = formats.map(async (format) => {
       const fields: Record<string, string | string[]> = { response_format: format, temperature: "0" };
       if (format === "verbose_json") fields["timestamp_granularities[]"] = ["word", "segment"];
       const now = await transcribeNow(server, wav, fields);
+      return { status: now.status, type: now.headers.get("content-type"), body: await now.text() };
+    });
+    for (const [i, format] of formats.entries()) {
+      const fromJob = await jobs.result(job.id, format);
+      const now = await synchronous[i]!;
       expect(fromJob.status).toBe(200);
       expect(now.status).toBe(200);
-      expect(fromJob.headers.get("content-type")).toBe(now.headers.get("content-type"));
-      expect(await fromJob.text(), format).toBe(await now.text());
+      expect(fromJob.headers.get("content-type")).toBe(now.type);
+      expect(await fromJob.text(), format).toBe(now.body);
     }
     // With no format asked for, the one given at submit.
     const byDefault = (await (await jobs.result(job.id)).json()) as { words?: unknown[]; segments?: Array<{ seek: number }> };

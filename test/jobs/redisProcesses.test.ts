@@ -1,7 +1,7 @@
 // Batch jobs on Redis across real processes: a real redis-server, one API-only `earshot serve`
 // (EARSHOT_JOBS_CONCURRENCY=0) and two `earshot worker` processes (the built CLI, the generated test model), each
 // with its own data dir as on separate machines, and a loopback webhook receiver.
-//   - 30 jobs spread over both workers; one worker killed with -9 mid-job: every job succeeds exactly once (one
+//   - 12 jobs spread over both workers; one worker killed with -9 mid-job: every job succeeds exactly once (one
 //     "job finished" log line and one webhook per job), the killed worker's job is taken up by the other;
 //   - cancel in the API process stops the job running in a worker process;
 //   - Redis stopped: submit answers 503 in OpenAI's error shape; Redis back: submit works again and the job runs.
@@ -118,10 +118,10 @@ afterAll(async () => {
 });
 
 describe("batch jobs on Redis: one API process, two worker processes", () => {
-  it("30 jobs spread over both workers; one killed with -9 mid-job: every job succeeds exactly once", async () => {
+  it("12 jobs spread over both workers; one killed with -9 mid-job: every job succeeds exactly once", async () => {
     const [workerA, workerB] = workers as [EarshotProcess, EarshotProcess];
     const ids: string[] = [];
-    for (let i = 0; i < 30; i++) {
+    for (let i = 0; i < 12; i++) {
       const response = await submit(shortClip, { [`metadata[n]`]: String(i) });
       expect(response.status, await response.clone().text()).toBe(202);
       const job = (await response.json()) as JobObject;
@@ -148,7 +148,7 @@ describe("batch jobs on Redis: one API process, two worker processes", () => {
     const finishedByB = jobsLogged(workerB, "job finished");
 
     const finals = await waitFor(
-      "all 30 jobs succeeded",
+      "all 12 jobs succeeded",
       async () => {
         const jobs = await Promise.all(ids.map(getJob));
         return jobs.every((job) => job.status === "succeeded" || job.status === "failed") ? jobs : undefined;
@@ -175,7 +175,7 @@ describe("batch jobs on Redis: one API process, two worker processes", () => {
 
     // One webhook per job, from the worker that finished it, signed with the one key the processes share through
     // Redis (each wrote it to its own data dir).
-    await waitFor("30 webhooks", async () => ids.every((id) => eventsFor(id).length >= 1), 20_000);
+    await waitFor("12 webhooks", async () => ids.every((id) => eventsFor(id).length >= 1), 20_000);
     const key = fs.readFileSync(path.join(dataDirs[0]!, "webhook-secret"), "utf8").trim();
     for (const dir of dataDirs.slice(1, 3)) expect(fs.readFileSync(path.join(dir, "webhook-secret"), "utf8").trim()).toBe(key);
     for (const [i, id] of ids.entries()) {

@@ -167,13 +167,14 @@ describe("stalled uploads holding every place", () => {
   it("drops the one idle longest (408) to admit a new upload, which completes", async () => {
     const bounded = await startTestServer({ maxConcurrentDecodes: "2", uploadIdleTimeoutSeconds: "30" });
     try {
-      // The one not dropped gives up on its own after 8 s (the client's timeout).
+      // The one not dropped gives up on its own after 9 s (the client's timeout).
       const stalled = [0, 1].map(() =>
-        rawUpload(`${bounded.url}/v1/audio/transcriptions`, { file: undeclared3h, stallAfterBytes: 256 * 1024, timeoutMs: 8_000 }),
+        rawUpload(`${bounded.url}/v1/audio/transcriptions`, { file: undeclared3h, stallAfterBytes: 256 * 1024, timeoutMs: 9_000 }),
       );
       await waitFor("two decodes", async () => (await readyStats(bounded.url)).decoding === 2);
-      // Idle for more than EVICT_IDLE_MS (2 s), far less than the 30-s idle timeout.
-      await sleep(2_500);
+      // Idle for well over EVICT_IDLE_MS (2 s: the stall begins once the first 256 KB are in, which can be a moment
+      // after both decodes start), far less than the 30-s idle timeout.
+      await sleep(3_500);
       const started = Date.now();
       const form = new FormData();
       form.append("model", "whisper-1");
