@@ -12,6 +12,8 @@
 //   npm run bench:pipeline
 //   npm run bench:pipeline -- --threads 16 --configs 4x4,1x16          (or BENCH_CONFIGS="4x4,1x16")
 //   npm run bench:pipeline -- --only 1,3 --repeats 5 --long-seconds 300 --long-repeats 1
+//   npm run bench:pipeline -- --speech-dir DIR     (or BENCH_SPEECH_DIR: a manifest.jsonl and its audio, in any
+//                                                  format FFmpeg reads, instead of ../shared/data/librispeech)
 //
 // Medians of --repeats (5) runs for the 5-s clip, --long-repeats (3) for the long cases, --realtime-rounds (2)
 // sessions per language. whisper-cli's time is its own printed "total time" minus "load time"; Earshot's is
@@ -818,8 +820,10 @@ function printTable(): void {
 async function main(): Promise<void> {
   const started = performance.now();
   foreignLoad.start();
-  console.log("preparing: whisper-cli, test model, LibriSpeech …");
-  if (!args["skip-build"] || !fs.existsSync(whisperCli)) await buildWhisperCli();
+  // whisper-cli runs in sections 1 and 3 only.
+  const needsCli = sections.has("1") || sections.has("3");
+  console.log(`preparing: ${needsCli ? "whisper-cli, " : ""}test model, LibriSpeech …`);
+  if (needsCli && (!args["skip-build"] || !fs.existsSync(whisperCli))) await buildWhisperCli();
   const model = await getTestModelPath("tiny");
   const utterances = await loadLibriSpeech();
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-bench-pipeline-"));
