@@ -81,7 +81,9 @@ export async function startModelServer(files: Record<string, Buffer>, options: M
         opts.cutAfter = undefined;
         const part = body.subarray(0, cutAfter);
         seen.bodyBytes = part.length;
-        res.write(part, () => res.socket?.destroy());
+        // Cut once the client has had the part (a cut right behind the write can reach it first, and a reset
+        // connection's unread bytes are lost on the way).
+        res.write(part, () => setTimeout(() => res.socket?.destroy(), 100));
         return;
       }
       if (stallAfter !== undefined) {
