@@ -50,12 +50,9 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
   const tls = await resolveTls({ ...config, dir: options.tlsDir ?? path.join(path.dirname(config.modelsDir), "tls") });
 
   let defaultEngine: WhisperEngine | undefined;
-  const { transcription, loadVad, releaseVad, swept } = await startTranscription(config, models, options.tempDir);
-  const decodeOptions = {
-    ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}),
-    ...(options.tempDir ? { tempDir: options.tempDir } : {}),
-    maxDurationSeconds: config.maxDecodedSeconds,
-  };
+  const setup = await startTranscription(config, models, options.tempDir);
+  const { transcription, loadVad, releaseVad, swept } = setup;
+  const decodeOptions = { ...setup.decodeOptions, maxDurationSeconds: config.maxDecodedSeconds };
   const admission = new UploadAdmission({
     maxDecodes: config.maxConcurrentDecodes,
     budgetBytes: Math.floor(config.maxDecodedAudioMb * 1_048_576),

@@ -30,6 +30,8 @@ export async function openModels(config: ServerConfig): Promise<ModelRegistry> {
 
 export interface TranscriptionSetup {
   transcription: TranscriptionService;
+  /** Where FFmpeg is and where its temp files go: the options every decode of this process starts from. */
+  decodeOptions: { ffmpegPath?: string; tempDir?: string };
   /** The Silero VAD, loaded on first call (a failed load is tried again at the next). */
   loadVad(): Promise<SileroVadModel>;
   /** Releases the VAD if it was loaded. */
@@ -52,14 +54,11 @@ export async function startTranscription(config: ServerConfig, models: ModelRegi
     return vad;
   };
   const swept = await sweepStaleTempDirs(tempDir);
-  const transcription = new TranscriptionService({
-    models,
-    decodeOptions: { ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}), ...(tempDir ? { tempDir } : {}) },
-    defaultChunking: config.chunking,
-    loadVad,
-  });
+  const decodeOptions = { ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}), ...(tempDir ? { tempDir } : {}) };
+  const transcription = new TranscriptionService({ models, decodeOptions, defaultChunking: config.chunking, loadVad });
   return {
     transcription,
+    decodeOptions,
     loadVad,
     async releaseVad() {
       if (vad) await (await vad.catch(() => undefined))?.release();
