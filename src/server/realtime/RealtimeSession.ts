@@ -295,7 +295,7 @@ export class RealtimeSession {
     clearTimeout(this.throttleTimer);
     this.setTurn(undefined);
     this.detector = undefined;
-    this.vadStream = undefined;
+    this.dropVadStream();
     this.audio.dropBefore(this.audio.endSample);
     this.queuedAudioSeconds = 0;
     // Let the closing handshake through (what else arrives is dropped).
@@ -490,6 +490,12 @@ export class RealtimeSession {
     this.send(sessionEvent(type, renderSession(beta, next, this.options.identity)));
   }
 
+  /** Lets go of the VAD stream (its native context is freed once a running push ends); the next audio starts one. */
+  private dropVadStream(): void {
+    this.vadStream?.close();
+    this.vadStream = undefined;
+  }
+
   /**
    * (Re)starts turn detection for the current settings; a turn in progress is dropped. The VAD stream (its
    * recurrent state and timeline) is kept unless `newStream`: every sample the session receives goes to it.
@@ -499,7 +505,7 @@ export class RealtimeSession {
     const turnDetection = this.config.turnDetection;
     if (!turnDetection) {
       this.detector = undefined;
-      this.vadStream = undefined;
+      this.dropVadStream();
       return;
     }
     this.detector = new TurnDetector({
@@ -509,7 +515,7 @@ export class RealtimeSession {
     });
     this.quietSinceMs = (this.audio.endSample / SAMPLE_RATE) * 1000;
     if (newStream || !this.vadStream) {
-      this.vadStream = undefined;
+      this.dropVadStream();
       this.vadOffsetSamples = this.audio.endSample;
     }
   }
