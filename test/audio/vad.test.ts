@@ -1,4 +1,6 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -299,6 +301,41 @@ describe("SileroVadModel / SileroVadStream", () => {
     await expect(stream.push(audio.subarray(0, 10))).rejects.toThrow(/after flush/);
     const empty = model.createStream();
     expect(await empty.flush()).toEqual([]);
+  });
+
+  it("loads whisper.cpp's ggml Silero file as well, with the same frames; a file that is neither fails with its path", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "earshot-vad-"));
+    try {
+      // The shipped ONNX model converted at load: the ggml bytes whisper.cpp reads, as a file of their own.
+      const ggmlPath = path.join(dir, "ggml-silero.bin");
+      writeFileSync(ggmlPath, model.ggml);
+      expect(readFileSync(ggmlPath).subarray(0, 4).toString("latin1")).toBe("lmgg"); // "ggml", little-endian
+      const fromGgml = await SileroVadModel.load({ modelPath: ggmlPath });
+      expect(fromGgml.modelPath).toBe(ggmlPath); // (not .not.toBe(model): vitest would print 885 KB of weights)
+      expect(await run(fromGgml.createStream(), audio, 24_000)).toEqual(wholeFrames);
+
+      const notAModel = path.join(dir, "notes.onnx");
+      writeFileSync(notAModel, "these are not weights");
+      await expect(SileroVadModel.load({ modelPath: notAModel })).rejects.toThrow(/notes\.onnx: not a Silero VAD v5\/v6 16 kHz model/);
+      // ggml's magic, then a truncated header: whisper.cpp refuses it, and the load says so.
+      const truncated = path.join(dir, "truncated.bin");
+      writeFileSync(truncated, model.ggml.subarray(0, 1000));
+      await expect(SileroVadModel.load({ modelPath: truncated })).rejects.toThrow(/truncated\.bin is not a Silero VAD v5\/v6 model whisper\.cpp can load/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("close() ends a stream: the push in flight still resolves, later pushes reject", async () => {
+    const stream = model.createStream();
+    const inFlight = stream.push(audio.subarray(0, 40 * SILERO_FRAME_SAMPLES));
+    stream.close();
+    const frames = await inFlight;
+    expect(frames.length).toBeLessThanOrEqual(40);
+    expect(frames).toEqual(wholeFrames.slice(0, frames.length));
+    await expect(stream.push(audio.subarray(0, SILERO_FRAME_SAMPLES))).rejects.toThrow(/after close/);
+    expect(await stream.flush()).toEqual([]);
+    stream.close(); // twice is fine
   });
 
   it("finds no turn in silence or low noise", async () => {

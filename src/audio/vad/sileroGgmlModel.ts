@@ -110,7 +110,7 @@ function tensorBytes(data: Float32Array, f16: boolean): Uint8Array {
 
 function required(tensors: Map<string, OnnxTensor>, name: string): OnnxTensor {
   const tensor = tensors.get(name);
-  if (!tensor) throw new Error(`not a Silero VAD v5/v6 16 kHz model: it has no tensor ${name}`);
+  if (!tensor) throw new Error(`no tensor ${name}`);
   return tensor;
 }
 

@@ -106,7 +106,7 @@ export class SileroVadModel {
     try {
       ggml = isGgml ? bytes : sileroGgmlModel(readOnnxInitializers(bytes), MODEL_VERSION);
     } catch (error) {
-      throw new Error(`${modelPath}: ${(error as Error).message}`);
+      throw new Error(`${modelPath}: not a Silero VAD v5/v6 16 kHz model (${(error as Error).message})`);
     }
     const model = new SileroVadModel(ggml, modelPath);
     // Load it once here, so that a file whisper.cpp cannot load fails the load, not the first stream.
