@@ -14,6 +14,8 @@ void WhisperState::init(Napi::Env env, Napi::Object exports) {
         InstanceMethod<&WhisperState::transcribe>("transcribe"),
         InstanceMethod<&WhisperState::abort>("abort"),
         InstanceMethod<&WhisperState::dispose>("dispose"),
+        InstanceMethod<&WhisperState::setThreads>("setThreads"),
+        InstanceAccessor<&WhisperState::threadsOverride>("threadsOverride"),
         InstanceAccessor<&WhisperState::busy>("busy"),
     });
     addonData(env).stateConstructor = Napi::Persistent(ctor);
@@ -46,6 +48,8 @@ Napi::Value WhisperState::transcribe(const Napi::CallbackInfo& info) {
     Napi::Float32Array samples = info[0].As<Napi::Float32Array>();
     TranscribeParams params = parseTranscribeParams(info[1].As<Napi::Object>());
     std::vector<float> pcm(samples.Data(), samples.Data() + samples.ElementLength());
+    whisper_state_set_n_threads(state_, 0);  // a job starts on its own n_threads
+    threadsOverride_ = 0;
 
     selfWhileBusy_ = Napi::Persistent(Value());
     Napi::Promise promise = TranscribeJob::start(
@@ -65,6 +69,18 @@ Napi::Value WhisperState::abort(const Napi::CallbackInfo& info) {
     if (job_ != nullptr) job_->abort();
     return Napi::Boolean::New(info.Env(), job_ != nullptr);
 }
+
+Napi::Value WhisperState::setThreads(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "setThreads(n): n must be a number");
+    const int n = info[0].As<Napi::Number>().Int32Value();
+    if (n < 0) throw Napi::RangeError::New(env, "setThreads(n): n must be 0 or more");
+    if (state_ != nullptr) whisper_state_set_n_threads(state_, n);
+    threadsOverride_ = n;
+    return env.Undefined();
+}
+
+Napi::Value WhisperState::threadsOverride(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), threadsOverride_); }
 
 Napi::Value WhisperState::busy(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), job_ != nullptr); }
 

@@ -23,10 +23,14 @@ private:
     Napi::Value abort(const Napi::CallbackInfo& info);
     Napi::Value dispose(const Napi::CallbackInfo& info);
     Napi::Value busy(const Napi::CallbackInfo& info);
+    // setThreads(n): the running job's threads from its next encoder/decoder pass on (0: its own n_threads)
+    Napi::Value setThreads(const Napi::CallbackInfo& info);
+    Napi::Value threadsOverride(const Napi::CallbackInfo& info);
 
     ModelHandlePtr model_;
     whisper_state* state_ = nullptr;
     TranscribeJob* job_ = nullptr;  // the running job, JS thread only
+    int threadsOverride_ = 0;       // the last setThreads() (0 again when a job starts)
     Napi::ObjectReference selfWhileBusy_;
 };
 

@@ -3,6 +3,8 @@
 // them (whisper's decoder spreads over threads far less well than its encoder). A sharing job that finds nobody
 // to share with by the time its slot comes runs alone on all the threads, so a lone request never loses speed,
 // unless its owner says more work is in hand (alone: "half"): then it leaves half of them for the partner to come.
+// When one of the two ends and nothing takes its lane, the other takes all the threads from its next encoder or
+// decoder pass on (native/patches/whisper-state-threads.patch), and gives them back when a job comes for the lane.
 import { EngineClosedError, EngineOverloadedError, TranscriptionAbortedError } from "./errors.js";
 import type { NativeWhisperState } from "./nativeTypes.js";
 import type { JobPriority, StatePool } from "./StatePool.js";
@@ -35,6 +37,8 @@ interface Lane {
   state: NativeWhisperState;
   threads: number;
   busy: boolean;
+  /** Running on every thread of the slot: the other lane's half is lent to it while that lane has no job. */
+  widened: boolean;
 }
 
 /**
@@ -149,6 +153,8 @@ class SharedSlot {
 
   add(member: Member): void {
     if (this.phase === "running") {
+      // The partner gives back the threads it was lent before this job starts on them.
+      for (const lane of this.lanes) this.narrow(lane);
       this.start(member, this.lanes.find((lane) => !lane.busy)!);
       return;
     }
@@ -200,8 +206,8 @@ class SharedSlot {
         }
       }
       const first = Math.ceil(threads / 2);
-      this.lanes.push({ state, threads: this.split ? first : threads, busy: false });
-      if (spare) this.lanes.push({ state: spare, threads: threads - first, busy: false });
+      this.lanes.push({ state, threads: this.split ? first : threads, busy: false, widened: false });
+      if (spare) this.lanes.push({ state: spare, threads: threads - first, busy: false, widened: false });
       const done = new Promise<void>((resolve) => (this.finishRunning = resolve));
       if (this.split) {
         members.forEach((member, i) => this.start(member, this.lanes[i]!));
@@ -222,11 +228,29 @@ class SharedSlot {
       // The job's owner hears of its end a few promise steps later and may hand the free lane its next job: the
       // slot is kept until the next turn of the event loop.
       setImmediate(() => {
-        if (this.phase !== "running" || this.lanes.some((l) => l.busy)) return;
+        if (this.phase !== "running" || lane.busy) return;
+        const partner = this.lanes.find((l) => l.busy);
+        if (partner) {
+          // Nothing came for the free lane: the job still running takes its threads until something does.
+          this.widen(partner);
+          return;
+        }
         this.phase = "ended";
         this.finishRunning?.();
       });
     });
+  }
+
+  private widen(lane: Lane): void {
+    if (lane.widened || lane.threads >= this.sharing.threads) return;
+    lane.widened = true;
+    lane.state.setThreads(this.sharing.threads);
+  }
+
+  private narrow(lane: Lane): void {
+    if (!lane.widened) return;
+    lane.widened = false;
+    if (lane.busy) lane.state.setThreads(0);
   }
 
   private async runMember(member: Member, lane: Lane): Promise<void> {
@@ -238,6 +262,7 @@ class SharedSlot {
       member.reject(error);
     } finally {
       lane.busy = false;
+      lane.widened = false; // the next job on this state starts on its own threads (the addon resets them)
     }
   }
 }

@@ -123,6 +123,13 @@ export interface NativeWhisperState {
   ): Promise<NativeTranscribeResult>;
   /** Asks the running job to stop at the next decoding step; returns whether one was running. */
   abort(): boolean;
+  /**
+   * The threads the running job uses from its next encoder or decoder pass on (0: the threads it was started with,
+   * as every job starts).
+   */
+  setThreads(threads: number): void;
+  /** The last {@link setThreads} value since the running (or last) job started: 0 when none. */
+  readonly threadsOverride: number;
   dispose(): void;
 }
 

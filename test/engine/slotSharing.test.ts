@@ -182,6 +182,30 @@ describe("SlotSharing", () => {
     close();
   });
 
+  it("lends a lane that nothing takes to the job still running on the slot, and takes it back when a job comes", async () => {
+    const { held, close } = setup();
+    const a = held("a");
+    const b = held("b");
+    await until(() => a.started && b.started);
+    expect(a.threads).toBe(1);
+    expect(b.threads).toBe(1);
+    expect(b.state!.threadsOverride).toBe(0);
+    a.end();
+    await a.result;
+    // Nothing came for a's lane in the turn after it ended: b runs on both threads from its next pass on.
+    await until(() => b.state!.threadsOverride === 2, "b widened");
+    const c = held("c");
+    // c starts on the lent half at once; b is back to its own thread before c runs.
+    expect(c).toMatchObject({ started: true, threads: 1 });
+    expect(b.state!.threadsOverride).toBe(0);
+    b.end();
+    await b.result;
+    await until(() => c.state!.threadsOverride === 2, "c widened");
+    c.end();
+    await c.result;
+    close();
+  });
+
   it("shares only between jobs of the same priority", async () => {
     const { held, plain, close } = setup();
     const blocker = plain("blocker");
