@@ -6,7 +6,8 @@
 //   3. a 10-min recording, ~40% silence (60-s silent lead-in): chunking_strategy=auto vs none vs whisper-cli;
 //      every verbose_json segment checked against the known speech placements (±0.5 s). The silences are not
 //      digital zeros but the speech's own noise floor (--gap-noise floor, the default; "zero" or a level in dBFS)
-//   4. 10 min of continuous speech, chunking auto: parallel jobs × threads configurations (e.g. 2x1 vs 1x2)
+//   4. 10 min of continuous speech, chunking auto: parallel jobs × threads configurations (e.g. 2x1 vs 1x2), against
+//      one state on all the threads (AxB-unshared: EARSHOT_SLOT_SHARING=0, one job per slot)
 //   5. time to first SSE delta (stream=true, chunking auto) for the 10-min WAV uploaded at 2 MB/s
 //
 //   npm run bench:pipeline
@@ -56,7 +57,7 @@ const { values: args } = parseArgs({
     /** What fills the 10-min recording's silences: "floor" (the utterances' own noise floor), "zero", or dBFS (e.g. -50). */
     "gap-noise": { type: "string", default: "floor" },
     seed: { type: "string", default: "1" },
-    configs: { type: "string", default: process.env.BENCH_CONFIGS ?? "2x1,1x2" },
+    configs: { type: "string", default: process.env.BENCH_CONFIGS ?? "2x1,1x2,1x2-unshared" },
     only: { type: "string", default: "1,2,3,4,5" },
     "server-entry": { type: "string", default: "src" },
     "upload-chunk-kb": { type: "string", default: "64" },
@@ -80,9 +81,10 @@ if (gapNoise !== "floor" && gapNoise !== "zero" && !Number.isFinite(Number(gapNo
 const seed = Number(args.seed);
 const sections = new Set(args.only.split(",").map((s) => s.trim()));
 const configs = args.configs.split(",").map((c) => {
-  const m = /^\s*(\d+)\s*x\s*(\d+)\s*$/i.exec(c);
-  if (!m) throw new Error(`--configs: "${c}" is not PARALLELxTHREADS (e.g. 2x1)`);
-  return { parallel: Number(m[1]), threads: Number(m[2]), label: `${m[1]}x${m[2]}` };
+  const m = /^\s*(\d+)\s*x\s*(\d+)\s*(-unshared)?\s*$/i.exec(c);
+  if (!m) throw new Error(`--configs: "${c}" is not PARALLELxTHREADS[-unshared] (e.g. 2x1, 1x2-unshared)`);
+  const shared = m[3] === undefined;
+  return { parallel: Number(m[1]), threads: Number(m[2]), shared, label: `${m[1]}x${m[2]}${shared ? "" : "-unshared"}` };
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -346,7 +348,7 @@ interface Server {
 }
 const allProblems: string[] = [];
 
-async function startServer(model: string, parallel: number, threadsPerJob: number): Promise<Server> {
+async function startServer(model: string, parallel: number, threadsPerJob: number, slotSharing = true): Promise<Server> {
   const entry = args["server-entry"] === "dist" ? [path.join(root, "bin", "earshot.js")] : ["--import", "tsx", path.join(root, "src", "cli", "main.ts")];
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("EARSHOT_")));
   const child = track(
@@ -362,7 +364,7 @@ async function startServer(model: string, parallel: number, threadsPerJob: numbe
         "--max-upload-mb", "500",
         "--log-level", "warn",
       ],
-      { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] },
+      { cwd: root, env: { ...env, EARSHOT_SLOT_SHARING: slotSharing ? "1" : "0" }, stdio: ["ignore", "pipe", "pipe"] },
     ),
   );
   const label = `${parallel}x${threadsPerJob}`;
@@ -768,18 +770,18 @@ async function parallelConfigs(ctx: Context): Promise<void> {
     if (config.parallel * config.threads > os.availableParallelism()) {
       console.log(`  (${config.label} uses ${config.parallel * config.threads} threads on a ${os.availableParallelism()}-thread machine)`);
     }
-    const server = await startServer(ctx.model, config.parallel, config.threads);
+    const server = await startServer(ctx.model, config.parallel, config.threads, config.shared);
     try {
       await transcribeOk(server.url, { model: "whisper-1", language: "en" }, ctx.clipWav); // warm-up
       const runs: number[] = [];
       for (let i = 0; i < longRepeats; i++) runs.push((await transcribeOk(server.url, { model: "whisper-1", chunking_strategy: "auto" }, wav)).totalMs);
       times.set(config.label, median(runs));
-      report("4 · jobs × threads", `server ${config.parallel} jobs × ${config.threads} threads`, sec(median(runs)));
+      report("4 · jobs × threads", `server ${config.parallel} jobs × ${config.threads} threads${config.shared ? "" : ", one state per slot (EARSHOT_SLOT_SHARING=0)"}`, sec(median(runs)));
     } finally {
       await server.stop();
     }
   }
-  const baseline = configs.find((c) => c.parallel === 1) ?? configs[configs.length - 1]!;
+  const baseline = configs.find((c) => c.parallel === 1 && !c.shared) ?? configs.find((c) => c.parallel === 1) ?? configs[configs.length - 1]!;
   for (const config of configs) {
     if (config === baseline) continue;
     const speedUp = times.get(baseline.label)! / times.get(config.label)!;

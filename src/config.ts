@@ -85,6 +85,8 @@ const serverConfigSchema = z.object({
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** "0"/"false"/"no" keeps a CUDA build on the CPU. */
   gpuOffload: yesNo.default(true),
+  /** A CPU job slot of two threads or more may run two chunks side by side (off: one state per slot, as whisper-cli). */
+  slotSharing: yesNo.default(true),
   /** HTTPS/WSS: PEM certificate and key files. */
   tlsCert: z.string().min(1).optional(),
   tlsKey: z.string().min(1).optional(),
@@ -203,6 +205,7 @@ export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
   modelsBaseUrl: "EARSHOT_MODELS_BASE_URL",
   logLevel: "EARSHOT_LOG_LEVEL",
   gpuOffload: "EARSHOT_GPU_OFFLOAD",
+  slotSharing: "EARSHOT_SLOT_SHARING",
   tlsCert: "EARSHOT_TLS_CERT",
   tlsKey: "EARSHOT_TLS_KEY",
   tlsSelfSigned: "EARSHOT_TLS_SELF_SIGNED",

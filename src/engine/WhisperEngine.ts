@@ -26,6 +26,11 @@ export interface EngineOptions {
   maxQueuedJobs?: number;
   /** Offload to the GPU when the addon was built with one. Default true. */
   useGpu?: boolean;
+  /**
+   * On the CPU, a job slot of two threads or more may run two sharing jobs (a long file's chunks) side by side, each
+   * on its own state with half the threads. Default true; false: one job per slot, on all its threads.
+   */
+  slotSharing?: boolean;
   flashAttention?: boolean;
   /** Told of every job that ran on a job slot, once it ends (metrics). Never throws into the job. */
   onJob?: (job: EngineJob) => void;
@@ -107,6 +112,8 @@ export interface EngineInfo {
   parallelJobs: number;
   threadsPerJob: number;
   maxQueuedJobs: number;
+  /** Whether CPU job slots take two sharing jobs side by side (see {@link EngineOptions.slotSharing}). */
+  slotSharing: boolean;
 }
 
 /**
@@ -145,7 +152,7 @@ export class WhisperEngine {
       maxQueued: info.maxQueuedJobs,
       createState: () => model.createState(),
     });
-    this.sharing = info.threadsPerJob >= 2 && !onGpu ? new SlotSharing(this.pool, info.threadsPerJob, () => model.createState()) : undefined;
+    this.sharing = info.slotSharing ? new SlotSharing(this.pool, info.threadsPerJob, () => model.createState()) : undefined;
     this.languageCodes = new Set(loadAddon().languages().map((l) => l.code));
   }
 
@@ -177,7 +184,8 @@ export class WhisperEngine {
     }
     const build = addon.buildInfo();
     const onGpu = (options.useGpu ?? true) && build.devices.some((device) => device.type === "gpu");
-    return new WhisperEngine(model, { build, model: model.info(), parallelJobs, threadsPerJob, maxQueuedJobs }, onGpu, options.onJob);
+    const slotSharing = (options.slotSharing ?? true) && threadsPerJob >= 2 && !onGpu;
+    return new WhisperEngine(model, { build, model: model.info(), parallelJobs, threadsPerJob, maxQueuedJobs, slotSharing }, onGpu, options.onJob);
   }
 
   stats(): StatePoolStats {

@@ -115,9 +115,9 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     await closeJobs();
     throw new ConfigError(`could not load the model ${models.defaultModel.path}: ${(error as Error).message}`);
   }
-  const { build, threadsPerJob, parallelJobs } = defaultEngine.info;
+  const { build, threadsPerJob, parallelJobs, slotSharing } = defaultEngine.info;
   app.log.info(
-    { model: models.defaultModel.name, whisper: build.whisperVersion, threadsPerJob, parallelJobs, cpu: build.systemInfo.trim() },
+    { model: models.defaultModel.name, whisper: build.whisperVersion, threadsPerJob, parallelJobs, slotSharing, cpu: build.systemInfo.trim() },
     "model loaded",
   );
 

@@ -17,6 +17,7 @@ export async function openModels(config: ServerConfig): Promise<ModelRegistry> {
       ...(config.threadsPerJob ? { threadsPerJob: config.threadsPerJob } : {}),
       maxQueuedJobs: config.maxQueuedJobs,
       useGpu: config.gpuOffload,
+      slotSharing: config.slotSharing,
     });
   } catch (error) {
     if (error instanceof ModelError) throw new ConfigError(error.message);

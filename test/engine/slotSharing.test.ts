@@ -316,17 +316,21 @@ describe("WhisperEngine with shared slots", () => {
     }
   });
 
-  it("does not share slots of one thread", async () => {
-    const single = await loadTestEngine({ parallelJobs: 1, threadsPerJob: 1 });
-    try {
-      expect(single.sharesSlots).toBe(false);
-      const pcm = await speechOfLength(5);
-      let mostRunning = 0;
-      const watch = setInterval(() => (mostRunning = Math.max(mostRunning, single.runningJobs)), 2);
-      await Promise.all([0, 1].map(() => single.transcribe(pcm, { language: "en" }, { shareSlot: true }))).finally(() => clearInterval(watch));
-      expect(mostRunning).toBe(1);
-    } finally {
-      await single.close();
+  it("does not share slots of one thread, nor any slot with slot sharing off (EARSHOT_SLOT_SHARING=0)", async () => {
+    const pcm = await speechOfLength(5);
+    for (const options of [{ threadsPerJob: 1 }, { threadsPerJob: 2, slotSharing: false }]) {
+      const single = await loadTestEngine({ parallelJobs: 1, ...options });
+      try {
+        expect(single.sharesSlots).toBe(false);
+        expect(single.info.slotSharing).toBe(false);
+        let mostRunning = 0;
+        const watch = setInterval(() => (mostRunning = Math.max(mostRunning, single.runningJobs)), 2);
+        await Promise.all([0, 1].map(() => single.transcribe(pcm, { language: "en" }, { shareSlot: true }))).finally(() => clearInterval(watch));
+        expect(mostRunning).toBe(1);
+      } finally {
+        await single.close();
+      }
     }
+    expect(engine.info.slotSharing).toBe(true);
   });
 });

@@ -109,6 +109,13 @@ describe("loadServerConfig", () => {
     expect(configError(() => loadServerConfig({}, { EARSHOT_THREADS: "two" }, {})).message).toContain("EARSHOT_THREADS");
     expect(configError(() => loadServerConfig({}, {}, { EARSHOT_LOG_LEVEL: "loud" })).message).toContain("EARSHOT_LOG_LEVEL");
     expect(configError(() => loadServerConfig({ aliases: "whisper 1" }, {}, {})).message).toContain("EARSHOT_MODEL_ALIASES");
+    expect(configError(() => loadServerConfig({}, { EARSHOT_SLOT_SHARING: "sometimes" }, {})).message).toContain("EARSHOT_SLOT_SHARING");
+  });
+
+  it("slot sharing is on unless EARSHOT_SLOT_SHARING turns it off", () => {
+    expect(loadServerConfig({}, {}, {}).slotSharing).toBe(true);
+    expect(loadServerConfig({}, { EARSHOT_SLOT_SHARING: "0" }, {}).slotSharing).toBe(false);
+    expect(loadServerConfig({}, {}, { EARSHOT_SLOT_SHARING: "no" }).slotSharing).toBe(false);
   });
 
   it("uses .env values when the environment has none; the environment wins over .env, flags win over both", () => {
