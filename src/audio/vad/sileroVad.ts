@@ -19,8 +19,8 @@ export const SILERO_FRAME_SAMPLES = 512;
 /** Duration of one frame in ms (512 / 16000 s: exactly 32 ms, so frame times are whole milliseconds). */
 export const SILERO_FRAME_MS = (SILERO_FRAME_SAMPLES * 1000) / SILERO_SAMPLE_RATE;
 /**
- * Frames per native call at most: ~8 s of audio, ~25-50 ms on a worker thread. Bigger pushes are split, so a stream
- * that is closed or a model that is released waits for one such call at most.
+ * Frames per native call at most: ~8 s of audio, ~25-30 ms on a worker thread. Bigger pushes are split, so a stream
+ * that is closed frees its context after one such call at most.
  */
 const MAX_FRAMES_PER_CALL = 256;
 
@@ -68,8 +68,8 @@ const loadedModels = new Map<string, Promise<SileroVadModel>>();
 
 /**
  * The Silero VAD weights in whisper.cpp's ggml format, loaded once per process and shared by every
- * {@link SileroVadStream}. Each stream runs its own native context (the weights, ~0.9 MB, its state and a small
- * compute buffer) on libuv's thread pool, so the event loop never runs inference and streams run side by side.
+ * {@link SileroVadStream}. Each stream runs its own native context (the weights, ~0.9 MB, its state and a
+ * 2.7 MB compute buffer) on libuv's thread pool, so the event loop never runs inference and streams run side by side.
  */
 export class SileroVadModel {
   /** The file this model was loaded from. */
