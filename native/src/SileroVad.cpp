@@ -11,9 +11,9 @@ namespace earshot {
 
 namespace {
 
-// What one context holds: the weights (0.88 MB) and its compute buffer for 64 windows a graph (2.7 MB), as
+// What one context holds: the weights (0.88 MB) and its compute buffer for 32 windows a graph (2.3 MB), as
 // whisper.cpp logs them.
-constexpr int64_t kContextBytes = 3'600'000;
+constexpr int64_t kContextBytes = 3'200'000;
 
 struct MemoryReader {
     const uint8_t* data;

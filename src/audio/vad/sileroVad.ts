@@ -69,7 +69,7 @@ const loadedModels = new Map<string, Promise<SileroVadModel>>();
 /**
  * The Silero VAD weights in whisper.cpp's ggml format, loaded once per process and shared by every
  * {@link SileroVadStream}. Each stream runs its own native context (the weights, ~0.9 MB, its state and a
- * 2.7 MB compute buffer) on libuv's thread pool, so the event loop never runs inference and streams run side by side.
+ * 2.3 MB compute buffer) on libuv's thread pool, so the event loop never runs inference and streams run side by side.
  */
 export class SileroVadModel {
   /** The file this model was loaded from. */
