@@ -144,7 +144,6 @@ export class WhisperEngine {
   private constructor(
     private readonly model: NativeWhisperModel,
     readonly info: EngineInfo,
-    onGpu: boolean,
     private readonly onJob?: (job: EngineJob) => void,
   ) {
     this.pool = new StatePool({
@@ -185,7 +184,7 @@ export class WhisperEngine {
     const build = addon.buildInfo();
     const onGpu = (options.useGpu ?? true) && build.devices.some((device) => device.type === "gpu");
     const slotSharing = (options.slotSharing ?? true) && threadsPerJob >= 2 && !onGpu;
-    return new WhisperEngine(model, { build, model: model.info(), parallelJobs, threadsPerJob, maxQueuedJobs, slotSharing }, onGpu, options.onJob);
+    return new WhisperEngine(model, { build, model: model.info(), parallelJobs, threadsPerJob, maxQueuedJobs, slotSharing }, options.onJob);
   }
 
   stats(): StatePoolStats {
