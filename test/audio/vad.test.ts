@@ -160,6 +160,23 @@ describe("TurnDetector", () => {
     expect(() => detector.push({ startMs: 2000, endMs: 2000, probability: 0.9 })).toThrow(RangeError);
   });
 
+  it("accepts every threshold in [0, 1]: the default negative threshold never exceeds it", () => {
+    for (const threshold of [0, 0.001, 0.005, 0.01, 0.0100001, 0.159, 0.16, 0.5, 0.99, 1]) {
+      const detector = new TurnDetector({ threshold });
+      expect(detector.negativeThreshold, `threshold ${threshold}`).toBeLessThanOrEqual(threshold);
+      expect(detector.negativeThreshold, `threshold ${threshold}`).toBeGreaterThanOrEqual(0);
+    }
+    expect(new TurnDetector({ threshold: 0.005 }).negativeThreshold).toBe(0.005);
+    expect(new TurnDetector({ threshold: 0 }).negativeThreshold).toBe(0);
+    // Threshold 0: every frame is speech, so a turn starts and silence (probability 0 is still >= 0) never ends it.
+    const detector = new TurnDetector({ threshold: 0 });
+    const events = detector.pushAll(frames([[0, 40]]));
+    expect(events).toEqual([{ type: "speech_started", audioStartMs: 0, speechStartMs: 0, detectedAtMs: 160 }]);
+    // A tiny threshold: speech above it starts a turn, a probability below it ends one.
+    const low = new TurnDetector({ threshold: 0.005 });
+    expect(low.pushAll(frames([[0.001, 10], [0.5, 10], [0.001, 20]])).map((e) => e.type)).toEqual(["speech_started", "speech_stopped"]);
+  });
+
   it("rejects invalid options", () => {
     expect(() => new TurnDetector({ threshold: 1.5 })).toThrow(RangeError);
     expect(() => new TurnDetector({ threshold: 0.5, negativeThreshold: 0.6 })).toThrow(RangeError);

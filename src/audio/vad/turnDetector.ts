@@ -31,7 +31,8 @@ export interface TurnDetectorOptions {
   silenceDurationMs?: number;
   /**
    * Once speech has started, frames at or above this still count as speech: the hysteresis that keeps a turn from
-   * ending on every soft consonant. Default `max(threshold - 0.15, 0.01)`, as Silero's `get_speech_timestamps`.
+   * ending on every soft consonant. Default `max(threshold - 0.15, 0.01)`, as Silero's `get_speech_timestamps`,
+   * but never above `threshold` (a threshold under 0.01 is its own negative threshold).
    */
   negativeThreshold?: number;
   /**
@@ -83,7 +84,8 @@ export class TurnDetector {
 
   constructor(options: TurnDetectorOptions = {}) {
     this.threshold = options.threshold ?? DEFAULT_VAD_THRESHOLD;
-    this.negativeThreshold = options.negativeThreshold ?? Math.max(this.threshold - HYSTERESIS, 0.01);
+    // Clamped to the threshold: every threshold in [0, 1] has a valid default (0.005 once made this throw).
+    this.negativeThreshold = options.negativeThreshold ?? Math.min(this.threshold, Math.max(this.threshold - HYSTERESIS, 0.01));
     this.prefixPaddingMs = options.prefixPaddingMs ?? DEFAULT_PREFIX_PADDING_MS;
     this.silenceDurationMs = options.silenceDurationMs ?? DEFAULT_SILENCE_DURATION_MS;
     this.minSpeechDurationMs = options.minSpeechDurationMs ?? DEFAULT_MIN_SPEECH_DURATION_MS;
