@@ -3,6 +3,7 @@
 // The CLI commands and the server read it here and pass the values down; the lower layers
 // (src/audio, src/models, src/engine) never read the environment themselves.
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
@@ -40,6 +41,13 @@ const list = z
 const positiveInt = z.coerce.number().int().positive();
 
 const yesNo = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((value) => ["1", "true", "yes"].includes(value));
+
+/** An IP address or CIDR range written plainly (`10.0.0.0/8`, `fd00::/8`, `127.0.0.1`, `[::1]`). */
+function isNetworkEntry(entry: string): boolean {
+  const match = /^\[?([^\]/]+)\]?(?:\/(\d{1,3}))?$/.exec(entry);
+  const family = match ? net.isIP(match[1]!) : 0;
+  return family !== 0 && (match![2] === undefined || Number(match![2]) <= (family === 4 ? 32 : 128));
+}
 
 /** Raw settings as strings (from flags or the environment) → typed, validated configuration. */
 const serverConfigSchema = z.object({
@@ -126,8 +134,20 @@ const serverConfigSchema = z.object({
     .regex(/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/, "must be whsec_ followed by a base64 key")
     .refine((key) => Buffer.from(key.replace(/^whsec_/, ""), "base64").length >= 24, "the key must be at least 24 bytes")
     .optional(),
-  /** Hosts (example.com, *.example.com) or origins (https://example.com:8443) webhooks may go to; empty: any. */
+  /**
+   * Hosts (example.com, *.example.com) or origins (https://example.com:8443) webhooks may go to; empty: any with a
+   * public address. An entry naming one host or origin also allows its internal addresses.
+   */
   webhookAllowlist: list.default([]),
+  /**
+   * Non-public address ranges (CIDR or single addresses: 10.0.0.0/8, fd00::/8, 127.0.0.1) webhooks may go to from
+   * any host; empty: public addresses only, unless an allowlist entry names the host exactly (see webhookTarget.ts).
+   */
+  webhookAllowedNetworks: list
+    .refine((entries) => entries.every(isNetworkEntry), "must be comma-separated IP addresses or CIDR ranges (e.g. 10.0.0.0/8,fd00::/8)")
+    .default([]),
+  /** A webhook host name's DNS lookup (at submit and before each delivery) fails after this long. */
+  webhookDnsTimeoutSeconds: z.coerce.number().positive().max(60).default(3),
   /** Deliveries of one webhook event, the first included, before it is given up. */
   webhookAttempts: z.coerce.number().int().min(1).max(50).default(8),
   /** Each webhook attempt is aborted after this long. */
@@ -222,6 +242,8 @@ export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
   redisUrl: "EARSHOT_REDIS_URL",
   webhookSecret: "EARSHOT_WEBHOOK_SECRET",
   webhookAllowlist: "EARSHOT_WEBHOOK_ALLOWLIST",
+  webhookAllowedNetworks: "EARSHOT_WEBHOOK_ALLOWED_NETWORKS",
+  webhookDnsTimeoutSeconds: "EARSHOT_WEBHOOK_DNS_TIMEOUT_SECONDS",
   webhookAttempts: "EARSHOT_WEBHOOK_ATTEMPTS",
   webhookTimeoutSeconds: "EARSHOT_WEBHOOK_TIMEOUT_SECONDS",
   webhookRetryDelaySeconds: "EARSHOT_WEBHOOK_RETRY_DELAY_SECONDS",

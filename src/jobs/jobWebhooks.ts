@@ -13,7 +13,15 @@ import { jobEvent, WebhookSender, type WebhookLog } from "./webhooks.js";
 
 export type JobWebhookConfig = Pick<
   ServerConfig,
-  "dataDir" | "webhookSecret" | "webhookAllowlist" | "webhookAttempts" | "webhookTimeoutSeconds" | "webhookRetryDelaySeconds" | "webhookMaxPending"
+  | "dataDir"
+  | "webhookSecret"
+  | "webhookAllowlist"
+  | "webhookAllowedNetworks"
+  | "webhookDnsTimeoutSeconds"
+  | "webhookAttempts"
+  | "webhookTimeoutSeconds"
+  | "webhookRetryDelaySeconds"
+  | "webhookMaxPending"
 >;
 
 export interface JobWebhooks {
@@ -36,6 +44,8 @@ export function startJobWebhooks(backend: JobBackend, config: JobWebhookConfig, 
   }
   const senderOptions = {
     allowlist: config.webhookAllowlist,
+    allowedNetworks: config.webhookAllowedNetworks,
+    dnsTimeoutMs: config.webhookDnsTimeoutSeconds * 1000,
     attempts: config.webhookAttempts,
     timeoutMs: config.webhookTimeoutSeconds * 1000,
     retryDelayMs: config.webhookRetryDelaySeconds * 1000,

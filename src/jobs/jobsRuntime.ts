@@ -10,6 +10,7 @@ import type { TranscriptionService } from "../transcription/TranscriptionService
 import { encodeJobAudio, type EncodedJobAudio } from "./jobAudio.js";
 import { createJobProcessor, type JobRunnerLog } from "./jobRunner.js";
 import { startJobWebhooks, type JobWebhooks } from "./jobWebhooks.js";
+import { WebhookTargets } from "./webhookTarget.js";
 import { openRedisJobBackend } from "./redis/RedisJobBackend.js";
 import { SqliteJobBackend } from "./sqlite/SqliteJobBackend.js";
 import type { JobBackend, JobWorker } from "./types.js";
@@ -39,6 +40,8 @@ const MAX_SWEEP_INTERVAL_MS = 15 * 60_000;
 export class JobsRuntime {
   readonly limits: JobLimits;
   readonly webhookAllowlist: readonly string[];
+  /** The address check of webhook URLs at submit (the sender checks again at each delivery). */
+  readonly webhookTargets: WebhookTargets;
   private readonly incomingDir: string;
   private readonly webhooks: JobWebhooks;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -58,6 +61,7 @@ export class JobsRuntime {
       maxQueued: config.jobsMaxQueued,
     };
     this.webhookAllowlist = config.webhookAllowlist;
+    this.webhookTargets = WebhookTargets.fromConfig(config);
     this.incomingDir = backend instanceof SqliteJobBackend ? backend.incomingDir : path.join(config.dataDir, "jobs", "incoming");
     this.webhooks = startJobWebhooks(backend, config, options.log);
     const retentionMs = config.jobsRetentionHours * 3_600_000;

@@ -1,6 +1,7 @@
 // Which URLs a job's webhook may go to: absolute http(s) URLs, and when EARSHOT_WEBHOOK_ALLOWLIST is set only
 // those whose host (or origin) it names. The submit route refuses any other with 400 (param webhook_url), and the
-// sender checks again before every delivery, so no event is ever posted outside the allowlist.
+// sender checks again before every delivery, so no event is ever posted outside the allowlist. Which addresses the
+// host may have (public ones, unless the operator allows internal ones) is webhookTarget.ts's check.
 import { ApiError } from "../transcription/apiErrors.js";
 
 /** Longest webhook URL accepted (as most browsers and proxies). */

@@ -5,13 +5,21 @@
 //     up: a redirect is not followed, since it could lead outside the allowlist) ends the delivery;
 //   - each attempt has its own deadline; the events waiting for delivery or for a retry are bounded, and
 //     beyond that bound a new event is dropped with a warning rather than held without limit;
-//   - the URL is checked against the allowlist again at every attempt.
+//   - the URL is checked against the allowlist again at every attempt, and its host resolved and checked again
+//     (webhookTarget.ts: public addresses only unless the operator allows internal ones); the attempt connects to
+//     exactly the addresses checked (TLS SNI and Host stay the URL's host name), so DNS rebinding gains nothing.
+//     A refused target ends the delivery at once (logged with the reason), never retried.
 // Every attempt carries the same webhook-id (the receiver's idempotency key) and a fresh timestamp and signature.
 // Pending deliveries live in this process: a process that exits gives up its retries (logged at close).
 import { randomBytes } from "node:crypto";
+import type { LookupAddress } from "node:dns";
+import http from "node:http";
+import https from "node:https";
+import type { LookupFunction } from "node:net";
 
 import { Webhook } from "standardwebhooks";
 
+import { WebhookTargetRefused, WebhookTargets, type HostResolver } from "./webhookTarget.js";
 import { webhookUrlProblem } from "./webhookUrl.js";
 
 export { validateWebhookUrl, webhookUrlProblem } from "./webhookUrl.js";
@@ -47,8 +55,14 @@ export interface WebhookLog {
 export interface WebhookSenderOptions {
   /** `whsec_` + base64 key. */
   secret: string;
-  /** Hosts or origins deliveries may go to; empty: any (see webhookUrl.ts). */
+  /** Hosts or origins deliveries may go to; empty: any (see webhookUrl.ts). Exact entries allow internal addresses. */
   allowlist: readonly string[];
+  /** Non-public CIDR ranges deliveries may reach anyway (see webhookTarget.ts); default none. */
+  allowedNetworks?: readonly string[];
+  /** Deadline of the host name's lookup before each attempt (within the attempt's own); default 3 s. */
+  dnsTimeoutMs?: number;
+  /** Resolves the host name before each attempt; default the system's dns.lookup. */
+  resolve?: HostResolver;
   /** Deliveries of one event, the first included. */
   attempts: number;
   /** Deadline of one attempt (connect, send, answer headers). */
@@ -90,12 +104,19 @@ interface Pending {
 
 export class WebhookSender {
   private readonly webhook: Webhook;
+  private readonly targets: WebhookTargets;
   private readonly pending = new Set<Pending>();
   private closed = false;
   private readonly maxRetryDelayMs: number;
 
   constructor(private readonly options: WebhookSenderOptions) {
     this.webhook = new Webhook(options.secret);
+    this.targets = new WebhookTargets({
+      allowlist: options.allowlist,
+      allowedNetworks: options.allowedNetworks ?? [],
+      dnsTimeoutMs: options.dnsTimeoutMs ?? 3_000,
+      resolve: options.resolve,
+    });
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 600_000;
   }
 
@@ -106,8 +127,8 @@ export class WebhookSender {
 
   /**
    * Starts delivering `event` to `url`. Resolves once it is delivered or given up (never rejects); callers
-   * need not wait. An event refused at once (URL outside the allowlist, too many pending, sender closed)
-   * resolves with delivered false and attempts 0.
+   * need not wait. An event refused at once (URL outside the allowlist, too many pending, sender closed), or whose
+   * host is refused before the first attempt (an address not allowed), resolves with delivered false and attempts 0.
    */
   send(url: string, event: WebhookEvent): Promise<DeliveryOutcome> {
     const refuse = (reason: string): Promise<DeliveryOutcome> => {
@@ -140,7 +161,6 @@ export class WebhookSender {
   private async attempt(item: Pending): Promise<void> {
     item.timer = undefined;
     if (this.closed || !this.pending.has(item)) return;
-    item.attempt += 1;
     const problem = webhookUrlProblem(item.url, this.options.allowlist);
     if (problem !== undefined) return this.finish(item, { delivered: false, reason: problem });
     const abort = new AbortController();
@@ -150,29 +170,33 @@ export class WebhookSender {
     let retryAfterMs: number | undefined;
     let reason: string;
     try {
+      const url = new URL(item.url);
+      let addresses: readonly LookupAddress[];
+      try {
+        ({ addresses } = await this.targets.check(url, abort.signal));
+      } catch (error) {
+        // Not an attempt: nothing was sent, and the same answer would come next time.
+        if (error instanceof WebhookTargetRefused) return this.finish(item, { delivered: false, reason: `${error.message} (not retried)` });
+        item.attempt += 1;
+        throw error;
+      }
+      item.attempt += 1;
       const now = new Date();
-      const response = await fetch(item.url, {
-        method: "POST",
-        redirect: "manual",
-        signal: abort.signal,
-        headers: {
-          "content-type": "application/json",
-          "user-agent": USER_AGENT,
-          "webhook-id": item.event.id,
-          "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
-          "webhook-signature": this.webhook.sign(item.event.id, now, item.body),
-        },
-        body: item.body,
-      });
-      status = response.status;
-      retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
-      await discardBody(response);
+      const answer = await post(url, addresses, abort.signal, {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": item.event.id,
+        "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+        "webhook-signature": this.webhook.sign(item.event.id, now, item.body),
+      }, item.body);
+      status = answer.status;
+      retryAfterMs = parseRetryAfter(answer.retryAfter);
       if (status >= 200 && status < 300) return this.finish(item, { delivered: true, status });
       reason = `the receiver answered ${status}`;
       if (!(status >= 500 || status === 429)) return this.finish(item, { delivered: false, status, reason: `${reason} (not retried)` });
     } catch (error) {
       if (this.closed) return;
-      reason = abort.signal.aborted ? String((abort.signal.reason as Error)?.message ?? "timed out") : describeFetchError(error);
+      reason = abort.signal.aborted ? String((abort.signal.reason as Error)?.message ?? "timed out") : describeError(error);
     } finally {
       clearTimeout(timeout);
       item.abort = undefined;
@@ -203,24 +227,59 @@ function parseRetryAfter(value: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-/** Reads at most MAX_ANSWER_BYTES of the answer, then drops the connection's rest. */
-async function discardBody(response: Response): Promise<void> {
-  if (response.body === null) return;
-  const reader = response.body.getReader();
-  let read = 0;
-  try {
-    while (read < MAX_ANSWER_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      read += value.byteLength;
-    }
-    await reader.cancel();
-  } catch {
-    // The answer's status is all that counts.
-  }
+/**
+ * POSTs `body` to `url`, connecting only to `addresses` (the checked ones; none for a literal IP, which is
+ * connected to as is), on a connection of its own (no pooled socket to another address). Resolves with the
+ * answer's status once at most MAX_ANSWER_BYTES of its body were read (the rest dropped with the connection).
+ */
+function post(url: URL, addresses: readonly LookupAddress[], signal: AbortSignal, headers: Record<string, string>, body: string): Promise<{ status: number; retryAfter: string | null }> {
+  return new Promise((resolve, reject) => {
+    const transport = url.protocol === "https:" ? https : http;
+    const request = transport.request(
+      url,
+      {
+        method: "POST",
+        headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+        agent: false,
+        signal,
+        ...(addresses.length > 0 ? { lookup: checkedLookup(addresses) } : {}),
+      },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        const retryAfter = response.headers["retry-after"] ?? null;
+        let read = 0;
+        const done = () => resolve({ status, retryAfter });
+        response.on("data", (chunk: Buffer) => {
+          read += chunk.byteLength;
+          if (read >= MAX_ANSWER_BYTES) response.destroy();
+        });
+        // The answer's status is all that counts: an error reading the rest changes nothing.
+        response.on("error", done);
+        response.on("end", done);
+        response.on("close", done);
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
 }
 
-function describeFetchError(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
+/** A socket lookup that answers only with the addresses the target check accepted (of the family asked, if any). */
+function checkedLookup(addresses: readonly LookupAddress[]): LookupFunction {
+  return (hostname, options, callback) => {
+    const family = options.family === 4 || options.family === "IPv4" ? 4 : options.family === 6 || options.family === "IPv6" ? 6 : undefined;
+    const candidates = family === undefined ? addresses : addresses.filter((address) => address.family === family);
+    const first = candidates[0];
+    if (first === undefined) {
+      callback(Object.assign(new Error(`no checked IPv${family} address for '${hostname}'`), { code: "ENOTFOUND" }), "", undefined);
+      return;
+    }
+    if (options.all) callback(null, [...candidates]);
+    else callback(null, first.address, first.family);
+  };
+}
+
+function describeError(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  return code !== undefined && message !== undefined && !message.includes(code) ? `${code}: ${message}` : (message ?? code ?? String(error));
 }

@@ -46,7 +46,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
   hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  server = await startTestServer({ dataDir, apiKeys: "sk-alice,sk-bob", parallelJobs: "1", threadsPerJob: "2", jobsMaxUploadMb: "2", jobsConcurrency: "1" });
+  // The webhook receiver is on loopback: the operator allows it by name (internal targets are refused by default).
+  server = await startTestServer({ dataDir, apiKeys: "sk-alice,sk-bob", parallelJobs: "1", threadsPerJob: "2", jobsMaxUploadMb: "2", jobsConcurrency: "1", webhookAllowlist: "127.0.0.1" });
   clip = encodeWav(await speechOfLength(3), 16_000);
 });
 

@@ -1,7 +1,7 @@
 // Webhook deliveries to a real loopback HTTP receiver: Standard Webhooks signatures that standardwebhooks'
 // Webhook.verify and the openai SDK's webhooks.unwrap accept (a tampered body or a foreign key they reject),
 // retries with backoff on 5xx, 429, timeouts and refused connections, none on other 4xx or redirects, the
-// allowlist, the pending bound, and the key kept in the data dir.
+// allowlist, the pending bound, and the key kept in the data dir. (Internal addresses: webhookTargets.test.ts.)
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -56,8 +56,9 @@ let receiver: Receiver;
 let url: string;
 const senders: WebhookSender[] = [];
 
+/** A sender allowed to post to this loopback receiver, as an operator allows an internal target (webhookTarget.ts). */
 function sender(options: Partial<WebhookSenderOptions> = {}): WebhookSender {
-  const made = new WebhookSender({ secret, allowlist: [], attempts: 4, timeoutMs: 2_000, retryDelayMs: 50, maxPending: 100, ...options });
+  const made = new WebhookSender({ secret, allowlist: [], allowedNetworks: ["127.0.0.1"], attempts: 4, timeoutMs: 2_000, retryDelayMs: 50, maxPending: 100, ...options });
   senders.push(made);
   return made;
 }

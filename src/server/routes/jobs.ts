@@ -16,6 +16,7 @@ import { jobListObject, jobObject } from "../../jobs/jobObject.js";
 import { parseJobRequest } from "../../jobs/jobRequest.js";
 import type { JobsRuntime } from "../../jobs/jobsRuntime.js";
 import { jobOwner } from "../../jobs/owner.js";
+import { validateWebhookTarget } from "../../jobs/webhookTarget.js";
 import { isJobStatus, JOB_STATUSES, UnknownCursorError, type JobRecord } from "../../jobs/types.js";
 import { ApiError } from "../../transcription/apiErrors.js";
 import { bearerToken } from "../auth.js";
@@ -84,6 +85,8 @@ async function submitJob(context: ServerContext, jobs: JobsRuntime, request: Fas
     file?.catch(() => undefined);
     if (!file) throw ApiError.missingParam("file");
     const parsed = parseJobRequest(upload.fields, jobs.webhookAllowlist);
+    // Its host must be (or resolve to) an address webhooks may reach: 400 otherwise (see webhookTarget.ts).
+    await validateWebhookTarget(parsed.webhookUrl, jobs.webhookTargets);
     // An unknown model is refused now, not when the job runs.
     context.transcription.served(parsed.settings.model);
     const encoded = await file;
