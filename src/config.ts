@@ -183,6 +183,15 @@ const serverConfigSchema = z.object({
   jobsMaxUploads: z.coerce.number().int().positive().max(1000).default(4),
   /** Unfinished jobs (queued and running, all keys together); more are refused with 429. */
   jobsMaxQueued: z.coerce.number().int().positive().max(10_000_000).default(1000),
+  /** Unfinished jobs of one API key (uploads in flight included); more are refused with 429, other keys unaffected. */
+  jobsMaxQueuedPerKey: z.coerce.number().int().positive().max(10_000_000).default(100),
+  /**
+   * Embedded backend: FLAC audio of all unfinished jobs (and of uploads in flight, as much as they may still take)
+   * kept in the data dir together, MB (MiB); beyond it: 429 at submit.
+   */
+  jobsMaxStoredAudioMb: z.coerce.number().positive().max(100_000_000).default(10_240),
+  /** Embedded backend: free space the data dir's disk keeps, MB (MiB); an upload that would take it below: 507. */
+  jobsMinFreeDiskMb: z.coerce.number().min(0).max(100_000_000).default(1024),
   /**
    * Jobs one server (or worker) runs at once; each one's chunks run side by side on the engine's free slots. 0 (with
    * EARSHOT_REDIS_URL only): the server runs no jobs (API only), `earshot worker` processes do.
@@ -260,6 +269,9 @@ export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
   jobsUploadTimeoutSeconds: "EARSHOT_JOBS_UPLOAD_TIMEOUT_SECONDS",
   jobsMaxUploads: "EARSHOT_JOBS_MAX_UPLOADS",
   jobsMaxQueued: "EARSHOT_JOBS_MAX_QUEUED",
+  jobsMaxQueuedPerKey: "EARSHOT_JOBS_MAX_QUEUED_PER_KEY",
+  jobsMaxStoredAudioMb: "EARSHOT_JOBS_MAX_STORED_AUDIO_MB",
+  jobsMinFreeDiskMb: "EARSHOT_JOBS_MIN_FREE_DISK_MB",
   jobsConcurrency: "EARSHOT_JOBS_CONCURRENCY",
   jobsRetentionHours: "EARSHOT_JOBS_RETENTION_HOURS",
 };

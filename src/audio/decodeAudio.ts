@@ -73,6 +73,12 @@ export interface DecodeAudioOptions {
    */
   onSamples?: (samples: Float32Array) => unknown;
   /**
+   * Called once with the duration the container's header declares (never an estimate from the bitrate), before any
+   * sample is decoded, unless it is already refused as too long; an error returned stops the decode with that error
+   * (e.g. batch jobs reserving room for the audio they will store).
+   */
+  onDeclaredDuration?: (seconds: number) => Error | undefined;
+  /**
    * false: the samples are only handed to `onSamples` (needed), never kept: the result's `samples` is empty, its
    * `duration` still counts every sample decoded; no memory is held for them (`memory` is not asked). `onSamples`
    * may then return a promise: ffmpeg's output is not read (so it stops decoding) until it settles, so a slower
@@ -205,6 +211,8 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
         // An estimate from the bitrate may be far off: only the decoded samples count then.
         if (log.durationEstimated) return undefined;
         if (seconds > maxSeconds + DECLARED_DURATION_TOLERANCE_SECONDS) return tooLong();
+        const refused = options.onDeclaredDuration?.(seconds);
+        if (refused) return refused;
         const samples = Math.ceil(seconds * TARGET_SAMPLE_RATE) + TARGET_SAMPLE_RATE;
         return sink.reserve(samples) ? undefined : new AudioMemoryError(Math.min(samples, maxSamples) * 4 * (sink.channelCount ?? 1));
       },

@@ -2,6 +2,10 @@
 // FLAC of the decoded 16 kHz mono audio, 16-bit (lossless for what whisper is given in practice, a third to a half
 // of the raw size; about 60-70 MB an hour of speech). Neither side ever holds the whole audio in memory: the upload's
 // samples go to the FLAC encoder as they are decoded, and the runner reads the FLAC back as a stream it pulls from.
+// Room on disk is asked for before it is taken: for the duration the container declares, before any sample is
+// decoded (so an upload that cannot fit is refused before it is written), and again, ahead, as the samples pass
+// what was asked for (a container that declares nothing, or less than it holds). A disk that fills up anyway
+// (ENOSPC, EDQUOT) is a 507, and the file is removed.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
@@ -12,7 +16,12 @@ import type { Readable } from "node:stream";
 
 import { DEFAULT_FFMPEG_NICE } from "../audio/decodeAudio.js";
 import { checkFfmpeg, decodeAudio, TARGET_SAMPLE_RATE, type DecodedAudio } from "../audio/index.js";
+import { makeDirectory } from "./dataDir.js";
+import { flacBytesFor, insufficientStorage, isDiskFullError } from "./storage.js";
 import type { JobAudioFile } from "./types.js";
+
+/** Room is asked for this far ahead of the samples decoded (about 8.5 minutes of the densest audio). */
+const ROOM_STEP_BYTES = 16 * 1_048_576;
 
 export interface EncodeJobAudioOptions {
   /** Where the FLAC file is written (a directory on the same file system as the jobs' store). */
@@ -26,6 +35,11 @@ export interface EncodeJobAudioOptions {
   signal: AbortSignal;
   /** FFmpeg's nice value for the decoder and the encoder. */
   ffmpegNice?: number | undefined;
+  /**
+   * Asks for room for the FLAC file, `bytes` in all (the most it can take so far; called with growing totals);
+   * throws (an ApiError: 429, 507) when there is none, which stops the decode with that error.
+   */
+  room?: ((bytes: number) => void) | undefined;
 }
 
 export interface EncodedJobAudio {
@@ -45,7 +59,7 @@ export class JobAudioEncodeError extends Error {
  */
 export async function encodeJobAudio(input: Readable, options: EncodeJobAudioOptions): Promise<EncodedJobAudio> {
   const ffmpeg = await checkFfmpeg(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {});
-  fs.mkdirSync(options.dir, { recursive: true });
+  makeDirectory(options.dir);
   const file = path.join(options.dir, `incoming-${process.pid}-${randomBytes(8).toString("hex")}.flac`);
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
@@ -55,11 +69,25 @@ export async function encodeJobAudio(input: Readable, options: EncodeJobAudioOpt
   let stopping = false;
   const encoderDone = waitForExit(encoder).then((outcome) => {
     if (outcome.code !== 0 && !stopping) {
-      encoderFailure = new JobAudioEncodeError(`the FLAC encoder failed (${outcome.code ?? outcome.signal}): ${outcome.stderr.slice(-500)}`);
+      const failure = new JobAudioEncodeError(`the FLAC encoder failed (${outcome.code ?? outcome.signal}): ${outcome.stderr.slice(-500)}`);
+      encoderFailure = isDiskFullError(failure) ? insufficientStorage(`the disk of the job's audio is full: ${diskFullReason(outcome.stderr)}`) : failure;
       stop.abort(encoderFailure);
     }
   });
   encoder.stdin!.on("error", () => undefined);
+  // Room asked for so far, bytes of FLAC at most, and samples decoded.
+  let roomAsked = 0;
+  let samplesDecoded = 0;
+  const askRoom = (bytes: number): Error | undefined => {
+    if (!options.room || bytes <= roomAsked) return undefined;
+    try {
+      options.room(bytes);
+      roomAsked = bytes;
+      return undefined;
+    } catch (error) {
+      return error as Error;
+    }
+  };
   try {
     const decoded = await decodeAudio(input, {
       ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
@@ -69,9 +97,20 @@ export async function encodeJobAudio(input: Readable, options: EncodeJobAudioOpt
       timeoutMs: options.timeoutMs,
       signal,
       retainSamples: false,
+      onDeclaredDuration: (seconds) => askRoom(flacBytesFor(seconds)),
       // Back-pressure: while the encoder's input is full, the decoder waits (and so does the upload).
       onSamples: (samples) => {
         if (stop.signal.aborted || encoder.stdin!.destroyed) return undefined;
+        samplesDecoded += samples.length;
+        const needed = flacBytesFor(samplesDecoded / TARGET_SAMPLE_RATE);
+        if (needed > roomAsked) {
+          // Ahead by a step, else (near the bound) just what the samples so far need.
+          const refused = askRoom(needed + ROOM_STEP_BYTES) && askRoom(needed);
+          if (refused) {
+            stop.abort(refused);
+            return undefined;
+          }
+        }
         if (encoder.stdin!.write(Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength))) return undefined;
         return Promise.race([once(encoder.stdin!, "drain").then(() => undefined), encoderDone]);
       },
@@ -79,6 +118,8 @@ export async function encodeJobAudio(input: Readable, options: EncodeJobAudioOpt
     encoder.stdin!.end();
     await encoderDone;
     if (encoderFailure) throw encoderFailure;
+    // Refused by the room asked for last (the decode may end before it noticed).
+    if (stop.signal.aborted) throw stop.signal.reason;
     return { audio: { path: file, bytes: fs.statSync(file).size }, decoded };
   } catch (error) {
     stopping = true;
@@ -88,6 +129,11 @@ export async function encodeJobAudio(input: Readable, options: EncodeJobAudioOpt
     fs.rmSync(file, { force: true });
     throw encoderFailure ?? (stop.signal.aborted && !options.signal.aborted ? stop.signal.reason : error);
   }
+}
+
+/** FFmpeg's words for a full disk, without the file's path. */
+function diskFullReason(stderr: string): string {
+  return /Disk quota exceeded/i.test(stderr) ? "EDQUOT (disk quota exceeded)" : "ENOSPC (no space left on device)";
 }
 
 function spawnEncoder(ffmpegPath: string, file: string, nice: number | undefined): ChildProcess {

@@ -11,6 +11,8 @@ import type { JobRenderOptions, JobTask } from "./types.js";
 export const MAX_METADATA_KEYS = 16;
 export const MAX_METADATA_KEY_LENGTH = 64;
 export const MAX_METADATA_VALUE_LENGTH = 512;
+/** Keys that name an object's prototype machinery: refused, whatever object the metadata is kept in. */
+const RESERVED_METADATA_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
 export interface JobRequest {
   task: JobTask;
@@ -37,9 +39,11 @@ export function parseJobRequest(fields: FormFields, webhookAllowlist: readonly s
       const key = /^metadata\[([^\]]*)\]$/.exec(name)?.[1];
       if (key === undefined) throw ApiError.invalidParam("metadata", "Give metadata as 'metadata[key]=value' fields.");
       if (key === "" || key.length > MAX_METADATA_KEY_LENGTH) throw ApiError.invalidParam("metadata", `Each metadata key must be 1 to ${MAX_METADATA_KEY_LENGTH} characters.`);
+      if (RESERVED_METADATA_KEYS.has(key)) throw ApiError.invalidParam("metadata", `'${key}' cannot be a metadata key.`);
       const value = only(`metadata[${key}]`, values);
       if (value.length > MAX_METADATA_VALUE_LENGTH) throw ApiError.invalidParam("metadata", `Metadata value of '${key}' is longer than ${MAX_METADATA_VALUE_LENGTH} characters.`);
-      metadata ??= {};
+      // No prototype: a key is only ever an own property (nothing inherited to read or overwrite).
+      metadata ??= Object.create(null) as Record<string, string>;
       metadata[key] = value;
       if (Object.keys(metadata).length > MAX_METADATA_KEYS) throw ApiError.invalidParam("metadata", `At most ${MAX_METADATA_KEYS} metadata keys are allowed.`);
     } else {

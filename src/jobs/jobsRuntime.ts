@@ -4,16 +4,17 @@
 import path from "node:path";
 import type { Readable } from "node:stream";
 
-import type { ServerConfig } from "../config.js";
+import { ConfigError, type ServerConfig } from "../config.js";
 import { ApiError } from "../transcription/apiErrors.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
+import { makeDirectory, prepareDataDir, unusableDataDir } from "./dataDir.js";
 import { encodeJobAudio, type EncodedJobAudio } from "./jobAudio.js";
 import { createJobProcessor, type JobRunnerLog } from "./jobRunner.js";
 import { startJobWebhooks, type JobWebhooks } from "./jobWebhooks.js";
 import { WebhookTargets } from "./webhookTarget.js";
 import { openRedisJobBackend } from "./redis/RedisJobBackend.js";
 import { SqliteJobBackend } from "./sqlite/SqliteJobBackend.js";
-import type { JobBackend, JobWorker } from "./types.js";
+import type { JobBackend, JobPlace, JobWorker } from "./types.js";
 
 export interface JobsLog extends JobRunnerLog {
   warn(fields: Record<string, unknown>, message: string): void;
@@ -30,8 +31,10 @@ export interface JobLimits {
   maxUploadBytes: number;
   maxAudioSeconds: number;
   uploadTimeoutMs: number;
-  /** Unfinished jobs (queued + running) beyond which a submit is refused. */
+  /** Unfinished jobs (queued + running + uploads in flight) beyond which a submit is refused. */
   maxQueued: number;
+  /** The same, of one API key. */
+  maxQueuedPerKey: number;
 }
 
 /** How often finished jobs past their retention are looked for, at most. */
@@ -59,6 +62,7 @@ export class JobsRuntime {
       maxAudioSeconds: config.jobsMaxAudioHours * 3600,
       uploadTimeoutMs: config.jobsUploadTimeoutSeconds * 1000,
       maxQueued: config.jobsMaxQueued,
+      maxQueuedPerKey: config.jobsMaxQueuedPerKey,
     };
     this.webhookAllowlist = config.webhookAllowlist;
     this.webhookTargets = WebhookTargets.fromConfig(config);
@@ -78,11 +82,33 @@ export class JobsRuntime {
     this.sweepTimer.unref();
   }
 
-  /** Opens the backend the configuration names (throws when it cannot, e.g. the data dir is another server's). */
+  /**
+   * Opens the backend the configuration names (throws when it cannot, e.g. the data dir is another server's; a
+   * ConfigError naming the setting for an unusable data dir, or Redis without a way to keep the webhook key secret).
+   */
   static open(config: ServerConfig, options: JobsRuntimeOptions): JobsRuntime {
+    if (config.redisUrl !== undefined && config.webhookSecret === undefined && config.secretKey === undefined) {
+      throw new ConfigError(
+        "batch jobs on Redis (EARSHOT_REDIS_URL) keep the webhook signing key out of Redis's readable data: set EARSHOT_WEBHOOK_SECRET " +
+          "(the key itself, the same on every process), or EARSHOT_SECRET_KEY (the same on every process: the generated webhook key is stored in Redis sealed with it)",
+      );
+    }
+    // The data dir holds the uploads being decoded (either backend), the webhook key file and the embedded store.
+    prepareDataDir(config.dataDir);
+    try {
+      makeDirectory(path.join(config.dataDir, "jobs", "incoming"));
+    } catch (error) {
+      throw unusableDataDir(config.dataDir, error);
+    }
     const backend: JobBackend = config.redisUrl
       ? openRedisJobBackend(config, { log: options.log, tempDir: options.tempDir })
-      : new SqliteJobBackend({ dataDir: config.dataDir });
+      : new SqliteJobBackend({
+          dataDir: config.dataDir,
+          maxQueued: config.jobsMaxQueued,
+          maxQueuedPerOwner: config.jobsMaxQueuedPerKey,
+          maxStoredAudioBytes: Math.floor(config.jobsMaxStoredAudioMb * 1_048_576),
+          minFreeDiskBytes: Math.floor(config.jobsMinFreeDiskMb * 1_048_576),
+        });
     try {
       return new JobsRuntime(backend, config, options);
     } catch (error) {
@@ -118,24 +144,21 @@ export class JobsRuntime {
     };
   }
 
-  /** A 429 when the queue holds `jobsMaxQueued` unfinished jobs. */
-  async checkQueueRoom(): Promise<void> {
-    const { queued, running } = await this.backend.counts();
-    if (queued + running >= this.limits.maxQueued) {
-      throw new ApiError(
-        429,
-        `${queued + running} jobs are waiting or running, this server's limit (EARSHOT_JOBS_MAX_QUEUED); retry once some have finished.`,
-        "rate_limit_error",
-        null,
-        "jobs_queue_full",
-        { "Retry-After": "60" },
-      );
-    }
+  /**
+   * A place in the queue for one job of `owner` before its upload is read, or a 429 when the unfinished jobs of all
+   * keys (`jobsMaxQueued`) or of this one (`jobsMaxQueuedPerKey`) reach their bound, uploads in flight included.
+   */
+  reserve(owner: string): Promise<JobPlace> {
+    return this.backend.reserve(owner);
   }
 
-  /** Decodes and validates an upload into the job's FLAC file (see encodeJobAudio). */
-  encode(input: Readable, signal: AbortSignal): Promise<EncodedJobAudio> {
+  /**
+   * Decodes and validates an upload into the job's FLAC file (see encodeJobAudio); the room it takes at rest is
+   * asked of `place` as it grows (a 429 or 507 stops it).
+   */
+  encode(input: Readable, signal: AbortSignal, place: JobPlace): Promise<EncodedJobAudio> {
     return encodeJobAudio(input, {
+      room: (bytes) => place.reserveAudio(bytes),
       dir: this.incomingDir,
       ffmpegPath: this.config.ffmpegPath,
       tempDir: this.options.tempDir,

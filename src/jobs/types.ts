@@ -18,6 +18,16 @@
 // path to that FLAC file (`ClaimedJob.audioPath`), valid until the processor has settled; a backend that had to
 // fetch it (Redis) removes its copy afterwards. The job's audio is deleted with the job (retention, see below).
 //
+// Places. A job takes a place before its upload is read: `reserve(owner)` counts it against the bound of unfinished
+// jobs of all owners together (maxQueued) and of this owner (maxQueuedPerOwner) along with every job queued or
+// running and every place held, atomically (across processes), and throws a 429 ApiError when either is reached, so
+// N concurrent uploads against a bound of M leave exactly M jobs. The place is handed to `submit` (which turns it
+// into the job, in the same atomic step) or released when the upload fails. A place whose holder is gone (its
+// process died mid-upload) lapses by itself within about a minute. While the upload is decoded, the place also asks
+// for room for the job's audio at rest (`reserveAudio`, with the most the FLAC can take so far): the embedded
+// backend counts it against its stored-audio budget and the disk's free space (429 / 507 when there is none); Redis
+// checks its own budget at submit. `submit` without a place checks the bounds itself.
+//
 // States. queued → running → succeeded | failed; queued | running → cancelled. A job that was running when its
 // worker stopped (shutdown, crash, kill -9) goes back to queued and runs again from the start, in this or another
 // process: never lost, never completed twice. Terminal states never change again. Timestamps are Unix
@@ -176,12 +186,37 @@ export interface JobWorker {
   stop(): Promise<void>;
 }
 
+/** A place in the queue for one job of `owner`, taken before its upload is read (see "Places" above). */
+export interface JobPlace {
+  readonly owner: string;
+  /**
+   * Room for the job's FLAC, `bytes` in all so far (asked again with larger totals as the audio is decoded); throws
+   * a 429 (the stored-audio budget) or 507 (the disk) ApiError when there is none.
+   */
+  reserveAudio(bytes: number): void;
+  /** Gives the place (and the room it holds) back; idempotent, and nothing once `submit` took it. */
+  release(): Promise<void>;
+}
+
+/** The bounds of unfinished jobs (queued, running and places held). */
+export interface JobQueueBounds {
+  /** All owners together. */
+  maxQueued: number;
+  /** One owner (API key). */
+  maxQueuedPerOwner: number;
+}
+
 export interface JobBackend {
   readonly kind: "sqlite" | "redis";
 
   // ---- API side ----
-  /** Stores a new queued job with its audio (the file is taken over in every outcome). */
-  submit(job: NewJob, audio: JobAudioFile): Promise<JobRecord>;
+  /** A place for one job of `owner` before its upload is read; throws a 429 ApiError when a bound is reached. */
+  reserve(owner: string): Promise<JobPlace>;
+  /**
+   * Stores a new queued job with its audio, in the place `reserve` gave; both are taken over in every outcome (the
+   * place becomes the job, or is given back). Without a place, the bounds are checked here.
+   */
+  submit(job: NewJob, audio: JobAudioFile, place?: JobPlace): Promise<JobRecord>;
   get(owner: string, id: string): Promise<JobRecord | undefined>;
   list(owner: string, query: JobListQuery): Promise<JobPage>;
   /** Undefined when there is no such job (of this owner); else the job after the cancel (idempotent). */

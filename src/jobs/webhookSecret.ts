@@ -5,6 +5,8 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
+import { makeDirectory } from "./dataDir.js";
+
 /** File name of the generated key inside the data dir. */
 export const WEBHOOK_SECRET_FILE = "webhook-secret";
 
@@ -54,7 +56,7 @@ export function readSecretFile(file: string): string | undefined {
  * `replace`, an existing file is replaced (renamed over). Returns the key the file holds afterwards.
  */
 export function writeSecretFile(file: string, secret: string, replace = false): { secret: string; created: boolean } {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makeDirectory(path.dirname(file));
   const temp = `${file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
   fs.writeFileSync(temp, `${secret}\n`, { mode: 0o600, flag: "wx" });
   try {

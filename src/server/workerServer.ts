@@ -54,13 +54,17 @@ export async function startWorkerServer(config: ServerConfig, options: StartWork
     registerWorkerMetrics(metrics, backend);
   }
 
-  app.get("/health", async () => ({
-    status: "ok",
-    role: "worker",
-    redis: backend.available ? "up" : "down",
-    jobsRunning: backend.runningHere,
-    jobsConcurrency: config.jobsConcurrency,
-  }));
+  // Redis must answer a PING now (within EARSHOT_REDIS_TIMEOUT_SECONDS): a hung Redis keeps its connections open.
+  app.get("/health", async (_request, reply) => {
+    const redisUp = await backend.ping();
+    return reply.code(redisUp ? 200 : 503).send({
+      status: redisUp ? "ok" : "degraded",
+      role: "worker",
+      redis: redisUp ? "up" : "down",
+      jobsRunning: backend.runningHere,
+      jobsConcurrency: config.jobsConcurrency,
+    });
+  });
   if (metrics) registerMetricsRoute(app, { metricsExposure: config.metrics, apiKeys: config.apiKeys }, metrics);
   app.setNotFoundHandler((request, reply) => {
     const error = ApiError.routeNotFound(request.method, request.url);

@@ -1,4 +1,6 @@
 // A plain HTTP client for the batch jobs API, as curl or any HTTP library uses it (the OpenAI SDK has no jobs API).
+import http from "node:http";
+
 import { expect } from "vitest";
 
 import type { JobObject } from "../../src/jobs/jobObject.js";
@@ -71,4 +73,53 @@ export class JobsClient {
       await sleep(100);
     }
   }
+}
+
+/** A job upload sent in two parts: the head of the form now, the rest when asked (or the connection dropped). */
+export interface SplitUpload {
+  /** The answer, whenever it comes (before the rest, for a refusal at once). */
+  response: Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>;
+  /** Sends the rest of the form. */
+  sendRest(): void;
+  /** Drops the connection mid-upload, as a client that goes away. */
+  abort(): void;
+}
+
+/**
+ * POST /v1/audio/jobs over a raw connection: the form's fields, then the first `headBytes` of `file`; the rest only on
+ * `sendRest()`. The server holds the upload's place (and decoder) meanwhile.
+ */
+export function splitUpload(url: string, apiKey: string | undefined, file: Uint8Array, headBytes: number, fields: Record<string, string> = {}, filename = "audio.wav"): SplitUpload {
+  const boundary = `----earshot${Math.random().toString(16).slice(2)}`;
+  const parts = Object.entries({ model: "whisper-1", ...fields }).map(
+    ([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
+  );
+  const head = Buffer.from(`${parts.join("")}--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const split = Math.min(headBytes, file.length);
+  const request = http.request(`${url}/v1/audio/jobs`, {
+    method: "POST",
+    headers: {
+      "content-type": `multipart/form-data; boundary=${boundary}`,
+      "content-length": String(head.length + file.length + tail.length),
+      ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+    },
+  });
+  const response = new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    request.on("response", (answer) => {
+      let body = "";
+      answer.setEncoding("utf8");
+      answer.on("data", (chunk: string) => (body += chunk));
+      answer.on("end", () => resolve({ status: answer.statusCode ?? 0, headers: answer.headers, body }));
+      answer.on("error", reject);
+    });
+    request.on("error", reject);
+  });
+  response.catch(() => undefined);
+  request.write(Buffer.concat([head, file.subarray(0, split)]));
+  return {
+    response,
+    sendRest: () => request.end(Buffer.concat([Buffer.from(file.subarray(split)), tail])),
+    abort: () => request.destroy(),
+  };
 }

@@ -32,6 +32,8 @@ function backend(options: Partial<RedisJobBackendOptions> = {}): RedisJobBackend
     lockMs: 1_000,
     stalledCheckMs: 500,
     maxRecoveries: 2,
+    maxQueued: 1000,
+    maxQueuedPerOwner: 1000,
     tempDir: dir,
     ...options,
   });

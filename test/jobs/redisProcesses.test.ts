@@ -77,6 +77,8 @@ function newDataDir(): string {
 function processEnv(): Record<string, string> {
   return {
     EARSHOT_REDIS_URL: redis.url,
+    // Shared by every process: the generated webhook key is kept in Redis sealed with it.
+    EARSHOT_SECRET_KEY: "redis-processes-test-secret-key-of-32-bytes",
     EARSHOT_DATA_DIR: newDataDir(),
     EARSHOT_JOBS_LOCK_SECONDS: "2",
     EARSHOT_JOBS_STALLED_CHECK_SECONDS: "1",
@@ -241,7 +243,9 @@ describe("batch jobs on Redis: one API process, two worker processes", () => {
       },
     });
     expect((await fetch(`${api.url}/v1/audio/jobs`)).status).toBe(503);
-    expect(await (await fetch(`${worker.url}/health`)).json()).toMatchObject({ status: "ok", redis: "down" });
+    const health = await fetch(`${worker.url}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ status: "degraded", redis: "down" });
     // The API still answers everything else.
     expect((await fetch(`${api.url}/health`)).status).toBe(200);
 

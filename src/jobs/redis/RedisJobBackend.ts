@@ -8,8 +8,12 @@
 // since Redis holds it all in memory. It is deleted as soon as the job finishes (the result is all that is read
 // afterwards); the record and result are deleted by the retention sweep.
 //
+// Places (see ../types.ts) are members of two sorted sets scored by their expiry, checked and taken in one Lua script
+// with the counts of unfinished jobs (scripts.ts), renewed by their holder every PLACE_RENEW_MS.
+//
 // Redis away. The API's commands fail fast and are answered 503 (jobs_unavailable) until it is back; the
 // connections reconnect by themselves and nothing crashes. Workers wait for it.
+import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 
 import { Queue } from "bullmq";
@@ -19,6 +23,7 @@ import type { ServerConfig } from "../../config.js";
 import type { TranscriptionResult } from "../../engine/types.js";
 import { ApiError } from "../../transcription/apiErrors.js";
 import { decodeResult } from "../resultCodec.js";
+import { jobsQueueFull, ownerQueueFull } from "../storage.js";
 import {
   newJobId,
   UnknownCursorError,
@@ -27,7 +32,9 @@ import {
   type JobListQuery,
   type JobOutcome,
   type JobPage,
+  type JobPlace,
   type JobProcessor,
+  type JobQueueBounds,
   type JobRecord,
   type JobWorker,
   type JobWorkerOptions,
@@ -39,8 +46,9 @@ import { QUEUE_NAME, RedisKeys } from "./keys.js";
 import { hashFromReply, recordFromHash, specJson } from "./records.js";
 import { RedisJobWorker } from "./RedisJobWorker.js";
 import { scripts } from "./scripts.js";
+import { sealWebhookSecret, unsealWebhookSecret } from "./sealedSecret.js";
 
-export interface RedisJobBackendOptions {
+export interface RedisJobBackendOptions extends JobQueueBounds {
   /** redis:// or rediss:// URL. */
   url: string;
   /** Key prefix of everything this backend stores (default "earshot"). */
@@ -62,12 +70,26 @@ export interface RedisJobBackendOptions {
   /** This process in logs (default hostname:pid). */
   workerName?: string | undefined;
   log?: JobsLog | undefined;
+  /**
+   * EARSHOT_SECRET_KEY: the webhook key shared through Redis is stored sealed with a key derived from it (see
+   * sharedWebhookSecret); without it no key is shared.
+   */
+  secretKey?: string | undefined;
 }
 
 /** The settings of EARSHOT_* the Redis backend reads. */
 export type RedisJobsConfig = Pick<
   ServerConfig,
-  "redisUrl" | "redisTimeoutSeconds" | "redisMaxJobAudioMb" | "redisMaxStoredAudioMb" | "jobsLockSeconds" | "jobsStalledCheckSeconds" | "jobsMaxRecoveries"
+  | "redisUrl"
+  | "redisTimeoutSeconds"
+  | "redisMaxJobAudioMb"
+  | "redisMaxStoredAudioMb"
+  | "jobsLockSeconds"
+  | "jobsStalledCheckSeconds"
+  | "jobsMaxRecoveries"
+  | "jobsMaxQueued"
+  | "jobsMaxQueuedPerKey"
+  | "secretKey"
 >;
 
 /** The backend EARSHOT_REDIS_URL and the other settings describe (connecting in the background). */
@@ -81,6 +103,9 @@ export function openRedisJobBackend(config: RedisJobsConfig, options: { log?: Jo
     lockMs: Math.round(config.jobsLockSeconds * 1000),
     stalledCheckMs: Math.round(config.jobsStalledCheckSeconds * 1000),
     maxRecoveries: config.jobsMaxRecoveries,
+    maxQueued: config.jobsMaxQueued,
+    maxQueuedPerOwner: config.jobsMaxQueuedPerKey,
+    secretKey: config.secretKey,
     tempDir: options.tempDir,
     log: options.log,
   });
@@ -89,6 +114,14 @@ export function openRedisJobBackend(config: RedisJobsConfig, options: { log?: Jo
 /** How long the audio of a submission that never completed stays in Redis. */
 const PENDING_AUDIO_SECONDS = 3600;
 const SWEEP_BATCH = 200;
+/** A place not renewed for this long (its process died mid-upload, or lost Redis) lapses. */
+const PLACE_TTL_MS = 60_000;
+/** How often a process renews the places it holds. */
+const PLACE_RENEW_MS = 15_000;
+
+/** The id of a place, on the object handed out (not part of JobPlace). */
+const PLACE_ID = Symbol("placeId");
+type RedisPlace = JobPlace & { [PLACE_ID]: string };
 
 export class RedisJobBackend implements JobBackend {
   readonly kind = "redis" as const;
@@ -101,6 +134,10 @@ export class RedisJobBackend implements JobBackend {
   private worker: RedisJobWorker | undefined;
   private closing: Promise<void> | undefined;
   private everReady = false;
+  /** Places held by this process's uploads in flight: id → owner. */
+  private readonly placesHere = new Map<string, string>();
+  private placeTimer: NodeJS.Timeout | undefined;
+  private pinging: Promise<boolean> | undefined;
 
   constructor(readonly options: RedisJobBackendOptions) {
     this.keys = new RedisKeys(options.prefix);
@@ -116,24 +153,84 @@ export class RedisJobBackend implements JobBackend {
     return this.api.status === "ready";
   }
 
+  /**
+   * Whether Redis answers a PING within the command timeout now (a hung Redis accepts connections and answers
+   * nothing: `available` stays true). Calls at once share one PING.
+   */
+  ping(): Promise<boolean> {
+    if (!this.available) return Promise.resolve(false);
+    this.pinging ??= (async () => {
+      try {
+        const answered = this.api.ping().then((reply) => reply === "PONG");
+        answered.catch(() => undefined);
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.options.commandTimeoutMs)));
+        try {
+          return await Promise.race([answered, late]);
+        } finally {
+          clearTimeout(timer);
+        }
+      } catch {
+        return false;
+      } finally {
+        this.pinging = undefined;
+      }
+    })();
+    return this.pinging;
+  }
+
   // ---- API side ----
 
-  async submit(job: NewJob, audio: JobAudioFile): Promise<JobRecord> {
+  async reserve(owner: string): Promise<JobPlace> {
+    const id = randomBytes(12).toString("hex");
+    const now = Date.now();
+    const reply = (await this.call(() =>
+      scripts.reserve.run(this.api, [this.keys.prefix, id, owner, now, now + PLACE_TTL_MS, PLACE_TTL_MS, this.options.maxQueued, this.options.maxQueuedPerOwner]),
+    )) as [string, number?];
+    this.throwRefusal(reply);
+    this.placesHere.set(id, owner);
+    this.placeTimer ??= setInterval(() => void this.renewPlaces(), PLACE_RENEW_MS).unref();
+    return {
+      owner,
+      // Redis checks its audio budget at submit, on the FLAC's real size.
+      reserveAudio: () => undefined,
+      release: () => this.releasePlace(id, owner),
+      [PLACE_ID]: id,
+    } as RedisPlace;
+  }
+
+  /** Gives a place back; Redis away, it lapses within PLACE_TTL_MS. */
+  private async releasePlace(id: string, owner: string): Promise<void> {
+    if (!this.forgetPlace(id)) return;
+    await scripts.release.run(this.api, [this.keys.prefix, owner, id]).catch(() => undefined);
+  }
+
+  async submit(job: NewJob, audio: JobAudioFile, place?: JobPlace): Promise<JobRecord> {
     const id = newJobId();
-    let reply: [string, unknown];
+    const placeId = place === undefined ? "" : (place as RedisPlace)[PLACE_ID];
+    if (placeId === undefined || (placeId !== "" && !this.placesHere.has(placeId))) {
+      throw new Error("RedisJobBackend: submit was given a place this backend did not give (or one already used)");
+    }
+    let reply: [string, unknown] | undefined;
     try {
       if (audio.bytes > this.options.maxJobAudioBytes) throw this.audioTooLarge(audio.bytes);
       reply = (await this.call(async () => {
         await uploadAudio(this.api, this.keys.audio(id), audio.path, this.options.maxJobAudioBytes, PENDING_AUDIO_SECONDS);
-        return scripts.submit.run(this.api, [this.keys.prefix, id, job.owner, specJson(job), Date.now(), job.audioSeconds, this.options.maxStoredAudioBytes]);
+        const { prefix } = this.keys;
+        const { maxStoredAudioBytes, maxQueued, maxQueuedPerOwner } = this.options;
+        return scripts.submit.run(this.api, [prefix, id, job.owner, specJson(job), Date.now(), job.audioSeconds, maxStoredAudioBytes, placeId, maxQueued, maxQueuedPerOwner, Date.now()]);
       })) as [string, unknown];
     } catch (error) {
       // (The file grew past its announced size: refused on what was read.)
       throw error instanceof AudioTooLargeError ? this.audioTooLarge(error.bytes) : error;
     } finally {
+      // The place is taken over: the job's now, or given back (a no-op where the script already consumed it).
+      if (placeId !== "" && reply?.[0] === "ok") this.forgetPlace(placeId);
+      else if (placeId !== "") await this.releasePlace(placeId, job.owner);
       await rm(audio.path, { force: true });
     }
-    if (reply[0] === "full") {
+    this.throwRefusal(reply as [string, number?]);
+    if (reply[0] === "budget-full") {
       const usedMb = Math.round(Number(reply[1]) / 1_048_576);
       throw new ApiError(
         429,
@@ -274,6 +371,7 @@ export class RedisJobBackend implements JobBackend {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.placeTimer);
       await this.worker?.stop();
       // Bounded: with Redis away, closing would wait for it.
       if (!(await within(this.queue.close(), this.available ? 2_000 : 0))) await within(this.queue.disconnect(), 1_000);
@@ -284,14 +382,52 @@ export class RedisJobBackend implements JobBackend {
 
   /**
    * The webhook key every process sharing this Redis signs with, when none is configured: the first process to
-   * ask stores its own (`local`, e.g. generated in its data dir) in Redis; every later one gets that one. Throws
-   * when Redis cannot be reached.
+   * ask stores its own (`local`, e.g. generated in its data dir) in Redis; every later one gets that one. It is
+   * stored sealed (AES-256-GCM, the key derived from EARSHOT_SECRET_KEY, see sealedSecret.ts): whoever reads Redis
+   * cannot sign a webhook with it. A key an older Earshot stored in the clear is sealed in its place (receivers
+   * verify with it already). Throws when Redis cannot be reached, without EARSHOT_SECRET_KEY, and when the stored
+   * key was sealed with another EARSHOT_SECRET_KEY.
    */
   async sharedWebhookSecret(local: string): Promise<string> {
-    return this.call(async () => {
-      await this.api.set(this.keys.webhookSecret, local, "NX");
-      return (await this.api.get(this.keys.webhookSecret)) ?? local;
+    const secretKey = this.options.secretKey;
+    if (secretKey === undefined) throw new Error("no webhook key is shared through Redis without EARSHOT_SECRET_KEY: set it (the same on every process), or EARSHOT_WEBHOOK_SECRET");
+    const key = this.keys.webhookSecret;
+    const stored = await this.call(async () => {
+      await this.api.set(key, sealWebhookSecret(local, secretKey, key), "NX");
+      const value = await this.api.get(key);
+      if (value === null || !value.startsWith("whsec_")) return value;
+      // Stored in the clear by an older Earshot: sealed in its place, unless another process did so meanwhile.
+      const sealed = sealWebhookSecret(value, secretKey, key);
+      await this.api.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) end return 1", 1, key, value, sealed);
+      this.options.log?.warn({ key }, "the shared webhook key was stored readable in Redis (an older Earshot): now sealed; consider a new key (EARSHOT_WEBHOOK_SECRET or delete it in Redis and every data dir)");
+      return this.api.get(key);
     });
+    if (stored === null) return local;
+    return unsealWebhookSecret(stored, secretKey, key);
+  }
+
+  /** The 429 of a script's refusal ('full', 'owner-full'); nothing for any other verdict. */
+  private throwRefusal(reply: [string, (number | string)?]): void {
+    if (reply[0] === "full") throw jobsQueueFull(Number(reply[1]));
+    if (reply[0] === "owner-full") throw ownerQueueFull(Number(reply[1]), this.options.maxQueuedPerOwner);
+  }
+
+  private async renewPlaces(): Promise<void> {
+    if (this.placesHere.size === 0 || !this.available) return;
+    const now = Date.now();
+    const held = [...this.placesHere].flatMap(([id, owner]) => [owner, id]);
+    // Redis away: the next renewal tries again (PLACE_TTL_MS is four renewals).
+    await scripts.renew.run(this.api, [this.keys.prefix, now + PLACE_TTL_MS, PLACE_TTL_MS, ...held]).catch(() => undefined);
+  }
+
+  /** Whether the place was held here (it no longer is). */
+  private forgetPlace(id: string): boolean {
+    const held = this.placesHere.delete(id);
+    if (this.placesHere.size === 0) {
+      clearInterval(this.placeTimer);
+      this.placeTimer = undefined;
+    }
+    return held;
   }
 
   private emitSettled(job: JobRecord): void {

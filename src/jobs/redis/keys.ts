@@ -11,6 +11,8 @@
 //   <p>:finished                 sorted set: finished jobs by completion time (Unix ms), for the retention sweep
 //   <p>:seq                      counter: submission sequence
 //   <p>:audio-bytes              counter: bytes of audio held by unfinished jobs
+//   <p>:places                   sorted set: places held by uploads in flight (ids), by expiry (Unix ms)
+//   <p>:owner:<owner>:places     sorted set: the owner's places, by expiry (the key expires with its last place)
 //   <p>:cancel                   pub/sub channel: ids of running jobs just cancelled
 //   <p>:webhook-secret           the generated webhook key shared by every process (when none is configured)
 
@@ -45,6 +47,12 @@ export class RedisKeys {
   }
   get finished(): string {
     return `${this.prefix}:finished`;
+  }
+  get places(): string {
+    return `${this.prefix}:places`;
+  }
+  ownerPlaces(owner: string): string {
+    return `${this.prefix}:owner:${owner}:places`;
   }
   get audioBytes(): string {
     return `${this.prefix}:audio-bytes`;

@@ -40,6 +40,26 @@ local function load(id)
   if not fields[1] then return nil end
   return { status = fields[1], owner = fields[2], seq = fields[3], token = fields[4] }
 end
+-- The bounds of unfinished jobs (queued, running, and places held for uploads in flight), this owner's and all owners':
+-- false when one more fits, else the refusal ('owner-full' or 'full', and the count). Lapsed places are dropped first.
+local function checkRoom(owner, now, maxQueued, maxPerOwner)
+  local places = p .. ':places'
+  local ownPlaces = p .. ':owner:' .. owner .. ':places'
+  redis.call('ZREMRANGEBYSCORE', places, '-inf', '(' .. now)
+  redis.call('ZREMRANGEBYSCORE', ownPlaces, '-inf', '(' .. now)
+  local own = redis.call('ZCARD', p .. ':owner:' .. owner .. ':status:queued') + redis.call('ZCARD', p .. ':owner:' .. owner .. ':status:running')
+    + redis.call('ZCARD', ownPlaces)
+  if own >= maxPerOwner then return {'owner-full', own} end
+  local all = redis.call('ZCARD', p .. ':queued') + redis.call('ZCARD', p .. ':running') + redis.call('ZCARD', places)
+  if all >= maxQueued then return {'full', all} end
+  return false
+end
+local function holdPlace(owner, id, expiresAt, ttlMs)
+  local ownPlaces = p .. ':owner:' .. owner .. ':places'
+  redis.call('ZADD', p .. ':places', expiresAt, id)
+  redis.call('ZADD', ownPlaces, expiresAt, id)
+  redis.call('PEXPIRE', ownPlaces, ttlMs)
+end
 local function deleteJob(id)
   local job = load(id)
   if job then
@@ -55,24 +75,37 @@ end
 `;
 
 /**
- * submit: ARGV p, id, owner, spec (JSON), createdAt, audioSeconds, maxStoredAudioBytes. The audio was SET
- * beforehand (with an expiry, in case this never runs); the script counts it against the budget and keeps it, or
- * deletes it and answers "full".
+ * submit: ARGV p, id, owner, spec (JSON), createdAt, audioSeconds, maxStoredAudioBytes, place ('' for none), maxQueued,
+ * maxPerOwner, now. The audio was SET beforehand (with an expiry, in case this never runs). The place becomes the job;
+ * without one (or one that lapsed) the bounds are checked here ('full', 'owner-full'). The audio is counted against
+ * the budget and kept, or deleted ('budget-full').
  */
 const SUBMIT = `
 local id = ARGV[2]
+local owner = ARGV[3]
 local audio = jobKey(id) .. ':audio'
 local size = redis.call('STRLEN', audio)
 if size == 0 then return {'noaudio'} end
+local held = 0
+if ARGV[8] ~= '' then
+  held = redis.call('ZREM', p .. ':places', ARGV[8])
+  redis.call('ZREM', p .. ':owner:' .. owner .. ':places', ARGV[8])
+end
+if held == 0 then
+  local refusal = checkRoom(owner, tonumber(ARGV[11]), tonumber(ARGV[9]), tonumber(ARGV[10]))
+  if refusal then
+    redis.call('DEL', audio)
+    return refusal
+  end
+end
 local used = tonumber(redis.call('GET', p .. ':audio-bytes') or '0')
 if used + size > tonumber(ARGV[7]) then
   redis.call('DEL', audio)
-  return {'full', tostring(used)}
+  return {'budget-full', tostring(used)}
 end
 redis.call('PERSIST', audio)
 redis.call('INCRBY', p .. ':audio-bytes', size)
 local seq = redis.call('INCR', p .. ':seq')
-local owner = ARGV[3]
 redis.call('HSET', jobKey(id), 'id', id, 'spec', ARGV[4], 'owner', owner, 'seq', seq, 'createdAt', ARGV[5],
   'status', 'queued', 'startedAt', '', 'completedAt', '', 'done', '0', 'total', ARGV[6], 'error', '',
   'attempts', '0', 'recoveries', '0', 'token', '', 'audioBytes', size)
@@ -173,6 +206,33 @@ for _, id in ipairs(ids) do deleteJob(id) end
 return #ids
 `;
 
+/**
+ * reserve: ARGV p, id, owner, now, expiresAt, ttlMs, maxQueued, maxPerOwner. A place for one job of `owner` ("ok"), or
+ * the refusal of checkRoom.
+ */
+const RESERVE = `
+local refusal = checkRoom(ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[7]), tonumber(ARGV[8]))
+if refusal then return refusal end
+holdPlace(ARGV[3], ARGV[2], ARGV[5], ARGV[6])
+return {'ok'}
+`;
+
+/** renew: ARGV p, expiresAt, ttlMs, then owner and id of each place held. Places that lapsed meanwhile stay gone. */
+const RENEW = `
+for i = 4, #ARGV, 2 do
+  local owner, id = ARGV[i], ARGV[i + 1]
+  if redis.call('ZSCORE', p .. ':places', id) then holdPlace(owner, id, ARGV[2], ARGV[3]) end
+end
+return 1
+`;
+
+/** release: ARGV p, owner, id. Gives a place back. */
+const RELEASE = `
+redis.call('ZREM', p .. ':places', ARGV[3])
+redis.call('ZREM', p .. ':owner:' .. ARGV[2] .. ':places', ARGV[3])
+return 1
+`;
+
 /** discard: ARGV p, id. Deletes a job whose submission could not be completed (BullMQ refused it). */
 const DISCARD = `
 deleteJob(ARGV[2])
@@ -200,6 +260,9 @@ class LuaScript {
 
 export const scripts = {
   submit: new LuaScript(SUBMIT),
+  reserve: new LuaScript(RESERVE),
+  renew: new LuaScript(RENEW),
+  release: new LuaScript(RELEASE),
   claim: new LuaScript(CLAIM),
   progress: new LuaScript(PROGRESS),
   settle: new LuaScript(SETTLE),

@@ -8,6 +8,14 @@
 // job whose worker is gone (its pid no longer exists: killed, crashed) or silent for HEARTBEAT_STALE_MS is queued
 // again, by any worker, at its start and every few seconds after. A worker also sees, on the same tick, a job of
 // its own cancelled by another process, and stops it. The data dir must be local to this machine (the pid check).
+//
+// Places and room (see "Places" in ../types.ts). A place is a row of job_places, counted with the unfinished jobs in
+// the transaction that takes it, so the bounds hold across every process sharing the data dir; its holder renews it
+// every PLACE_RENEW_MS, and a place whose holder is gone (pid) or silent for PLACE_TTL_MS is dropped by the next
+// process that counts. The audio at rest is bounded twice: by maxStoredAudioBytes (each unfinished job's FLAC size,
+// plus what each place reserved for the FLAC being written: 429 beyond), and by the disk's free space, which must
+// stay above minFreeDiskBytes after what a place asks for (507 below). A full disk (ENOSPC, EDQUOT, SQLITE_FULL)
+// while a job is stored is a 507 too, and nothing of the job is kept.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -15,7 +23,10 @@ import path from "node:path";
 import Database from "better-sqlite3";
 
 import type { TranscriptionResult } from "../../engine/types.js";
+import { ApiError } from "../../transcription/apiErrors.js";
+import { makeDirectory, prepareDataDir, unusableDataDir } from "../dataDir.js";
 import { decodeResult, encodeResult } from "../resultCodec.js";
+import { freeDiskBytes, insufficientStorage, isDiskFullError, jobsQueueFull, ownerQueueFull, storedAudioBudgetFull } from "../storage.js";
 import {
   isFinished,
   JobCancelledError,
@@ -29,7 +40,9 @@ import {
   type JobListQuery,
   type JobOutcome,
   type JobPage,
+  type JobPlace,
   type JobProcessor,
+  type JobQueueBounds,
   type JobRecord,
   type JobStatus,
   type JobWorker,
@@ -38,7 +51,7 @@ import {
 } from "../types.js";
 
 /** Bumped when the schema changes; an older database is migrated on open. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -55,16 +68,29 @@ CREATE TABLE IF NOT EXISTS jobs (
   attempts INTEGER NOT NULL DEFAULT 0,
   worker_pid INTEGER,
   worker_token TEXT,
-  heartbeat_at INTEGER
+  heartbeat_at INTEGER,
+  audio_bytes INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, seq);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
+CREATE INDEX IF NOT EXISTS jobs_owner_status ON jobs (owner, status);
 CREATE INDEX IF NOT EXISTS jobs_completed ON jobs (completed_at) WHERE completed_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS job_results (
   job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
   result BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS job_places (
+  id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  audio_bytes INTEGER NOT NULL DEFAULT 0,
+  holder_pid INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_places_owner ON job_places (owner);
 `;
+
+/** Schema 1 → 2: each job's audio size (the stored-audio budget), and the places of uploads in flight. */
+const MIGRATE_FROM_1 = "ALTER TABLE jobs ADD COLUMN audio_bytes INTEGER NOT NULL DEFAULT 0";
 
 interface JobRow {
   seq: number;
@@ -92,11 +118,21 @@ const TICK_MS = 1_000;
 const HEARTBEAT_STALE_MS = 30_000;
 /** How often a worker looks for jobs left running by workers that are gone. */
 const RECOVERY_EVERY_MS = 5_000;
+/** A place not renewed for this long (its holder hung or lost the database) is dropped. */
+const PLACE_TTL_MS = 60_000;
+/** How often a process renews the places it holds. */
+const PLACE_RENEW_MS = 15_000;
 
-export interface SqliteJobBackendOptions {
+export interface SqliteJobBackendOptions extends JobQueueBounds {
   /** The data dir: jobs.db and jobs/ (audio) go there. */
   dataDir: string;
+  /** The FLAC audio of unfinished jobs and of uploads in flight together (429 beyond). */
+  maxStoredAudioBytes: number;
+  /** Free space the data dir's disk keeps after what an upload asks for (507 below). */
+  minFreeDiskBytes: number;
 }
+
+const UNFINISHED = "status IN ('queued', 'running')";
 
 export class SqliteJobBackend implements JobBackend {
   readonly kind = "sqlite" as const;
@@ -111,13 +147,20 @@ export class SqliteJobBackend implements JobBackend {
   private readonly runningHere = new Map<string, AbortController>();
   private worker: SqliteWorker | undefined;
   private closed = false;
+  /** The places this process holds: their room for audio so far (bytes). */
+  private readonly placesHere = new Map<string, SqlitePlace>();
+  private placeTimer: NodeJS.Timeout | undefined;
 
-  constructor(options: SqliteJobBackendOptions) {
-    fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  constructor(private readonly options: SqliteJobBackendOptions) {
+    prepareDataDir(options.dataDir);
     this.audioDir = path.join(options.dataDir, "jobs", "audio");
     this.incomingDir = path.join(options.dataDir, "jobs", "incoming");
-    fs.mkdirSync(this.audioDir, { recursive: true, mode: 0o700 });
-    fs.mkdirSync(this.incomingDir, { recursive: true, mode: 0o700 });
+    try {
+      makeDirectory(this.audioDir);
+      makeDirectory(this.incomingDir);
+    } catch (error) {
+      throw unusableDataDir(options.dataDir, error);
+    }
     // What processes that are gone left half-written (the files are named incoming-<pid>-...).
     for (const name of fs.readdirSync(this.incomingDir)) {
       const pid = Number(/^incoming-(\d+)-/.exec(name)?.[1]);
@@ -131,8 +174,14 @@ export class SqliteJobBackend implements JobBackend {
       this.db.pragma("busy_timeout = 5000");
       const version = this.db.pragma("user_version", { simple: true }) as number;
       if (version > SCHEMA_VERSION) throw new Error(`the jobs database ${options.dataDir}/jobs.db is from a newer Earshot (schema ${version})`);
-      this.db.exec(SCHEMA);
-      if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      this.db
+        .transaction(() => {
+          if (version === 1) this.db.exec(MIGRATE_FROM_1);
+          this.db.exec(SCHEMA);
+          if (version === 1) this.measureStoredAudio();
+          if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+        })
+        .immediate();
     } catch (error) {
       this.db.close();
       throw error;
@@ -141,26 +190,95 @@ export class SqliteJobBackend implements JobBackend {
 
   // ---- API side ----
 
-  async submit(job: NewJob, audio: JobAudioFile): Promise<JobRecord> {
+  async reserve(owner: string): Promise<JobPlace> {
+    this.assertOpen();
+    // A disk already below its floor takes no upload at all.
+    this.checkFreeDisk(0);
+    const place = new SqlitePlace(this, randomBytes(12).toString("hex"), owner);
+    try {
+      this.db.transaction(() => this.takePlace(place, 0)).immediate();
+    } catch (error) {
+      throw storageError(error);
+    }
+    this.placesHere.set(place.id, place);
+    this.placeTimer ??= setInterval(() => this.renewPlaces(), PLACE_RENEW_MS).unref();
+    return place;
+  }
+
+  async submit(job: NewJob, audio: JobAudioFile, place?: JobPlace): Promise<JobRecord> {
     try {
       this.assertOpen();
+      if (place !== undefined && !(place instanceof SqlitePlace && this.placesHere.get(place.id) === place)) {
+        throw new Error("SqliteJobBackend: submit was given a place this backend did not give (or one already used)");
+      }
+      // What the place reserved covers the file (an upper bound of it); asked again in case it does not.
+      place?.reserveAudio(audio.bytes);
       const id = newJobId();
       const target = this.audioPath(id);
-      moveFile(audio.path, target);
       try {
-        const now = Date.now();
-        const { owner, ...spec } = job;
+        moveFile(audio.path, target);
         this.db
-          .prepare("INSERT INTO jobs (id, owner, status, spec, created_at) VALUES (?, ?, 'queued', ?, ?)")
-          .run(id, owner, JSON.stringify(spec), now);
+          .transaction(() => {
+            if (place) {
+              // Lapsed meanwhile (this process was stalled past PLACE_TTL_MS): taken again, bounds checked.
+              const deleted = this.db.prepare("DELETE FROM job_places WHERE id = ?").run(place.id).changes;
+              if (deleted === 0) this.checkRoom(job.owner, audio.bytes, undefined);
+            } else {
+              this.checkRoom(job.owner, audio.bytes, undefined);
+            }
+            const { owner, ...spec } = job;
+            this.db
+              .prepare("INSERT INTO jobs (id, owner, status, spec, created_at, audio_bytes) VALUES (?, ?, 'queued', ?, ?, ?)")
+              .run(id, owner, JSON.stringify(spec), Date.now(), audio.bytes);
+          })
+          .immediate();
       } catch (error) {
         fs.rmSync(target, { force: true });
-        throw error;
+        throw storageError(error);
       }
+      if (place instanceof SqlitePlace) this.forgetPlace(place);
       this.worker?.wake();
       return this.row(id)!;
     } finally {
+      // Not stored: the place goes back (a no-op once the job took it).
+      if (place instanceof SqlitePlace) this.releasePlace(place);
       fs.rmSync(audio.path, { force: true });
+    }
+  }
+
+  /** @internal Room for `bytes` of audio in all for `place` (see JobPlace.reserveAudio); throws 429 / 507. */
+  growPlace(place: SqlitePlace, bytes: number): void {
+    this.assertOpen();
+    const growth = bytes - place.audioBytes;
+    if (growth <= 0) return;
+    this.checkFreeDisk(growth);
+    try {
+      this.db
+        .transaction(() => {
+          const stored = this.storedAudioBytes();
+          if (stored + growth > this.options.maxStoredAudioBytes) {
+            throw storedAudioBudgetFull(stored, growth, this.options.maxStoredAudioBytes, "EARSHOT_JOBS_MAX_STORED_AUDIO_MB");
+          }
+          const updated = this.db.prepare("UPDATE job_places SET audio_bytes = ?, expires_at = ? WHERE id = ?").run(bytes, Date.now() + PLACE_TTL_MS, place.id);
+          if (updated.changes === 0) {
+            // Lapsed meanwhile: taken again (its bounds checked) with the room it asks for.
+            this.takePlace(place, bytes);
+          }
+        })
+        .immediate();
+    } catch (error) {
+      throw storageError(error);
+    }
+    place.audioBytes = bytes;
+  }
+
+  /** @internal Gives a place back (an error leaves the row to lapse: it is no longer renewed). */
+  releasePlace(place: SqlitePlace): void {
+    if (!this.forgetPlace(place) || this.closed) return;
+    try {
+      this.db.prepare("DELETE FROM job_places WHERE id = ?").run(place.id);
+    } catch {
+      // A full disk or a busy database: the place lapses within PLACE_TTL_MS.
     }
   }
 
@@ -206,6 +324,11 @@ export class SqliteJobBackend implements JobBackend {
       .prepare("SELECT r.result FROM job_results r JOIN jobs j ON j.id = r.job_id WHERE j.id = ? AND j.owner = ? AND j.status = 'succeeded'")
       .get(id, owner) as { result: Buffer } | undefined;
     return row && decodeResult(row.result);
+  }
+
+  /** The FLAC audio of unfinished jobs and of the uploads in flight, bytes (all processes). */
+  async storedAudio(): Promise<number> {
+    return this.storedAudioBytes();
   }
 
   async counts(): Promise<{ queued: number; running: number }> {
@@ -348,11 +471,107 @@ export class SqliteJobBackend implements JobBackend {
     if (this.closed) return;
     await this.worker?.stop();
     this.worker = undefined;
+    for (const place of [...this.placesHere.values()]) this.releasePlace(place);
+    clearInterval(this.placeTimer);
     this.closed = true;
     this.db.close();
   }
 
   // ---- internals ----
+
+  /**
+   * In a transaction: drops the places that lapsed, checks the bounds for one more job of `place.owner` (429), and
+   * records the place with `audioBytes` of room (checked against the budget when not 0).
+   */
+  private takePlace(place: SqlitePlace, audioBytes: number): void {
+    this.dropLapsedPlaces();
+    this.checkRoom(place.owner, audioBytes, place.id);
+    this.db
+      .prepare("INSERT OR REPLACE INTO job_places (id, owner, audio_bytes, holder_pid, expires_at) VALUES (?, ?, ?, ?, ?)")
+      .run(place.id, place.owner, audioBytes, process.pid, Date.now() + PLACE_TTL_MS);
+  }
+
+  /** In a transaction: a 429 unless one more job of `owner` (with `audioBytes` of audio) fits every bound. */
+  private checkRoom(owner: string, audioBytes: number, exceptPlace: string | undefined): void {
+    const except = exceptPlace ?? "";
+    const count = (sql: string, ...args: unknown[]) => (this.db.prepare(sql).pluck().get(...args) as number | null) ?? 0;
+    // The key's own share first: the refusal it can act on.
+    const own =
+      count(`SELECT COUNT(*) FROM jobs WHERE owner = ? AND ${UNFINISHED}`, owner) + count("SELECT COUNT(*) FROM job_places WHERE owner = ? AND id != ?", owner, except);
+    if (own >= this.options.maxQueuedPerOwner) throw ownerQueueFull(own, this.options.maxQueuedPerOwner);
+    const all = count(`SELECT COUNT(*) FROM jobs WHERE ${UNFINISHED}`) + count("SELECT COUNT(*) FROM job_places WHERE id != ?", except);
+    if (all >= this.options.maxQueued) throw jobsQueueFull(all);
+    if (audioBytes > 0) {
+      const stored = this.storedAudioBytes(except);
+      if (stored + audioBytes > this.options.maxStoredAudioBytes) {
+        throw storedAudioBudgetFull(stored, audioBytes, this.options.maxStoredAudioBytes, "EARSHOT_JOBS_MAX_STORED_AUDIO_MB");
+      }
+    }
+  }
+
+  private storedAudioBytes(exceptPlace = ""): number {
+    const jobs = this.db.prepare(`SELECT COALESCE(SUM(audio_bytes), 0) FROM jobs WHERE ${UNFINISHED}`).pluck().get() as number;
+    const places = this.db.prepare("SELECT COALESCE(SUM(audio_bytes), 0) FROM job_places WHERE id != ?").pluck().get(exceptPlace) as number;
+    return jobs + places;
+  }
+
+  /** A 507 when writing `bytes` more would leave the data dir's disk with less than minFreeDiskBytes free. */
+  private checkFreeDisk(bytes: number): void {
+    const free = freeDiskBytes(this.audioDir);
+    if (free === undefined || free - bytes >= this.options.minFreeDiskBytes) return;
+    const mb = (n: number) => (n / 1_048_576).toFixed(1);
+    throw insufficientStorage(
+      `the data dir's disk has ${mb(free)} MB free` +
+        (bytes > 0 ? `, this job may need ${mb(bytes)} MB more` : "") +
+        `, and ${mb(this.options.minFreeDiskBytes)} MB must stay free (EARSHOT_JOBS_MIN_FREE_DISK_MB)`,
+    );
+  }
+
+  /** Places whose holder is gone (its process) or silent past PLACE_TTL_MS. */
+  private dropLapsedPlaces(): void {
+    this.db.prepare("DELETE FROM job_places WHERE expires_at < ?").run(Date.now());
+    const holders = this.db.prepare("SELECT DISTINCT holder_pid FROM job_places").pluck().all() as number[];
+    for (const pid of holders) if (!processAlive(pid)) this.db.prepare("DELETE FROM job_places WHERE holder_pid = ?").run(pid);
+  }
+
+  private renewPlaces(): void {
+    if (this.closed || this.placesHere.size === 0) return;
+    try {
+      const renew = this.db.prepare("UPDATE job_places SET expires_at = ? WHERE id = ?");
+      const until = Date.now() + PLACE_TTL_MS;
+      this.db.transaction(() => {
+        for (const id of this.placesHere.keys()) renew.run(until, id);
+      })();
+    } catch {
+      // A busy or full database: the next renewal tries again (PLACE_TTL_MS is four renewals).
+    }
+  }
+
+  /** Whether `place` was held here (it no longer is). */
+  private forgetPlace(place: SqlitePlace): boolean {
+    const held = this.placesHere.get(place.id) === place;
+    if (held) this.placesHere.delete(place.id);
+    if (this.placesHere.size === 0) {
+      clearInterval(this.placeTimer);
+      this.placeTimer = undefined;
+    }
+    return held;
+  }
+
+  /** Schema 2's audio sizes for the jobs of an older database that are still to run (their files' sizes). */
+  private measureStoredAudio(): void {
+    const ids = this.db.prepare(`SELECT id FROM jobs WHERE ${UNFINISHED}`).pluck().all() as string[];
+    const set = this.db.prepare("UPDATE jobs SET audio_bytes = ? WHERE id = ?");
+    for (const id of ids) {
+      let bytes = 0;
+      try {
+        bytes = fs.statSync(this.audioPath(id)).size;
+      } catch {
+        // No audio (it went with a crash): the job fails when it runs.
+      }
+      set.run(bytes, id);
+    }
+  }
 
   private row(id: string): JobRecord | undefined {
     const row = this.db.prepare("SELECT * FROM jobs WHERE id = ?").get(id) as JobRow | undefined;
@@ -378,6 +597,32 @@ export class SqliteJobBackend implements JobBackend {
   private assertOpen(): void {
     if (this.closed) throw new Error("SqliteJobBackend: closed");
   }
+}
+
+/** A place this process holds (see JobPlace). */
+class SqlitePlace implements JobPlace {
+  /** Room reserved for the job's audio so far. */
+  audioBytes = 0;
+  constructor(
+    private readonly backend: SqliteJobBackend,
+    readonly id: string,
+    readonly owner: string,
+  ) {}
+
+  reserveAudio(bytes: number): void {
+    this.backend.growPlace(this, bytes);
+  }
+
+  async release(): Promise<void> {
+    this.backend.releasePlace(this);
+  }
+}
+
+/** A full disk as the 507 it is answered with; any other error as it is. */
+function storageError(error: unknown): unknown {
+  if (error instanceof ApiError || !isDiskFullError(error)) return error;
+  const { code } = error as { code?: string };
+  return insufficientStorage(`the data dir's disk is full${code ? `: ${code}` : ""}`);
 }
 
 interface ClaimedJobState {

@@ -17,7 +17,7 @@ import { parseJobRequest } from "../../jobs/jobRequest.js";
 import type { JobsRuntime } from "../../jobs/jobsRuntime.js";
 import { jobOwner } from "../../jobs/owner.js";
 import { validateWebhookTarget } from "../../jobs/webhookTarget.js";
-import { isJobStatus, JOB_STATUSES, UnknownCursorError, type JobRecord } from "../../jobs/types.js";
+import { isJobStatus, JOB_STATUSES, UnknownCursorError, type JobPlace, type JobRecord } from "../../jobs/types.js";
 import { ApiError } from "../../transcription/apiErrors.js";
 import { bearerToken } from "../auth.js";
 import { receiveUpload } from "../receiveUpload.js";
@@ -69,18 +69,32 @@ async function submitJob(context: ServerContext, jobs: JobsRuntime, request: Fas
   const stop = new AbortController();
   let filename = "";
   let file: Promise<EncodedJobAudio> | undefined;
+  let place: JobPlace | undefined;
   try {
-    await jobs.checkQueueRoom();
-    const upload = await receiveUpload(request.raw, {
+    // A place in the queue (all keys, and this key) before a byte of the body is read, so uploads at once cannot
+    // overshoot the bounds: given back below when the upload fails, taken over by the job at submit.
+    place = await jobs.reserve(ownerOf(context, request));
+    const held = place;
+    // No room for the audio at rest (429, 507) is answered at once, not once the rest of the upload has arrived.
+    let refuseRoom: (error: ApiError) => void = () => undefined;
+    const noRoom = new Promise<never>((_, reject) => (refuseRoom = reject));
+    noRoom.catch(() => undefined);
+    const receiving = receiveUpload(request.raw, {
       maxFileBytes: jobs.limits.maxUploadBytes,
       signal: gone.signal,
       idleTimeoutMs: context.uploadIdleTimeoutMs,
       totalTimeoutMs: jobs.limits.uploadTimeoutMs,
       consumeFile: (stream, fileSignal, _fieldsBeforeFile, name) => {
         filename = name;
-        return jobs.encode(stream, AbortSignal.any([fileSignal, gone.signal, stop.signal]));
+        const encoding = jobs.encode(stream, AbortSignal.any([fileSignal, gone.signal, stop.signal]), held);
+        encoding.catch((error: unknown) => {
+          if (error instanceof ApiError && (error.status === 429 || error.status === 507)) refuseRoom(error);
+        });
+        return encoding;
       },
     });
+    receiving.catch(() => undefined);
+    const upload = await Promise.race([receiving, noRoom]);
     file = upload.file;
     file?.catch(() => undefined);
     if (!file) throw ApiError.missingParam("file");
@@ -105,6 +119,7 @@ async function submitJob(context: ServerContext, jobs: JobsRuntime, request: Fas
         audioSeconds: encoded.decoded.duration,
       },
       encoded.audio,
+      place,
     );
     request.log.info({ job: record.id, audioSeconds: record.audioSeconds }, "job queued");
     await reply.code(202).send(jobObject(record));
@@ -115,6 +130,7 @@ async function submitJob(context: ServerContext, jobs: JobsRuntime, request: Fas
       (encoded) => rm(encoded.audio.path, { force: true }),
       () => undefined,
     );
+    await place?.release();
     if (gone.signal.aborted) throw clientClosedRequest();
     throw error;
   }
