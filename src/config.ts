@@ -34,6 +34,9 @@ export const DEFAULT_CORS_ORIGINS = [
   "http://127.0.0.1:8080",
 ];
 
+/** Shortest API key accepted: a key is a password a client sends on every request, and guessable ones are refused. */
+export const MIN_API_KEY_LENGTH = 16;
+
 const list = z
   .string()
   .transform((value) => value.split(",").map((item) => item.trim()).filter(Boolean));
@@ -58,7 +61,10 @@ const serverConfigSchema = z.object({
   extraModels: list.default([]),
   /** "alias=model" pairs; an alias without "=model" maps to the default model. */
   aliases: list.default([...DEFAULT_ALIASES]),
-  apiKeys: list.default([]),
+  /** Bearer keys; unset: an open API. Each at least MIN_API_KEY_LENGTH characters; set but empty refuses to start. */
+  apiKeys: list
+    .refine((keys) => keys.every((key) => key.length >= MIN_API_KEY_LENGTH), `every key must be at least ${MIN_API_KEY_LENGTH} characters (e.g. \`openssl rand -hex 24\`)`)
+    .default([]),
   corsOrigins: list.default(DEFAULT_CORS_ORIGINS),
   maxUploadMb: z.coerce.number().positive().max(100_000).default(25),
   parallelJobs: positiveInt.optional(),
@@ -112,10 +118,14 @@ const serverConfigSchema = z.object({
   realtimeIdleTimeoutSeconds: z.coerce.number().positive().max(86_400).default(300),
   /** Realtime sessions open at once; more are refused (429) at the upgrade. */
   realtimeMaxSessions: z.coerce.number().int().positive().max(100_000).default(100),
+  /** Realtime sessions one API key (its client secrets' included) may hold open, when two or more keys are configured. */
+  realtimeMaxSessionsPerKey: z.coerce.number().int().positive().max(100_000).default(25),
+  /** Realtime sockets one client secret may hold open at once (2: a reconnect may overlap the old socket's close). */
+  realtimeMaxSocketsPerSecret: z.coerce.number().int().positive().max(1000).default(2),
   /** A realtime session's audio is processed at most this many times faster than real time (after a 10-s burst). */
   realtimeMaxSpeed: z.coerce.number().positive().max(10_000).default(20),
-  /** GET /metrics: "open" to anyone, "key" behind the API keys as the API, "off" (404). */
-  metrics: z.enum(["open", "key", "off"]).default("open"),
+  /** GET /metrics: "open" to anyone, "key" behind the API keys as the API, "off" (404); unset: "key" when API keys are set, else "open". */
+  metrics: z.enum(["open", "key", "off"]).optional(),
   /** Signs realtime client secrets, so that every replica sharing it accepts them; unset: a random key per process. */
   secretKey: z
     .string()
@@ -201,7 +211,9 @@ const serverConfigSchema = z.object({
   jobsRetentionHours: z.coerce.number().positive().max(87_600).default(168),
 });
 
-export type ServerConfig = Omit<z.output<typeof serverConfigSchema>, "modelsDir" | "dataDir"> & {
+export type ServerConfig = Omit<z.output<typeof serverConfigSchema>, "modelsDir" | "dataDir" | "metrics"> & {
+  /** Who may read GET /metrics (always set: the default follows the API keys). */
+  metrics: "open" | "key" | "off";
   /** Absolute path of the models directory (always set: the default when not configured). */
   modelsDir: string;
   /** Absolute path of the data directory (always set: the default when not configured). */
@@ -244,6 +256,8 @@ export const CONFIG_ENV: Record<keyof ServerConfig, string> = {
   realtimeMaxMessageMb: "EARSHOT_REALTIME_MAX_MESSAGE_MB",
   realtimeIdleTimeoutSeconds: "EARSHOT_REALTIME_IDLE_TIMEOUT_SECONDS",
   realtimeMaxSessions: "EARSHOT_REALTIME_MAX_SESSIONS",
+  realtimeMaxSessionsPerKey: "EARSHOT_REALTIME_MAX_SESSIONS_PER_KEY",
+  realtimeMaxSocketsPerSecret: "EARSHOT_REALTIME_MAX_SOCKETS_PER_SECRET",
   realtimeMaxSpeed: "EARSHOT_REALTIME_MAX_SPEED",
   metrics: "EARSHOT_METRICS",
   secretKey: "EARSHOT_SECRET_KEY",
@@ -299,6 +313,14 @@ export function loadServerConfig(
   dotenv: Record<string, string> = readDotenv(),
 ): ServerConfig {
   const config = loadConfig(Object.keys(CONFIG_ENV) as Array<keyof ServerConfig>, flags, env, dotenv);
+  // Fail closed: a key setting that is there but names no key (`EARSHOT_API_KEYS=" "`, `=,`, or a template's empty
+  // `${KEYS}`) was meant to protect the server; starting it open would be the wrong guess.
+  const givenKeys = flags.apiKeys ?? env[CONFIG_ENV.apiKeys] ?? dotenv[CONFIG_ENV.apiKeys];
+  if (givenKeys !== undefined && config.apiKeys.length === 0) {
+    throw new ConfigError(
+      `invalid apiKeys (flag --api-keys, env ${CONFIG_ENV.apiKeys}): it is set but names no key; give at least one key, or unset it to run an open server`,
+    );
+  }
   for (const alias of config.aliases) {
     if (!/^[\w.:-]+(=.+)?$/.test(alias)) throw new ConfigError(`invalid model alias "${alias}" in ${CONFIG_ENV.aliases}: use alias or alias=model`);
   }
@@ -339,13 +361,18 @@ export function loadConfig<K extends keyof ServerConfig>(
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0]) as keyof ServerConfig;
-    const shown = key === "secretKey" || key === "webhookSecret" ? "****" : key === "redisUrl" ? redactUrl(raw[key]) : raw[key];
+    const shown = key === "secretKey" || key === "webhookSecret" || key === "apiKeys" ? "****" : key === "redisUrl" ? redactUrl(raw[key]) : raw[key];
     throw new ConfigError(`invalid ${key} (flag --${kebab(key)}, env ${CONFIG_ENV[key]}): "${shown}": ${issue.message}`);
   }
   const config = parsed.data as Record<string, unknown>;
   // The default directory follows XDG_CACHE_HOME (an operating-system convention, so from the environment only).
   if ((keys as readonly string[]).includes("modelsDir")) config.modelsDir = modelsDir(raw.modelsDir, env);
   if ((keys as readonly string[]).includes("dataDir")) config.dataDir = dataDir(raw.dataDir, env);
+  // /metrics follows the API unless told otherwise: behind the keys whenever there are keys.
+  if ((keys as readonly string[]).includes("metrics") && config.metrics === undefined) {
+    const apiKeys = (config.apiKeys as string[] | undefined) ?? list.parse(flags.apiKeys ?? env[CONFIG_ENV.apiKeys] ?? dotenv[CONFIG_ENV.apiKeys] ?? "");
+    config.metrics = apiKeys.length > 0 ? "key" : "open";
+  }
   return config as Pick<ServerConfig, K>;
 }
 

@@ -7,7 +7,8 @@ import cors, { type FastifyCorsOptions } from "@fastify/cors";
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
 
 import { ApiError, toApiError } from "../transcription/apiErrors.js";
-import { checkApiKey } from "./auth.js";
+import { installAuthorization } from "./auth.js";
+import { MAX_URL_LENGTH, onClientError, onFrameworkError, uriTooLong } from "./clientErrors.js";
 import { withLogRedaction } from "./logRedaction.js";
 import { ServerMetrics } from "./metrics.js";
 import { isAllowedOrigin } from "./origins.js";
@@ -49,6 +50,9 @@ export function buildApp(baseContext: ServerContext, options: BuildAppOptions = 
     // Upload bodies are timed by the routes themselves (idle and total deadlines, answered 408 in OpenAI's shape);
     // Node's request timeout is the backstop for every other request (a stalled JSON body, headers that never end).
     requestTimeout: Math.max(MIN_REQUEST_TIMEOUT_MS, Math.max(context.uploadTimeoutMs, context.jobUploadTimeoutMs ?? 0) + REQUEST_TIMEOUT_MARGIN_MS),
+    // What never reaches a route is answered in OpenAI's shape too (431, 414, 400, 408).
+    clientErrorHandler: onClientError,
+    frameworkErrors: onFrameworkError,
   });
 
   // Multipart bodies are streamed by receiveUpload, not parsed up front.
@@ -86,10 +90,9 @@ export function buildApp(baseContext: ServerContext, options: BuildAppOptions = 
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
-    if (request.method !== "OPTIONS" && (request.url.startsWith("/v1/") || request.url.startsWith("/api/"))) {
-      checkApiKey(request, context.apiKeys);
-    }
+    if ((request.raw.url ?? "").length > MAX_URL_LENGTH) throw uriTooLong();
   });
+  installAuthorization(app, context.apiKeys);
 
   app.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error);
@@ -132,7 +135,7 @@ export function buildApp(baseContext: ServerContext, options: BuildAppOptions = 
   if (context.jobs) registerJobRoutes(app, context);
   registerWebRoutes(app, context);
   registerRealtimeRoutes(app, context);
-  if (metrics) registerMetricsRoute(app, context, metrics);
+  if (metrics && context.metricsExposure !== "off") registerMetricsRoute(app, context.metricsExposure ?? "open", metrics);
   attachRealtimeSocket(app, context);
   return app;
 }

@@ -11,6 +11,7 @@ import { tempDirPrefix } from "../audio/tempDirs.js";
 import type { WhisperEngine } from "../engine/WhisperEngine.js";
 import { JobsRuntime } from "../jobs/jobsRuntime.js";
 import { buildApp } from "./app.js";
+import { ApiKeys } from "./auth.js";
 import type { ModelRegistry } from "../transcription/ModelRegistry.js";
 import { ConfigError, describeConfig, type ServerConfig } from "../config.js";
 import { ClientSecretStore } from "./realtime/clientSecrets.js";
@@ -81,7 +82,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
         }),
       uploadIdleTimeoutMs: config.uploadIdleTimeoutSeconds * 1000,
       uploadTimeoutMs: config.uploadTimeoutSeconds * 1000,
-      apiKeys: config.apiKeys,
+      apiKeys: new ApiKeys(config.apiKeys),
       corsOrigins: config.corsOrigins,
       clientSecrets: new ClientSecretStore({ key: config.secretKey }),
       realtimeLimits: {
@@ -90,6 +91,8 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
         maxMessageBytes: Math.round(config.realtimeMaxMessageMb * 1_048_576),
         idleTimeoutSeconds: config.realtimeIdleTimeoutSeconds,
         maxSessions: config.realtimeMaxSessions,
+        maxSessionsPerKey: config.realtimeMaxSessionsPerKey,
+        maxSocketsPerSecret: config.realtimeMaxSocketsPerSecret,
         maxSpeed: config.realtimeMaxSpeed,
       },
       defaultEngine: () => defaultEngine,

@@ -6,6 +6,7 @@ import type { WhisperEngine } from "../engine/WhisperEngine.js";
 import type { JobsRuntime } from "../jobs/jobsRuntime.js";
 import type { ModelRegistry } from "../transcription/ModelRegistry.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
+import type { ApiKeys } from "./auth.js";
 import type { MetricsExposure, ServerMetrics } from "./metrics.js";
 import type { ClientSecretStore } from "./realtime/clientSecrets.js";
 import type { RealtimeLimits } from "./realtime/RealtimeSession.js";
@@ -29,7 +30,8 @@ export interface ServerContext {
   uploadIdleTimeoutMs: number;
   /** An upload not received whole this long after it started gets a 408. */
   uploadTimeoutMs: number;
-  apiKeys: readonly string[];
+  /** The API keys (none: an open API); see auth.ts. */
+  apiKeys: ApiKeys;
   corsOrigins: readonly string[];
   /** Ephemeral secrets for realtime sockets. */
   clientSecrets: ClientSecretStore;

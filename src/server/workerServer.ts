@@ -11,6 +11,8 @@ import { RedisJobBackend } from "../jobs/redis/RedisJobBackend.js";
 import { ApiError, toApiError } from "../transcription/apiErrors.js";
 import { withLogRedaction } from "./logRedaction.js";
 import { ServerMetrics } from "./metrics.js";
+import { ApiKeys, installAuthorization } from "./auth.js";
+import { onClientError, onFrameworkError } from "./clientErrors.js";
 import { registerMetricsRoute } from "./routes/metrics.js";
 import { openModels, startTranscription } from "./transcriptionSetup.js";
 
@@ -36,7 +38,9 @@ export async function startWorkerServer(config: ServerConfig, options: StartWork
   const models = await openModels(config);
   const { transcription, releaseVad, swept } = await startTranscription(config, models, options.tempDir);
 
-  const app = Fastify({ logger: withLogRedaction(options.logger ?? { level: config.logLevel }) });
+  const app = Fastify({ logger: withLogRedaction(options.logger ?? { level: config.logLevel }), clientErrorHandler: onClientError, frameworkErrors: onFrameworkError });
+  // /health is public; /metrics and anything else need an API key when keys are configured (as on the server).
+  installAuthorization(app, new ApiKeys(config.apiKeys));
   app.log.info({ config: describeConfig(config) }, "effective configuration");
   if (swept.length > 0) app.log.info({ removed: swept }, "removed the temp dirs of Earshot processes that are gone");
 
@@ -55,7 +59,7 @@ export async function startWorkerServer(config: ServerConfig, options: StartWork
   }
 
   // Redis must answer a PING now (within EARSHOT_REDIS_TIMEOUT_SECONDS): a hung Redis keeps its connections open.
-  app.get("/health", async (_request, reply) => {
+  app.get("/health", { config: { access: "public" } }, async (_request, reply) => {
     const redisUp = await backend.ping();
     return reply.code(redisUp ? 200 : 503).send({
       status: redisUp ? "ok" : "degraded",
@@ -65,7 +69,7 @@ export async function startWorkerServer(config: ServerConfig, options: StartWork
       jobsConcurrency: config.jobsConcurrency,
     });
   });
-  if (metrics) registerMetricsRoute(app, { metricsExposure: config.metrics, apiKeys: config.apiKeys }, metrics);
+  if (metrics && config.metrics !== "off") registerMetricsRoute(app, config.metrics, metrics);
   app.setNotFoundHandler((request, reply) => {
     const error = ApiError.routeNotFound(request.method, request.url);
     return reply.code(404).send(error.body());

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spokenTurns, type SpokenTurns } from "../support/realtime.js";
 import { startTestServer, type TestServer, waitFor, WINDOW_TEXT } from "../support/server.js";
 
-const KEY = "sk-earshot-sdk";
+const KEY = "sk-earshot-sdk-test-key";
 const SENTENCES = ["The quick brown fox jumps over the lazy dog.", "Testing one, two, three."];
 
 let server: TestServer;

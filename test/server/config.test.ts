@@ -49,6 +49,28 @@ describe("loadServerConfig", () => {
     expect(config.threadsPerJob).toBeUndefined();
   });
 
+  it("fails closed: a key setting that names no key, or a key too short to be secret, stops startup", () => {
+    for (const given of [" ", ",", " , ", ""]) {
+      const error = configError(() => loadServerConfig({}, { EARSHOT_API_KEYS: given }, {}));
+      expect(error.message, JSON.stringify(given)).toMatch(/EARSHOT_API_KEYS.*names no key.*unset it/);
+    }
+    expect(configError(() => loadServerConfig({ apiKeys: "" }, {}, {})).message).toMatch(/names no key/);
+    expect(configError(() => loadServerConfig({}, {}, { EARSHOT_API_KEYS: "," })).message).toMatch(/names no key/);
+    const short = configError(() => loadServerConfig({}, { EARSHOT_API_KEYS: "sk-long-enough-key-1,abc" }, {}));
+    expect(short.message).toMatch(/at least 16 characters/);
+    expect(short.message).not.toContain("sk-long-enough-key-1");
+    // Unset: an open server (warned at startup).
+    expect(loadServerConfig({}, {}, {}).apiKeys).toEqual([]);
+  });
+
+  it("/metrics follows the API keys unless EARSHOT_METRICS says otherwise", () => {
+    expect(loadServerConfig({}, {}, {}).metrics).toBe("open");
+    expect(loadServerConfig({}, { EARSHOT_API_KEYS: "sk-metrics-default-1" }, {}).metrics).toBe("key");
+    expect(loadServerConfig({ apiKeys: "sk-metrics-default-1" }, {}, {}).metrics).toBe("key");
+    expect(loadServerConfig({}, { EARSHOT_API_KEYS: "sk-metrics-default-1", EARSHOT_METRICS: "open" }, {}).metrics).toBe("open");
+    expect(loadServerConfig({}, { EARSHOT_METRICS: "off" }, {}).metrics).toBe("off");
+  });
+
   it("a non-numeric port names the setting, its flag and its variable", () => {
     const error = configError(() => loadServerConfig({ port: "abc" }, {}, {}));
     expect(error.message).toMatch(/\bport\b/);
@@ -121,7 +143,7 @@ describe("loadServerConfig", () => {
   it("uses .env values when the environment has none; the environment wins over .env, flags win over both", () => {
     fs.writeFileSync(
       path.join(dir, ".env"),
-      "EARSHOT_PORT=9100\nEARSHOT_MAX_UPLOAD_MB=7\nEARSHOT_API_KEYS=from-dotenv\nEARSHOT_CORS_ORIGINS=https://a.example, https://b.example\n",
+      "EARSHOT_PORT=9100\nEARSHOT_MAX_UPLOAD_MB=7\nEARSHOT_API_KEYS=sk-from-dotenv-0000\nEARSHOT_CORS_ORIGINS=https://a.example, https://b.example\n",
     );
     const dotenv = readDotenv(dir);
     expect(dotenv.EARSHOT_PORT).toBe("9100");
@@ -129,19 +151,19 @@ describe("loadServerConfig", () => {
     const fromDotenv = loadServerConfig({}, {}, dotenv);
     expect(fromDotenv.port).toBe(9100);
     expect(fromDotenv.maxUploadMb).toBe(7);
-    expect(fromDotenv.apiKeys).toEqual(["from-dotenv"]);
+    expect(fromDotenv.apiKeys).toEqual(["sk-from-dotenv-0000"]);
     expect(fromDotenv.corsOrigins).toEqual(["https://a.example", "https://b.example"]);
 
-    const env = { EARSHOT_PORT: "9200", EARSHOT_API_KEYS: "env-1,env-2" };
+    const env = { EARSHOT_PORT: "9200", EARSHOT_API_KEYS: "sk-from-env-one-1,sk-from-env-two-2" };
     const fromEnv = loadServerConfig({}, env, dotenv);
     expect(fromEnv.port).toBe(9200);
-    expect(fromEnv.apiKeys).toEqual(["env-1", "env-2"]);
+    expect(fromEnv.apiKeys).toEqual(["sk-from-env-one-1", "sk-from-env-two-2"]);
     expect(fromEnv.maxUploadMb).toBe(7); // not in the environment: .env still applies
 
     const fromFlags = loadServerConfig({ port: "9300", maxUploadMb: "2.5" }, env, dotenv);
     expect(fromFlags.port).toBe(9300);
     expect(fromFlags.maxUploadMb).toBe(2.5);
-    expect(fromFlags.apiKeys).toEqual(["env-1", "env-2"]);
+    expect(fromFlags.apiKeys).toEqual(["sk-from-env-one-1", "sk-from-env-two-2"]);
   });
 
   it("reads the models directory, download server and FFmpeg path like the other settings", () => {

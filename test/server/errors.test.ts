@@ -200,11 +200,14 @@ describe("400 / 404 / 415 on an open server", () => {
   });
 });
 
+const KEY_ONE = "sk-errors-key-one-1111";
+const KEY_TWO = "sk-errors-key-two-2222";
+
 describe("API keys", () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer({ apiKeys: "k1,k2" });
+    server = await startTestServer({ apiKeys: `${KEY_ONE},${KEY_TWO}` });
   });
   afterAll(async () => {
     await server?.close();
@@ -221,7 +224,7 @@ describe("API keys", () => {
   });
 
   it("a wrong key is an AuthenticationError, with or without an upload", async () => {
-    const wrong = server.client("k3");
+    const wrong = server.client("sk-errors-key-three-3333");
     const list = await expectApiError(wrong.models.list(), AuthenticationError);
     expectErrorBody(list, { status: 401, type: "authentication_error", param: null, code: "invalid_api_key" });
     const upload = await expectApiError(
@@ -233,8 +236,8 @@ describe("API keys", () => {
   });
 
   it("either configured key works", async () => {
-    expect((await server.client("k1").models.retrieve("whisper-1")).id).toBe("whisper-1");
-    await expectServerStillWorks(server, server.client("k2"));
+    expect((await server.client(KEY_ONE).models.retrieve("whisper-1")).id).toBe("whisper-1");
+    await expectServerStillWorks(server, server.client(KEY_TWO));
   });
 
   it("browsers can preflight without a key and read the 401", async () => {

@@ -92,8 +92,8 @@ describe("GET /metrics (open, the default)", () => {
 });
 
 describe("GET /metrics exposure", () => {
-  it("key: behind the API keys, as the API (a client secret does not open it)", async () => {
-    const server = await startTestServer({ apiKeys: KEY, metrics: "key" });
+  it("by default with API keys: behind the keys, as the API (a client secret does not open it)", async () => {
+    const server = await startTestServer({ apiKeys: KEY });
     try {
       const missing = await scrape(server.url);
       expect(missing.status).toBe(401);
@@ -109,8 +109,8 @@ describe("GET /metrics exposure", () => {
     }
   }, 60_000);
 
-  it("open with API keys: scraped without a key while the API still needs one", async () => {
-    const server = await startTestServer({ apiKeys: KEY });
+  it("EARSHOT_METRICS=open with API keys: scraped without a key while the API still needs one", async () => {
+    const server = await startTestServer({ apiKeys: KEY, metrics: "open" });
     try {
       expect((await scrape(server.url)).status).toBe(200);
       expect((await fetch(`${server.url}/v1/models`)).status).toBe(401);

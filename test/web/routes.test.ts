@@ -21,11 +21,11 @@ afterAll(async () => {
 });
 
 /** A GET with the path sent exactly as given (fetch would normalize "..") */
-function rawGet(pathname: string): Promise<{ status: number; body: string }> {
+function rawGet(pathname: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   const url = new URL(server.url);
   return new Promise((resolve, reject) => {
     http
-      .get({ host: url.hostname, port: url.port, path: pathname }, (response) => {
+      .get({ host: url.hostname, port: url.port, path: pathname, headers }, (response) => {
         let body = "";
         response.on("data", (chunk: Buffer) => (body += chunk.toString()));
         response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
@@ -99,11 +99,16 @@ describe("the browser app's files", () => {
   });
 
   it("answers 404 (OpenAI's error shape) for anything else, including paths out of web/", async () => {
-    for (const pathname of ["/app/nope.js", "/app/index.html", "/app/", "/app/..%2Fpackage.json", "/app/../package.json", "/app/%2e%2e/src/config.ts", "/index.html"]) {
+    for (const pathname of ["/app/nope.js", "/app/index.html", "/app/", "/app/..%2Fpackage.json", "/app/../package.json", "/app/%2e%2e/src/config.ts"]) {
       const response = await rawGet(pathname);
       expect(response.status, pathname).toBe(404);
       expect(JSON.parse(response.body).error.code, pathname).toBe("unknown_url");
     }
+    // A URL no route serves is not public: without the key it is a 401, as every other route that is not declared public.
+    expect((await rawGet("/index.html")).status).toBe(401);
+    const unknown = await rawGet("/index.html", { authorization: `Bearer ${KEY}` });
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.body).error.code).toBe("unknown_url");
   });
 
   it("every file the page refers to is served: index.html's links and every module import", async () => {

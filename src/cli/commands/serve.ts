@@ -40,8 +40,10 @@ export function registerServeCommand(program: Command): void {
     .option("--realtime-max-message-mb <n>", "largest realtime client message (env EARSHOT_REALTIME_MAX_MESSAGE_MB, default 15)")
     .option("--realtime-idle-timeout-seconds <n>", "close silent realtime sessions after (env EARSHOT_REALTIME_IDLE_TIMEOUT_SECONDS, default 300)")
     .option("--realtime-max-sessions <n>", "realtime sessions open at once, more are refused with 429 (env EARSHOT_REALTIME_MAX_SESSIONS, default 100)")
+    .option("--realtime-max-sessions-per-key <n>", "realtime sessions one API key may hold open, with 2+ keys (env EARSHOT_REALTIME_MAX_SESSIONS_PER_KEY, default 25)")
+    .option("--realtime-max-sockets-per-secret <n>", "realtime sockets one client secret may hold open (env EARSHOT_REALTIME_MAX_SOCKETS_PER_SECRET, default 2)")
     .option("--realtime-max-speed <x>", "a realtime session's audio is processed at most this many times faster than real time (env EARSHOT_REALTIME_MAX_SPEED, default 20)")
-    .option("--metrics <mode>", "GET /metrics (Prometheus): open, key (behind the API keys) or off (env EARSHOT_METRICS, default open)")
+    .option("--metrics <mode>", "GET /metrics (Prometheus): open, key (behind the API keys) or off (env EARSHOT_METRICS, default key when API keys are set, else open)")
     .option("--secret-key <key>", "signs realtime client secrets so every replica with it accepts them, at least 32 bytes (env EARSHOT_SECRET_KEY, default random per process)")
     .action(async (rawFlags: Record<string, string | boolean | undefined>) => {
       // Commander gives `true` for a bare boolean flag; the configuration takes strings.

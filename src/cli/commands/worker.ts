@@ -19,7 +19,7 @@ export function registerWorkerCommand(program: Command): void {
     .option("--threads-per-job <n>", "CPU threads per engine job (env EARSHOT_THREADS)")
     .option("--ffmpeg-path <path>", "FFmpeg binary (env EARSHOT_FFMPEG_PATH)")
     .option("--data-dir <dir>", "where the webhook key file is kept (env EARSHOT_DATA_DIR)")
-    .option("--metrics <mode>", "GET /metrics: open, key (behind EARSHOT_API_KEYS) or off (env EARSHOT_METRICS, default open)")
+    .option("--metrics <mode>", "GET /metrics: open, key (behind EARSHOT_API_KEYS) or off (env EARSHOT_METRICS, default key when API keys are set, else open)")
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (env EARSHOT_LOG_LEVEL)")
     .action(async (rawFlags: Record<string, string | boolean | undefined>) => {
       const { port, ...rest } = rawFlags;

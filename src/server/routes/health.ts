@@ -7,8 +7,8 @@ import type { FastifyInstance } from "fastify";
 import type { ServerContext } from "../serverContext.js";
 
 export function registerHealthRoutes(app: FastifyInstance, context: ServerContext): void {
-  app.get("/health", async () => ({ status: "ok" }));
-  app.get("/ready", async (_request, reply) => {
+  app.get("/health", { config: { access: "public" } }, async () => ({ status: "ok" }));
+  app.get("/ready", { config: { access: "public" } }, async (_request, reply) => {
     const engine = context.defaultEngine();
     if (!engine) return reply.code(503).send({ status: "loading", model: context.models.defaultModel.name });
     const stats = { ...engine.stats(), ...context.admission.stats() };

@@ -15,11 +15,9 @@ import type { EncodedJobAudio } from "../../jobs/jobAudio.js";
 import { jobListObject, jobObject } from "../../jobs/jobObject.js";
 import { parseJobRequest } from "../../jobs/jobRequest.js";
 import type { JobsRuntime } from "../../jobs/jobsRuntime.js";
-import { jobOwner } from "../../jobs/owner.js";
 import { validateWebhookTarget } from "../../jobs/webhookTarget.js";
 import { isJobStatus, JOB_STATUSES, UnknownCursorError, type JobPlace, type JobRecord } from "../../jobs/types.js";
 import { ApiError } from "../../transcription/apiErrors.js";
-import { bearerToken } from "../auth.js";
 import { receiveUpload } from "../receiveUpload.js";
 import type { ServerContext } from "../serverContext.js";
 import { shuttingDown } from "../uploadAdmission.js";
@@ -39,11 +37,6 @@ export function jobHasNoResult(job: JobRecord): ApiError {
         ? `Job '${job.id}' was cancelled, so it has no result.`
         : `Job '${job.id}' is ${job.status}: its result is ready once its status is 'succeeded'.`;
   return new ApiError(409, message, "invalid_request_error", null, code);
-}
-
-/** The owner of the request's jobs: its API key (hashed), or the one owner of a server without keys. */
-function ownerOf(context: ServerContext, request: FastifyRequest): string {
-  return jobOwner(context.apiKeys.length > 0 ? bearerToken(request.headers.authorization) : undefined);
 }
 
 function limitParam(value: unknown): number {
@@ -73,7 +66,7 @@ async function submitJob(context: ServerContext, jobs: JobsRuntime, request: Fas
   try {
     // A place in the queue (all keys, and this key) before a byte of the body is read, so uploads at once cannot
     // overshoot the bounds: given back below when the upload fails, taken over by the job at submit.
-    place = await jobs.reserve(ownerOf(context, request));
+    place = await jobs.reserve(request.caller);
     const held = place;
     // No room for the audio at rest (429, 507) is answered at once, not once the rest of the upload has arrived.
     let refuseRoom: (error: ApiError) => void = () => undefined;
@@ -108,7 +101,7 @@ async function submitJob(context: ServerContext, jobs: JobsRuntime, request: Fas
     request.log.info({ model: parsed.settings.model, seconds: Number(encoded.decoded.duration.toFixed(2)), format: encoded.decoded.format }, "job audio decoded");
     const record = await jobs.backend.submit(
       {
-        owner: ownerOf(context, request),
+        owner: request.caller,
         task: parsed.task,
         model: parsed.settings.model,
         filename: filename === "" ? null : filename,
@@ -162,7 +155,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
       throw ApiError.invalidParam("status", `Invalid value for 'status': '${status}'. Supported values are: ${JOB_STATUSES.map((s) => `'${s}'`).join(", ")}.`);
     }
     try {
-      const page = await jobs.backend.list(ownerOf(context, request), { after: after || undefined, limit, status });
+      const page = await jobs.backend.list(request.caller, { after: after || undefined, limit, status });
       return jobListObject(page.jobs, page.hasMore);
     } catch (error) {
       if (error instanceof UnknownCursorError) throw ApiError.invalidParam("after", error.message);
@@ -172,14 +165,14 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
 
   app.get<{ Params: IdParams }>("/v1/audio/jobs/:id", async (request) => {
     const jobs = runtime(context);
-    const job = await jobs.backend.get(ownerOf(context, request), request.params.id);
+    const job = await jobs.backend.get(request.caller, request.params.id);
     if (!job) throw jobNotFound(request.params.id);
     return jobObject(job);
   });
 
   app.get<{ Params: IdParams; Querystring: Query }>("/v1/audio/jobs/:id/result", async (request, reply) => {
     const jobs = runtime(context);
-    const owner = ownerOf(context, request);
+    const owner = request.caller;
     const job = await jobs.backend.get(owner, request.params.id);
     if (!job) throw jobNotFound(request.params.id);
     const format = request.query.response_format || job.render.responseFormat;
@@ -200,7 +193,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
 
   app.delete<{ Params: IdParams }>("/v1/audio/jobs/:id", async (request) => {
     const jobs = runtime(context);
-    const job = await jobs.backend.cancel(ownerOf(context, request), request.params.id);
+    const job = await jobs.backend.cancel(request.caller, request.params.id);
     if (!job) throw jobNotFound(request.params.id);
     return jobObject(job);
   });

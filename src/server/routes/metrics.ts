@@ -1,15 +1,21 @@
-// GET /metrics: Prometheus text exposition of the app's metrics (see ../metrics.ts). EARSHOT_METRICS=key puts it
-// behind the API keys, as the API; off does not register it (404).
+// GET /metrics: Prometheus text exposition of the app's metrics (see ../metrics.ts). Who may read it is the setting
+// EARSHOT_METRICS: `key` behind the API keys as the API, `open` to anyone who can reach the server, `off` (not
+// registered: 404). Unset, it follows the API: `key` when API keys are configured, else `open`.
 import type { FastifyInstance } from "fastify";
 
-import { checkApiKey } from "../auth.js";
-import type { ServerMetrics } from "../metrics.js";
-import type { ServerContext } from "../serverContext.js";
+import type { MetricsExposure, ServerMetrics } from "../metrics.js";
 
-/** Also the route of `earshot worker`, which has no full server context: only who may read. */
-export function registerMetricsRoute(app: FastifyInstance, context: Pick<ServerContext, "metricsExposure" | "apiKeys">, metrics: ServerMetrics): void {
-  app.get("/metrics", async (request, reply) => {
-    if (context.metricsExposure === "key") checkApiKey(request, context.apiKeys);
+/** Who may read /metrics when EARSHOT_METRICS is not set: the API's own rule. */
+export function defaultMetricsExposure(apiKeysConfigured: boolean): MetricsExposure {
+  return apiKeysConfigured ? "key" : "open";
+}
+
+/**
+ * Also the route of `earshot worker`, whose app runs the same key check (see auth.ts) on routes that are not public.
+ * Not called when the exposure is `off`.
+ */
+export function registerMetricsRoute(app: FastifyInstance, exposure: Exclude<MetricsExposure, "off">, metrics: ServerMetrics): void {
+  app.get("/metrics", { config: { access: exposure === "open" ? "public" : "key" } }, async (_request, reply) => {
     const { contentType, body } = await metrics.render();
     return reply.type(contentType).send(body);
   });

@@ -110,11 +110,11 @@ export function registerWebRoutes(app: FastifyInstance, _context: ServerContext,
   // Generated from the server's own table, so the page offers exactly the languages it accepts.
   const languageCodes = Buffer.from(`export const CODES = ${JSON.stringify(Object.keys(LANGUAGES))};\n`);
   files.set("language-codes.js", { body: languageCodes, contentType: CONTENT_TYPES[".js"]!, etag: etagOf(languageCodes) });
-  app.get("/", (request, reply) => {
+  app.get("/", { config: { access: "public" } }, (request, reply) => {
     const index = files.get("index.html");
     return index ? send(index, request, reply) : reply.callNotFound();
   });
-  app.get<{ Params: { "*": string } }>("/app/*", (request, reply) => {
+  app.get<{ Params: { "*": string } }>("/app/*", { config: { access: "public" } }, (request, reply) => {
     const name = request.params["*"];
     const file = name === "index.html" ? undefined : files.get(name);
     return file ? send(file, request, reply) : reply.callNotFound();
