@@ -79,6 +79,7 @@ function spellings(path: string, host: string): string[] {
 /** The routes that need a key, and how each is called. */
 const GUARDED: Array<[method: string, path: string]> = [
   ["GET", "/v1/models"],
+  ["HEAD", "/v1/models"],
   ["GET", "/v1/models/whisper-1"],
   ["POST", "/v1/audio/transcriptions"],
   ["POST", "/v1/audio/translations"],
@@ -115,7 +116,7 @@ afterAll(async () => {
 function expectNotServed(response: RawResponse, what: string): void {
   // 401 (the route needs a key), or a refusal by HAProxy or Node's parser before any route ran (400): never served.
   expect([400, 401], `${what}: ${response.headers.split("\r\n")[0]} ${response.body.slice(0, 200)}`).toContain(response.status);
-  if (response.status === 401) {
+  if (response.status === 401 && !what.includes(" HEAD ")) {
     expect(JSON.parse(response.body), what).toEqual({
       error: { message: expect.stringMatching(/API key/), type: "authentication_error", param: null, code: "invalid_api_key" },
     });
@@ -155,8 +156,10 @@ describe("every route that is not public needs a key, however its target is spel
 
   it("public routes stay public (page, /health, /ready), and CORS preflights need no key", async () => {
     for (const target of ["/health", "/ready", "/", "/app/main.js", "/%68ealth"]) {
-      const response = await request(port, "GET", target);
-      expect(response.status, target).toBe(200);
+      for (const method of ["GET", "HEAD"]) {
+        const response = await request(port, method, target);
+        expect(response.status, `${method} ${target}`).toBe(200);
+      }
     }
     const preflight = await request(port, "OPTIONS", "/v1/audio/transcriptions", [
       "Origin: http://localhost:5173",
