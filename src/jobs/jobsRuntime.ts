@@ -31,10 +31,6 @@ export interface JobLimits {
   maxUploadBytes: number;
   maxAudioSeconds: number;
   uploadTimeoutMs: number;
-  /** Unfinished jobs (queued + running + uploads in flight) beyond which a submit is refused. */
-  maxQueued: number;
-  /** The same, of one API key. */
-  maxQueuedPerKey: number;
 }
 
 /** How often finished jobs past their retention are looked for, at most. */
@@ -61,8 +57,6 @@ export class JobsRuntime {
       maxUploadBytes: Math.round(config.jobsMaxUploadMb * 1_048_576),
       maxAudioSeconds: config.jobsMaxAudioHours * 3600,
       uploadTimeoutMs: config.jobsUploadTimeoutSeconds * 1000,
-      maxQueued: config.jobsMaxQueued,
-      maxQueuedPerKey: config.jobsMaxQueuedPerKey,
     };
     this.webhookAllowlist = config.webhookAllowlist;
     this.webhookTargets = WebhookTargets.fromConfig(config);
@@ -100,12 +94,14 @@ export class JobsRuntime {
     } catch (error) {
       throw unusableDataDir(config.dataDir, error);
     }
+    // One key, or none (one owner): the server's bound is its share, as with realtime sessions.
+    const jobsMaxQueuedPerKey = config.apiKeys.length >= 2 ? config.jobsMaxQueuedPerKey : config.jobsMaxQueued;
     const backend: JobBackend = config.redisUrl
-      ? openRedisJobBackend(config, { log: options.log, tempDir: options.tempDir })
+      ? openRedisJobBackend({ ...config, jobsMaxQueuedPerKey }, { log: options.log, tempDir: options.tempDir })
       : new SqliteJobBackend({
           dataDir: config.dataDir,
           maxQueued: config.jobsMaxQueued,
-          maxQueuedPerOwner: config.jobsMaxQueuedPerKey,
+          maxQueuedPerOwner: jobsMaxQueuedPerKey,
           maxStoredAudioBytes: Math.floor(config.jobsMaxStoredAudioMb * 1_048_576),
           minFreeDiskBytes: Math.floor(config.jobsMinFreeDiskMb * 1_048_576),
         });

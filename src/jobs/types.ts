@@ -202,7 +202,7 @@ export interface JobPlace {
 export interface JobQueueBounds {
   /** All owners together. */
   maxQueued: number;
-  /** One owner (API key). */
+  /** One owner (API key); not checked when it is not below maxQueued (one owner: the server's bound is its share). */
   maxQueuedPerOwner: number;
 }
 

@@ -25,7 +25,7 @@ const servers: TestServer[] = [];
 const dataDirs: string[] = [];
 
 /** A server on a data dir of its own (returned with it, to look into). */
-async function server(flags: Record<string, string>): Promise<{ s: TestServer; dataDir: string }> {
+async function server(flags: Record<string, string | undefined>): Promise<{ s: TestServer; dataDir: string }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-bounds-"));
   dataDirs.push(dataDir);
   const s = await startTestServer({ apiKeys: `${ALICE},${BOB}`, parallelJobs: "1", threadsPerJob: "1", jobsConcurrency: "1", jobsMaxUploads: "20", dataDir, ...flags });
@@ -88,6 +88,13 @@ describe("unfinished-job bounds, embedded", () => {
     // Done with them: the engine is freed for the next test.
     for (const client of [alice, bob]) for (const job of (await client.list()).body.data) await client.cancel(job.id);
   }, 120_000);
+
+  it("one owner (no API keys): the server's bound is its share", async () => {
+    const { s } = await server({ apiKeys: undefined, jobsMaxQueued: "3", jobsMaxQueuedPerKey: "1" });
+    const open = new JobsClient(s.url);
+    for (let i = 0; i < 2; i++) expect((await open.submitRaw(longClip)).status).toBe(202);
+    for (const job of (await open.list()).body.data) await open.cancel(job.id);
+  }, 60_000);
 
   it("a failed upload (415, a refused field, the client gone) gives its place back; another key is not held back", async () => {
     const { s, dataDir } = await server({ jobsMaxQueued: "10", jobsMaxQueuedPerKey: "2" });

@@ -1,11 +1,14 @@
 // Batch jobs on a Redis that is protected, and on one that hangs, against a real redis-server:
 //   - an ACL user from the URL (redis://user:password@host) runs the whole queue (API, BullMQ worker, cancel
 //     channel) within `~earshot:*`; a wrong password or none gets 503, never a crash;
+//   - rediss:// is TLS with the server's certificate checked: refused when not trusted, working when it is
+//     (NODE_EXTRA_CA_CERTS, in a process of its own);
 //   - the webhook signing key is never readable in Redis: sealed with a key derived from EARSHOT_SECRET_KEY (the same
 //     key on every process opens it, another does not); one an older Earshot stored in the clear is sealed in place;
 //     a server on Redis with neither EARSHOT_WEBHOOK_SECRET nor EARSHOT_SECRET_KEY does not start;
 //   - `earshot worker`'s /health pings Redis: a Redis that accepts connections and answers nothing (SIGSTOP) is
 //     reported 503 "degraded" within the command timeout, and "ok" again once it answers.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -19,9 +22,11 @@ import { RedisJobBackend, type RedisJobBackendOptions } from "../../src/jobs/red
 import type { JobOutcome, NewJob } from "../../src/jobs/types.js";
 import { generateWebhookSecret } from "../../src/jobs/webhookSecret.js";
 import { getTestModelPath } from "../../src/models/testModel.js";
+import { resolveTls } from "../../src/server/tls.js";
 import { startWorkerServer } from "../../src/server/workerServer.js";
 import { ApiError } from "../../src/transcription/apiErrors.js";
-import { startTestRedis, type TestRedis } from "../support/redis.js";
+import { freePort } from "../support/loopbackPorts.js";
+import { findRedisServer, startTestRedis, type TestRedis } from "../support/redis.js";
 import { startTestServer, waitFor } from "../support/server.js";
 
 const ADMIN_PASSWORD = "redis-admin-password-for-tests";
@@ -213,5 +218,60 @@ describe("earshot worker's /health", () => {
     }
     await waitFor("Redis answering again", async () => (await health()).status === 200, 10_000, 50);
     expect((await health()).body).toMatchObject({ status: "ok", redis: "up" });
+  }, 60_000);
+});
+
+/** redis-server with TLS only (a self-signed certificate for localhost) on a free port; stopped at the end. */
+async function startTlsRedis(): Promise<{ port: number; certPath: string }> {
+  const tlsDir = fs.mkdtempSync(path.join(dir, "tls-"));
+  const tls = (await resolveTls({ tlsSelfSigned: true, host: "localhost", dir: tlsDir }))!;
+  const keyPath = path.join(tlsDir, "earshot-self-signed.key");
+  const port = await freePort();
+  const args = ["--port", "0", "--tls-port", String(port), "--tls-cert-file", tls.certPath, "--tls-key-file", keyPath, "--tls-auth-clients", "no"];
+  const child: ChildProcess = spawn(findRedisServer(), [...args, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tlsDir], { stdio: "ignore" });
+  closers.push(async () => {
+    child.kill("SIGKILL");
+  });
+  // Up once it answers a TLS PING (the CLI, trusting the certificate).
+  await waitFor(
+    "redis-server with TLS",
+    async () => spawnSync("redis-cli", ["--tls", "--cacert", tls.certPath, "-h", "localhost", "-p", String(port), "PING"], { encoding: "utf8" }).stdout.trim() === "PONG",
+    10_000,
+    50,
+  );
+  return { port, certPath: tls.certPath };
+}
+
+describe("Redis over TLS (rediss://)", () => {
+  it("checks the server's certificate: an untrusted one is refused (503), a trusted one (NODE_EXTRA_CA_CERTS) runs the queue", async () => {
+    const { port, certPath } = await startTlsRedis();
+    const url = `rediss://localhost:${port}`;
+    const warnings: string[] = [];
+    const log = { info: () => undefined, error: () => undefined, warn: (fields: object) => void warnings.push(JSON.stringify(fields)) };
+    const untrusted = (await backend({ url, commandTimeoutMs: 1_000, log }).submit(newJob(), audioFile()).catch((error: unknown) => error)) as ApiError;
+    expect(untrusted).toMatchObject({ status: 503, code: "jobs_unavailable" });
+    expect(warnings.join("\n")).toMatch(/SELF_SIGNED|certificate/i);
+
+    // Trusted as an operator trusts a private CA: the whole process, from its start.
+    const script = path.join(dir, "tls-client.mts");
+    fs.writeFileSync(
+      script,
+      `import { RedisJobBackend } from ${JSON.stringify(path.resolve("src/jobs/redis/RedisJobBackend.js"))};
+const backend = new RedisJobBackend({ url: process.env.URL, commandTimeoutMs: 5000, maxJobAudioBytes: 1e6, maxStoredAudioBytes: 1e7, lockMs: 2000, stalledCheckMs: 1000, maxRecoveries: 1, maxQueued: 10, maxQueuedPerOwner: 10 });
+import fs from "node:fs";
+fs.writeFileSync(process.env.AUDIO, Buffer.alloc(100, 1));
+const job = await backend.submit({ owner: "key_tls", task: "transcribe", model: "whisper-1", filename: null, metadata: null, webhookUrl: null, settings: { model: "whisper-1", task: "transcribe" }, render: { responseFormat: "json", timestampGranularities: [], includeLogprobs: false, includeLanguages: false }, audioSeconds: 1 }, { path: process.env.AUDIO, bytes: 100 });
+console.log(JSON.stringify({ status: job.status, stored: (await backend.get("key_tls", job.id))?.id === job.id }));
+await backend.close();
+`,
+    );
+    const run = spawnSync(process.execPath, ["--import", "tsx", script], {
+      cwd: process.cwd(),
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: certPath, URL: url, AUDIO: path.join(dir, "tls-audio.flac") },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim().split("\n").at(-1)!)).toEqual({ status: "queued", stored: true });
   }, 60_000);
 });

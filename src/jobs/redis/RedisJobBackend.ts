@@ -372,6 +372,8 @@ export class RedisJobBackend implements JobBackend {
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.placeTimer);
+      // Places still held (uploads cut short by the shutdown) go back now rather than lapse.
+      if (this.available) await within(Promise.all([...this.placesHere].map(([id, owner]) => this.releasePlace(id, owner))), 1_000);
       await this.worker?.stop();
       // Bounded: with Redis away, closing would wait for it.
       if (!(await within(this.queue.close(), this.available ? 2_000 : 0))) await within(this.queue.disconnect(), 1_000);

@@ -49,7 +49,7 @@ local function checkRoom(owner, now, maxQueued, maxPerOwner)
   redis.call('ZREMRANGEBYSCORE', ownPlaces, '-inf', '(' .. now)
   local own = redis.call('ZCARD', p .. ':owner:' .. owner .. ':status:queued') + redis.call('ZCARD', p .. ':owner:' .. owner .. ':status:running')
     + redis.call('ZCARD', ownPlaces)
-  if own >= maxPerOwner then return {'owner-full', own} end
+  if maxPerOwner < maxQueued and own >= maxPerOwner then return {'owner-full', own} end
   local all = redis.call('ZCARD', p .. ':queued') + redis.call('ZCARD', p .. ':running') + redis.call('ZCARD', places)
   if all >= maxQueued then return {'full', all} end
   return false

@@ -326,11 +326,6 @@ export class SqliteJobBackend implements JobBackend {
     return row && decodeResult(row.result);
   }
 
-  /** The FLAC audio of unfinished jobs and of the uploads in flight, bytes (all processes). */
-  async storedAudio(): Promise<number> {
-    return this.storedAudioBytes();
-  }
-
   async counts(): Promise<{ queued: number; running: number }> {
     const rows = this.db.prepare("SELECT status, COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running') GROUP BY status").all() as Array<{ status: string; n: number }>;
     const count = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
@@ -498,7 +493,7 @@ export class SqliteJobBackend implements JobBackend {
     // The key's own share first: the refusal it can act on.
     const own =
       count(`SELECT COUNT(*) FROM jobs WHERE owner = ? AND ${UNFINISHED}`, owner) + count("SELECT COUNT(*) FROM job_places WHERE owner = ? AND id != ?", owner, except);
-    if (own >= this.options.maxQueuedPerOwner) throw ownerQueueFull(own, this.options.maxQueuedPerOwner);
+    if (this.options.maxQueuedPerOwner < this.options.maxQueued && own >= this.options.maxQueuedPerOwner) throw ownerQueueFull(own, this.options.maxQueuedPerOwner);
     const all = count(`SELECT COUNT(*) FROM jobs WHERE ${UNFINISHED}`) + count("SELECT COUNT(*) FROM job_places WHERE id != ?", except);
     if (all >= this.options.maxQueued) throw jobsQueueFull(all);
     if (audioBytes > 0) {
