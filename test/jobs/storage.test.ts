@@ -13,6 +13,8 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { ConfigError } from "../../src/config.js";
+import { SqliteJobBackend } from "../../src/jobs/sqlite/SqliteJobBackend.js";
+import { ApiError } from "../../src/transcription/apiErrors.js";
 import { speechOfLength } from "../support/engineFixtures.js";
 import { encodeWav, encodeWithFfmpeg, writeWav } from "../support/speech.js";
 import { startTestServer, waitFor, type TestServer } from "../support/server.js";
@@ -210,6 +212,41 @@ describe("job audio at rest, embedded", () => {
     const job = await new JobsClient(s.url).submit(clip);
     expect(job.status).toBe("queued");
   }, 60_000);
+
+  it("a database of an older Earshot (schema 1) is migrated: the audio of its unfinished jobs counts against the budget", async () => {
+    const dataDir = newDataDir();
+    const id = "job_0123456789abcdef01234567";
+    fs.mkdirSync(path.join(dataDir, "jobs", "audio"), { recursive: true });
+    fs.writeFileSync(path.join(dataDir, "jobs", "audio", `${id}.flac`), Buffer.alloc(3 * 1_048_576, 1));
+    const old = new Database(path.join(dataDir, "jobs.db"));
+    old.exec(`CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, owner TEXT NOT NULL, status TEXT NOT NULL,
+      spec TEXT NOT NULL, created_at INTEGER NOT NULL, started_at INTEGER, completed_at INTEGER, done_seconds REAL NOT NULL DEFAULT 0,
+      error TEXT, attempts INTEGER NOT NULL DEFAULT 0, worker_pid INTEGER, worker_token TEXT, heartbeat_at INTEGER);
+      CREATE TABLE job_results (job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE, result BLOB NOT NULL);`);
+    const spec = { task: "transcribe", model: "whisper-1", filename: null, metadata: null, webhookUrl: null, settings: { model: "whisper-1" }, render: { responseFormat: "json", timestampGranularities: [], includeLogprobs: false, includeLanguages: false }, audioSeconds: 90 };
+    old.prepare("INSERT INTO jobs (id, owner, status, spec, created_at) VALUES (?, 'open', 'queued', ?, ?)").run(id, JSON.stringify(spec), Date.now());
+    old.pragma("user_version = 1");
+    old.close();
+
+    const backend = new SqliteJobBackend({ dataDir, maxQueued: 10, maxQueuedPerOwner: 10, maxStoredAudioBytes: 4 * 1_048_576, minFreeDiskBytes: 0 });
+    try {
+      expect((await backend.get("open", id))?.status).toBe("queued");
+      const place = await backend.reserve("open");
+      const refused = (() => {
+        try {
+          place.reserveAudio(2 * 1_048_576);
+        } catch (error) {
+          return error;
+        }
+      })() as ApiError;
+      expect(refused).toBeInstanceOf(ApiError);
+      expect(refused).toMatchObject({ status: 429, code: "jobs_queue_full" });
+      place.reserveAudio(512 * 1024);
+      await place.release();
+    } finally {
+      await backend.close();
+    }
+  });
 
   it("an unusable data dir stops startup at once with an error naming EARSHOT_DATA_DIR", async () => {
     const file = path.join(scratch, "a-regular-file");
