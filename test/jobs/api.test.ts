@@ -28,8 +28,8 @@ let audioDir: string;
 let receiver: http.Server;
 let hookUrl: string;
 const received: Received[] = [];
-const alice = () => new JobsClient(server.url, "sk-alice");
-const bob = () => new JobsClient(server.url, "sk-bob");
+const alice = () => new JobsClient(server.url, "sk-alice-jobs-test-key");
+const bob = () => new JobsClient(server.url, "sk-bob-jobs-test-key-0");
 let clip: Buffer;
 
 beforeAll(async () => {
@@ -47,7 +47,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
   hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   // The webhook receiver is on loopback: the operator allows it by name (internal targets are refused by default).
-  server = await startTestServer({ dataDir, apiKeys: "sk-alice,sk-bob", parallelJobs: "1", threadsPerJob: "2", jobsMaxUploadMb: "2", jobsConcurrency: "1", webhookAllowlist: "127.0.0.1" });
+  server = await startTestServer({ dataDir, apiKeys: "sk-alice-jobs-test-key,sk-bob-jobs-test-key-0", parallelJobs: "1", threadsPerJob: "2", jobsMaxUploadMb: "2", jobsConcurrency: "1", webhookAllowlist: "127.0.0.1" });
   clip = encodeWav(await speechOfLength(3), 16_000);
 });
 
@@ -98,7 +98,7 @@ describe("jobs API", () => {
     const job = await a.submit(clip, { "metadata[owner]": "alice" }, "mine.wav");
     for (const client of [a, b]) {
       const unknown = "job_000000000000000000000000";
-      await expectError((await fetch(`${server.url}/v1/audio/jobs/${unknown}`, { headers: { authorization: `Bearer sk-${client === a ? "alice" : "bob"}` } })) as Response, 404, { code: "job_not_found" });
+      await expectError((await fetch(`${server.url}/v1/audio/jobs/${unknown}`, { headers: { authorization: `Bearer ${client === a ? "sk-alice-jobs-test-key" : "sk-bob-jobs-test-key-0"}` } })) as Response, 404, { code: "job_not_found" });
     }
     const bobGet = await b.get(job.id);
     expect(bobGet.status).toBe(404);
