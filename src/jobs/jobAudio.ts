@@ -16,7 +16,7 @@ import type { Readable } from "node:stream";
 
 import { DEFAULT_FFMPEG_NICE } from "../audio/decodeAudio.js";
 import { checkFfmpeg, decodeAudio, TARGET_SAMPLE_RATE, type DecodedAudio } from "../audio/index.js";
-import { makeDirectory } from "./dataDir.js";
+import { makeDirectory } from "../makeDirectory.js";
 import { flacBytesFor, insufficientStorage, isDiskFullError } from "./storage.js";
 import type { JobAudioFile } from "./types.js";
 

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
-import { makeDirectory } from "./dataDir.js";
+import { makeDirectory } from "../makeDirectory.js";
 
 /** File name of the generated key inside the data dir. */
 export const WEBHOOK_SECRET_FILE = "webhook-secret";

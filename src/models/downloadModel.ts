@@ -8,6 +8,7 @@ import fsp from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 
+import { makeDirectory } from "../makeDirectory.js";
 import { catalogEntry, MODEL_NAMES, type ModelName, modelsBaseUrl, modelUrl } from "./catalog.js";
 import {
   ChecksumMismatchError,
@@ -363,7 +364,7 @@ export async function downloadModel(name: string, options: DownloadModelOptions 
     }
   }
   if (ctx.signal?.aborted) throw new ModelDownloadAbortedError(entry.name, ctx.signal.reason);
-  await fsp.mkdir(dir, { recursive: true });
+  makeDirectory(dir, 0o755);
 
 
   const p = await plan(ctx, partialPath);

@@ -9,6 +9,7 @@ import path from "node:path";
 import { generate } from "selfsigned";
 
 import { ConfigError } from "../config.js";
+import { makeDirectory } from "../makeDirectory.js";
 
 export interface TlsFiles {
   key: string;
@@ -61,7 +62,7 @@ async function selfSigned(dir: string, host: string): Promise<TlsFiles> {
       { name: "subjectAltName", altNames: altNames(host) },
     ],
   });
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   fs.writeFileSync(keyPath, pems.private, { mode: 0o600 });
   fs.writeFileSync(certPath, pems.cert);
   return { cert: pems.cert, key: pems.private, certPath, selfSigned: true };

@@ -11,6 +11,7 @@ import { WhisperEngine } from "../../src/engine/WhisperEngine.js";
 import { getTestModelPath } from "../../src/models/testModel.js";
 import { startServer } from "../../src/server/server.js";
 import { ConfigError, DEFAULT_ALIASES, DEFAULT_CORS_ORIGINS, loadConfig, loadServerConfig, readDotenv } from "../../src/config.js";
+import { makeDirectory } from "../../src/makeDirectory.js";
 import { DEFAULT_MODELS_BASE_URL } from "../../src/models/catalog.js";
 
 let dir: string;
@@ -254,5 +255,24 @@ describe("startServer", () => {
       await server.close();
     }
     await expect(fetch(`${server.url}/health`)).rejects.toThrow();
+  });
+});
+
+describe("makeDirectory (the data, models and TLS dirs)", () => {
+  it("makes missing parents, and fails at once where Node's recursive mkdir would spin forever (/proc) or a file is in the way", () => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-mkdir-"));
+    try {
+      makeDirectory(path.join(base, "a", "b", "c"));
+      expect(fs.statSync(path.join(base, "a", "b", "c")).isDirectory()).toBe(true);
+      makeDirectory(path.join(base, "a", "b", "c"));
+      fs.writeFileSync(path.join(base, "file"), "x");
+      expect(() => makeDirectory(path.join(base, "file", "sub"))).toThrow(/ENOTDIR|not a directory/);
+      expect(() => makeDirectory(path.join(base, "file"))).toThrow(/not a directory/);
+      const started = performance.now();
+      expect(() => makeDirectory("/proc/earshot-test/models")).toThrow(/ENOENT/);
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
   });
 });

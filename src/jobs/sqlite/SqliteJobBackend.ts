@@ -24,7 +24,8 @@ import Database from "better-sqlite3";
 
 import type { TranscriptionResult } from "../../engine/types.js";
 import { ApiError } from "../../transcription/apiErrors.js";
-import { makeDirectory, prepareDataDir, unusableDataDir } from "../dataDir.js";
+import { makeDirectory } from "../../makeDirectory.js";
+import { prepareDataDir, unusableDataDir } from "../dataDir.js";
 import { decodeResult, encodeResult } from "../resultCodec.js";
 import { freeDiskBytes, insufficientStorage, isDiskFullError, jobsQueueFull, ownerQueueFull, storedAudioBudgetFull } from "../storage.js";
 import {
