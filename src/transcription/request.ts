@@ -16,6 +16,7 @@ import {
   keywordsSetting,
   languageSetting,
   languagesSetting,
+  promptSetting,
   temperatureSetting,
   type ChunkingStrategy,
   type TranscriptionSettings,
@@ -105,7 +106,7 @@ export function parseTranscriptionRequest(kind: AudioTask, fields: FormFields): 
     model,
     task,
     language: languageSetting(single(fields, "language")),
-    prompt: single(fields, "prompt") || undefined,
+    prompt: promptSetting(single(fields, "prompt")),
     temperature: temperatureSetting(single(fields, "temperature")),
   };
   const languages = languagesSetting(list(fields, "languages"));

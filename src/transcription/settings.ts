@@ -4,6 +4,7 @@
 import type { Task } from "../engine/types.js";
 import { normalizeLanguage } from "../formats/languages.js";
 import { ApiError } from "./apiErrors.js";
+import { ENGINE_PROMPT_BYTES, ENGINE_PROMPT_RUN_BYTES, MAX_KEYWORD_LENGTH, MAX_KEYWORDS, MAX_LANGUAGES, MAX_PROMPT_BYTES, quoted } from "./fieldLimits.js";
 
 /** OpenAI's `chunking_strategy`: "auto", or server_vad with its three settings (undefined: the defaults). */
 export interface ChunkingStrategy {
@@ -41,27 +42,24 @@ export interface TranscriptionSettings {
 export function languageSetting(value: string | undefined, param = "language"): string | undefined {
   if (value === undefined || value === "" || value === "auto") return undefined;
   const code = normalizeLanguage(value);
-  if (!code) throw ApiError.invalidParam(param, `Invalid language '${value}'. Language parameter must be specified in ISO-639-1 format.`, "unsupported_language");
+  if (!code) throw ApiError.invalidParam(param, `Invalid language ${quoted(value)}. Language parameter must be specified in ISO-639-1 format.`, "unsupported_language");
   return code;
 }
 
 /** `languages[]`: each as {@link languageSetting} reads it, duplicates dropped. */
 export function languagesSetting(values: readonly string[], param = "languages"): string[] | undefined {
   if (values.length === 0) return undefined;
+  if (values.length > MAX_LANGUAGES) throw ApiError.invalidParam(param, `'${param}' holds ${values.length} entries; at most ${MAX_LANGUAGES} are allowed.`);
   const codes: string[] = [];
   for (const value of values) {
     const code = languageSetting(value, param);
-    if (!code) throw ApiError.invalidParam(param, `Invalid value in '${param}': '${value}'. Each entry must be an ISO-639-1 language code.`, "unsupported_language");
+    if (!code) throw ApiError.invalidParam(param, `Invalid value in '${param}': ${quoted(value)}. Each entry must be an ISO-639-1 language code.`, "unsupported_language");
     if (!codes.includes(code)) codes.push(code);
   }
   return codes;
 }
 
-/** At most this many keywords, each at most this long. */
-export const MAX_KEYWORDS = 100;
-export const MAX_KEYWORD_LENGTH = 100;
-
-/** `keywords[]`: trimmed, empty ones dropped; too many or too long is a 400. */
+/** `keywords[]`: trimmed, empty ones dropped; more than MAX_KEYWORDS or one longer than MAX_KEYWORD_LENGTH is a 400. */
 export function keywordsSetting(values: readonly string[], param = "keywords"): string[] | undefined {
   const keywords = values.map((v) => v.trim()).filter((v) => v !== "");
   if (keywords.length > MAX_KEYWORDS) throw ApiError.invalidParam(param, `'${param}' holds ${keywords.length} entries; at most ${MAX_KEYWORDS} are allowed.`);
@@ -70,14 +68,74 @@ export function keywordsSetting(values: readonly string[], param = "keywords"): 
   return keywords.length > 0 ? keywords : undefined;
 }
 
+/** `prompt`: up to MAX_PROMPT_BYTES (UTF-8), else a 400; "" is no prompt. */
+export function promptSetting(value: string | null | undefined, param = "prompt"): string | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  // Measured without encoding it: at most 3 bytes per UTF-16 unit, so only a long one is counted exactly.
+  if (value.length * 3 > MAX_PROMPT_BYTES && Buffer.byteLength(value) > MAX_PROMPT_BYTES) {
+    throw ApiError.invalidParam(
+      param,
+      `'${param}' is ${Buffer.byteLength(value)} bytes; at most ${MAX_PROMPT_BYTES} are allowed (whisper reads only its last 224 tokens).`,
+      "string_above_max_length",
+    );
+  }
+  return value;
+}
+
 /**
- * The decoder prompt: the keywords first, then the caller's prompt. whisper conditions on the last 224 prompt tokens
- * only (half its text context): when keywords and prompt together are longer, the start is dropped, keywords first.
+ * The decoder prompt: the keywords first, then the caller's prompt, cut to the tail whisper reads (see
+ * ENGINE_PROMPT_BYTES). whisper conditions on the last 224 prompt tokens only (half its text context), so when keywords
+ * and prompt together are longer, the start is dropped, keywords first; the cut drops it before the engine spends its
+ * slot tokenizing it.
  */
 export function decoderPrompt(settings: Pick<TranscriptionSettings, "keywords" | "prompt">): string | undefined {
   const keywords = settings.keywords?.length ? `${settings.keywords.join(", ")}.` : "";
   const prompt = [keywords, settings.prompt ?? ""].filter((part) => part !== "").join(" ");
-  return prompt === "" ? undefined : prompt;
+  return prompt === "" ? undefined : promptTail(prompt);
+}
+
+/** How whisper's tokenizer splits text into words (its regex, on bytes): runs of one of these classes. */
+function runClass(code: number): number {
+  if (code >= 0x80) return 3;
+  if ((code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a)) return 0;
+  if (code >= 0x30 && code <= 0x39) return 1;
+  if (code === 0x20 || (code >= 0x09 && code <= 0x0d)) return 2;
+  return 3;
+}
+
+/**
+ * The end of `prompt` that reaches the engine: at most ENGINE_PROMPT_BYTES (UTF-8), holding no more tokenizer work than
+ * one run of ENGINE_PROMPT_RUN_BYTES (whisper's tokenizer costs the cube of each word's length: the sum of the cubes of
+ * the kept runs' lengths is bounded). Whole characters only (a surrogate pair is never split).
+ */
+export function promptTail(prompt: string): string {
+  const maxWork = ENGINE_PROMPT_RUN_BYTES ** 3;
+  let bytes = 0;
+  /** Work of the runs before the current one (the one the scan is in), and the current run's class and length. */
+  let doneWork = 0;
+  let runKind = -1;
+  let runBytes = 0;
+  let start = prompt.length;
+  while (start > 0) {
+    let at = start - 1;
+    const code = prompt.charCodeAt(at);
+    // A low surrogate with its high surrogate before it: one 4-byte character.
+    if (code >= 0xdc00 && code <= 0xdfff && at > 0) {
+      const high = prompt.charCodeAt(at - 1);
+      if (high >= 0xd800 && high <= 0xdbff) at--;
+    }
+    const size = start - at === 2 ? 4 : code < 0x80 ? 1 : code < 0x800 ? 2 : 3;
+    const kind = runClass(code);
+    const before = kind === runKind ? doneWork : doneWork + runBytes ** 3;
+    const run = kind === runKind ? runBytes + size : size;
+    if (bytes + size > ENGINE_PROMPT_BYTES || before + run ** 3 > maxWork) break;
+    bytes += size;
+    doneWork = before;
+    runKind = kind;
+    runBytes = run;
+    start = at;
+  }
+  return start === 0 ? prompt : prompt.slice(start);
 }
 
 export function numberSetting(param: string, value: string, min: number, max: number): number {
