@@ -15,6 +15,16 @@
 // the idle stretch has arrived, and a paused sender never does. Once that much audio holds no speech since the
 // last turn ended (or since detection started, or since the last timeout), the buffer is committed:
 // `input_audio_buffer.timeout_triggered`, then committed/added and the transcription like any turn.
+//
+// Session idle timeout (EARSHOT_REALTIME_IDLE_TIMEOUT_SECONDS, the wall clock): only what the client does that
+// succeeds restarts it: an append of valid audio (at least one sample), a commit, a clear or a session.update that is
+// applied. A refused message does not, so a client cannot hold a session with a few invalid bytes now and then. A
+// large message still arriving when the countdown runs out (a second of audio's worth of bytes since it last
+// restarted) postpones it until it has arrived; if that message is then refused, the session closes.
+//
+// Failures stay in the session: a refused event gets an `error` event and changes nothing (session.update builds
+// everything the new settings need before it swaps any of it in); anything else thrown while handling the client's
+// events or the socket's data closes this session with 1011 after a `server_error` event, never the process.
 import { setTimeout as sleep } from "node:timers/promises";
 
 import type { Duplex } from "node:stream";
@@ -60,6 +70,7 @@ import {
   renderSession,
   type SessionIdentity,
   type TranscriptionSessionConfig,
+  turnDetectorFor,
 } from "./sessionConfig.js";
 import { WordAgreement } from "./wordAgreement.js";
 import { OrderedOutput } from "./orderedOutput.js";
@@ -135,6 +146,16 @@ const QUEUED_AUDIO_LOW_SECONDS = 2;
 /** While the socket is not being read, a ping this often finds out whether the client is still there. */
 const PAUSED_PING_MS = 2000;
 
+/** The sessions open in this process (for {@link realtimeHeldBytes}). */
+const openSessions = new Set<RealtimeSession>();
+
+/** Bytes of client data the open realtime sessions of this process hold (see {@link RealtimeSession.heldBytes}). */
+export function realtimeHeldBytes(): number {
+  let bytes = 0;
+  for (const session of openSessions) bytes += session.heldBytes;
+  return bytes;
+}
+
 /** The turn being spoken (server VAD): from speech_started until it is committed. */
 interface OpenTurn {
   itemId: string;
@@ -188,30 +209,78 @@ export class RealtimeSession {
   private drainRefused = false;
   /** The language of the latest transcription: partial passes reuse it instead of detecting it each time. */
   private lastLanguage: string | undefined;
+  /** Bytes received on the connection since the idle countdown last restarted. */
+  private receivedSinceTouch = 0;
+  /** The idle countdown ran out while a large message was arriving: if that message is refused, the session closes. */
+  private idleGrace = false;
+  /** Bytes of the client messages queued or being handled. */
+  private queuedBytes = 0;
+  /** Bytes of the audio copied out for transcriptions (committed turns, partial passes) not finished yet. */
+  private transcribingBytes = 0;
 
+  /** Never throws: settings it cannot start with close the session (1011) after an `error` event. */
   constructor(private readonly options: RealtimeSessionOptions) {
     this.socket = options.socket;
     this.log = options.log;
     this.config = options.config;
-    this.decoder = createInputDecoder(this.config.format.betaName);
+    // The default format until start() builds the session's own (always valid: a fallback that cannot fail).
+    this.decoder = createInputDecoder();
     this.output = new OrderedOutput((event) => this.send(event));
     this.rate = new AudioRateLimit(options.limits.maxSpeed, BURST_SECONDS);
-    const beta = options.dialect === "beta";
-    this.send(sessionEvent(beta ? "transcription_session.created" : "session.created", renderSession(beta, this.config, options.identity)));
     // The socket keeps ws's default binaryType ("nodebuffer"): every message is one Buffer.
-    this.socket.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    this.socket.on("message", (data, isBinary) => this.guard(() => this.onMessage(data as Buffer, isBinary)));
     this.socket.on("close", () => this.dispose());
     this.socket.on("error", (error) => this.log.debug({ err: error }, "realtime socket error"));
-    options.transport?.on("data", (chunk: Buffer) => this.onReceived(chunk.length));
-    this.sessionTimer = setTimeout(() => this.expire("session_expired", `Your session hit the maximum duration of ${options.limits.maxSessionSeconds} seconds.`), options.limits.maxSessionSeconds * 1000);
+    options.transport?.on("data", (chunk: Buffer) => this.guard(() => this.onReceived(chunk.length)));
+    this.sessionTimer = setTimeout(
+      () => this.guard(() => this.expire("session_expired", `Your session hit the maximum duration of ${options.limits.maxSessionSeconds} seconds.`)),
+      options.limits.maxSessionSeconds * 1000,
+    );
     this.sessionTimer.unref();
-    this.idleTimer = setTimeout(() => {
-      // Not idle while its own backlog (or the speed limit) holds the socket unread.
-      if (this.paused || this.queued > 0) return this.touch();
-      this.expire("idle_timeout", `The session was idle for ${options.limits.idleTimeoutSeconds} seconds and has been closed.`);
-    }, options.limits.idleTimeoutSeconds * 1000);
+    this.idleTimer = setTimeout(() => this.guard(() => this.onIdle()), options.limits.idleTimeoutSeconds * 1000);
     this.idleTimer.unref();
+    openSessions.add(this);
+    this.guard(() => this.start());
+  }
+
+  /** Builds what the settings need (decoder, turn detector), then announces the session. */
+  private start(): void {
+    this.decoder = createInputDecoder(this.config.format.betaName);
     this.applyTurnDetection();
+    const beta = this.options.dialect === "beta";
+    this.send(sessionEvent(beta ? "transcription_session.created" : "session.created", renderSession(beta, this.config, this.options.identity)));
+  }
+
+  /**
+   * Bytes of client data the session holds: the audio buffer (uncommitted audio and the short stretch kept before a
+   * turn), the messages queued or being handled, and the audio of transcriptions in progress. Not counted: the
+   * resampler's and the VAD's fixed working buffers (a few tens of KB, bounded by the half-second decoding slice).
+   */
+  get heldBytes(): number {
+    return this.audio.heldBytes + this.queuedBytes + this.transcribingBytes;
+  }
+
+  /** Runs `work`; whatever it throws closes this session (1011) instead of reaching the socket's event emitter. */
+  private guard(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** Something failed that the session cannot go on from: a `server_error` event, then the socket closes with 1011. */
+  private fail(error: unknown): void {
+    if (this.closed.signal.aborted) return;
+    this.log.error({ err: error }, "realtime session failed");
+    try {
+      this.sendError(new RealtimeProtocolError("The server had an error while processing the session; it has been closed.", "server_error", null, "server_error"), null);
+      this.socket.close(1011, "server error");
+    } catch (closeError) {
+      this.log.debug({ err: closeError }, "realtime socket close failed");
+      this.socket.terminate();
+    }
+    this.dispose();
   }
 
   // ---- transport ----
@@ -233,9 +302,35 @@ export class RealtimeSession {
     );
   }
 
-  /** Restarts the idle countdown. */
+  /** Restarts the idle countdown: the client did something that succeeded (or the server holds its socket unread). */
   private touch(): void {
+    this.receivedSinceTouch = 0;
+    this.idleGrace = false;
     this.idleTimer.refresh();
+  }
+
+  /** The idle countdown ran out. */
+  private onIdle(): void {
+    // Not idle while its own backlog (or the speed limit) holds the socket unread, nor while it handles the client's events.
+    if (this.paused || this.queued > 0) return this.touch();
+    // A large message on its way: wait for it, but it must be valid to count (see refused).
+    if (this.receivedSinceTouch >= (this.decoder.bytesPerSecond * 4) / 3) {
+      this.receivedSinceTouch = 0;
+      this.idleGrace = true;
+      this.idleTimer.refresh();
+      return;
+    }
+    this.expireIdle();
+  }
+
+  private expireIdle(): void {
+    this.expire("idle_timeout", `The session was idle for ${this.options.limits.idleTimeoutSeconds} seconds and has been closed.`);
+  }
+
+  /** A client message was refused: an `error` event; the session closes instead if it was idle but for that message. */
+  private refused(error: RealtimeProtocolError, clientEventId: unknown): void {
+    this.sendError(error, clientEventId);
+    if (this.idleGrace) this.expireIdle();
   }
 
   private expire(code: string, message: string): void {
@@ -290,6 +385,7 @@ export class RealtimeSession {
   private dispose(): void {
     if (this.closed.signal.aborted) return;
     this.closed.abort();
+    openSessions.delete(this);
     clearTimeout(this.idleTimer);
     clearTimeout(this.sessionTimer);
     clearTimeout(this.throttleTimer);
@@ -306,13 +402,12 @@ export class RealtimeSession {
 
   private onMessage(bytes: Buffer, isBinary: boolean): void {
     if (this.closed.signal.aborted) return;
-    this.touch();
     if (isBinary) {
-      this.sendError(new RealtimeProtocolError("Binary WebSocket messages are not supported: send JSON events as text (audio as base64 in input_audio_buffer.append).", "invalid_event"), null);
+      this.refused(new RealtimeProtocolError("Binary WebSocket messages are not supported: send JSON events as text (audio as base64 in input_audio_buffer.append).", "invalid_event"), null);
       return;
     }
     if (bytes.length > this.options.limits.maxMessageBytes) {
-      this.sendError(
+      this.refused(
         new RealtimeProtocolError(
           `The message is ${bytes.length} bytes; the limit is ${this.options.limits.maxMessageBytes}. Send audio in smaller input_audio_buffer.append events.`,
           "message_too_large",
@@ -326,15 +421,15 @@ export class RealtimeSession {
       message = parseClientMessage(bytes);
     } catch (error) {
       if (!(error instanceof RealtimeProtocolError)) throw error;
-      this.sendError(error, null);
+      this.refused(error, null);
       return;
     }
     const { event } = message;
     if (typeof event.type !== "string") {
-      this.sendError(RealtimeProtocolError.invalidValue("type", "Missing required parameter: 'type'.", "missing_required_parameter"), event.event_id);
+      this.refused(RealtimeProtocolError.invalidValue("type", "Missing required parameter: 'type'.", "missing_required_parameter"), event.event_id);
       return;
     }
-    this.enqueue(message);
+    this.enqueue(message, bytes.length);
   }
 
   /** Seconds of audio an append carries, from its base64 length (0 for other events). */
@@ -345,11 +440,12 @@ export class RealtimeSession {
   }
 
   /** Handles events one after another; stops reading the socket while too many wait. */
-  private enqueue(message: ClientMessage): void {
+  private enqueue(message: ClientMessage, bytes: number): void {
     const { event } = message;
     // Audio waiting behind the event being handled (an append handled at once is not waiting).
     const audioSeconds = this.queued > 0 ? this.audioSecondsOf(message) : 0;
     this.queued++;
+    this.queuedBytes += bytes;
     this.queuedAudioSeconds += audioSeconds;
     this.updateFlow();
     this.tail = this.tail
@@ -361,7 +457,7 @@ export class RealtimeSession {
       .catch((error: unknown) => {
         // A closed session's work ends in whatever its last step threw: nobody to tell.
         if (this.closed.signal.aborted) return;
-        if (error instanceof RealtimeProtocolError) this.sendError(error, event.event_id);
+        if (error instanceof RealtimeProtocolError) this.refused(error, event.event_id);
         else {
           this.log.error({ err: error, event: event.type }, "realtime event failed");
           this.sendError(new RealtimeProtocolError("The server had an error while processing the event.", "server_error", null, "server_error"), event.event_id);
@@ -369,8 +465,11 @@ export class RealtimeSession {
       })
       .finally(() => {
         this.queued--;
+        this.queuedBytes -= bytes;
         this.updateFlow();
-      });
+      })
+      // The chain must never reject: the next event is chained on it (and an unhandled rejection ends the process).
+      .catch((error: unknown) => this.fail(error));
   }
 
   private updateFlow(): void {
@@ -389,8 +488,8 @@ export class RealtimeSession {
   /** Bytes arrived on the connection: counted as audio (in the session's format) against the speed limit. */
   private onReceived(bytes: number): void {
     if (this.closed.signal.aborted) return;
-    // A large message arriving at the speed limit is not idleness.
-    this.touch();
+    // Counted for the idle countdown, which a large message still arriving postpones (see onIdle).
+    this.receivedSinceTouch += bytes;
     const wait = this.rate.charge(bytes / ((this.decoder.bytesPerSecond * 4) / 3));
     if (wait > 0) this.throttleFor(wait);
   }
@@ -399,13 +498,13 @@ export class RealtimeSession {
     if (this.throttleTimer) return;
     this.throttled = true;
     this.applyPause();
-    this.throttleTimer = setTimeout(() => {
+    this.throttleTimer = setTimeout(() => this.guard(() => {
       this.throttleTimer = undefined;
       const wait = this.rate.waitSeconds();
       if (wait > 0 && !this.closed.signal.aborted) return this.throttleFor(wait);
       this.throttled = false;
       this.applyPause();
-    }, Math.max(1, Math.ceil(seconds * 1000)));
+    }), Math.max(1, Math.ceil(seconds * 1000)));
   }
 
   /** Reads the socket or stops reading it, as `backlogged` and `throttled` say. */
@@ -449,9 +548,11 @@ export class RealtimeSession {
         }
         return this.append(message);
       case "input_audio_buffer.commit":
-        return this.commit();
+        this.commit();
+        return this.touch();
       case "input_audio_buffer.clear":
-        return this.clear();
+        this.clear();
+        return this.touch();
       case "session.update":
       case "transcription_session.update":
         return this.update(event);
@@ -477,17 +578,27 @@ export class RealtimeSession {
     if (!this.options.transcription.models.find(next.model)) {
       throw RealtimeProtocolError.modelNotFound(next.model, beta ? "session.input_audio_transcription.model" : "session.audio.input.transcription.model");
     }
+    // All or nothing: everything the new settings need is built first; a failure up to here leaves the session
+    // exactly as it was. The swap below cannot fail.
     const previous = this.config;
+    const formatChanged = next.format.betaName !== previous.format.betaName;
+    const turnChanged = JSON.stringify(next.turnDetection) !== JSON.stringify(previous.turnDetection);
+    const decoder = formatChanged ? createInputDecoder(next.format.betaName) : this.decoder;
+    const detector = turnChanged && next.turnDetection ? turnDetectorFor(next.turnDetection) : undefined;
+    const type = event.type === "transcription_session.update" ? "transcription_session.updated" : "session.updated";
+    const updated = sessionEvent(type, renderSession(beta, next, this.options.identity));
+
+    // The old decoder's last samples (its resampler's delay) belong to the audio received so far.
+    const tail = formatChanged ? this.decoder.flush() : undefined;
     this.config = next;
-    if (next.format.betaName !== previous.format.betaName) {
-      const tail = this.decoder.flush();
-      this.decoder = createInputDecoder(next.format.betaName);
+    this.decoder = decoder;
+    if (turnChanged) this.applyTurnDetection(!previous.turnDetection, detector);
+    this.touch();
+    this.send(updated);
+    if (tail && tail.length > 0) {
       this.audio.append(tail);
       if (this.detector) await this.detect(tail);
     }
-    if (JSON.stringify(next.turnDetection) !== JSON.stringify(previous.turnDetection)) this.applyTurnDetection(!previous.turnDetection);
-    const type = event.type === "transcription_session.update" ? "transcription_session.updated" : "session.updated";
-    this.send(sessionEvent(type, renderSession(beta, next, this.options.identity)));
   }
 
   /** Lets go of the VAD stream (its native context is freed once a running push ends); the next audio starts one. */
@@ -500,19 +611,17 @@ export class RealtimeSession {
    * (Re)starts turn detection for the current settings; a turn in progress is dropped. The VAD stream (its
    * recurrent state and timeline) is kept unless `newStream`: every sample the session receives goes to it.
    */
-  private applyTurnDetection(newStream = true): void {
-    this.setTurn(undefined);
+  private applyTurnDetection(newStream = true, detector?: TurnDetector): void {
     const turnDetection = this.config.turnDetection;
-    if (!turnDetection) {
+    // Built before anything changes (the settings were validated by building one: this cannot fail).
+    const next = turnDetection ? (detector ?? turnDetectorFor(turnDetection)) : undefined;
+    this.setTurn(undefined);
+    if (!next) {
       this.detector = undefined;
       this.dropVadStream();
       return;
     }
-    this.detector = new TurnDetector({
-      threshold: turnDetection.threshold,
-      prefixPaddingMs: turnDetection.prefixPaddingMs,
-      silenceDurationMs: turnDetection.silenceDurationMs,
-    });
+    this.detector = next;
     this.quietSinceMs = (this.audio.endSample / SAMPLE_RATE) * 1000;
     if (newStream || !this.vadStream) {
       this.dropVadStream();
@@ -548,6 +657,8 @@ export class RealtimeSession {
         "audio",
       );
     }
+    // Valid audio is activity; an empty append is not.
+    if (chunk.inputSamples > 0) this.touch();
     const sliceSamples = Math.round(SLICE_SECONDS * decoder.inputSampleRate);
     while (!chunk.done) {
       const decoded = await this.step(() => chunk.read(sliceSamples));
@@ -684,10 +795,14 @@ export class RealtimeSession {
     else this.send(itemEvent("conversation.item.added", userAudioItem(itemId, null, "completed"), previous));
     this.output.open(itemId);
     this.updateFlow();
-    void this.transcribeTurn(itemId, previous, samples, this.config).finally(() => {
-      this.output.finish(itemId);
-      this.updateFlow();
-    });
+    this.transcribingBytes += samples.byteLength;
+    void this.transcribeTurn(itemId, previous, samples, this.config)
+      .finally(() => {
+        this.transcribingBytes -= samples.byteLength;
+        this.output.finish(itemId);
+        this.updateFlow();
+      })
+      .catch((error: unknown) => this.fail(error));
   }
 
   /** A turn's transcription settings: the session's, decoded as one block (the turn is already cut by the VAD). */
@@ -781,6 +896,7 @@ export class RealtimeSession {
     this.partialRunning = true;
     turn.lastPartialSample = now;
     const samples = this.audio.slice(turn.startSample, now);
+    this.transcribingBytes += samples.byteLength;
     void (async () => {
       const engine = await this.engineFor(config);
       // Best effort: partials never wait for, or delay, committed turns.
@@ -803,6 +919,7 @@ export class RealtimeSession {
     })()
       .catch(() => undefined)
       .finally(() => {
+        this.transcribingBytes -= samples.byteLength;
         this.partialRunning = false;
       });
   }

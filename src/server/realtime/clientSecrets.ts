@@ -8,7 +8,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 
-import type { TranscriptionSessionConfig } from "./sessionConfig.js";
+import { restoreSessionConfig, type TranscriptionSessionConfig } from "./sessionConfig.js";
 
 export const DEFAULT_SECRET_TTL_SECONDS = 600;
 export const MIN_SECRET_TTL_SECONDS = 10;
@@ -22,6 +22,21 @@ const PAYLOAD_VERSION = 1;
 const SIGNATURE_BYTES = 32;
 /** A payload never inflates beyond this (it was deflated by a holder of the key; a bound all the same). */
 const MAX_PAYLOAD_BYTES = 256 * 1024;
+/**
+ * The longest secret minted: it travels in a request header (Authorization, or the browser's Sec-WebSocket-Protocol),
+ * and Node refuses requests whose headers pass 16 KB altogether. Settings too large for it (a long prompt or many
+ * keywords) are refused at mint time; a client sets them with session.update once connected.
+ */
+export const MAX_SECRET_LENGTH = 8 * 1024;
+
+/** The session settings do not fit in a client secret (see {@link MAX_SECRET_LENGTH}). */
+export class ClientSecretTooLargeError extends Error {
+  override readonly name = "ClientSecretTooLargeError";
+
+  constructor(detail: string) {
+    super(`${detail} Mint the secret without the long prompt or keywords, and set them with session.update once connected.`);
+  }
+}
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 export interface ClientSecret {
@@ -32,7 +47,11 @@ export interface ClientSecret {
   config: TranscriptionSessionConfig;
 }
 
-export type RedeemResult = { ok: true; secret: ClientSecret } | { ok: false; reason: "unknown" | "expired" };
+/**
+ * `unknown`: not a secret signed with this key (altered, cut short, foreign); `expired`; `invalid`: signed with this
+ * key but its session settings do not validate here (minted by a version or replica with another schema).
+ */
+export type RedeemResult = { ok: true; secret: ClientSecret } | { ok: false; reason: "unknown" | "expired" | "invalid" };
 
 export interface ClientSecretStoreOptions {
   /** The shared signing key (at least 32 bytes); default a random key of this process's own. */
@@ -60,12 +79,19 @@ export class ClientSecretStore {
     this.now = options.now ?? (() => Date.now() / 1000);
   }
 
-  /** Mints a secret valid for `ttlSeconds` (caller validates the range). */
+  /** Mints a secret valid for `ttlSeconds` (caller validates the range); throws ClientSecretTooLargeError. */
   mint(config: TranscriptionSessionConfig, sessionId: string, ttlSeconds: number): ClientSecret {
     const expiresAt = Math.floor(this.now()) + ttlSeconds;
     const payload: Payload = { v: PAYLOAD_VERSION, sid: sessionId, exp: expiresAt, cfg: config };
-    const body = CLIENT_SECRET_PREFIX + deflateRawSync(Buffer.from(JSON.stringify(payload))).toString("base64url");
-    return { value: `${body}.${this.sign(body).toString("base64url")}`, expiresAt, sessionId, config: structuredClone(config) };
+    const json = Buffer.from(JSON.stringify(payload));
+    // Redeeming inflates at most MAX_PAYLOAD_BYTES (a repetitive prompt deflates to little: checked apart).
+    if (json.length > MAX_PAYLOAD_BYTES) throw new ClientSecretTooLargeError(`These session settings take ${json.length} bytes; a client secret holds at most ${MAX_PAYLOAD_BYTES}.`);
+    const body = CLIENT_SECRET_PREFIX + deflateRawSync(json).toString("base64url");
+    const value = `${body}.${this.sign(body).toString("base64url")}`;
+    if (value.length > MAX_SECRET_LENGTH) {
+      throw new ClientSecretTooLargeError(`These session settings make a client secret of ${value.length} characters; at most ${MAX_SECRET_LENGTH} fit in a request header.`);
+    }
+    return { value, expiresAt, sessionId, config: structuredClone(config) };
   }
 
   /** Verifies a presented secret (signature, then expiry): anything altered, cut short or not ours is "unknown". */
@@ -95,7 +121,14 @@ export class ClientSecretStore {
       return unknown;
     }
     if (payload.exp <= this.now()) return { ok: false, reason: "expired" };
-    return { ok: true, secret: { value, expiresAt: payload.exp, sessionId: payload.sid, config: payload.cfg } };
+    // Checked again as a client's settings would be: what another version or replica signed may not hold here.
+    let config: TranscriptionSessionConfig;
+    try {
+      config = restoreSessionConfig(payload.cfg);
+    } catch {
+      return { ok: false, reason: "invalid" };
+    }
+    return { ok: true, secret: { value, expiresAt: payload.exp, sessionId: payload.sid, config } };
   }
 
   private sign(body: string): Buffer {

@@ -21,6 +21,16 @@ export class SessionAudio {
     return this.end - this.first;
   }
 
+  /**
+   * Bytes of memory the held samples keep alive: whole buffers, a chunk cut by {@link dropBefore} included (each chunk
+   * is one decoded slice of its own, so at most one slice more than the samples themselves).
+   */
+  get heldBytes(): number {
+    let bytes = 0;
+    for (const chunk of this.chunks) bytes += chunk.buffer.byteLength;
+    return bytes;
+  }
+
   append(samples: Float32Array): void {
     if (samples.length === 0) return;
     this.chunks.push(samples);

@@ -6,12 +6,17 @@
 // src/resources/beta/realtime/transcription-sessions.ts), plus OpenAI's 2026 `languages[]` / `keywords[]` in the
 // transcription settings. A field the SDK types define is accepted even where it cannot change a transcript (listed
 // below); any other field is refused as `unknown_parameter`, as OpenAI refuses it.
+//
+// Every value is checked here against what the code below accepts (the shared field limits of
+// transcription/fieldLimits.ts, the turn detector's own constructor, the decoder's formats), so that a config this
+// module returns can always be put to work: a session built from it, or updated to it, never fails halfway.
 import { z } from "zod";
 
 import { type InputAudioFormatInfo, InputAudioFormatError, resolveInputAudioFormat } from "../../audio/realtime/inputAudioFormat.js";
-import { DEFAULT_PREFIX_PADDING_MS, DEFAULT_SILENCE_DURATION_MS, DEFAULT_VAD_THRESHOLD } from "../../audio/vad/index.js";
+import { DEFAULT_PREFIX_PADDING_MS, DEFAULT_SILENCE_DURATION_MS, DEFAULT_VAD_THRESHOLD, TurnDetector } from "../../audio/vad/index.js";
 import { ApiError } from "../../transcription/apiErrors.js";
-import { keywordsSetting, languageSetting, languagesSetting } from "../../transcription/settings.js";
+import { quoted } from "../../transcription/fieldLimits.js";
+import { keywordsSetting, languageSetting, languagesSetting, promptSetting } from "../../transcription/settings.js";
 import { RealtimeProtocolError } from "./realtimeErrors.js";
 
 export const LOGPROBS_INCLUDE = "item.input_audio_transcription.logprobs";
@@ -169,7 +174,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, root: string): T {
   const issue = parsed.error.issues[0]!;
   const path = [root, ...issue.path.map(String)];
   if (issue.code === "unrecognized_keys") {
-    const param = [...path, String(issue.keys[0])].filter(Boolean).join(".");
+    // A key is echoed in the error; a megabyte-long one is not.
+    const param = [...path, String(issue.keys[0]).slice(0, 100)].filter(Boolean).join(".");
     throw RealtimeProtocolError.invalidValue(param, `Unknown parameter: '${param}'.`, "unknown_parameter");
   }
   const param = path.filter(Boolean).join(".");
@@ -202,6 +208,23 @@ function turnDetection(value: z.output<typeof turnDetectionSchema>, param: strin
   };
 }
 
+/** The turn detector a session runs for `turn`: built here only, so that what is validated is what runs. */
+export function turnDetectorFor(turn: TurnDetectionConfig): TurnDetector {
+  return new TurnDetector({ threshold: turn.threshold, prefixPaddingMs: turn.prefixPaddingMs, silenceDurationMs: turn.silenceDurationMs });
+}
+
+/** Refuses turn detection settings the detector itself would refuse (named by `param`), before any session uses them. */
+function checkTurnDetection(turn: TurnDetectionConfig | null, param: string): TurnDetectionConfig | null {
+  if (!turn) return turn;
+  try {
+    turnDetectorFor(turn);
+  } catch (error) {
+    if (error instanceof RangeError) throw RealtimeProtocolError.invalidValue(param, `Invalid '${param}': ${error.message}.`);
+    throw error;
+  }
+  return turn;
+}
+
 /** A shared settings validator's ApiError as the realtime error event it becomes. */
 function validated<T>(check: () => T): T {
   try {
@@ -220,7 +243,7 @@ function applyTranscription(config: TranscriptionSessionConfig, value: z.output<
     try {
       config.language = languageSetting(value.language ?? undefined) ?? null;
     } catch {
-      throw RealtimeProtocolError.invalidValue(`${param}.language`, `Unsupported language '${value.language}': use an ISO-639-1 code such as 'en'.`);
+      throw RealtimeProtocolError.invalidValue(`${param}.language`, `Unsupported language ${quoted(value.language)}: use an ISO-639-1 code such as 'en'.`);
     }
   }
   // The same validators as the HTTP API's `languages[]` / `keywords[]`; null or [] clears them.
@@ -232,7 +255,8 @@ function applyTranscription(config: TranscriptionSessionConfig, value: z.output<
     const list = value.keywords ?? [];
     config.keywords = validated(() => keywordsSetting(list, `${param}.keywords`)) ?? [];
   }
-  if (value.prompt !== undefined) config.prompt = value.prompt ?? "";
+  // The same bound as the HTTP API's `prompt`.
+  if (value.prompt !== undefined) config.prompt = validated(() => promptSetting(value.prompt, `${param}.prompt`)) ?? "";
   if (value.delay !== undefined) config.delay = value.delay;
   if (value.live_partials !== undefined) config.livePartials = value.live_partials;
 }
@@ -241,7 +265,7 @@ function applyInclude(config: TranscriptionSessionConfig, include: string[] | nu
   const list = include ?? [];
   for (const [index, item] of list.entries()) {
     if (item !== LOGPROBS_INCLUDE) {
-      throw RealtimeProtocolError.invalidValue(`${param}[${index}]`, `Invalid value: '${item}'. Supported values are: '${LOGPROBS_INCLUDE}'.`);
+      throw RealtimeProtocolError.invalidValue(`${param}[${index}]`, `Invalid value: ${quoted(item)}. Supported values are: '${LOGPROBS_INCLUDE}'.`);
     }
   }
   config.includeLogprobs = list.includes(LOGPROBS_INCLUDE);
@@ -271,7 +295,10 @@ export function applyGaSession(current: TranscriptionSessionConfig, raw: unknown
     if (input.format !== undefined) next.format = format(input.format, at(root, "audio.input.format"));
     if (input.noise_reduction !== undefined) next.noiseReduction = input.noise_reduction?.type ?? null;
     if (input.transcription !== undefined) applyTranscription(next, input.transcription, at(root, "audio.input.transcription"));
-    if (input.turn_detection !== undefined) next.turnDetection = turnDetection(input.turn_detection, at(root, "audio.input.turn_detection"));
+    if (input.turn_detection !== undefined) {
+      const param = at(root, "audio.input.turn_detection");
+      next.turnDetection = checkTurnDetection(turnDetection(input.turn_detection, param), param);
+    }
   }
   if (session.include !== undefined) applyInclude(next, session.include, at(root, "include"));
   return next;
@@ -289,9 +316,78 @@ export function applyBetaSession(current: TranscriptionSessionConfig, raw: unkno
   if (session.input_audio_transcription !== undefined) {
     applyTranscription(next, session.input_audio_transcription, at(root, "input_audio_transcription"));
   }
-  if (session.turn_detection !== undefined) next.turnDetection = turnDetection(session.turn_detection, at(root, "turn_detection"));
+  if (session.turn_detection !== undefined) {
+    const param = at(root, "turn_detection");
+    next.turnDetection = checkTurnDetection(turnDetection(session.turn_detection, param), param);
+  }
   if (session.include !== undefined) applyInclude(next, session.include, at(root, "include"));
   return next;
+}
+
+// A config as a client secret carries it (the JSON of a TranscriptionSessionConfig, from whichever version or
+// replica minted it). Every field is required and no other is allowed: a secret from a version with another shape is
+// refused, not half-read.
+const storedConfigSchema = z.strictObject({
+  format: z.strictObject({ type: z.string(), betaName: z.string(), sampleRate: z.number(), bytesPerSample: z.number() }),
+  noiseReduction: z.enum(["near_field", "far_field"]).nullable(),
+  model: z.string().min(1),
+  language: z.string().nullable(),
+  languages: z.array(z.string()),
+  keywords: z.array(z.string()),
+  prompt: z.string(),
+  delay: z.enum(["minimal", "low", "medium", "high", "xhigh"]).nullable(),
+  livePartials: z.boolean(),
+  turnDetection: z
+    .strictObject({
+      type: z.enum(["server_vad", "semantic_vad"]),
+      threshold: z.number(),
+      prefixPaddingMs: z.number(),
+      silenceDurationMs: z.number(),
+      eagerness: z.enum(["low", "medium", "high", "auto"]).optional(),
+      idleTimeoutMs: z.number().nullable(),
+    })
+    .nullable(),
+  includeLogprobs: z.boolean(),
+});
+
+/**
+ * A config a client secret carried, checked again as if a client had just sent it: its shape first, then every value
+ * through the same validators as `session.update` (applied as a complete beta session over the defaults), so that
+ * what a secret minted by another version or replica holds is what this one accepts. Throws RealtimeProtocolError.
+ */
+export function restoreSessionConfig(stored: unknown): TranscriptionSessionConfig {
+  const config = parse(storedConfigSchema, stored, "session");
+  const turn = config.turnDetection;
+  const wire = {
+    input_audio_format: config.format.betaName,
+    input_audio_noise_reduction: config.noiseReduction ? { type: config.noiseReduction } : null,
+    input_audio_transcription: {
+      model: config.model,
+      language: config.language,
+      languages: config.languages,
+      keywords: config.keywords,
+      prompt: config.prompt,
+      delay: config.delay,
+      live_partials: config.livePartials,
+    },
+    // Every value the config holds, semantic_vad's threshold and padding included (the wire echo leaves them out).
+    turn_detection: turn && {
+      type: turn.type,
+      threshold: turn.threshold,
+      prefix_padding_ms: turn.prefixPaddingMs,
+      ...(turn.type === "semantic_vad"
+        ? { eagerness: turn.eagerness ?? "auto" }
+        : { silence_duration_ms: turn.silenceDurationMs, idle_timeout_ms: turn.idleTimeoutMs }),
+    },
+    include: config.includeLogprobs ? [LOGPROBS_INCLUDE] : [],
+  };
+  const restored = applyBetaSession(defaultSessionConfig(config.model), wire, "session");
+  // The format info must be this version's own for that format, not merely name it.
+  const { type, sampleRate, bytesPerSample } = restored.format;
+  if (config.format.type !== type || config.format.sampleRate !== sampleRate || config.format.bytesPerSample !== bytesPerSample) {
+    throw RealtimeProtocolError.invalidValue("session.input_audio_format", "The stored input audio format does not match this server's.");
+  }
+  return restored;
 }
 
 /** Identity and lifetime of a session as the API shows it. */

@@ -6,7 +6,13 @@ import type { FastifyInstance } from "fastify";
 
 import { realtimeId } from "../../formats/realtimeEvents.js";
 import { ApiError, modelNotFoundMessage } from "../../transcription/apiErrors.js";
-import { DEFAULT_SECRET_TTL_SECONDS, MAX_SECRET_TTL_SECONDS, MIN_SECRET_TTL_SECONDS } from "../realtime/clientSecrets.js";
+import {
+  type ClientSecret,
+  ClientSecretTooLargeError,
+  DEFAULT_SECRET_TTL_SECONDS,
+  MAX_SECRET_TTL_SECONDS,
+  MIN_SECRET_TTL_SECONDS,
+} from "../realtime/clientSecrets.js";
 import { RealtimeProtocolError } from "../realtime/realtimeErrors.js";
 import {
   applyBetaSession,
@@ -52,6 +58,16 @@ function sessionConfig(context: ServerContext, apply: () => TranscriptionSession
   return config;
 }
 
+/** Mints a secret; settings too large for one are a 400 naming the transcription settings (`param`). */
+function mint(make: () => ClientSecret, param: string): ClientSecret {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof ClientSecretTooLargeError) throw ApiError.invalidParam(param, error.message, "client_secret_too_large");
+    throw error;
+  }
+}
+
 export function registerRealtimeRoutes(app: FastifyInstance, context: ServerContext): void {
   const defaults = () => defaultSessionConfig(context.models.defaultModel.name);
 
@@ -63,7 +79,7 @@ export function registerRealtimeRoutes(app: FastifyInstance, context: ServerCont
       () => (body.session === undefined ? defaults() : applyGaSession(defaults(), body.session)),
       "session.audio.input.transcription.model",
     );
-    const secret = context.clientSecrets.mint(config, realtimeId("sess"), ttl);
+    const secret = mint(() => context.clientSecrets.mint(config, realtimeId("sess"), ttl), "session.audio.input.transcription");
     return { value: secret.value, expires_at: secret.expiresAt, session: renderGaSession(config, { id: secret.sessionId, expiresAt: secret.expiresAt }) };
   });
 
@@ -72,7 +88,7 @@ export function registerRealtimeRoutes(app: FastifyInstance, context: ServerCont
     const { client_secret: clientSecret, ...session } = body;
     const ttl = lifetime((clientSecret as { expires_at?: unknown } | undefined)?.expires_at, "client_secret.expires_at");
     const config = sessionConfig(context, () => applyBetaSession(defaults(), session, ""), "input_audio_transcription.model");
-    const secret = context.clientSecrets.mint(config, realtimeId("sess"), ttl);
+    const secret = mint(() => context.clientSecrets.mint(config, realtimeId("sess"), ttl), "input_audio_transcription");
     return {
       ...renderBetaSession(config, { id: secret.sessionId, expiresAt: secret.expiresAt }),
       client_secret: { value: secret.value, expires_at: secret.expiresAt },
