@@ -152,7 +152,7 @@ describe("ClientSecretStore", () => {
   it("redeems a secret until it expires", () => {
     let now = 1_000;
     const store = new ClientSecretStore({ now: () => now });
-    const secret = store.mint(defaultSessionConfig("base"), "sess_x", 10);
+    const secret = store.mint(defaultSessionConfig("base"), "sess_x", 10, "open");
     expect(secret.value).toMatch(/^ek_[\w-]+\.[\w-]{43}$/);
     expect(secret.expiresAt).toBe(1_010);
     expect(store.redeem(secret.value)).toMatchObject({ ok: true, secret: { sessionId: "sess_x", expiresAt: 1_010, config: defaultSessionConfig("base") } });
@@ -163,7 +163,7 @@ describe("ClientSecretStore", () => {
 
   it("is verified with the key alone: another store with the same key accepts it, one with another key does not", () => {
     const key = "k".repeat(32);
-    const secret = new ClientSecretStore({ key }).mint(defaultSessionConfig("base"), "sess_x", 60);
+    const secret = new ClientSecretStore({ key }).mint(defaultSessionConfig("base"), "sess_x", 60, "open");
     expect(new ClientSecretStore({ key }).redeem(secret.value)).toMatchObject({ ok: true, secret: { sessionId: "sess_x" } });
     expect(new ClientSecretStore({ key: "j".repeat(32) }).redeem(secret.value)).toEqual({ ok: false, reason: "unknown" });
     expect(new ClientSecretStore().redeem(secret.value)).toEqual({ ok: false, reason: "unknown" });
@@ -172,7 +172,7 @@ describe("ClientSecretStore", () => {
 
   it("refuses a secret altered or cut short", () => {
     const store = new ClientSecretStore({ key: "k".repeat(32) });
-    const { value } = store.mint(defaultSessionConfig("base"), "sess_x", 60);
+    const { value } = store.mint(defaultSessionConfig("base"), "sess_x", 60, "open");
     const [body, signature] = value.split(".") as [string, string];
     const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1);
     for (const bad of [value.slice(0, -1), body, `${body}.`, `${flip(body, 10)}.${signature}`, `${body}.${flip(signature, 5)}`, `${body}x.${signature}`, `${value}A`, value.slice(3), `ek_.${signature}`]) {

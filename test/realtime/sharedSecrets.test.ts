@@ -78,12 +78,12 @@ describe("client secrets shared by replicas", () => {
 
   it("refuses an expired secret (401), signed with the right key", async () => {
     const past = new ClientSecretStore({ key: SHARED, now: () => Date.now() / 1000 - 3600 });
-    const expired = past.mint(defaultSessionConfig("whisper-1"), "sess_old", 600);
+    const expired = past.mint(defaultSessionConfig("whisper-1"), "sess_old", 600, "open");
     const refused = await refusal(realtimeUrl(b.url), expired.value);
     expect(refused.status).toBe(401);
     expect(refused.message).toMatch(/expired/);
     // The same store's fresh secret is accepted: the refusal was the expiry.
-    const fresh = new ClientSecretStore({ key: SHARED }).mint(defaultSessionConfig("whisper-1"), "sess_new", 600);
+    const fresh = new ClientSecretStore({ key: SHARED }).mint(defaultSessionConfig("whisper-1"), "sess_new", 600, "open");
     const client = await RealtimeClient.connect(realtimeUrl(b.url), { headers: { Authorization: `Bearer ${fresh.value}` } });
     expect((await client.next("session.created")).session.id).toBe("sess_new");
     await client.close();

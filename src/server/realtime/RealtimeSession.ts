@@ -87,6 +87,10 @@ export interface RealtimeLimits {
   idleTimeoutSeconds: number;
   /** Sessions open at once; the next upgrade is refused. */
   maxSessions: number;
+  /** Sessions one API key may hold open at once (its client secrets' sessions included), when 2+ keys are configured. */
+  maxSessionsPerKey: number;
+  /** Sockets one client secret may hold open at once. */
+  maxSocketsPerSecret: number;
   /** A session's audio is processed at most this many times faster than real time (after a short burst). */
   maxSpeed: number;
 }

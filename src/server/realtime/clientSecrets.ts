@@ -45,6 +45,8 @@ export interface ClientSecret {
   expiresAt: number;
   sessionId: string;
   config: TranscriptionSessionConfig;
+  /** The caller id of the API key that minted it (see auth.ts): its sessions count against that key's share. */
+  owner: string;
 }
 
 /**
@@ -65,6 +67,8 @@ interface Payload {
   sid: string;
   exp: number;
   cfg: TranscriptionSessionConfig;
+  /** The minting key's caller id. */
+  own: string;
 }
 
 export class ClientSecretStore {
@@ -80,9 +84,9 @@ export class ClientSecretStore {
   }
 
   /** Mints a secret valid for `ttlSeconds` (caller validates the range); throws ClientSecretTooLargeError. */
-  mint(config: TranscriptionSessionConfig, sessionId: string, ttlSeconds: number): ClientSecret {
+  mint(config: TranscriptionSessionConfig, sessionId: string, ttlSeconds: number, owner: string): ClientSecret {
     const expiresAt = Math.floor(this.now()) + ttlSeconds;
-    const payload: Payload = { v: PAYLOAD_VERSION, sid: sessionId, exp: expiresAt, cfg: config };
+    const payload: Payload = { v: PAYLOAD_VERSION, sid: sessionId, exp: expiresAt, cfg: config, own: owner };
     const json = Buffer.from(JSON.stringify(payload));
     // Redeeming inflates at most MAX_PAYLOAD_BYTES (a repetitive prompt deflates to little: checked apart).
     if (json.length > MAX_PAYLOAD_BYTES) throw new ClientSecretTooLargeError(`These session settings take ${json.length} bytes; a client secret holds at most ${MAX_PAYLOAD_BYTES}.`);
@@ -91,7 +95,7 @@ export class ClientSecretStore {
     if (value.length > MAX_SECRET_LENGTH) {
       throw new ClientSecretTooLargeError(`These session settings make a client secret of ${value.length} characters; at most ${MAX_SECRET_LENGTH} fit in a request header.`);
     }
-    return { value, expiresAt, sessionId, config: structuredClone(config) };
+    return { value, expiresAt, sessionId, config: structuredClone(config), owner };
   }
 
   /** Verifies a presented secret (signature, then expiry): anything altered, cut short or not ours is "unknown". */
@@ -116,7 +120,7 @@ export class ClientSecretStore {
     }
     if (
       typeof payload !== "object" || payload === null || payload.v !== PAYLOAD_VERSION || typeof payload.sid !== "string" ||
-      typeof payload.exp !== "number" || typeof payload.cfg !== "object" || payload.cfg === null
+      typeof payload.exp !== "number" || typeof payload.cfg !== "object" || payload.cfg === null || typeof payload.own !== "string"
     ) {
       return unknown;
     }
@@ -128,7 +132,7 @@ export class ClientSecretStore {
     } catch {
       return { ok: false, reason: "invalid" };
     }
-    return { ok: true, secret: { value, expiresAt: payload.exp, sessionId: payload.sid, config } };
+    return { ok: true, secret: { value, expiresAt: payload.exp, sessionId: payload.sid, config, owner: payload.own } };
   }
 
   private sign(body: string): Buffer {

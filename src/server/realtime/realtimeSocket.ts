@@ -8,15 +8,16 @@ import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 
 import type { FastifyInstance } from "fastify";
-import { WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 
 import { realtimeId } from "../../formats/realtimeEvents.js";
+import { OPEN_OWNER } from "../../jobs/owner.js";
 import { ApiError, toApiError } from "../../transcription/apiErrors.js";
 import { isAllowedOrigin } from "../origins.js";
 import type { ServerContext } from "../serverContext.js";
-import { bearerToken, isApiKey } from "../auth.js";
+import { bearerToken } from "../auth.js";
 import { CLIENT_SECRET_PREFIX } from "./clientSecrets.js";
-import { type RealtimeDialect, RealtimeSession } from "./RealtimeSession.js";
+import { type RealtimeDialect, type RealtimeLimits, RealtimeSession } from "./RealtimeSession.js";
 import { defaultSessionConfig, type SessionIdentity, type TranscriptionSessionConfig } from "./sessionConfig.js";
 import { SliceScheduler } from "./sliceScheduler.js";
 import { shuttingDown } from "../uploadAdmission.js";
@@ -90,6 +91,10 @@ interface Admission {
   config: TranscriptionSessionConfig;
   identity: SessionIdentity;
   dialect: RealtimeDialect;
+  /** The caller id of the API key the session counts against (the minting key for a client secret). */
+  caller: string;
+  /** The client secret's session id when the socket was opened with one. */
+  secretId?: string;
 }
 
 /** Decides whether the upgrade may proceed, and with which session settings; throws ApiError otherwise. */
@@ -106,17 +111,20 @@ function admit(request: IncomingMessage, context: ServerContext): Admission {
   }
 
   const token = presentedToken(request);
-  const apiKey = token !== undefined && isApiKey(token, context.apiKeys);
+  let caller = context.apiKeys.identify(token);
   let config: TranscriptionSessionConfig | undefined;
   let identity: SessionIdentity | undefined;
-  if (!apiKey && token?.startsWith(CLIENT_SECRET_PREFIX)) {
+  let secretId: string | undefined;
+  if (caller === undefined && token?.startsWith(CLIENT_SECRET_PREFIX)) {
     const redeemed = context.clientSecrets.redeem(token);
     if (!redeemed.ok) {
       throw ApiError.unauthorized(redeemed.reason === "expired" ? "The client secret has expired; mint a new one." : "Invalid client secret provided.");
     }
     config = redeemed.secret.config;
     identity = { id: redeemed.secret.sessionId, expiresAt: redeemed.secret.expiresAt };
-  } else if (!apiKey && context.apiKeys.length > 0) {
+    caller = redeemed.secret.owner;
+    secretId = redeemed.secret.sessionId;
+  } else if (caller === undefined && context.apiKeys.required) {
     throw ApiError.unauthorized(
       token === undefined
         ? "You didn't provide an API key. Use an Authorization: Bearer header or the WebSocket subprotocol 'openai-insecure-api-key.<key>' (or an ephemeral client secret)."
@@ -131,7 +139,52 @@ function admit(request: IncomingMessage, context: ServerContext): Admission {
   const maxSessionSeconds = context.realtimeLimits.maxSessionSeconds;
   identity ??= { id: realtimeId("sess"), expiresAt: Math.floor(Date.now() / 1000 + maxSessionSeconds) };
   const beta = /realtime=v1/.test(String(request.headers["openai-beta"] ?? "")) || offeredProtocols(request).includes(BETA_PROTOCOL);
-  return { config, identity, dialect: beta ? "beta" : "ga" };
+  return { config, identity, dialect: beta ? "beta" : "ga", caller: caller ?? OPEN_OWNER, ...(secretId !== undefined ? { secretId } : {}) };
+}
+
+/** How many sockets each key and each client secret holds open: the fair shares of the realtime sessions. */
+class SessionShares {
+  private readonly perKey = new Map<string, number>();
+  private readonly perSecret = new Map<string, number>();
+
+  constructor(
+    private readonly limits: Pick<RealtimeLimits, "maxSessionsPerKey" | "maxSocketsPerSecret">,
+    /** Whether per-key shares apply: with fewer than two keys there is one caller, and the server's limit is its share. */
+    private readonly perKeyApplies: boolean,
+  ) {}
+
+  /** Throws a 429 when the admission's key or secret already holds its share. */
+  check(admission: Admission): void {
+    if (admission.secretId !== undefined && (this.perSecret.get(admission.secretId) ?? 0) >= this.limits.maxSocketsPerSecret) {
+      throw shareExceeded(`This client secret already has ${this.limits.maxSocketsPerSecret} realtime session(s) open (EARSHOT_REALTIME_MAX_SOCKETS_PER_SECRET); mint one secret per session.`);
+    }
+    if (this.perKeyApplies && (this.perKey.get(admission.caller) ?? 0) >= this.limits.maxSessionsPerKey) {
+      throw shareExceeded(`This API key already has ${this.limits.maxSessionsPerKey} realtime sessions open (EARSHOT_REALTIME_MAX_SESSIONS_PER_KEY); try again when one has closed.`);
+    }
+  }
+
+  /** Counts an admitted session; the returned function gives its share back (once). */
+  take(admission: Admission): () => void {
+    bump(this.perKey, admission.caller, 1);
+    if (admission.secretId !== undefined) bump(this.perSecret, admission.secretId, 1);
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      bump(this.perKey, admission.caller, -1);
+      if (admission.secretId !== undefined) bump(this.perSecret, admission.secretId, -1);
+    };
+  }
+}
+
+function bump(counts: Map<string, number>, id: string, by: number): void {
+  const next = (counts.get(id) ?? 0) + by;
+  if (next > 0) counts.set(id, next);
+  else counts.delete(id);
+}
+
+function shareExceeded(message: string): ApiError {
+  return new ApiError(429, message, "rate_limit_error", null, "rate_limit_exceeded", { "Retry-After": "5" });
 }
 
 /**
@@ -149,6 +202,7 @@ export function attachRealtimeSocket(app: FastifyInstance, context: ServerContex
   });
   const scheduler = new SliceScheduler();
   const sessions = new Set<RealtimeSession>();
+  const shares = new SessionShares(limits, context.apiKeys.count >= 2);
   statsOf.set(app, () => {
     let busySessions = 0;
     let pausedSessions = 0;
@@ -159,6 +213,8 @@ export function attachRealtimeSocket(app: FastifyInstance, context: ServerContex
     return { sessions: sessions.size, busySessions, pausedSessions, pendingSlices: scheduler.pending };
   });
 
+  // Nothing a client sends may take the process down: whatever throws while admitting or opening a session is
+  // answered (an HTTP error before the upgrade, a 1011 close after it) and logged, never left uncaught.
   app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => undefined);
     let admission: Admission;
@@ -167,23 +223,43 @@ export function attachRealtimeSocket(app: FastifyInstance, context: ServerContex
       admission = admit(request, context);
       // Counted when the upgrade completes, which is synchronous (ws without verifyClient): no race between upgrades.
       if (sessions.size >= limits.maxSessions) throw tooManySessions(limits.maxSessions);
+      shares.check(admission);
     } catch (error) {
       const apiError = toApiError(error);
-      app.log.info({ status: apiError.status, code: apiError.code, url: request.url }, "realtime connection refused");
+      if (apiError.status >= 500) app.log.error({ err: error, url: request.url }, "realtime connection failed");
+      else app.log.info({ status: apiError.status, code: apiError.code, url: request.url }, "realtime connection refused");
       reject(socket, apiError);
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      const log = app.log.child({ session: admission.identity.id });
-      log.info({ dialect: admission.dialect, model: admission.config.model }, "realtime session opened");
-      const session = new RealtimeSession({ socket: ws, transport: socket, transcription: context.transcription, loadVad: context.loadVad, limits, log, scheduler, metrics: context.metrics, ...admission });
-      sessions.add(session);
-      ws.on("close", (code) => {
-        sessions.delete(session);
-        log.info({ code }, "realtime session closed");
-      });
-    });
+    try {
+      wss.handleUpgrade(request, socket, head, (ws) => openSession(ws, socket, admission));
+    } catch (error) {
+      app.log.error({ err: error, url: request.url }, "realtime upgrade failed");
+      socket.destroy();
+    }
   });
+
+  function openSession(ws: WebSocket, socket: Duplex, admission: Admission): void {
+    const log = app.log.child({ session: admission.identity.id });
+    const giveBack = shares.take(admission);
+    let session: RealtimeSession;
+    try {
+      const { config, identity, dialect } = admission;
+      session = new RealtimeSession({ socket: ws, transport: socket, transcription: context.transcription, loadVad: context.loadVad, limits, log, scheduler, metrics: context.metrics, config, identity, dialect });
+    } catch (error) {
+      giveBack();
+      log.error({ err: error }, "realtime session could not be opened");
+      ws.close(1011, "internal error");
+      return;
+    }
+    log.info({ dialect: admission.dialect, model: admission.config.model }, "realtime session opened");
+    sessions.add(session);
+    ws.on("close", (code) => {
+      sessions.delete(session);
+      giveBack();
+      log.info({ code }, "realtime session closed");
+    });
+  }
 
   drainOf.set(app, async () => {
     await Promise.all([...sessions].map((session) => session.drain().catch(() => undefined)));

@@ -79,7 +79,7 @@ export function registerRealtimeRoutes(app: FastifyInstance, context: ServerCont
       () => (body.session === undefined ? defaults() : applyGaSession(defaults(), body.session)),
       "session.audio.input.transcription.model",
     );
-    const secret = mint(() => context.clientSecrets.mint(config, realtimeId("sess"), ttl), "session.audio.input.transcription");
+    const secret = mint(() => context.clientSecrets.mint(config, realtimeId("sess"), ttl, request.caller), "session.audio.input.transcription");
     return { value: secret.value, expires_at: secret.expiresAt, session: renderGaSession(config, { id: secret.sessionId, expiresAt: secret.expiresAt }) };
   });
 
@@ -88,7 +88,7 @@ export function registerRealtimeRoutes(app: FastifyInstance, context: ServerCont
     const { client_secret: clientSecret, ...session } = body;
     const ttl = lifetime((clientSecret as { expires_at?: unknown } | undefined)?.expires_at, "client_secret.expires_at");
     const config = sessionConfig(context, () => applyBetaSession(defaults(), session, ""), "input_audio_transcription.model");
-    const secret = mint(() => context.clientSecrets.mint(config, realtimeId("sess"), ttl), "input_audio_transcription");
+    const secret = mint(() => context.clientSecrets.mint(config, realtimeId("sess"), ttl, request.caller), "input_audio_transcription");
     return {
       ...renderBetaSession(config, { id: secret.sessionId, expiresAt: secret.expiresAt }),
       client_secret: { value: secret.value, expires_at: secret.expiresAt },
