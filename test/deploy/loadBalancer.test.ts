@@ -69,7 +69,7 @@ async function transcribeThroughProxy(client = sdk): Promise<{ replica: string; 
 }
 
 async function transcriptionsServed(replica: Replica): Promise<number> {
-  return metricSum(await scrape(replica), "earshot_http_requests_total", { route: "/v1/audio/transcriptions", status: "200" });
+  return metricSum(await scrape(replica, KEY), "earshot_http_requests_total", { route: "/v1/audio/transcriptions", status: "200" });
 }
 
 describe("two replicas behind HAProxy (deploy/haproxy.cfg)", () => {
@@ -118,7 +118,7 @@ describe("two replicas behind HAProxy (deploy/haproxy.cfg)", () => {
 
   it("the realtime WebSocket through the proxy (wss://, TLS ended by HAProxy) with the SDK's client; sessions on both replicas", async () => {
     const audio = await spokenTurns(["The quick brown fox jumps over the lazy dog."], { gapMs: 900 });
-    const before = await Promise.all(NAMES.map(async (name) => metricSum(await scrape(replicas[name]!), "earshot_realtime_turns_total", { event: "completed" })));
+    const before = await Promise.all(NAMES.map(async (name) => metricSum(await scrape(replicas[name]!, KEY), "earshot_realtime_turns_total", { event: "completed" })));
     const transcribers = [0, 1].map(() => new ReconnectingTranscriber({ baseUrl: proxy.httpsUrl, ca: proxy.ca, apiKey: KEY, pcm: audio.pcm, speed: 4 }));
     const landed = [await transcribers[0]!.open(), await transcribers[1]!.open()];
     expect(new Set(landed)).toEqual(new Set(NAMES));
@@ -134,7 +134,7 @@ describe("two replicas behind HAProxy (deploy/haproxy.cfg)", () => {
       }
       await t.close();
     }
-    const after = await Promise.all(NAMES.map(async (name) => metricSum(await scrape(replicas[name]!), "earshot_realtime_turns_total", { event: "completed" })));
+    const after = await Promise.all(NAMES.map(async (name) => metricSum(await scrape(replicas[name]!, KEY), "earshot_realtime_turns_total", { event: "completed" })));
     expect(after.map((n, i) => n - before[i]!)).toEqual([1, 1]);
   }, 90_000);
 
@@ -226,7 +226,7 @@ describe("two replicas behind HAProxy (deploy/haproxy.cfg)", () => {
       ].join("\n"),
     );
     // A /metrics sample from the survivor after all that (Earshot's own series; histogram buckets left out).
-    const sample = (await scrape(replicas[survivorName]!)).split("\n").filter((line) => line.startsWith("earshot_") && !line.includes("_bucket{"));
+    const sample = (await scrape(replicas[survivorName]!, KEY)).split("\n").filter((line) => line.startsWith("earshot_") && !line.includes("_bucket{"));
     console.log(`GET /metrics on ${survivorName} (excerpt):\n${sample.join("\n")}`);
     if (failed.length > 0 || completed !== committed) {
       console.log([...failed.map((o) => `failed (${o.phase}): ${o.error}`), ...transcribers.map((t) => t.describe()), ...proxy.logLines().slice(-40)].join("\n"));

@@ -93,9 +93,9 @@ export function metricSum(text: string, name: string, labels: Record<string, str
   return sum;
 }
 
-/** GET /metrics on the replica directly (not through the proxy). */
-export async function scrape(replica: Replica): Promise<string> {
-  const response = await fetch(`${replica.url}/metrics`);
+/** GET /metrics on the replica directly (not through the proxy), with the API key as a Prometheus scraper sends it. */
+export async function scrape(replica: Replica, apiKey: string): Promise<string> {
+  const response = await fetch(`${replica.url}/metrics`, { headers: { authorization: `Bearer ${apiKey}` } });
   if (!response.ok) throw new Error(`${replica.name} /metrics: ${response.status}`);
   return response.text();
 }

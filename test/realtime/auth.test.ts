@@ -3,7 +3,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { RealtimeClient, realtimeUrl } from "../support/realtime.js";
+import { RealtimeClient, realtimeUrl, refusal } from "../support/realtime.js";
 import { sleep, startTestServer, type TestServer } from "../support/server.js";
 
 const KEY = "sk-earshot-test-key";
@@ -15,17 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
 });
-
-async function refusal(url: string, options: Parameters<typeof RealtimeClient.connect>[1] = {}): Promise<{ status: number; body: any }> {
-  const error = (await RealtimeClient.connect(url, options).then(
-    () => {
-      throw new Error("the connection was accepted");
-    },
-    (e: unknown) => e,
-  )) as { status?: number; body?: string };
-  expect(error.status, String(error)).toBeDefined();
-  return { status: error.status!, body: JSON.parse(error.body!) };
-}
 
 describe("realtime authentication", () => {
   it("accepts an API key as a Bearer header or as the browser subprotocol, choosing 'realtime'", async () => {

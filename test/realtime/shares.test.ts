@@ -2,7 +2,7 @@
 // it), one client secret opens a bounded number of sockets, and a share comes back when its session closes.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { RealtimeClient, realtimeUrl } from "../support/realtime.js";
+import { RealtimeClient, realtimeUrl, refusal } from "../support/realtime.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const ALICE = "sk-earshot-shares-alice-0001";
@@ -22,27 +22,21 @@ async function open(token: string): Promise<RealtimeClient> {
   return client;
 }
 
-async function refusal(token: string): Promise<{ status: number; body: any }> {
-  const error = (await RealtimeClient.connect(realtimeUrl(server.url), { headers: { Authorization: `Bearer ${token}` } }).then(
-    () => {
-      throw new Error("the connection was accepted");
-    },
-    (e: unknown) => e,
-  )) as { status?: number; body?: string };
-  expect(error.status, String(error)).toBeDefined();
-  return { status: error.status!, body: JSON.parse(error.body!) };
+/** The upgrade's refusal for a socket opened with `token`. */
+function refusedWith(token: string) {
+  return refusal(realtimeUrl(server.url), { headers: { Authorization: `Bearer ${token}` } });
 }
 
 describe("realtime fair shares", () => {
   it("one key holds at most its share (its client secrets' sessions included); another key still gets in", async () => {
     const { value: secret } = await server.client(ALICE).realtime.clientSecrets.create({});
     const alice = [await open(ALICE), await open(ALICE), await open(secret)];
-    const refused = await refusal(ALICE);
+    const refused = await refusedWith(ALICE);
     expect(refused.status).toBe(429);
     expect(refused.body.error).toMatchObject({ type: "rate_limit_error", code: "rate_limit_exceeded" });
     expect(refused.body.error.message).toMatch(/API key already has 3 realtime sessions/);
     const { value: another } = await server.client(ALICE).realtime.clientSecrets.create({});
-    expect((await refusal(another)).status).toBe(429);
+    expect((await refusedWith(another)).status).toBe(429);
 
     const bob = await open(BOB);
     // A closed session gives its share back.
@@ -54,7 +48,7 @@ describe("realtime fair shares", () => {
   it("one client secret opens one socket at a time (EARSHOT_REALTIME_MAX_SOCKETS_PER_SECRET), again once it is closed", async () => {
     const { value: secret } = await server.client(BOB).realtime.clientSecrets.create({});
     const first = await open(secret);
-    const second = await refusal(secret);
+    const second = await refusedWith(secret);
     expect(second.status).toBe(429);
     expect(second.body.error.message).toMatch(/client secret already has 1 realtime session/);
     await first.close();

@@ -1,5 +1,6 @@
 // Realtime test fixtures: synthesized sentences with known silences between them, as 24 kHz PCM16 (the API's
 // default input), resampled by real FFmpeg; and a raw `ws` client that records every server event.
+import { expect } from "vitest";
 import { WebSocket, type ClientOptions } from "ws";
 
 import { runFfmpeg, synthesizeSpeech } from "./speech.js";
@@ -164,6 +165,19 @@ export class RealtimeClient {
       this.socket.close();
     });
   }
+}
+
+/** The HTTP answer of an upgrade the server refuses (status and parsed OpenAI error body); fails if it is accepted. */
+export async function refusal(url: string, options: Parameters<typeof RealtimeClient.connect>[1] = {}): Promise<{ status: number; body: any }> {
+  const error = (await RealtimeClient.connect(url, options).then(
+    async (client) => {
+      await client.close();
+      throw new Error("the connection was accepted");
+    },
+    (e: unknown) => e,
+  )) as { status?: number; body?: string };
+  expect(error.status, String(error)).toBeDefined();
+  return { status: error.status!, body: JSON.parse(error.body!) };
 }
 
 /** ws://host/v1/realtime?intent=transcription for a test server URL. */
