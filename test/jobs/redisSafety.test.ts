@@ -177,8 +177,10 @@ describe("the webhook signing key at rest", () => {
   }, 60_000);
 });
 
-describe("earshot worker's /health", () => {
-  it("reports a Redis that accepts connections but answers nothing (SIGSTOP) as degraded, 503, and ok once it answers", async () => {
+const WORKER_KEY = "sk-earshot-worker-metrics-01";
+
+describe("earshot worker's /health and /metrics", () => {
+  it("reports a Redis that accepts connections but answers nothing (SIGSTOP) as degraded, 503, and ok once it answers; /metrics is behind the API keys", async () => {
     const config = loadServerConfig(
       {
         model: await getTestModelPath("tiny"),
@@ -190,12 +192,18 @@ describe("earshot worker's /health", () => {
         dataDir: fs.mkdtempSync(path.join(dir, "worker-data-")),
         parallelJobs: "1",
         threadsPerJob: "1",
+        apiKeys: WORKER_KEY,
       },
       {},
       {},
     );
     const worker = await startWorkerServer(config, { logger: false, tempDir: fs.mkdtempSync(path.join(dir, "worker-tmp-")) });
     closers.push(() => worker.close());
+    // With API keys set, the worker's /metrics is behind them as the server's is (its /health stays public).
+    const noKey = await fetch(`${worker.url}/metrics`);
+    expect(noKey.status).toBe(401);
+    expect(((await noKey.json()) as { error: { type: string } }).error.type).toBe("authentication_error");
+    expect((await fetch(`${worker.url}/metrics`, { headers: { authorization: `Bearer ${WORKER_KEY}` } })).status).toBe(200);
     const health = async () => {
       const response = await fetch(`${worker.url}/health`);
       return { status: response.status, body: (await response.json()) as Record<string, unknown> };
