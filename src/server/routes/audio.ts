@@ -23,7 +23,7 @@ import {
 import { ApiError, toApiError } from "../../transcription/apiErrors.js";
 import { MAX_SPEAKER_CHANNELS, type ChannelsTranscription } from "../../transcription/channelTranscription.js";
 import { parseTranscriptionRequest, type AudioTask, type FormFields } from "../../transcription/request.js";
-import { languageSetting, type TranscriptionSettings } from "../../transcription/settings.js";
+import { languageSetting, promptSetting, type TranscriptionSettings } from "../../transcription/settings.js";
 import type { OpenTranscription } from "../../transcription/TranscriptionService.js";
 import type { ServerContext } from "../serverContext.js";
 import { receiveUpload } from "../receiveUpload.js";
@@ -423,8 +423,9 @@ function streamUsage(results: readonly TranscriptionResult[]) {
 /** The simple browser pattern: multipart `file` (+ optional model, language, prompt) → {"transcript": "..."}. */
 function simpleSettings(context: ServerContext, fields: FormFields): { settings: TranscriptionSettings } {
   const language = languageSetting(fields.get("language")?.[0]);
-  const prompt = fields.get("prompt")?.[0];
-  return { settings: { model: fields.get("model")?.[0] ?? context.transcription.models.defaultModel.name, task: "transcribe", language, prompt: prompt || undefined } };
+  // The same bound as every other door's prompt (transcription/fieldLimits.ts).
+  const prompt = promptSetting(fields.get("prompt")?.[0]);
+  return { settings: { model: fields.get("model")?.[0] ?? context.transcription.models.defaultModel.name, task: "transcribe", language, prompt } };
 }
 
 function handleSimpleUpload(context: ServerContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
