@@ -320,6 +320,7 @@ describe("prompts", () => {
       client.audio.transcriptions.create({ file: await toFile(wav, "sentence.wav"), model: "whisper-1", language: "en", prompt });
     const short = await fastest(3, () => transcribe("Earshot."));
     const long = await fastest(3, () => transcribe(longPrompt(PROMPT_BYTES)));
+    console.log(`HTTP transcription: short prompt ${short.toFixed(0)} ms, 200 KB prompt ${long.toFixed(0)} ms`);
     // Only the prompt's tail reaches whisper: the rest costs its upload and validation, not decoding time.
     expect(long, `short prompt ${short.toFixed(0)} ms, 200 KB prompt ${long.toFixed(0)} ms`).toBeLessThan(short * 1.5 + 300);
     // Beyond the limit: refused, naming the field.
@@ -348,6 +349,7 @@ describe("prompts", () => {
       short = Math.min(short, await turn("Earshot."));
       long = Math.min(long, await turn(longPrompt(PROMPT_BYTES)));
     }
+    console.log(`realtime turn: short prompt ${short.toFixed(0)} ms, 200 KB prompt ${long.toFixed(0)} ms`);
     expect(long, `short prompt ${short.toFixed(0)} ms, 200 KB prompt ${long.toFixed(0)} ms`).toBeLessThan(short * 1.5 + 300);
     await client.close();
   });
