@@ -198,6 +198,21 @@ describe("requests refused before any route are answered in OpenAI's shape", () 
     // The server is still up and serving.
     expect((await request(port, "GET", "/health")).status).toBe(200);
   });
+
+  it("through deploy/haproxy.cfg: Earshot's 414 passes; what HAProxy cannot parse it refuses itself (400) and never forwards", async () => {
+    const auth = [`Authorization: Bearer ${KEY}`];
+    expectShaped(await request(proxyPort, "GET", `/v1/models?q=${"a".repeat(9_000)}`, auth), 414, "uri_too_long");
+    // A request line or headers over HAProxy's 16 kB buffer, or bytes that are not HTTP: HAProxy 2.6 answers its own
+    // built-in 400 page before any rule applies (http-error and errorfile do not reach it: haproxy issue #3032).
+    for (const refused of [
+      await request(proxyPort, "GET", `/v1/models?q=${"a".repeat(20_000)}`, auth),
+      await request(proxyPort, "GET", "/v1/models", [...auth, `X-Padding: ${"b".repeat(20_000)}`]),
+      await rawRequest(proxyPort, "NOT HTTP AT ALL\r\n\r\n"),
+    ]) {
+      expect(refused.status).toBe(400);
+      expect(refused.headers).not.toMatch(/x-earshot-replica/i);
+    }
+  });
 });
 
 describe("API key lookup", () => {
