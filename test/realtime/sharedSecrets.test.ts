@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadServerConfig } from "../../src/config.js";
 import { ClientSecretStore } from "../../src/server/realtime/clientSecrets.js";
 import { defaultSessionConfig } from "../../src/server/realtime/sessionConfig.js";
-import { RealtimeClient, realtimeUrl } from "../support/realtime.js";
+import { RealtimeClient, realtimeUrl, refusal } from "../support/realtime.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const KEY = "sk-earshot-test-key";
@@ -27,16 +27,10 @@ afterAll(async () => {
   await Promise.all([a?.close(), b?.close(), c?.close()]);
 });
 
-async function refusal(url: string, secret: string): Promise<{ status: number; message: string }> {
-  const error = (await RealtimeClient.connect(url, { protocols: ["realtime", `openai-insecure-api-key.${secret}`] }).then(
-    async (client) => {
-      await client.close();
-      throw new Error("the connection was accepted");
-    },
-    (e: unknown) => e,
-  )) as { status?: number; body?: string };
-  expect(error.status, String(error)).toBeDefined();
-  return { status: error.status!, message: (JSON.parse(error.body!) as { error: { message: string } }).error.message };
+/** The refusal of a socket opened with `secret` as the browser subprotocol: its status and error message. */
+async function refusedSecret(url: string, secret: string): Promise<{ status: number; message: string }> {
+  const { status, body } = await refusal(url, { protocols: ["realtime", `openai-insecure-api-key.${secret}`] });
+  return { status, message: (body as { error: { message: string } }).error.message };
 }
 
 describe("client secrets shared by replicas", () => {
@@ -58,7 +52,7 @@ describe("client secrets shared by replicas", () => {
       await client.close();
     }
     // Another key: 401.
-    const refused = await refusal(realtimeUrl(c.url), secret.value);
+    const refused = await refusedSecret(realtimeUrl(c.url), secret.value);
     expect(refused.status).toBe(401);
     expect(refused.message).toMatch(/Invalid client secret/);
     // Still not an API key, on any replica.
@@ -71,7 +65,7 @@ describe("client secrets shared by replicas", () => {
     const [body, signature] = value.split(".") as [string, string];
     const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1);
     for (const bad of [value.slice(0, -2), body, value.slice(0, 20), `${flip(body, 12)}.${signature}`, `${body}.${flip(signature, 0)}`, `${body}.${signature}${signature}`]) {
-      const refused = await refusal(realtimeUrl(b.url), bad);
+      const refused = await refusedSecret(realtimeUrl(b.url), bad);
       expect(refused.status, bad).toBe(401);
     }
   });
@@ -79,7 +73,7 @@ describe("client secrets shared by replicas", () => {
   it("refuses an expired secret (401), signed with the right key", async () => {
     const past = new ClientSecretStore({ key: SHARED, now: () => Date.now() / 1000 - 3600 });
     const expired = past.mint(defaultSessionConfig("whisper-1"), "sess_old", 600, "open");
-    const refused = await refusal(realtimeUrl(b.url), expired.value);
+    const refused = await refusedSecret(realtimeUrl(b.url), expired.value);
     expect(refused.status).toBe(401);
     expect(refused.message).toMatch(/expired/);
     // The same store's fresh secret is accepted: the refusal was the expiry.
