@@ -12,7 +12,7 @@
 //
 // Each scenario runs on a fresh `earshot serve` child with its defaults (src/ through tsx, or bin/earshot.js with
 // --server-entry dist) and the generated tiny test model, on loopback. Reported per scenario: every response's
-// status, the server's peak RSS (VmRSS sampled every 20 ms, and VmHWM) against README's bound
+// status, the server's peak RSS (VmRSS sampled every 20 ms, and VmHWM) against the bound in docs/performance.md
 // (R0 + 2·B + 1.8·min(B, J·S) + D·1 MB, R0 measured on the idle server after one warm-up transcription), the most
 // FFmpeg processes at once and their summed RSS, /health latency p50 / p99 / max probed every 20 ms from a worker
 // thread, and whether one legitimate request (the official SDK, its default 2 retries honouring Retry-After, 10 s

@@ -1,6 +1,6 @@
 // HTTPS/WSS for `earshot serve`: a certificate and key given by path, or a self-signed certificate generated
 // once for local use and kept beside the models (reused until it nears expiry). The official SDK's Node realtime
-// client always connects with wss://, so an SDK user needs one of the two (and to trust it, see README).
+// client always connects with wss://, so an SDK user needs one of the two (and to trust it, see docs/realtime.md).
 import fs from "node:fs";
 import { X509Certificate } from "node:crypto";
 import net from "node:net";

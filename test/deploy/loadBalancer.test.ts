@@ -73,9 +73,9 @@ async function transcriptionsServed(replica: Replica): Promise<number> {
 }
 
 describe("two replicas behind HAProxy (deploy/haproxy.cfg)", () => {
-  it("README's Deployment section shows deploy/haproxy.cfg as it is tested here", () => {
-    const readme = fs.readFileSync(path.join(path.dirname(HAPROXY_TEMPLATE), "..", "README.md"), "utf8");
-    const shown = /^## Deployment$[\s\S]*?^```haproxy\n([\s\S]*?)^```$/m.exec(readme)?.[1];
+  it("docs/operations.md's Deployment section shows deploy/haproxy.cfg as it is tested here", () => {
+    const page = fs.readFileSync(path.join(path.dirname(HAPROXY_TEMPLATE), "..", "docs", "operations.md"), "utf8");
+    const shown = /^## Deployment$[\s\S]*?^```haproxy\n([\s\S]*?)^```$/m.exec(page)?.[1];
     expect(shown).toBe(fs.readFileSync(HAPROXY_TEMPLATE, "utf8"));
   });
 

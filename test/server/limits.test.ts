@@ -79,8 +79,9 @@ describe("memory bounded by configuration, not input", () => {
       expect(result.headers["retry-after"]).toMatch(/^\d+$/);
     }
 
-    // README's bound (Limits): 2 x the budget (the decoded audio held, and that of answered requests the garbage
-    // collector has not freed yet) + 1 MB of stream buffers per upload; no engine job runs here.
+    // The bound of docs/performance.md (Worst-case memory): 2 x the budget (the decoded audio held, and that of
+    // answered requests the garbage collector has not freed yet) + 1 MB of stream buffers per upload; no engine job
+    // runs here.
     const bound = (budgetMb * 2 + 16) * MB;
     const grew = peak - baseline;
     console.log(

@@ -1,4 +1,4 @@
-// A real HAProxy on loopback, configured from deploy/haproxy.cfg (the example the README shows): the lines that
+// A real HAProxy on loopback, configured from deploy/haproxy.cfg (the example docs/operations.md shows): the lines that
 // file marks "filled in by the test" (log target, stats socket, binds, servers) get this run's values, the rest
 // is used as written. Its log (option httplog, on stdout) and its stats socket are read by the tests.
 import { type ChildProcess, spawn } from "node:child_process";
