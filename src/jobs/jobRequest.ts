@@ -1,8 +1,8 @@
 // The form of POST /v1/audio/jobs: the fields of /v1/audio/transcriptions (or, with task=translate, those of
 // /v1/audio/translations), validated by the same parser, plus `task`, `webhook_url` and `metadata[key]`.
 import type { AudioResponseFormat } from "../formats/index.js";
-import { ApiError } from "../transcription/apiErrors.js";
-import { parseTranscriptionRequest, type FormFields } from "../transcription/request.js";
+import { ApiError } from "../api/errors.js";
+import { parseTranscriptionRequest, type FormFields } from "../api/transcriptionForm.js";
 import type { TranscriptionSettings } from "../transcription/settings.js";
 import { validateWebhookUrl } from "./webhookUrl.js";
 import type { JobRenderOptions, JobTask } from "./types.js";

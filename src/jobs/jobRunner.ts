@@ -3,7 +3,7 @@
 // audio streamed in as the run asks for it (never in memory whole) and progress reported as chunks finish.
 import { DEFAULT_FFMPEG_NICE } from "../audio/decodeAudio.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
-import { toApiError } from "../transcription/apiErrors.js";
+import { toApiError } from "../api/errors.js";
 import { CHUNK_SAMPLE_RATE } from "../transcription/speechChunker.js";
 import { readJobAudio } from "./jobAudio.js";
 import { JobCancelledError, JobInterruptedError, type ClaimedJob, type JobOutcome, type JobProcessor } from "./types.js";

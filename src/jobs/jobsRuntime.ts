@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 
 import { ConfigError, type ServerConfig } from "../config.js";
-import { ApiError } from "../transcription/apiErrors.js";
+import { ApiError, tooManyJobUploads } from "../api/errors.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
 import { makeDirectory } from "../makeDirectory.js";
 import { prepareDataDir, unusableDataDir } from "./dataDir.js";
@@ -128,9 +128,7 @@ export class JobsRuntime {
    */
   admitUpload(): () => void {
     if (this.uploads >= this.config.jobsMaxUploads) {
-      throw new ApiError(429, `${this.config.jobsMaxUploads} job uploads are being received already; retry shortly.`, "rate_limit_error", null, "too_many_job_uploads", {
-        "Retry-After": "5",
-      });
+      throw tooManyJobUploads(this.config.jobsMaxUploads);
     }
     this.uploads++;
     let released = false;

@@ -70,7 +70,7 @@
 import { randomBytes } from "node:crypto";
 
 import type { TranscriptionResult } from "../engine/types.js";
-import type { ApiErrorBody } from "../transcription/apiErrors.js";
+import type { ApiErrorBody } from "../api/errors.js";
 import type { TimestampGranularity } from "../formats/index.js";
 import type { TranscriptionSettings } from "../transcription/settings.js";
 

@@ -15,7 +15,7 @@ import type { LookupAddress } from "node:dns";
 import net from "node:net";
 
 import type { ServerConfig } from "../config.js";
-import { ApiError } from "../transcription/apiErrors.js";
+import { ApiError } from "../api/errors.js";
 import { inNetwork, nonPublicRange, parseNetwork, type Network } from "./webhookAddress.js";
 import { allowlistMatches } from "./webhookUrl.js";
 

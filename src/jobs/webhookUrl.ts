@@ -2,7 +2,7 @@
 // those whose host (or origin) it names. The submit route refuses any other with 400 (param webhook_url), and the
 // sender checks again before every delivery, so no event is ever posted outside the allowlist. Which addresses the
 // host may have (public ones, unless the operator allows internal ones) is webhookTarget.ts's check.
-import { ApiError } from "../transcription/apiErrors.js";
+import { ApiError } from "../api/errors.js";
 
 /** Longest webhook URL accepted (as most browsers and proxies). */
 export const MAX_WEBHOOK_URL_LENGTH = 2048;

@@ -6,9 +6,9 @@ import type { Socket } from "node:net";
 import cors, { type FastifyCorsOptions } from "@fastify/cors";
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
 
-import { ApiError, toApiError } from "../transcription/apiErrors.js";
+import { ApiError, MAX_URL_LENGTH, toApiError, uriTooLong } from "../api/errors.js";
 import { installAuthorization } from "./auth.js";
-import { MAX_URL_LENGTH, onClientError, onFrameworkError, uriTooLong } from "./clientErrors.js";
+import { onClientError, onFrameworkError } from "./clientErrors.js";
 import { withLogRedaction } from "./logRedaction.js";
 import { ServerMetrics } from "./metrics.js";
 import { isAllowedOrigin } from "./origins.js";

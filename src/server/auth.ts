@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 
 import { jobOwner, OPEN_OWNER } from "../jobs/owner.js";
-import { ApiError } from "../transcription/apiErrors.js";
+import { ApiError } from "../api/errors.js";
 
 /** `public`: anyone who can reach the server; `key`: one of the API keys (when any is configured). */
 export type RouteAccess = "public" | "key";

@@ -7,26 +7,7 @@ import type { Socket } from "node:net";
 
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 
-import { ApiError } from "../transcription/apiErrors.js";
-
-/** The longest request target (path and query) served; longer ones get 414 (Node's own limit: 16 KB of headers). */
-export const MAX_URL_LENGTH = 8 * 1024;
-
-export function uriTooLong(): ApiError {
-  return new ApiError(414, `The request URL is too long (at most ${MAX_URL_LENGTH} characters).`, "invalid_request_error", null, "uri_too_long");
-}
-
-function headersTooLarge(): ApiError {
-  return new ApiError(431, "The request headers are too large.", "invalid_request_error", null, "request_header_fields_too_large");
-}
-
-function malformedRequest(): ApiError {
-  return new ApiError(400, "The request is not valid HTTP.", "invalid_request_error", null, "bad_request");
-}
-
-function requestTimeout(): ApiError {
-  return new ApiError(408, "The request took too long to arrive.", "invalid_request_error", null, "request_timeout");
-}
+import { frameworkRefusal, headersTooLarge, malformedRequest, MAX_URL_LENGTH, requestTimeout, uriTooLong } from "../api/errors.js";
 
 /** Whether the bytes Node's parser gave up on still hold no complete request line: the URL itself is too long. */
 function requestLineTooLong(rawPacket: unknown): boolean {
@@ -58,7 +39,6 @@ export function onClientError(this: { log: { debug(object: object, message: stri
 
 /** Fastify's router refusals (FST_ERR_BAD_URL, FST_ERR_MAX_PARAM_LENGTH, ...), answered in OpenAI's shape. */
 export function onFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const status = typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-  const apiError = new ApiError(status, error.message, "invalid_request_error", null, (error.code ?? "bad_request").toLowerCase());
+  const apiError = frameworkRefusal(typeof error.statusCode === "number" ? error.statusCode : 400, error.message, (error.code ?? "bad_request").toLowerCase());
   void reply.code(apiError.status).send(apiError.body());
 }

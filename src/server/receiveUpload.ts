@@ -6,9 +6,9 @@ import type { Readable } from "node:stream";
 
 import { Busboy } from "@fastify/busboy";
 
-import { ApiError } from "../transcription/apiErrors.js";
+import { ApiError, uploadIdleTimeout, uploadTimeout } from "../api/errors.js";
 
-import type { FormFields } from "../transcription/request.js";
+import type { FormFields } from "../api/transcriptionForm.js";
 
 export type { FormFields };
 
@@ -37,16 +37,6 @@ export interface ReceiveUploadOptions<T> {
    * the server's own back-pressure is not idle), and a way to drop it with an error now.
    */
   onReading?: ((idleMs: () => number, drop: (error: ApiError) => void) => void) | undefined;
-}
-
-/** 408 in OpenAI's shape: the upload stalled. */
-export function uploadIdleTimeout(ms: number, why = ""): ApiError {
-  return new ApiError(408, `The upload sent no data for ${ms / 1000} s${why}; the request was dropped.`, "invalid_request_error", null, "upload_idle_timeout");
-}
-
-/** 408 in OpenAI's shape: the upload took too long in all. */
-export function uploadTimeout(ms: number): ApiError {
-  return new ApiError(408, `The upload did not complete within ${ms / 1000} s; the request was dropped.`, "invalid_request_error", null, "upload_timeout");
 }
 
 /** Room for the form's other fields beside the file when judging a declared Content-Length. */

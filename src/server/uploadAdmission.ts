@@ -3,8 +3,7 @@
 // when the concurrent decodes are all taken, or when the decoded-audio memory budget has no room for its start.
 import { AudioMemoryBudget, type AudioMemoryLease } from "../audio/index.js";
 import type { WhisperEngine } from "../engine/WhisperEngine.js";
-import { ApiError } from "../transcription/apiErrors.js";
-import { uploadIdleTimeout } from "./receiveUpload.js";
+import { ApiError, shuttingDown, uploadIdleTimeout } from "../api/errors.js";
 
 export interface UploadAdmissionOptions {
   /** Uploads received and decoded at once; undefined: the engine's job slots + queue places. */
@@ -189,19 +188,3 @@ export class UploadAdmission {
   }
 }
 
-/** A decode refused for memory (mid-decode, or from the duration the header declares): the server is busy. */
-export function memoryBudgetExhausted(retryAfterSeconds: number): ApiError {
-  return new ApiError(
-    503,
-    `The server is holding as much decoded audio as it is configured for; retry after ${retryAfterSeconds} s.`,
-    "server_error",
-    null,
-    "decoded_audio_budget_exhausted",
-    { "Retry-After": String(retryAfterSeconds) },
-  );
-}
-
-/** What a new upload or realtime session gets while the server drains before it exits (a restart: try again soon). */
-export function shuttingDown(): ApiError {
-  return new ApiError(503, "The server is shutting down; retry the request (another instance may take it).", "server_error", null, "server_shutting_down", { "Retry-After": "5" });
-}

@@ -8,7 +8,7 @@ import { Counter, Gauge } from "prom-client";
 import { ConfigError, describeConfig, redactUrl, type ServerConfig } from "../config.js";
 import { JobsRuntime } from "../jobs/jobsRuntime.js";
 import { RedisJobBackend } from "../jobs/redis/RedisJobBackend.js";
-import { ApiError, toApiError } from "../transcription/apiErrors.js";
+import { ApiError, toApiError } from "../api/errors.js";
 import { withLogRedaction } from "./logRedaction.js";
 import { ServerMetrics } from "./metrics.js";
 import { ApiKeys, installAuthorization } from "./auth.js";

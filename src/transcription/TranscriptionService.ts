@@ -7,7 +7,7 @@ import { decodeAudio, type AudioInput, type DecodeAudioOptions, type DecodedAudi
 import { SileroVadModel } from "../audio/vad/index.js";
 import type { Segment, TranscriptionResult } from "../engine/types.js";
 import { SAMPLE_RATE, type JobPriority, type TranscriptionOptions, type WhisperEngine } from "../engine/WhisperEngine.js";
-import { ApiError } from "./apiErrors.js";
+import { ModelNotServedError } from "./errors.js";
 import {
   sameSignalInEveryChannel,
   singleSpeakerChannelError,
@@ -84,7 +84,7 @@ export class TranscriptionService {
   /** The served model for a client's model id; a 404 naming `param` when nobody serves it. */
   served(model: string): ServedModel {
     const served = this.models.find(model);
-    if (!served) throw ApiError.modelNotFound(model);
+    if (!served) throw new ModelNotServedError(model);
     return served;
   }
 

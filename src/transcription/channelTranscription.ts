@@ -3,7 +3,7 @@
 // speaker, and the segments merged in time order. Audio in which every channel carries the same signal (mono, or
 // mono copied into several channels) cannot be told apart this way: that needs a speaker model Earshot does not have.
 import type { Segment, TranscriptionResult } from "../engine/types.js";
-import { ApiError } from "./apiErrors.js";
+import { InvalidSettingError } from "./errors.js";
 
 /** At most this many channels are transcribed as speakers. */
 export const MAX_SPEAKER_CHANNELS = 8;
@@ -55,12 +55,12 @@ function letterLabel(index: number): string {
 }
 
 /** Why a recording cannot be diarized by channel (a 400 naming `response_format`). */
-export function singleSpeakerChannelError(reason: "mono" | "same_signal"): ApiError {
+export function singleSpeakerChannelError(reason: "mono" | "same_signal"): InvalidSettingError {
   const what =
     reason === "mono"
       ? "The audio has a single channel"
       : "Every channel of the audio carries the same signal (mono audio in several channels)";
-  return ApiError.invalidParam(
+  return new InvalidSettingError(
     "response_format",
     `${what}: separating the speakers of mono audio needs a speaker model this server does not have. ` +
       "diarized_json tells speakers apart by channel: record one speaker per channel (e.g. each party of a call on its own channel).",

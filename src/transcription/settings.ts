@@ -3,7 +3,7 @@
 // functions, so a language, a temperature or a chunking strategy means the same thing everywhere.
 import type { Task } from "../engine/types.js";
 import { normalizeLanguage } from "../formats/languages.js";
-import { ApiError } from "./apiErrors.js";
+import { InvalidSettingError } from "./errors.js";
 import { ENGINE_PROMPT_BYTES, ENGINE_PROMPT_RUN_BYTES, MAX_KEYWORD_LENGTH, MAX_KEYWORDS, MAX_LANGUAGES, MAX_PROMPT_BYTES, quoted } from "./fieldLimits.js";
 
 /** OpenAI's `chunking_strategy`: "auto", or server_vad with its three settings (undefined: the defaults). */
@@ -42,18 +42,18 @@ export interface TranscriptionSettings {
 export function languageSetting(value: string | undefined, param = "language"): string | undefined {
   if (value === undefined || value === "" || value === "auto") return undefined;
   const code = normalizeLanguage(value);
-  if (!code) throw ApiError.invalidParam(param, `Invalid language ${quoted(value)}. Language parameter must be specified in ISO-639-1 format.`, "unsupported_language");
+  if (!code) throw new InvalidSettingError(param, `Invalid language ${quoted(value)}. Language parameter must be specified in ISO-639-1 format.`, "unsupported_language");
   return code;
 }
 
 /** `languages[]`: each as {@link languageSetting} reads it, duplicates dropped. */
 export function languagesSetting(values: readonly string[], param = "languages"): string[] | undefined {
   if (values.length === 0) return undefined;
-  if (values.length > MAX_LANGUAGES) throw ApiError.invalidParam(param, `'${param}' holds ${values.length} entries; at most ${MAX_LANGUAGES} are allowed.`);
+  if (values.length > MAX_LANGUAGES) throw new InvalidSettingError(param, `'${param}' holds ${values.length} entries; at most ${MAX_LANGUAGES} are allowed.`);
   const codes: string[] = [];
   for (const value of values) {
     const code = languageSetting(value, param);
-    if (!code) throw ApiError.invalidParam(param, `Invalid value in '${param}': ${quoted(value)}. Each entry must be an ISO-639-1 language code.`, "unsupported_language");
+    if (!code) throw new InvalidSettingError(param, `Invalid value in '${param}': ${quoted(value)}. Each entry must be an ISO-639-1 language code.`, "unsupported_language");
     if (!codes.includes(code)) codes.push(code);
   }
   return codes;
@@ -62,9 +62,9 @@ export function languagesSetting(values: readonly string[], param = "languages")
 /** `keywords[]`: trimmed, empty ones dropped; more than MAX_KEYWORDS or one longer than MAX_KEYWORD_LENGTH is a 400. */
 export function keywordsSetting(values: readonly string[], param = "keywords"): string[] | undefined {
   const keywords = values.map((v) => v.trim()).filter((v) => v !== "");
-  if (keywords.length > MAX_KEYWORDS) throw ApiError.invalidParam(param, `'${param}' holds ${keywords.length} entries; at most ${MAX_KEYWORDS} are allowed.`);
+  if (keywords.length > MAX_KEYWORDS) throw new InvalidSettingError(param, `'${param}' holds ${keywords.length} entries; at most ${MAX_KEYWORDS} are allowed.`);
   const long = keywords.find((k) => k.length > MAX_KEYWORD_LENGTH);
-  if (long) throw ApiError.invalidParam(param, `Each entry of '${param}' must be at most ${MAX_KEYWORD_LENGTH} characters.`);
+  if (long) throw new InvalidSettingError(param, `Each entry of '${param}' must be at most ${MAX_KEYWORD_LENGTH} characters.`);
   return keywords.length > 0 ? keywords : undefined;
 }
 
@@ -73,7 +73,7 @@ export function promptSetting(value: string | null | undefined, param = "prompt"
   if (value === undefined || value === null || value === "") return undefined;
   // Measured without encoding it: at most 3 bytes per UTF-16 unit, so only a long one is counted exactly.
   if (value.length * 3 > MAX_PROMPT_BYTES && Buffer.byteLength(value) > MAX_PROMPT_BYTES) {
-    throw ApiError.invalidParam(
+    throw new InvalidSettingError(
       param,
       `'${param}' is ${Buffer.byteLength(value)} bytes; at most ${MAX_PROMPT_BYTES} are allowed (whisper reads only its last 224 tokens).`,
       "string_above_max_length",
@@ -141,7 +141,7 @@ export function promptTail(prompt: string): string {
 export function numberSetting(param: string, value: string, min: number, max: number): number {
   const number = Number(value);
   if (value.trim() === "" || !Number.isFinite(number) || number < min || number > max) {
-    throw ApiError.invalidParam(param, `Invalid value for '${param}': expected a number between ${min} and ${max}, got '${value}'.`);
+    throw new InvalidSettingError(param, `Invalid value for '${param}': expected a number between ${min} and ${max}, got '${value}'.`);
   }
   return number;
 }
@@ -165,14 +165,14 @@ export function chunkingSetting(value: string | Record<string, unknown> | undefi
       if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
       object = parsed as Record<string, unknown>;
     } catch {
-      throw ApiError.invalidParam(param, `Invalid value for '${param}': expected "auto" or an object, got '${value}'.`);
+      throw new InvalidSettingError(param, `Invalid value for '${param}': expected "auto" or an object, got '${value}'.`);
     }
   } else {
     object = value;
   }
   if (object.type === "auto") return { type: "auto" };
   if (object.type !== "server_vad") {
-    throw ApiError.invalidParam(param, `Invalid value for '${param}.type': expected 'server_vad', got '${String(object.type)}'.`);
+    throw new InvalidSettingError(param, `Invalid value for '${param}.type': expected 'server_vad', got '${String(object.type)}'.`);
   }
   const strategy: ChunkingStrategy = { type: "server_vad" };
   const read = (key: string, min: number, max: number) => (object[key] === undefined || object[key] === null ? undefined : numberSetting(param, String(object[key]), min, max));
@@ -184,7 +184,7 @@ export function chunkingSetting(value: string | Record<string, unknown> | undefi
   if (threshold !== undefined) strategy.threshold = threshold;
   for (const key of Object.keys(object)) {
     if (!["type", "prefix_padding_ms", "silence_duration_ms", "threshold"].includes(key)) {
-      throw ApiError.invalidParam(param, `Invalid value for '${param}': unknown key '${key}'.`, "unknown_parameter");
+      throw new InvalidSettingError(param, `Invalid value for '${param}': unknown key '${key}'.`, "unknown_parameter");
     }
   }
   return strategy;

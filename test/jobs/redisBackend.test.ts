@@ -14,7 +14,7 @@ import { RedisJobBackend, type RedisJobBackendOptions } from "../../src/jobs/red
 import { scripts } from "../../src/jobs/redis/scripts.js";
 import { hashFromReply, recordFromHash } from "../../src/jobs/redis/records.js";
 import { JobCancelledError, JobInterruptedError, UnknownCursorError, type ClaimedJob, type JobOutcome, type JobRecord, type NewJob } from "../../src/jobs/types.js";
-import { ApiError } from "../../src/transcription/apiErrors.js";
+import { ApiError } from "../../src/api/errors.js";
 import { startTestRedis, type TestRedis } from "../support/redis.js";
 import { waitFor } from "../support/server.js";
 

@@ -24,7 +24,7 @@ import { generateWebhookSecret } from "../../src/jobs/webhookSecret.js";
 import { getTestModelPath } from "../../src/models/testModel.js";
 import { resolveTls } from "../../src/server/tls.js";
 import { startWorkerServer } from "../../src/server/workerServer.js";
-import { ApiError } from "../../src/transcription/apiErrors.js";
+import { ApiError } from "../../src/api/errors.js";
 import { freePort } from "../support/loopbackPorts.js";
 import { findRedisServer, startTestRedis, type TestRedis } from "../support/redis.js";
 import { startTestServer, waitFor } from "../support/server.js";

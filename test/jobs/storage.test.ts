@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { ConfigError } from "../../src/config.js";
 import { SqliteJobBackend } from "../../src/jobs/sqlite/SqliteJobBackend.js";
-import { ApiError } from "../../src/transcription/apiErrors.js";
+import { ApiError } from "../../src/api/errors.js";
 import { speechOfLength } from "../support/engineFixtures.js";
 import { encodeWav, encodeWithFfmpeg, writeWav } from "../support/speech.js";
 import { startTestServer, waitFor, type TestServer } from "../support/server.js";

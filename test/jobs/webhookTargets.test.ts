@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { ConfigError, loadConfig } from "../../src/config.js";
-import { ApiError } from "../../src/transcription/apiErrors.js";
+import { ApiError } from "../../src/api/errors.js";
 import { nonPublicRange } from "../../src/jobs/webhookAddress.js";
 import { validateWebhookTarget, WebhookTargetRefused, WebhookTargets, type HostResolver } from "../../src/jobs/webhookTarget.js";
 import { generateWebhookSecret } from "../../src/jobs/webhookSecret.js";

@@ -13,7 +13,7 @@ import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { ConfigError, loadConfig } from "../../src/config.js";
-import { ApiError } from "../../src/transcription/apiErrors.js";
+import { ApiError } from "../../src/api/errors.js";
 import { generateWebhookSecret, loadWebhookSecret, WEBHOOK_SECRET_FILE } from "../../src/jobs/webhookSecret.js";
 import { allowlistMatches, validateWebhookUrl } from "../../src/jobs/webhookUrl.js";
 import { jobEvent, WebhookSender, type WebhookSenderOptions } from "../../src/jobs/webhooks.js";

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { TranscriptionOptions } from "../../src/engine/WhisperEngine.js";
-import { RealtimeProtocolError } from "../../src/server/realtime/realtimeErrors.js";
-import { applyBetaSession, applyGaSession, defaultSessionConfig, renderGaSession } from "../../src/server/realtime/sessionConfig.js";
+import { ApiError } from "../../src/api/errors.js";
+import { applyBetaSession, applyGaSession, defaultSessionConfig, renderGaSession } from "../../src/api/realtimeSession.js";
 import { COMPLETED, RealtimeClient, realtimeUrl, REALTIME_RATE, spokenTurns, type ServerEvent, type SpokenTurns } from "../support/realtime.js";
 import { startTestServer, type TestServer, WINDOW_TEXT } from "../support/server.js";
 
@@ -199,12 +199,12 @@ describe("transcription languages[] and keywords[]", () => {
 });
 
 describe("fields the SDK types define that change no transcript", () => {
-  const attempt = (apply: () => unknown): RealtimeProtocolError => {
+  const attempt = (apply: () => unknown): ApiError => {
     try {
       apply();
     } catch (error) {
-      expect(error).toBeInstanceOf(RealtimeProtocolError);
-      return error as RealtimeProtocolError;
+      expect(error).toBeInstanceOf(ApiError);
+      return error as ApiError;
     }
     throw new Error("accepted");
   };

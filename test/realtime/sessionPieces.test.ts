@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 
 import { ClientSecretStore } from "../../src/server/realtime/clientSecrets.js";
 import { OrderedOutput } from "../../src/server/realtime/orderedOutput.js";
-import { RealtimeProtocolError } from "../../src/server/realtime/realtimeErrors.js";
+import { ApiError } from "../../src/api/errors.js";
 import { SessionAudio } from "../../src/server/realtime/sessionAudio.js";
 import {
   applyBetaSession,
@@ -12,7 +12,7 @@ import {
   defaultSessionConfig,
   renderBetaSession,
   renderGaSession,
-} from "../../src/server/realtime/sessionConfig.js";
+} from "../../src/api/realtimeSession.js";
 import { agreedPrefixLength, WordAgreement } from "../../src/server/realtime/wordAgreement.js";
 
 const identity = { id: "sess_1", expiresAt: 1000 };
@@ -77,8 +77,8 @@ describe("session settings", () => {
       try {
         applyGaSession(defaultSessionConfig("base"), session);
       } catch (error) {
-        expect(error).toBeInstanceOf(RealtimeProtocolError);
-        return (error as RealtimeProtocolError).param;
+        expect(error).toBeInstanceOf(ApiError);
+        return (error as ApiError).param;
       }
       throw new Error("accepted");
     };

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { loadServerConfig } from "../../src/config.js";
 import { ClientSecretStore } from "../../src/server/realtime/clientSecrets.js";
-import { defaultSessionConfig } from "../../src/server/realtime/sessionConfig.js";
+import { defaultSessionConfig } from "../../src/api/realtimeSession.js";
 import { RealtimeClient, realtimeUrl, refusal } from "../support/realtime.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 

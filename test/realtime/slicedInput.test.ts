@@ -9,8 +9,8 @@ import { encodeAlaw, encodeUlaw } from "../../src/audio/realtime/g711.js";
 import { createInputDecoder } from "../../src/audio/realtime/inputAudioFormat.js";
 import { bytesAsBase64Text, InvalidAudioChunkError } from "../../src/audio/realtime/pcm16.js";
 import { AudioRateLimit } from "../../src/server/realtime/audioRateLimit.js";
-import { findAudioString, parseClientMessage, SCAN_THRESHOLD_BYTES } from "../../src/server/realtime/clientMessage.js";
-import { RealtimeProtocolError } from "../../src/server/realtime/realtimeErrors.js";
+import { findAudioString, parseClientMessage, SCAN_THRESHOLD_BYTES } from "../../src/api/realtimeClientEvents.js";
+import { ApiError } from "../../src/api/errors.js";
 import { SliceAbortedError, SliceScheduler } from "../../src/server/realtime/sliceScheduler.js";
 
 function noisePcm16(samples: number, seed = 1): Buffer {
@@ -155,7 +155,7 @@ describe("client messages", () => {
       } catch (error) {
         message = `The message is not valid JSON: ${(error as Error).message}`;
       }
-      expect(() => parseClientMessage(bytes)).toThrow(RealtimeProtocolError);
+      expect(() => parseClientMessage(bytes)).toThrow(ApiError);
       expect(() => parseClientMessage(bytes)).toThrow(message);
     }
   });

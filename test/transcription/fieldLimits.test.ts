@@ -1,17 +1,19 @@
 // The field limits every door shares (prompt, keywords, languages) and the prompt tail that reaches the engine.
 import { describe, expect, it } from "vitest";
 
-import { ApiError } from "../../src/transcription/apiErrors.js";
+import { ApiError, toApiError } from "../../src/api/errors.js";
+import { InvalidSettingError } from "../../src/transcription/errors.js";
 import { ENGINE_PROMPT_BYTES, ENGINE_PROMPT_RUN_BYTES, MAX_KEYWORDS, MAX_LANGUAGES, MAX_PROMPT_BYTES, quoted } from "../../src/transcription/fieldLimits.js";
-import { parseTranscriptionRequest } from "../../src/transcription/request.js";
+import { parseTranscriptionRequest } from "../../src/api/transcriptionForm.js";
 import { parseJobRequest } from "../../src/jobs/jobRequest.js";
 import { decoderPrompt, keywordsSetting, languagesSetting, promptSetting, promptTail } from "../../src/transcription/settings.js";
 
+/** The refusal as the client gets it: a settings validator's InvalidSettingError goes through the one wire mapping. */
 function refusal(work: () => unknown): ApiError {
   try {
     work();
   } catch (error) {
-    if (error instanceof ApiError) return error;
+    if (error instanceof ApiError || error instanceof InvalidSettingError) return toApiError(error);
     throw error;
   }
   throw new Error("not refused");

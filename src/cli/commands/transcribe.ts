@@ -6,7 +6,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 
 import { loadServerConfig } from "../../config.js";
 import { audioResponseFormats, renderTranscription, type AudioResponseFormat } from "../../formats/index.js";
-import { ApiError } from "../../transcription/apiErrors.js";
+import { InvalidSettingError } from "../../transcription/errors.js";
 import { chunkingSetting, languageSetting, type ChunkingStrategy, type TranscriptionSettings } from "../../transcription/settings.js";
 
 interface TranscribeCommandOptions {
@@ -43,12 +43,12 @@ function parseNumber(min: number, max: number, integer: boolean) {
 }
 
 /** The flags go through the same validation as the HTTP form fields; their errors read as the CLI's. */
-function asFlag<T>(parse: (raw: string) => T, explain: (raw: string, error: ApiError) => string) {
+function asFlag<T>(parse: (raw: string) => T, explain: (raw: string, error: InvalidSettingError) => string) {
   return (raw: string): T => {
     try {
       return parse(raw);
     } catch (error) {
-      if (error instanceof ApiError) throw new InvalidArgumentError(explain(raw, error));
+      if (error instanceof InvalidSettingError) throw new InvalidArgumentError(explain(raw, error));
       throw error;
     }
   };

@@ -21,7 +21,7 @@ import type { Redis } from "ioredis";
 
 import type { ServerConfig } from "../../config.js";
 import type { TranscriptionResult } from "../../engine/types.js";
-import { ApiError } from "../../transcription/apiErrors.js";
+import { ApiError, redisAudioBudgetFull, redisJobAudioTooLarge } from "../../api/errors.js";
 import { decodeResult } from "../resultCodec.js";
 import { jobsQueueFull, ownerQueueFull } from "../storage.js";
 import {
@@ -231,15 +231,7 @@ export class RedisJobBackend implements JobBackend {
     }
     this.throwRefusal(reply as [string, number?]);
     if (reply[0] === "budget-full") {
-      const usedMb = Math.round(Number(reply[1]) / 1_048_576);
-      throw new ApiError(
-        429,
-        `The job queue already holds ${usedMb} MB of audio waiting to be transcribed, its limit (EARSHOT_REDIS_MAX_STORED_AUDIO_MB); retry later.`,
-        "rate_limit_error",
-        null,
-        "jobs_queue_full",
-        { "Retry-After": "60" },
-      );
+      throw redisAudioBudgetFull(Number(reply[1]));
     }
     if (reply[0] !== "ok") throw jobsUnavailable(new Error("the job's audio was lost before it was queued"));
     const record = recordFromHash(hashFromReply(reply[1]))!;
@@ -477,14 +469,7 @@ export class RedisJobBackend implements JobBackend {
   }
 
   private audioTooLarge(bytes: number): ApiError {
-    const limitMb = this.options.maxJobAudioBytes / 1_048_576;
-    return new ApiError(
-      413,
-      `The job's audio is ${(bytes / 1_048_576).toFixed(1)} MB as FLAC, above this server's limit for one job on Redis (${limitMb} MB, EARSHOT_REDIS_MAX_JOB_AUDIO_MB).`,
-      "invalid_request_error",
-      "file",
-      "file_too_large",
-    );
+    return redisJobAudioTooLarge(bytes, this.options.maxJobAudioBytes);
   }
 }
 

@@ -8,7 +8,7 @@
 import { Redis, type RedisOptions } from "ioredis";
 
 import { redactUrl } from "../../config.js";
-import { ApiError } from "../../transcription/apiErrors.js";
+import { ApiError, queueUnreachable } from "../../api/errors.js";
 
 /** A pino logger fits. */
 export interface JobsLog {
@@ -59,14 +59,7 @@ export function describeRedisError(error: unknown): string {
 
 /** 503 in OpenAI's shape: the job queue cannot be reached (Redis down, unreachable, or too slow). */
 export function jobsUnavailable(cause: unknown): ApiError {
-  return new ApiError(
-    503,
-    `Batch jobs are unavailable: the job queue (Redis) cannot be reached (${describeRedisError(cause)}). Retry later.`,
-    "server_error",
-    null,
-    "jobs_unavailable",
-    { "Retry-After": "5" },
-  );
+  return queueUnreachable(describeRedisError(cause));
 }
 
 /** Whether `promise` settled within `ms`. */

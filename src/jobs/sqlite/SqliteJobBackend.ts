@@ -23,7 +23,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 
 import type { TranscriptionResult } from "../../engine/types.js";
-import { ApiError } from "../../transcription/apiErrors.js";
+import { ApiError } from "../../api/errors.js";
 import { makeDirectory } from "../../makeDirectory.js";
 import { prepareDataDir, unusableDataDir } from "../dataDir.js";
 import { decodeResult, encodeResult } from "../resultCodec.js";

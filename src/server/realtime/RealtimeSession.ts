@@ -56,12 +56,11 @@ import {
   transcriptionPartialEvent,
   userAudioItem,
 } from "../../formats/realtimeEvents.js";
-import { toApiError } from "../../transcription/apiErrors.js";
+import { ApiError, toApiError } from "../../api/errors.js";
 import type { TranscriptionSettings } from "../../transcription/settings.js";
 import type { TranscriptionService } from "../../transcription/TranscriptionService.js";
 import { AudioRateLimit } from "./audioRateLimit.js";
-import { type ClientEvent, type ClientMessage, parseClientMessage } from "./clientMessage.js";
-import { RealtimeProtocolError } from "./realtimeErrors.js";
+import { type ClientEvent, type ClientMessage, parseClientMessage } from "../../api/realtimeClientEvents.js";
 import { SessionAudio } from "./sessionAudio.js";
 import type { SliceScheduler } from "./sliceScheduler.js";
 import {
@@ -71,7 +70,7 @@ import {
   type SessionIdentity,
   type TranscriptionSessionConfig,
   turnDetectorFor,
-} from "./sessionConfig.js";
+} from "../../api/realtimeSession.js";
 import { WordAgreement } from "./wordAgreement.js";
 import { OrderedOutput } from "./orderedOutput.js";
 import type { ServerMetrics } from "../metrics.js";
@@ -278,7 +277,7 @@ export class RealtimeSession {
     if (this.closed.signal.aborted) return;
     this.log.error({ err: error }, "realtime session failed");
     try {
-      this.sendError(new RealtimeProtocolError("The server had an error while processing the session; it has been closed.", "server_error", null, "server_error"), null);
+      this.sendError(ApiError.serverError("The server had an error while processing the session; it has been closed."), null);
       this.socket.close(1011, "server error");
     } catch (closeError) {
       this.log.debug({ err: closeError }, "realtime socket close failed");
@@ -294,7 +293,7 @@ export class RealtimeSession {
     if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(event));
   }
 
-  private sendError(error: RealtimeProtocolError, clientEventId: unknown): void {
+  private sendError(error: ApiError, clientEventId: unknown): void {
     this.send(
       errorEvent({
         type: error.type,
@@ -332,13 +331,13 @@ export class RealtimeSession {
   }
 
   /** A client message was refused: an `error` event; the session closes instead if it was idle but for that message. */
-  private refused(error: RealtimeProtocolError, clientEventId: unknown): void {
+  private refused(error: ApiError, clientEventId: unknown): void {
     this.sendError(error, clientEventId);
     if (this.idleGrace) this.expireIdle();
   }
 
   private expire(code: string, message: string): void {
-    this.sendError(new RealtimeProtocolError(message, code), null);
+    this.sendError(ApiError.invalidRequest(message, code), null);
     this.socket.close(1000, code);
     this.dispose();
   }
@@ -407,12 +406,12 @@ export class RealtimeSession {
   private onMessage(bytes: Buffer, isBinary: boolean): void {
     if (this.closed.signal.aborted) return;
     if (isBinary) {
-      this.refused(new RealtimeProtocolError("Binary WebSocket messages are not supported: send JSON events as text (audio as base64 in input_audio_buffer.append).", "invalid_event"), null);
+      this.refused(ApiError.invalidRequest("Binary WebSocket messages are not supported: send JSON events as text (audio as base64 in input_audio_buffer.append).", "invalid_event"), null);
       return;
     }
     if (bytes.length > this.options.limits.maxMessageBytes) {
       this.refused(
-        new RealtimeProtocolError(
+        ApiError.invalidRequest(
           `The message is ${bytes.length} bytes; the limit is ${this.options.limits.maxMessageBytes}. Send audio in smaller input_audio_buffer.append events.`,
           "message_too_large",
         ),
@@ -424,13 +423,13 @@ export class RealtimeSession {
     try {
       message = parseClientMessage(bytes);
     } catch (error) {
-      if (!(error instanceof RealtimeProtocolError)) throw error;
+      if (!(error instanceof ApiError)) throw error;
       this.refused(error, null);
       return;
     }
     const { event } = message;
     if (typeof event.type !== "string") {
-      this.refused(RealtimeProtocolError.invalidValue("type", "Missing required parameter: 'type'.", "missing_required_parameter"), event.event_id);
+      this.refused(ApiError.missingParam("type"), event.event_id);
       return;
     }
     this.enqueue(message, bytes.length);
@@ -461,10 +460,12 @@ export class RealtimeSession {
       .catch((error: unknown) => {
         // A closed session's work ends in whatever its last step threw: nobody to tell.
         if (this.closed.signal.aborted) return;
-        if (error instanceof RealtimeProtocolError) this.refused(error, event.event_id);
+        // A refusal (the client's event was wrong) is answered as such; anything else is the server's failure.
+        const apiError = toApiError(error);
+        if (apiError.status < 500) this.refused(apiError, event.event_id);
         else {
           this.log.error({ err: error, event: event.type }, "realtime event failed");
-          this.sendError(new RealtimeProtocolError("The server had an error while processing the event.", "server_error", null, "server_error"), event.event_id);
+          this.sendError(ApiError.serverError("The server had an error while processing the event."), event.event_id);
         }
       })
       .finally(() => {
@@ -545,7 +546,7 @@ export class RealtimeSession {
         if (this.draining) {
           if (this.drainRefused) return;
           this.drainRefused = true;
-          throw new RealtimeProtocolError(
+          throw ApiError.invalidRequest(
             "The server is shutting down: no more audio is accepted. The turns already committed are being transcribed; the session then closes (1001).",
             "server_shutting_down",
           );
@@ -562,9 +563,9 @@ export class RealtimeSession {
         return this.update(event);
       default:
         if (CONVERSATION_EVENTS.has(event.type)) {
-          throw new RealtimeProtocolError(`'${event.type}' is not supported in a transcription session.`, "unsupported_event", "type");
+          throw ApiError.invalidRequest(`'${event.type}' is not supported in a transcription session.`, "unsupported_event", "type");
         }
-        throw RealtimeProtocolError.invalidValue(
+        throw ApiError.invalidParam(
           "type",
           `Invalid value: '${event.type.slice(0, 100)}'. Supported values are: ${SUPPORTED_EVENTS.map((t) => `'${t}'`).join(", ")}.`,
         );
@@ -572,7 +573,7 @@ export class RealtimeSession {
   }
 
   private async update(event: ClientEvent): Promise<void> {
-    if (event.session === undefined) throw new RealtimeProtocolError("Missing required parameter: 'session'.", "missing_required_parameter", "session");
+    if (event.session === undefined) throw ApiError.missingParam("session");
     // The flat beta shape comes as transcription_session.update, or as session.update from a beta client;
     // a GA-shaped session (`type`, `audio`) is read as GA whoever sends it.
     const session = event.session;
@@ -580,7 +581,7 @@ export class RealtimeSession {
     const beta = event.type === "transcription_session.update" || (this.options.dialect === "beta" && !gaShaped);
     const next = beta ? applyBetaSession(this.config, event.session) : applyGaSession(this.config, event.session);
     if (!this.options.transcription.models.find(next.model)) {
-      throw RealtimeProtocolError.modelNotFound(next.model, beta ? "session.input_audio_transcription.model" : "session.audio.input.transcription.model");
+      throw ApiError.modelNotFound(next.model, beta ? "session.input_audio_transcription.model" : "session.audio.input.transcription.model");
     }
     // All or nothing: everything the new settings need is built first; a failure up to here leaves the session
     // exactly as it was. The swap below cannot fail.
@@ -637,8 +638,8 @@ export class RealtimeSession {
     let text: Base64Text;
     if (audio) text = audio;
     else {
-      if (event.audio === undefined) throw new RealtimeProtocolError("Missing required parameter: 'audio'.", "missing_required_parameter", "audio");
-      if (typeof event.audio !== "string") throw RealtimeProtocolError.invalidValue("audio", "Invalid 'audio': expected a base64 string.", "invalid_type");
+      if (event.audio === undefined) throw ApiError.missingParam("audio");
+      if (typeof event.audio !== "string") throw ApiError.invalidParam("audio", "Invalid 'audio': expected a base64 string.", "invalid_type");
       text = event.audio;
     }
     const decoder = this.decoder;
@@ -649,16 +650,16 @@ export class RealtimeSession {
       while (!chunk.validated) await this.step(() => chunk.validate(VALIDATE_CHARS));
     } catch (error) {
       if (error instanceof InvalidAudioChunkError) {
-        throw new RealtimeProtocolError(`Invalid 'audio': ${error.message}. The chunk was not added to the buffer.`, error.code, "audio");
+        throw ApiError.invalidParam("audio", `Invalid 'audio': ${error.message}. The chunk was not added to the buffer.`, error.code);
       }
       throw error;
     }
     const maxSamples = this.options.limits.maxBufferSeconds * SAMPLE_RATE;
     if (!this.detector && this.audio.length + chunk.pendingOutputSamples() > maxSamples) {
-      throw new RealtimeProtocolError(
+      throw ApiError.invalidParam(
+        "audio",
         `The input audio buffer is full (${this.options.limits.maxBufferSeconds} s of uncommitted audio); this chunk was not added. Commit or clear the buffer.`,
         "input_audio_buffer_full",
-        "audio",
       );
     }
     // Valid audio is activity; an empty append is not.
@@ -763,7 +764,7 @@ export class RealtimeSession {
     const to = this.audio.endSample;
     if (to - from < MIN_COMMIT_SAMPLES) {
       const ms = (Math.max(0, to - from) / SAMPLE_RATE) * 1000;
-      throw new RealtimeProtocolError(
+      throw ApiError.invalidRequest(
         `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`,
         "input_audio_buffer_commit_empty",
       );
@@ -860,16 +861,11 @@ export class RealtimeSession {
     } catch (error) {
       if (signal.aborted || error instanceof TranscriptionAbortedError) return;
       // The same mapping as the HTTP API: OpenAI's type and code, never an internal error code on the wire.
-      const apiError = error instanceof RealtimeProtocolError ? undefined : toApiError(error);
-      if (apiError && apiError.status >= 500) this.log.error({ err: error }, "realtime transcription failed");
+      const apiError = toApiError(error);
+      if (apiError.status >= 500) this.log.error({ err: error }, "realtime transcription failed");
       this.output.emit(
         itemId,
-        transcriptionFailedEvent(itemId, {
-          type: error instanceof RealtimeProtocolError ? error.type : apiError!.type,
-          code: error instanceof RealtimeProtocolError ? error.code : (apiError!.code ?? "transcription_failed"),
-          message: error instanceof RealtimeProtocolError ? error.message : apiError!.message,
-          param: error instanceof RealtimeProtocolError ? error.param : apiError!.param,
-        }),
+        transcriptionFailedEvent(itemId, { type: apiError.type, code: apiError.code ?? "transcription_failed", message: apiError.message, param: apiError.param }),
       );
     }
   }

@@ -12,15 +12,14 @@ import { type WebSocket, WebSocketServer } from "ws";
 
 import { realtimeId } from "../../formats/realtimeEvents.js";
 import { OPEN_OWNER } from "../../jobs/owner.js";
-import { ApiError, toApiError } from "../../transcription/apiErrors.js";
+import { ApiError, originNotAllowed, shuttingDown, toApiError, tooManyRealtimeSessions } from "../../api/errors.js";
 import { isAllowedOrigin } from "../origins.js";
 import type { ServerContext } from "../serverContext.js";
 import { bearerToken } from "../auth.js";
 import { CLIENT_SECRET_PREFIX } from "./clientSecrets.js";
 import { type RealtimeDialect, type RealtimeLimits, RealtimeSession } from "./RealtimeSession.js";
-import { defaultSessionConfig, type SessionIdentity, type TranscriptionSessionConfig } from "./sessionConfig.js";
+import { defaultSessionConfig, type SessionIdentity, type TranscriptionSessionConfig } from "../../api/realtimeSession.js";
 import { SliceScheduler } from "./sliceScheduler.js";
-import { shuttingDown } from "../uploadAdmission.js";
 
 const KEY_PROTOCOL = "openai-insecure-api-key.";
 const BETA_PROTOCOL = "openai-beta.realtime-v1";
@@ -76,16 +75,6 @@ export function realtimeStats(app: FastifyInstance): RealtimeStats {
   return statsOf.get(app)?.() ?? { sessions: 0, busySessions: 0, pausedSessions: 0, pendingSlices: 0 };
 }
 
-function tooManySessions(limit: number): ApiError {
-  return new ApiError(
-    429,
-    `Too many realtime sessions are open on this server (the limit is ${limit}); try again when one has closed.`,
-    "rate_limit_error",
-    null,
-    "rate_limit_exceeded",
-    { "Retry-After": "5" },
-  );
-}
 
 interface Admission {
   config: TranscriptionSessionConfig;
@@ -103,7 +92,7 @@ function admit(request: IncomingMessage, context: ServerContext): Admission {
   if (url.pathname.replace(/\/+$/, "") !== "/v1/realtime") throw ApiError.routeNotFound("GET", url.pathname);
   const origin = request.headers.origin;
   if (origin !== undefined && !isAllowedOrigin(origin, request.headers.host, context.corsOrigins)) {
-    throw new ApiError(403, `Origin ${origin} is not allowed (EARSHOT_CORS_ORIGINS).`, "invalid_request_error", null, "origin_not_allowed");
+    throw originNotAllowed(origin);
   }
   const intent = url.searchParams.get("intent");
   if (intent !== null && intent !== "transcription") {
@@ -156,10 +145,10 @@ class SessionShares {
   /** Throws a 429 when the admission's key or secret already holds its share. */
   check(admission: Admission): void {
     if (admission.secretId !== undefined && (this.perSecret.get(admission.secretId) ?? 0) >= this.limits.maxSocketsPerSecret) {
-      throw shareExceeded(`This client secret already has ${this.limits.maxSocketsPerSecret} realtime session(s) open (EARSHOT_REALTIME_MAX_SOCKETS_PER_SECRET); mint one secret per session.`);
+      throw ApiError.rateLimited(`This client secret already has ${this.limits.maxSocketsPerSecret} realtime session(s) open (EARSHOT_REALTIME_MAX_SOCKETS_PER_SECRET); mint one secret per session.`);
     }
     if (this.perKeyApplies && (this.perKey.get(admission.caller) ?? 0) >= this.limits.maxSessionsPerKey) {
-      throw shareExceeded(`This API key already has ${this.limits.maxSessionsPerKey} realtime sessions open (EARSHOT_REALTIME_MAX_SESSIONS_PER_KEY); try again when one has closed.`);
+      throw ApiError.rateLimited(`This API key already has ${this.limits.maxSessionsPerKey} realtime sessions open (EARSHOT_REALTIME_MAX_SESSIONS_PER_KEY); try again when one has closed.`);
     }
   }
 
@@ -181,10 +170,6 @@ function bump(counts: Map<string, number>, id: string, by: number): void {
   const next = (counts.get(id) ?? 0) + by;
   if (next > 0) counts.set(id, next);
   else counts.delete(id);
-}
-
-function shareExceeded(message: string): ApiError {
-  return new ApiError(429, message, "rate_limit_error", null, "rate_limit_exceeded", { "Retry-After": "5" });
 }
 
 /**
@@ -222,7 +207,7 @@ export function attachRealtimeSocket(app: FastifyInstance, context: ServerContex
       if (context.admission.draining) throw shuttingDown();
       admission = admit(request, context);
       // Counted when the upgrade completes, which is synchronous (ws without verifyClient): no race between upgrades.
-      if (sessions.size >= limits.maxSessions) throw tooManySessions(limits.maxSessions);
+      if (sessions.size >= limits.maxSessions) throw tooManyRealtimeSessions(limits.maxSessions);
       shares.check(admission);
     } catch (error) {
       const apiError = toApiError(error);

@@ -20,14 +20,14 @@ import {
   tokenUsage,
   type SpeakerTurn,
 } from "../../formats/index.js";
-import { ApiError, toApiError } from "../../transcription/apiErrors.js";
+import { ApiError, clientClosedRequest, invalidUploadContentType, memoryBudgetExhausted, toApiError } from "../../api/errors.js";
 import { MAX_SPEAKER_CHANNELS, type ChannelsTranscription } from "../../transcription/channelTranscription.js";
-import { parseTranscriptionRequest, type AudioTask, type FormFields } from "../../transcription/request.js";
+import { parseTranscriptionRequest, type AudioTask, type FormFields } from "../../api/transcriptionForm.js";
 import { languageSetting, promptSetting, type TranscriptionSettings } from "../../transcription/settings.js";
 import type { OpenTranscription } from "../../transcription/TranscriptionService.js";
 import type { ServerContext } from "../serverContext.js";
 import { receiveUpload } from "../receiveUpload.js";
-import { memoryBudgetExhausted, type UploadTicket } from "../uploadAdmission.js";
+import { type UploadTicket } from "../uploadAdmission.js";
 
 /** An AbortController that fires when the client goes away before the response is complete. */
 function clientGone(reply: FastifyReply): AbortController {
@@ -70,21 +70,6 @@ interface UploadedTranscription {
   /** The transcription that started while the upload came in, if the fields before the file allowed one. */
   early: OpenTranscription | undefined;
   sink: SegmentSink;
-}
-
-/** 499 (logged at info, never answered): the client went away before its response. */
-export function clientClosedRequest(): ApiError {
-  return new ApiError(499, "The client closed the request.", "invalid_request_error", null, "client_closed_request");
-}
-
-/** OpenAI's answer to an upload that is not multipart (a urlencoded or JSON body), before the body is read. */
-export function invalidUploadContentType(contentType: string | undefined): ApiError {
-  const given = contentType?.split(";")[0]?.trim() || "none";
-  return ApiError.invalidParam(
-    "file",
-    `Invalid Content-Type header (${given}), expected multipart/form-data. (HINT: If you're using curl, you can pass -H 'Content-Type: multipart/form-data')`,
-    "invalid_content_type",
-  );
 }
 
 /** How an upload is decoded, from what the fields before the file say. */

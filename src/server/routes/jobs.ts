@@ -17,27 +17,9 @@ import { parseJobRequest } from "../../jobs/jobRequest.js";
 import type { JobsRuntime } from "../../jobs/jobsRuntime.js";
 import { validateWebhookTarget } from "../../jobs/webhookTarget.js";
 import { isJobStatus, JOB_STATUSES, UnknownCursorError, type JobPlace, type JobRecord } from "../../jobs/types.js";
-import { ApiError } from "../../transcription/apiErrors.js";
+import { ApiError, clientClosedRequest, invalidUploadContentType, jobHasNoResult, jobNotFound, shuttingDown } from "../../api/errors.js";
 import { receiveUpload } from "../receiveUpload.js";
 import type { ServerContext } from "../serverContext.js";
-import { shuttingDown } from "../uploadAdmission.js";
-import { clientClosedRequest, invalidUploadContentType } from "./audio.js";
-
-export function jobNotFound(id: string): ApiError {
-  return new ApiError(404, `No job found with id '${id}'.`, "invalid_request_error", "id", "job_not_found");
-}
-
-/** 409 for the result of a job that has none (yet). */
-export function jobHasNoResult(job: JobRecord): ApiError {
-  const code = job.status === "failed" ? "job_failed" : job.status === "cancelled" ? "job_cancelled" : "job_not_finished";
-  const message =
-    job.status === "failed"
-      ? `Job '${job.id}' failed, so it has no result: ${job.error?.message ?? "no reason given"}`
-      : job.status === "cancelled"
-        ? `Job '${job.id}' was cancelled, so it has no result.`
-        : `Job '${job.id}' is ${job.status}: its result is ready once its status is 'succeeded'.`;
-  return new ApiError(409, message, "invalid_request_error", null, code);
-}
 
 function limitParam(value: unknown): number {
   if (value === undefined || value === "") return 20;

@@ -1,7 +1,7 @@
 // GET /v1/models and GET /v1/models/{id} in OpenAI's list/object shapes.
 import type { FastifyInstance } from "fastify";
 
-import { ApiError } from "../../transcription/apiErrors.js";
+import { ApiError } from "../../api/errors.js";
 import type { ServedModel } from "../../transcription/ModelRegistry.js";
 import type { ServerContext } from "../serverContext.js";
 

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from "fastify";
 
 import { realtimeId } from "../../formats/realtimeEvents.js";
-import { ApiError, modelNotFoundMessage } from "../../transcription/apiErrors.js";
+import { ApiError, invalidJsonBody, modelNotFoundMessage } from "../../api/errors.js";
 import {
   type ClientSecret,
   ClientSecretTooLargeError,
@@ -13,7 +13,6 @@ import {
   MAX_SECRET_TTL_SECONDS,
   MIN_SECRET_TTL_SECONDS,
 } from "../realtime/clientSecrets.js";
-import { RealtimeProtocolError } from "../realtime/realtimeErrors.js";
 import {
   applyBetaSession,
   applyGaSession,
@@ -21,12 +20,12 @@ import {
   renderBetaSession,
   renderGaSession,
   type TranscriptionSessionConfig,
-} from "../realtime/sessionConfig.js";
+} from "../../api/realtimeSession.js";
 import type { ServerContext } from "../serverContext.js";
 
 function objectBody(body: unknown): Record<string, unknown> {
   if (body === undefined || body === null) return {};
-  if (typeof body !== "object" || Array.isArray(body)) throw new ApiError(400, "The request body must be a JSON object.", "invalid_request_error", null, "invalid_body");
+  if (typeof body !== "object" || Array.isArray(body)) throw invalidJsonBody();
   return body as Record<string, unknown>;
 }
 
@@ -47,13 +46,7 @@ function lifetime(value: unknown, param: string): number {
 }
 
 function sessionConfig(context: ServerContext, apply: () => TranscriptionSessionConfig, modelParam: string): TranscriptionSessionConfig {
-  let config: TranscriptionSessionConfig;
-  try {
-    config = apply();
-  } catch (error) {
-    if (error instanceof RealtimeProtocolError) throw ApiError.invalidParam(error.param ?? "session", error.message, error.code);
-    throw error;
-  }
+  const config = apply();
   if (!context.models.find(config.model)) throw ApiError.invalidParam(modelParam, modelNotFoundMessage(config.model), "model_not_found");
   return config;
 }

@@ -12,12 +12,12 @@
 // module returns can always be put to work: a session built from it, or updated to it, never fails halfway.
 import { z } from "zod";
 
-import { type InputAudioFormatInfo, InputAudioFormatError, resolveInputAudioFormat } from "../../audio/realtime/inputAudioFormat.js";
-import { DEFAULT_PREFIX_PADDING_MS, DEFAULT_SILENCE_DURATION_MS, DEFAULT_VAD_THRESHOLD, TurnDetector } from "../../audio/vad/index.js";
-import { ApiError } from "../../transcription/apiErrors.js";
-import { quoted } from "../../transcription/fieldLimits.js";
-import { keywordsSetting, languageSetting, languagesSetting, promptSetting } from "../../transcription/settings.js";
-import { RealtimeProtocolError } from "./realtimeErrors.js";
+import { type InputAudioFormatInfo, InputAudioFormatError, resolveInputAudioFormat } from "../audio/realtime/inputAudioFormat.js";
+import { DEFAULT_PREFIX_PADDING_MS, DEFAULT_SILENCE_DURATION_MS, DEFAULT_VAD_THRESHOLD, TurnDetector } from "../audio/vad/index.js";
+import { InvalidSettingError } from "../transcription/errors.js";
+import { ApiError, toApiError } from "./errors.js";
+import { quoted } from "../transcription/fieldLimits.js";
+import { keywordsSetting, languageSetting, languagesSetting, promptSetting } from "../transcription/settings.js";
 
 export const LOGPROBS_INCLUDE = "item.input_audio_transcription.logprobs";
 
@@ -176,17 +176,17 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, root: string): T {
   if (issue.code === "unrecognized_keys") {
     // A key is echoed in the error; a megabyte-long one is not.
     const param = [...path, String(issue.keys[0]).slice(0, 100)].filter(Boolean).join(".");
-    throw RealtimeProtocolError.invalidValue(param, `Unknown parameter: '${param}'.`, "unknown_parameter");
+    throw ApiError.invalidParam(param, `Unknown parameter: '${param}'.`, "unknown_parameter");
   }
   const param = path.filter(Boolean).join(".");
-  throw RealtimeProtocolError.invalidValue(param, `Invalid '${param}': ${issue.message}.`);
+  throw ApiError.invalidParam(param, `Invalid '${param}': ${issue.message}.`);
 }
 
 function format(value: unknown, param: string): InputAudioFormatInfo {
   try {
     return resolveInputAudioFormat(value);
   } catch (error) {
-    if (error instanceof InputAudioFormatError) throw RealtimeProtocolError.invalidValue(param, error.message);
+    if (error instanceof InputAudioFormatError) throw ApiError.invalidParam(param, error.message);
     throw error;
   }
 }
@@ -196,7 +196,7 @@ function turnDetection(value: z.output<typeof turnDetectionSchema>, param: strin
   const type = value.type ?? "server_vad";
   const eagerness = value.eagerness ?? "auto";
   if (type === "semantic_vad" && value.idle_timeout_ms != null) {
-    throw RealtimeProtocolError.invalidValue(`${param}.idle_timeout_ms`, "Idle timeout is only supported for 'server_vad' turn detection.");
+    throw ApiError.invalidParam(`${param}.idle_timeout_ms`, "Idle timeout is only supported for 'server_vad' turn detection.");
   }
   return {
     type,
@@ -219,18 +219,18 @@ function checkTurnDetection(turn: TurnDetectionConfig | null, param: string): Tu
   try {
     turnDetectorFor(turn);
   } catch (error) {
-    if (error instanceof RangeError) throw RealtimeProtocolError.invalidValue(param, `Invalid '${param}': ${error.message}.`);
+    if (error instanceof RangeError) throw ApiError.invalidParam(param, `Invalid '${param}': ${error.message}.`);
     throw error;
   }
   return turn;
 }
 
-/** A shared settings validator's ApiError as the realtime error event it becomes. */
+/** A shared settings validator's refusal as the wire error it becomes (an error event, or a 400 at mint time). */
 function validated<T>(check: () => T): T {
   try {
     return check();
   } catch (error) {
-    if (error instanceof ApiError) throw RealtimeProtocolError.invalidValue(error.param ?? "session", error.message, error.code ?? "invalid_value");
+    if (error instanceof InvalidSettingError) throw toApiError(error);
     throw error;
   }
 }
@@ -243,7 +243,7 @@ function applyTranscription(config: TranscriptionSessionConfig, value: z.output<
     try {
       config.language = languageSetting(value.language ?? undefined) ?? null;
     } catch {
-      throw RealtimeProtocolError.invalidValue(`${param}.language`, `Unsupported language ${quoted(value.language)}: use an ISO-639-1 code such as 'en'.`);
+      throw ApiError.invalidParam(`${param}.language`, `Unsupported language ${quoted(value.language)}: use an ISO-639-1 code such as 'en'.`);
     }
   }
   // The same validators as the HTTP API's `languages[]` / `keywords[]`; null or [] clears them.
@@ -265,7 +265,7 @@ function applyInclude(config: TranscriptionSessionConfig, include: string[] | nu
   const list = include ?? [];
   for (const [index, item] of list.entries()) {
     if (item !== LOGPROBS_INCLUDE) {
-      throw RealtimeProtocolError.invalidValue(`${param}[${index}]`, `Invalid value: ${quoted(item)}. Supported values are: '${LOGPROBS_INCLUDE}'.`);
+      throw ApiError.invalidParam(`${param}[${index}]`, `Invalid value: ${quoted(item)}. Supported values are: '${LOGPROBS_INCLUDE}'.`);
     }
   }
   config.includeLogprobs = list.includes(LOGPROBS_INCLUDE);
@@ -273,16 +273,16 @@ function applyInclude(config: TranscriptionSessionConfig, include: string[] | nu
 
 /**
  * Applies a GA `session` object (from `session.update` or `client_secrets`) to a copy of `current`. `root` names
- * the object in error params ("session"). Throws RealtimeProtocolError; `current` is never changed.
+ * the object in error params ("session"). Throws ApiError; `current` is never changed.
  */
 export function applyGaSession(current: TranscriptionSessionConfig, raw: unknown, root = "session"): TranscriptionSessionConfig {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw RealtimeProtocolError.invalidValue(root, `'${root}' must be an object.`);
+    throw ApiError.invalidParam(root, `'${root}' must be an object.`);
   }
   // The session type first: a conversation session's own fields are no reason to call it malformed.
   const type = (raw as Record<string, unknown>).type;
   if (typeof type === "string" && type !== "transcription") {
-    throw RealtimeProtocolError.invalidValue(
+    throw ApiError.invalidParam(
       at(root, "type"),
       `Earshot serves transcription sessions only: '${root}.type' must be 'transcription' (got '${type}').`,
       "unsupported_session_type",
@@ -304,10 +304,10 @@ export function applyGaSession(current: TranscriptionSessionConfig, raw: unknown
   return next;
 }
 
-/** Applies a beta (flat) transcription session object to a copy of `current`. Throws RealtimeProtocolError. */
+/** Applies a beta (flat) transcription session object to a copy of `current`. Throws ApiError. */
 export function applyBetaSession(current: TranscriptionSessionConfig, raw: unknown, root = "session"): TranscriptionSessionConfig {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw RealtimeProtocolError.invalidValue(root, `'${root}' must be an object.`);
+    throw ApiError.invalidParam(root, `'${root}' must be an object.`);
   }
   const session = parse(betaSessionSchema, raw, root);
   const next: TranscriptionSessionConfig = { ...current };
@@ -353,7 +353,7 @@ const storedConfigSchema = z.strictObject({
 /**
  * A config a client secret carried, checked again as if a client had just sent it: its shape first, then every value
  * through the same validators as `session.update` (applied as a complete beta session over the defaults), so that
- * what a secret minted by another version or replica holds is what this one accepts. Throws RealtimeProtocolError.
+ * what a secret minted by another version or replica holds is what this one accepts. Throws ApiError.
  */
 export function restoreSessionConfig(stored: unknown): TranscriptionSessionConfig {
   const config = parse(storedConfigSchema, stored, "session");
@@ -385,7 +385,7 @@ export function restoreSessionConfig(stored: unknown): TranscriptionSessionConfi
   // The format info must be this version's own for that format, not merely name it.
   const { type, sampleRate, bytesPerSample } = restored.format;
   if (config.format.type !== type || config.format.sampleRate !== sampleRate || config.format.bytesPerSample !== bytesPerSample) {
-    throw RealtimeProtocolError.invalidValue("session.input_audio_format", "The stored input audio format does not match this server's.");
+    throw ApiError.invalidParam("session.input_audio_format", "The stored input audio format does not match this server's.");
   }
   return restored;
 }

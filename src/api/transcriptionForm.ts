@@ -9,8 +9,8 @@ import {
   type TimestampGranularity,
   type TranscriptionResponseFormat,
 } from "../formats/index.js";
-import { ApiError } from "./apiErrors.js";
-import { MAX_KNOWN_SPEAKERS, MAX_SPEAKER_NAME_LENGTH } from "./channelTranscription.js";
+import { ApiError } from "./errors.js";
+import { MAX_KNOWN_SPEAKERS, MAX_SPEAKER_NAME_LENGTH } from "../transcription/channelTranscription.js";
 import {
   chunkingSetting,
   keywordsSetting,
@@ -20,7 +20,7 @@ import {
   temperatureSetting,
   type ChunkingStrategy,
   type TranscriptionSettings,
-} from "./settings.js";
+} from "../transcription/settings.js";
 
 /** Field values by name; repeated fields (`include[]`) keep every value in order. */
 export type FormFields = Map<string, string[]>;

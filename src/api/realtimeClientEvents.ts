@@ -2,8 +2,8 @@
 // through JSON.parse whole: that would copy its megabytes of base64 twice (bytes → string → the parsed value) in one
 // synchronous step. Its top-level "audio" string is located in the bytes instead, everything around it is parsed as
 // usual, and the audio is handed on as a view of the message's bytes, to be validated and decoded piece by piece.
-import { type Base64Text, bytesAsBase64Text } from "../../audio/realtime/pcm16.js";
-import { RealtimeProtocolError } from "./realtimeErrors.js";
+import { type Base64Text, bytesAsBase64Text } from "../audio/realtime/pcm16.js";
+import { ApiError } from "./errors.js";
 
 export interface ClientEvent {
   type: string;
@@ -119,7 +119,7 @@ export function findAudioString(bytes: Buffer): { start: number; end: number } |
   }
 }
 
-/** Parses one client message; throws RealtimeProtocolError (`invalid_json`) when it is not a JSON object. */
+/** Parses one client message; throws ApiError (`invalid_json`) when it is not a JSON object. */
 export function parseClientMessage(bytes: Buffer): ClientMessage {
   if (bytes.length >= SCAN_THRESHOLD_BYTES) {
     const audio = findAudioString(bytes);
@@ -143,8 +143,8 @@ function parseObject(text: string): ClientEvent {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new RealtimeProtocolError(`The message is not valid JSON: ${(error as Error).message}`, "invalid_json");
+    throw ApiError.invalidRequest(`The message is not valid JSON: ${(error as Error).message}`, "invalid_json");
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new RealtimeProtocolError("A client event must be a JSON object.", "invalid_json");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw ApiError.invalidRequest("A client event must be a JSON object.", "invalid_json");
   return parsed as ClientEvent;
 }
