@@ -8,7 +8,7 @@ import { renderVtt } from "./vtt.js";
 
 export * from "./types.js";
 export { formatTimestamp, type TimestampFormat } from "./timestamp.js";
-export { LANGUAGES, TO_LANGUAGE_CODE, languageName, normalizeLanguage } from "./languages.js";
+export { LANGUAGES, TO_LANGUAGE_CODE, languageName, normalizeLanguage } from "../transcription/languages.js";
 export { durationUsage, renderJson, resultTokens, tokenLogprobs } from "./json.js";
 export { renderText } from "./text.js";
 export { cueText, renderSrt, srtTimestamp } from "./srt.js";

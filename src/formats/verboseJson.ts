@@ -1,6 +1,6 @@
 import type { Segment, TranscriptionResult, Word } from "../engine/types.js";
 import { durationUsage } from "./json.js";
-import { languageName } from "./languages.js";
+import { languageName } from "../transcription/languages.js";
 import type { RenderOptions, TranscriptionSegment, TranscriptionVerbose, TranscriptionWord } from "./types.js";
 
 /** Whitespace and punctuation at either end of a word. */

@@ -6,6 +6,7 @@ import type { Segment, TranscriptionResult } from "../engine/types.js";
 import type { JobPriority, TranscriptionOptions, WhisperEngine } from "../engine/WhisperEngine.js";
 import { ChunkTimeline, mapSegment } from "./chunkTimeline.js";
 import type { SpeechChunk } from "./speechChunker.js";
+import { requestedLanguage } from "./languages.js";
 
 export interface ChunkSchedulerOptions {
   engine: WhisperEngine;
@@ -61,8 +62,7 @@ export class ChunkScheduler {
   private settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
 
   constructor(private readonly options: ChunkSchedulerOptions) {
-    const given = options.options.language;
-    this.language = given && given !== "auto" ? given : options.engine.info.model.multilingual ? undefined : "en";
+    this.language = requestedLanguage(options.options.language) ?? (options.engine.info.model.multilingual ? undefined : "en");
     this.signal = options.signal ? AbortSignal.any([options.signal, this.abort.signal]) : this.abort.signal;
   }
 

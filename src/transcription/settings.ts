@@ -2,7 +2,7 @@
 // flags and a realtime session's transcription settings all become TranscriptionSettings, validated by the same
 // functions, so a language, a temperature or a chunking strategy means the same thing everywhere.
 import type { Task } from "../engine/types.js";
-import { normalizeLanguage } from "../formats/languages.js";
+import { normalizeLanguage } from "./languages.js";
 import { InvalidSettingError } from "./errors.js";
 import { ENGINE_PROMPT_BYTES, ENGINE_PROMPT_RUN_BYTES, MAX_KEYWORD_LENGTH, MAX_KEYWORDS, MAX_LANGUAGES, MAX_PROMPT_BYTES, quoted } from "./fieldLimits.js";
 

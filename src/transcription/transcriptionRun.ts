@@ -11,6 +11,7 @@ import { emptyResult, mergeChunkResults } from "./chunkTimeline.js";
 import { SpeechChunker, type SpeechChunk } from "./speechChunker.js";
 import type { ChunkingStrategy } from "./settings.js";
 import { hasSpeech } from "./speechPresence.js";
+import { requestedLanguage } from "./languages.js";
 
 export interface TranscriptionRunOptions {
   engine: WhisperEngine;
@@ -188,5 +189,5 @@ const MORE_COMING_SAMPLES = 10 * SAMPLE_RATE;
 
 /** The language reported for audio with no speech: the one asked for, else the first of those allowed, else English. */
 function silentLanguage(options: TranscriptionOptions): string {
-  return options.language && options.language !== "auto" ? options.language : (options.languages?.[0] ?? "en");
+  return requestedLanguage(options.language) ?? options.languages?.[0] ?? "en";
 }

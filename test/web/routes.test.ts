@@ -6,7 +6,7 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { LANGUAGES } from "../../src/formats/languages.js";
+import { LANGUAGES } from "../../src/transcription/languages.js";
 import { WEB_ROOT } from "../../src/server/routes/web.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 

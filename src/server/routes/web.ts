@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
-import { LANGUAGES } from "../../formats/languages.js";
+import { LANGUAGES } from "../../transcription/languages.js";
 import type { ServerContext } from "../serverContext.js";
 
 /** The package's web/ directory (this file is src/server/routes/web.ts or dist/server/routes/web.js). */

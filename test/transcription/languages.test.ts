@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LANGUAGES, TO_LANGUAGE_CODE, languageName, normalizeLanguage } from "../../src/formats/languages.js";
+import { LANGUAGES, TO_LANGUAGE_CODE, languageName, normalizeLanguage } from "../../src/transcription/languages.js";
 
 describe("languages", () => {
   it("has whisper's 100 languages, cantonese included", () => {

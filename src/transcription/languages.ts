@@ -141,3 +141,11 @@ export function normalizeLanguage(input: string): string | undefined {
   if (has(TO_LANGUAGE_CODE, key)) return TO_LANGUAGE_CODE[key];
   return undefined;
 }
+
+/**
+ * The language a transcription was asked for: an ISO code, or undefined to detect it. "auto" (the engine's word for
+ * detection, which the CLI and older clients send) and "" mean detect: the one place that rule is read below the wire.
+ */
+export function requestedLanguage(language: string | undefined): string | undefined {
+  return language === undefined || language === "" || language === "auto" ? undefined : language;
+}
