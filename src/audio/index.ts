@@ -7,10 +7,11 @@ export {
   DEFAULT_DECODE_TIMEOUT_MS,
   DEFAULT_MAX_DURATION_SECONDS,
   TARGET_SAMPLE_RATE,
-  decodeAudio,
-} from "./decodeAudio.js";
+} from "./decode/types.js";
+export { decodeAudio } from "./decode/decodeAudio.js";
 export { type AudioDecodeErrorCode, AudioDecodeAbortedError, AudioDecodeError, AudioMemoryError, isAudioDecodeError } from "./errors.js";
 export { type AudioMemoryGrant, AudioMemoryBudget, AudioMemoryLease, DECODED_BYTES_PER_SECOND } from "./memoryBudget.js";
 export { sweepStaleTempDirs, tempDirPrefix } from "./tempDirs.js";
-export { FFMPEG_PATH_ENV, type FfmpegInfo, bundledFfmpegPath, checkFfmpeg, resolveFfmpegPath } from "./ffmpegPath.js";
+export { FFMPEG_PATH_ENV, type FfmpegInfo, bundledFfmpegPath, checkFfmpeg, resolveFfmpegPath } from "./ffmpeg/ffmpegPath.js";
+export { DEFAULT_FFMPEG_NICE } from "./ffmpeg/runFfmpeg.js";
 export { type DetectedFormat, SNIFF_BYTES, sniffFormat } from "./sniffFormat.js";

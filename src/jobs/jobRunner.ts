@@ -1,7 +1,7 @@
 // The worker's processor: runs a claimed job through TranscriptionService like every other request, VAD-chunked
 // (no chunk over 30 s), at batch priority (a live request waits at most for one running chunk), with the job's FLAC
 // audio streamed in as the run asks for it (never in memory whole) and progress reported as chunks finish.
-import { DEFAULT_FFMPEG_NICE } from "../audio/decodeAudio.js";
+import { DEFAULT_FFMPEG_NICE } from "../audio/index.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
 import { toApiError } from "../api/errors.js";
 import { CHUNK_SAMPLE_RATE } from "../transcription/speechChunker.js";

@@ -9,7 +9,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { AudioDecodeError, AudioMemoryError, decodeAudio } from "../../src/audio/index.js";
-import { channelCountOfLayout } from "../../src/audio/ffmpegLog.js";
+import { channelCountOfLayout } from "../../src/audio/ffmpeg/ffmpegLog.js";
 import { encodeMultichannelWav, encodeWav } from "../support/speech.js";
 
 const RATE = 44_100;

@@ -395,7 +395,7 @@ describe("StreamingResampler", () => {
   });
 
   it("matches ffmpeg's soxr on speech (24 kHz → 16 kHz): SNR ≥ 40 dB, no time offset", async () => {
-    const info = await import("../../src/audio/ffmpegPath.js").then((m) => m.checkFfmpeg());
+    const info = await import("../../src/audio/ffmpeg/ffmpegPath.js").then((m) => m.checkFfmpeg());
     expect(info.hasSoxr).toBe(true);
     const speech = await shortSpeech();
     const soxr = async (samples: Float32Array, inputRate: number, outputRate: number): Promise<Float32Array> => {

@@ -1,10 +1,15 @@
 // A signal sent to Earshot's whole process group (Ctrl-C in a terminal, `kill -INT -<pgid>`, a service manager
-// that signals the group) drains like one sent to Earshot alone: the FFmpeg decoding an upload in flight is in a
-// group of its own, so it is not killed under the upload that the drain lets finish.
+// that signals the group) drains like one sent to Earshot alone: every FFmpeg of an upload in flight (the decoder,
+// and for a batch job its FLAC encoder too) is in a group of its own, so none is killed under the upload that the
+// drain lets finish.
 import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 
 import { afterAll, describe, expect, it } from "vitest";
 
+import { JobsClient } from "../jobs/jobsClient.js";
 import { rawUpload } from "../support/abuse.js";
 import { speechOfLength } from "../support/engineFixtures.js";
 import { freePort } from "../support/loopbackPorts.js";
@@ -13,8 +18,10 @@ import { encodeWav } from "../support/speech.js";
 import { type Replica, startReplica } from "./replicas.js";
 
 const started: Replica[] = [];
+const dataDirs: string[] = [];
 afterAll(async () => {
   await Promise.all(started.map((replica) => replica.kill()));
+  for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** Pids of the processes whose parent is `pid`. */
@@ -38,4 +45,28 @@ describe("a signal to the whole process group", () => {
     expect(WINDOW_TEXT.startsWith((JSON.parse(answer.body) as { text: string }).text)).toBe(true);
     expect(await replica.exited).toBe(0);
   }, 60_000);
+
+  it("Ctrl-C while a batch job's upload is being decoded and encoded to FLAC: the job is accepted (202), stored, and runs to its result", async () => {
+    // A data dir of our own (the replica removes the one it makes): the job must still be there for the next start.
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-signal-group-jobs-"));
+    dataDirs.push(dataDir);
+    const env = { EARSHOT_PARALLEL_JOBS: "1", EARSHOT_THREADS: "1", EARSHOT_LOG_LEVEL: "warn", EARSHOT_DATA_DIR: dataDir };
+    const replica = await startReplica("group-jobs", await freePort(), env, { started, ownProcessGroup: true });
+    const upload = rawUpload(`${replica.url}/v1/audio/jobs`, { file: encodeWav(await speechOfLength(8), 16_000), filename: "speech.wav", chunkBytes: 32 * 1024, pauseMs: 200 });
+    // Both FFmpegs of the upload: the decoder and the FLAC encoder it feeds.
+    await waitFor("FFmpeg decoding and encoding the upload", async () => children(replica.pid).length >= 2, 10_000, 50);
+    process.kill(-replica.pid, "SIGINT");
+    const answer = await upload;
+    expect(answer.status, answer.body).toBe(202);
+    const { id } = JSON.parse(answer.body) as { id: string };
+    expect(await replica.exited).toBe(0);
+
+    // Shutdown does not wait for batch work: the job may have been left queued; the next start runs it.
+    const next = await startReplica("group-jobs-next", await freePort(), env, { started });
+    const jobs = new JobsClient(next.url);
+    expect((await jobs.waitFor(id, ["succeeded", "failed", "cancelled"], 60_000)).status).toBe("succeeded");
+    const result = await jobs.result(id, "json");
+    expect(result.status).toBe(200);
+    expect(WINDOW_TEXT.startsWith(((await result.json()) as { text: string }).text)).toBe(true);
+  }, 120_000);
 });

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { resolveFfmpegPath } from "../../src/audio/ffmpegPath.js";
+import { resolveFfmpegPath } from "../../src/audio/ffmpeg/ffmpegPath.js";
 
 /** Mono PCM in [-1, 1]. */
 export interface SpeechAudio {

@@ -2,7 +2,7 @@
 
 import { endianness } from "node:os";
 
-import type { AudioMemoryGrant } from "./memoryBudget.js";
+import type { AudioMemoryGrant } from "../memoryBudget.js";
 
 const LITTLE_ENDIAN_HOST = endianness() === "LE";
 

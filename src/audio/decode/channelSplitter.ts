@@ -2,7 +2,7 @@
 // WAV on its stdout; the header says how many channels there are (in-band, before the first sample, whatever the
 // order in which stdout and stderr are read), and every frame is split into one PcmAccumulator per channel, so
 // each channel is held to the same duration cap, and all of them together to the same memory grant, as mono audio.
-import type { AudioMemoryGrant } from "./memoryBudget.js";
+import type { AudioMemoryGrant } from "../memoryBudget.js";
 import { PcmAccumulator, type PcmPushResult } from "./pcmAccumulator.js";
 
 /** A WAV header longer than this is not ffmpeg's. */

@@ -3,7 +3,7 @@
 import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
 
-import { AudioDecodeError } from "./errors.js";
+import { AudioDecodeError } from "../errors.js";
 
 /**
  * The setting that overrides the bundled ffmpeg (e.g. `/usr/bin/ffmpeg`). src/config.ts reads it

@@ -1,7 +1,7 @@
 // Collects ffmpeg's stderr (run with `-loglevel level+info`) and turns a failed run into a typed error.
 
-import { AudioDecodeError } from "./errors.js";
-import type { DetectedFormat } from "./sniffFormat.js";
+import { AudioDecodeError } from "../errors.js";
+import type { DetectedFormat } from "../sniffFormat.js";
 
 /** One stderr line: `[mp3 @ 0x55d0c] [error] Header missing` → { source: "mp3", level: "error", message: "Header missing" }. */
 export interface FfmpegLogLine {
