@@ -7,10 +7,11 @@ import path from "node:path";
 
 import { type Command, InvalidArgumentError, Option } from "commander";
 
-import { ConfigError, loadClientConfig, readDotenv } from "../../config.js";
+import { CLIENT_SETTINGS, ConfigError, loadClientConfig, readDotenv } from "../../config.js";
 import { audioResponseFormats, type AudioResponseFormat } from "../../formats/index.js";
 import { followJobs, jobLabel, jobPercent, jobView, JobWaitTimeoutError, type FollowOutput } from "../jobFollower.js";
 import { isFinished, type Job, type JobFields, JOB_STATUSES, JobsApi, type JobStatus, ServerError, ServerUnreachableError } from "../jobsApi.js";
+import { settingOption } from "../settingOptions.js";
 
 /** The command's surroundings, replaceable in tests. */
 export interface JobsCommandIO {
@@ -340,8 +341,8 @@ async function cancelJobs(ctx: Context, ids: string[], options: ConnectionOption
 
 function withConnection(command: Command): Command {
   return command
-    .option("--url <url>", "the Earshot server (env EARSHOT_URL; default http://127.0.0.1:8000, or EARSHOT_HOST/EARSHOT_PORT when set)")
-    .option("--api-key <key>", "bearer key, when the server has EARSHOT_API_KEYS (env EARSHOT_API_KEY, else OPENAI_API_KEY)")
+    .addOption(settingOption("url", CLIENT_SETTINGS))
+    .addOption(settingOption("apiKey", CLIENT_SETTINGS))
     .option("--timeout <seconds>", "deadline of each API request", positiveNumber(86_400), 30);
 }
 

@@ -9,6 +9,7 @@ import { MODEL_CATALOG, type CatalogEntry, catalogEntry, MODEL_NAMES, modelUrl }
 import { describeChecks, downloadModel, type DownloadResult } from "../../models/downloadModel.js";
 import { ModelDownloadAbortedError, UnknownModelError } from "../../models/errors.js";
 import { listLocalModels, listPartialDownloads, removeModel } from "../../models/modelStore.js";
+import { settingOption } from "../settingOptions.js";
 
 /** Where the command writes; `isTTY` decides between a progress bar and plain lines. */
 export interface CommandOutput {
@@ -293,13 +294,12 @@ export function registerModelsCommand(program: Command, io: Partial<ModelsComman
     cwd: io.cwd ?? process.cwd(),
   };
   const models = program.command("models").description("list, download and remove whisper.cpp ggml models");
-  const dirOption = ["--models-dir <dir>", "models directory (env EARSHOT_MODELS_DIR, default ~/.cache/earshot/models)"] as const;
 
   models
     .command("list")
     .alias("ls")
     .description("show the model catalog, what is installed, and the models directory")
-    .option(...dirOption)
+    .addOption(settingOption("modelsDir"))
     .option("--json", "print JSON instead of a table")
     .action(async (opts: ListOptions) => guarded(ctx, () => listModels(ctx, opts)));
 
@@ -307,8 +307,8 @@ export function registerModelsCommand(program: Command, io: Partial<ModelsComman
     .command("pull")
     .description(`download models from Hugging Face (resumable, SHA-256 verified); known: ${MODEL_NAMES.join(", ")}`)
     .argument("<name...>", "model names, e.g. base.en or large-v3-turbo-q5_0")
-    .option(...dirOption)
-    .option("--base-url <url>", "download from this server instead (env EARSHOT_MODELS_BASE_URL, default Hugging Face)")
+    .addOption(settingOption("modelsDir"))
+    .addOption(settingOption("modelsBaseUrl"))
     .option("--sha256 <hex>", "expected SHA-256 of the file, instead of earshot's built-in value (one model only)")
     .option("--force", "download again even if the model is installed")
     .option("--no-progress", "do not show download progress")
@@ -319,6 +319,6 @@ export function registerModelsCommand(program: Command, io: Partial<ModelsComman
     .alias("remove")
     .description("delete installed models (and unfinished downloads) from the models directory")
     .argument("<name...>", "model names")
-    .option(...dirOption)
+    .addOption(settingOption("modelsDir"))
     .action(async (names: string[], opts: DirOption) => guarded(ctx, () => removeModels(ctx, names, opts)));
 }

@@ -4,10 +4,11 @@ import path from "node:path";
 import cliProgress from "cli-progress";
 import { type Command, InvalidArgumentError, Option } from "commander";
 
-import { loadServerConfig } from "../../config.js";
+import { loadServerConfig, type ServerConfigInput } from "../../config.js";
 import { audioResponseFormats, renderTranscription, type AudioResponseFormat } from "../../formats/index.js";
 import { InvalidSettingError } from "../../transcription/errors.js";
 import { chunkingSetting, languageSetting, type ChunkingStrategy, type TranscriptionSettings } from "../../transcription/settings.js";
+import { addSettingOptions, settingFlags } from "../settingOptions.js";
 
 interface TranscribeCommandOptions {
   model?: string;
@@ -65,11 +66,10 @@ const parseChunking = asFlag(
 
 /** `earshot transcribe FILE...`: several files, one loaded model. */
 export function registerTranscribeCommand(program: Command): void {
-  program
+  const transcribe = program
     .command("transcribe")
     .description("transcribe (or translate) audio files; any format FFmpeg decodes")
     .argument("<files...>", "audio or video files")
-    .option("-m, --model <name|path>", "model name (see `earshot models list`) or path to a ggml file (default: EARSHOT_MODEL or base)")
     .option("-l, --language <code>", "spoken language (ISO-639-1 code or name); default: detect", parseLanguage)
     .option("--translate", "translate to English")
     .option("--prompt <text>", "text to guide style and spelling")
@@ -84,14 +84,16 @@ export function registerTranscribeCommand(program: Command): void {
       'auto: cut the audio at pauses with VAD, skip silence, decode chunks in parallel; none: one block; or a server_vad object such as \'{"type":"server_vad","silence_duration_ms":800}\' (default: EARSHOT_CHUNKING or none)',
       parseChunking,
     )
-    .option("--no-progress", "no progress bar")
-    .action(async (files: string[], options: TranscribeCommandOptions) => {
-      await runTranscribe(files, options);
-    });
+    .option("--no-progress", "no progress bar");
+  // The settings it reads (model, models directory, engine, FFmpeg) have their flags from the settings table; its
+  // own --threads and --chunking above take the place of theirs (--chunking takes a server_vad object too).
+  addSettingOptions(transcribe, "transcribe").action(async (files: string[], options: TranscribeCommandOptions, command: Command) => {
+    await runTranscribe(files, options, settingFlags(command, "transcribe"));
+  });
 }
 
-async function runTranscribe(files: string[], options: TranscribeCommandOptions): Promise<void> {
-  const config = loadServerConfig();
+async function runTranscribe(files: string[], options: TranscribeCommandOptions, flags: ServerConfigInput): Promise<void> {
+  const config = loadServerConfig(flags);
   // Loaded here, not at the top: the other commands start without the engine's modules.
   const [{ ModelRegistry }, { TranscriptionService }] = await Promise.all([
     import("../../transcription/ModelRegistry.js"),
@@ -102,7 +104,7 @@ async function runTranscribe(files: string[], options: TranscribeCommandOptions)
     { model: options.model ?? config.model, extraModels: [], aliases: [], modelsDir: config.modelsDir },
     { ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}), ...(threadsPerJob ? { threadsPerJob } : {}), useGpu: config.gpuOffload, slotSharing: config.slotSharing },
   );
-  // EARSHOT_FFMPEG_PATH from the environment or .env, as the server reads it.
+  // --ffmpeg-path, else EARSHOT_FFMPEG_PATH from the environment or .env, as the server reads it.
   const service = new TranscriptionService({ models, decodeOptions: config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}, defaultChunking: config.chunking });
   const settings: TranscriptionSettings = {
     model: models.defaultModel.name,
