@@ -52,6 +52,7 @@ export const jobSettings = {
     commands: ["serve"],
     schema: z.coerce.number().int().positive().max(1000).default(4),
     doc: "job uploads received (and decoded to FLAC) at once; the next gets 429",
+    note: "With `Retry-After`.",
   },
   jobsMaxQueued: {
     env: "EARSHOT_JOBS_MAX_QUEUED",
@@ -59,7 +60,9 @@ export const jobSettings = {
     commands: ["serve"],
     schema: z.coerce.number().int().positive().max(10_000_000).default(1000),
     doc: "unfinished jobs (queued, running, uploads in flight), all keys together; the next gets 429",
-    note: "Taken before a byte of the body is read, and counted atomically across every process sharing the store (also on Redis).",
+    note:
+      "429 `jobs_queue_full` with `Retry-After`. A place is taken before a byte of the body is read, and counted atomically across every " +
+      "process sharing the store (also on Redis); an upload that fails gives its place back.",
   },
   jobsMaxQueuedPerKey: {
     env: "EARSHOT_JOBS_MAX_QUEUED_PER_KEY",
@@ -67,7 +70,7 @@ export const jobSettings = {
     commands: ["serve"],
     schema: z.coerce.number().int().positive().max(10_000_000).default(100),
     doc: "unfinished jobs of one API key (uploads in flight included); the next gets 429, other keys unaffected",
-    note: "Applies when two or more keys are configured; also on Redis.",
+    note: "429 `rate_limit_exceeded` with `Retry-After`. Applies when two or more keys are configured; also on Redis.",
   },
   jobsMaxStoredAudioMb: {
     env: "EARSHOT_JOBS_MAX_STORED_AUDIO_MB",
@@ -76,7 +79,7 @@ export const jobSettings = {
     schema: z.coerce.number().positive().max(100_000_000).default(10_240),
     doc: "embedded: FLAC audio of all unfinished jobs and uploads in flight together in the data dir, MB; beyond it 429",
     note:
-      "An upload reserves the most its FLAC can take (32 KiB a second of audio) from the length its container declares, or " +
+      "429 `jobs_queue_full`. An upload reserves the most its FLAC can take (32 KiB a second of audio) from the length its container declares, or " +
       "ahead as it is decoded. On Redis the bound is `EARSHOT_REDIS_MAX_STORED_AUDIO_MB`.",
   },
   jobsMinFreeDiskMb: {
@@ -85,6 +88,7 @@ export const jobSettings = {
     commands: ["serve"],
     schema: z.coerce.number().min(0).max(100_000_000).default(1024),
     doc: "embedded: free space the data dir's disk keeps, MB; an upload that would take it lower gets 507",
+    note: "507 `insufficient_storage` with `Retry-After`, as for a disk that fills up anyway while a job is written: nothing of the job is kept.",
   },
   jobsRetentionHours: {
     env: "EARSHOT_JOBS_RETENTION_HOURS",

@@ -37,7 +37,7 @@ export const redisSettings = {
     commands: ["serve"],
     schema: z.coerce.number().positive().max(512).default(512),
     doc: "largest FLAC audio of one job kept in Redis, MB (at most 512, Redis' string limit); beyond it 413 at submit",
-    note: "About 65 MB an hour of speech: 512 MB is about 7.5 hours (noisy audio compresses less).",
+    note: "413 `file_too_large` once the upload is decoded (only then is the FLAC's size known). About 65 MB an hour of speech: 512 MB is about 7.5 hours (noisy audio compresses less).",
   },
   redisMaxStoredAudioMb: {
     env: "EARSHOT_REDIS_MAX_STORED_AUDIO_MB",
@@ -45,6 +45,7 @@ export const redisSettings = {
     commands: ["serve"],
     schema: z.coerce.number().positive().max(1_000_000).default(4096),
     doc: "FLAC audio of all unfinished jobs kept in Redis together, MB; beyond it 429 at submit",
+    note: "429 `jobs_queue_full` until jobs finish: Redis holds everything in memory.",
   },
   jobsLockSeconds: {
     env: "EARSHOT_JOBS_LOCK_SECONDS",

@@ -46,7 +46,7 @@ export const uploadSettings = {
     commands: ["serve"],
     schema: z.coerce.number().positive().max(86_400).default(30),
     doc: "an upload that sends nothing for this long gets 408",
-    note: "Its decoder is killed and its temp file removed; a request held back by the server's own back-pressure is not idle. Batch job uploads too.",
+    note: "408 `upload_idle_timeout`; its decoder is killed and its temp file removed; a request held back by the server's own back-pressure is not idle. Batch job uploads too.",
   },
   uploadTimeoutSeconds: {
     env: "EARSHOT_UPLOAD_TIMEOUT_SECONDS",
@@ -54,6 +54,6 @@ export const uploadSettings = {
     commands: ["serve"],
     schema: z.coerce.number().positive().max(86_400).default(600),
     doc: "an upload not received whole this long after it started gets 408",
-    note: "Batch job uploads have their own, `EARSHOT_JOBS_UPLOAD_TIMEOUT_SECONDS`.",
+    note: "408 `upload_timeout`. Batch job uploads have their own, `EARSHOT_JOBS_UPLOAD_TIMEOUT_SECONDS`.",
   },
 } as const satisfies Record<string, Setting>;
