@@ -26,7 +26,7 @@ import { Worker } from "node:worker_threads";
 
 import OpenAI, { toFile } from "openai";
 
-import { getTestModelPath } from "../src/models/testModel.js";
+import { getTestModelPath } from "../src/models/testModel/index.js";
 import { percentile, rawUpload, silenceFile, type RawUploadResult } from "../test/support/abuse.js";
 import { speechOfLength } from "../test/support/engineFixtures.js";
 import { killOnExit, serverUrl } from "./serverUrl.js";

@@ -18,7 +18,7 @@ import { parseArgs, promisify } from "node:util";
 
 import { decodeAudio } from "../src/audio/index.js";
 import { WhisperEngine } from "../src/engine/WhisperEngine.js";
-import { getTestModelPath, type TestModelShape } from "../src/models/testModel.js";
+import { getTestModelPath, type TestModelShape } from "../src/models/testModel/index.js";
 import { speechPcm } from "../test/support/engineFixtures.js";
 import { encodeWav } from "../test/support/speech.js";
 

@@ -33,7 +33,7 @@ import OpenAI, { toFile } from "openai";
 
 import { decodeAudio } from "../src/audio/index.js";
 import { type Job, JobsApi } from "../src/cli/jobsApi.js";
-import { getTestModelPath } from "../src/models/testModel.js";
+import { getTestModelPath } from "../src/models/testModel/index.js";
 import { freePort } from "../test/support/loopbackPorts.js";
 import { encodeWav } from "../test/support/speech.js";
 import { cpuPhase } from "./cpuLoad.js";

@@ -35,7 +35,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { decodeAudio } from "../src/audio/index.js";
-import { getTestModelPath } from "../src/models/testModel.js";
+import { getTestModelPath } from "../src/models/testModel/index.js";
 import { COMPLETED, RealtimeClient, REALTIME_RATE, realtimeUrl } from "../test/support/realtime.js";
 import { encodeWav, runFfmpeg } from "../test/support/speech.js";
 

@@ -24,7 +24,7 @@ import { Worker } from "node:worker_threads";
 import { WebSocket } from "ws";
 
 import { killOnExit, serverUrl } from "./serverUrl.js";
-import { getTestModelPath } from "../src/models/testModel.js";
+import { getTestModelPath } from "../src/models/testModel/index.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const { values: args } = parseArgs({

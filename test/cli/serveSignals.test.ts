@@ -7,7 +7,7 @@ import path from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { getTestModelPath } from "../../src/models/testModel.js";
+import { getTestModelPath } from "../../src/models/testModel/index.js";
 import { portOpen } from "../support/loopbackPorts.js";
 
 const root = path.resolve(import.meta.dirname, "..", "..");

@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { resolveFfmpegPath } from "../../src/audio/ffmpeg/ffmpegPath.js";
-import { getTestModelPath, TEST_MODEL_SEGMENTS } from "../../src/models/testModel.js";
+import { getTestModelPath, TEST_MODEL_SEGMENTS } from "../../src/models/testModel/index.js";
 import { encodeWithFfmpeg, longSpeech, writeWav } from "../support/speech.js";
 import { insideSpeech, speechLayout, STANDARD_LAYOUT } from "../support/speechLayout.js";
 

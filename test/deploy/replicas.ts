@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import { getTestModelPath } from "../../src/models/testModel.js";
+import { getTestModelPath } from "../../src/models/testModel/index.js";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 

@@ -9,7 +9,7 @@ import type { NativeWhisperModel, NativeWhisperState } from "../../src/engine/na
 import { SlotSharing } from "../../src/engine/SlotSharing.js";
 import { StatePool } from "../../src/engine/StatePool.js";
 import type { WhisperEngine } from "../../src/engine/WhisperEngine.js";
-import { getTestModelPath } from "../../src/models/testModel.js";
+import { getTestModelPath } from "../../src/models/testModel/index.js";
 import { loadTestEngine, speechOfLength } from "../support/engineFixtures.js";
 
 let model: NativeWhisperModel;

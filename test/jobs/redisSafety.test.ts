@@ -21,7 +21,7 @@ import type { TranscriptionResult } from "../../src/engine/types.js";
 import { RedisJobBackend, type RedisJobBackendOptions } from "../../src/jobs/redis/RedisJobBackend.js";
 import type { JobOutcome, NewJob } from "../../src/jobs/types.js";
 import { generateWebhookSecret } from "../../src/jobs/webhookSecret.js";
-import { getTestModelPath } from "../../src/models/testModel.js";
+import { getTestModelPath } from "../../src/models/testModel/index.js";
 import { resolveTls } from "../../src/server/tls.js";
 import { startWorkerServer } from "../../src/server/workerServer.js";
 import { ApiError } from "../../src/api/errors.js";

@@ -10,7 +10,7 @@ import {
   getTestModelPath,
   testModelHparams,
   whisperSpecialTokens,
-} from "../../src/models/testModel.js";
+} from "../../src/models/testModel/index.js";
 
 // ---------------------------------------------------------------------------------------------
 // A minimal, independent reader of legacy ggml whisper files (mirrors whisper_model_load).

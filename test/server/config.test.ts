@@ -8,7 +8,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 import { WhisperEngine } from "../../src/engine/WhisperEngine.js";
-import { getTestModelPath } from "../../src/models/testModel.js";
+import { getTestModelPath } from "../../src/models/testModel/index.js";
 import { startServer } from "../../src/server/server.js";
 import { ConfigError, DEFAULT_ALIASES, DEFAULT_CORS_ORIGINS, loadConfig, loadServerConfig, readDotenv } from "../../src/config.js";
 import { makeDirectory } from "../../src/makeDirectory.js";

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { TEST_MODEL_SEGMENTS } from "../../src/models/testModel.js";
+import { TEST_MODEL_SEGMENTS } from "../../src/models/testModel/index.js";
 import { expectedText, expectNoTempFiles, longSpeechWav, makeAudioFiles, removeAudioFiles, startTestServer, WINDOW_TEXT, type AudioFiles, type TestServer } from "../support/server.js";
 
 const run = promisify(execFile);

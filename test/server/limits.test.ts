@@ -9,7 +9,7 @@ import path from "node:path";
 import { toFile } from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { getTestModelPath } from "../../src/models/testModel.js";
+import { getTestModelPath } from "../../src/models/testModel/index.js";
 import { childProcesses, rawUpload, rssBytes, sampleMax, silenceFile } from "../support/abuse.js";
 import { expectNoTempFiles, longSpeechWav, readyStats, sleep, startTestServer, waitFor, WINDOW_TEXT, type TestServer } from "../support/server.js";
 

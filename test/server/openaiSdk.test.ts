@@ -6,7 +6,7 @@ import path from "node:path";
 import OpenAI, { toFile } from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { getTestModelPath, TEST_MODEL_SEGMENTS } from "../../src/models/testModel.js";
+import { getTestModelPath, TEST_MODEL_SEGMENTS } from "../../src/models/testModel/index.js";
 import {
   expectedText,
   expectNoTempFiles,

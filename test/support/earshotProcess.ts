@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
-import { getTestModelPath } from "../../src/models/testModel.js";
+import { getTestModelPath } from "../../src/models/testModel/index.js";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 

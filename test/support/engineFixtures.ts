@@ -1,7 +1,7 @@
 // Shared fixtures for tests that run the real engine: the generated test model and 16 kHz speech.
 import { decodeAudio } from "../../src/audio/index.js";
 import { WhisperEngine, type EngineOptions } from "../../src/engine/WhisperEngine.js";
-import { getTestModelPath } from "../../src/models/testModel.js";
+import { getTestModelPath } from "../../src/models/testModel/index.js";
 import { encodeWav, longSpeech } from "./speech.js";
 
 let speech16k: Promise<Float32Array> | undefined;

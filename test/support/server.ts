@@ -7,7 +7,7 @@ import path from "node:path";
 import OpenAI from "openai";
 import { expect } from "vitest";
 
-import { getTestModelPath, TEST_MODEL_SEGMENTS } from "../../src/models/testModel.js";
+import { getTestModelPath, TEST_MODEL_SEGMENTS } from "../../src/models/testModel/index.js";
 import { startServer, type RunningServer, type StartServerOptions } from "../../src/server/server.js";
 import { loadServerConfig, type ServerConfigInput } from "../../src/config.js";
 import { speechOfLength } from "./engineFixtures.js";

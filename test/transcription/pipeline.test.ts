@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { TranscriptionResult } from "../../src/engine/types.js";
 import type { WhisperEngine } from "../../src/engine/WhisperEngine.js";
-import { getTestModelPath } from "../../src/models/testModel.js";
+import { getTestModelPath } from "../../src/models/testModel/index.js";
 import { ModelRegistry } from "../../src/transcription/ModelRegistry.js";
 import { TranscriptionService } from "../../src/transcription/TranscriptionService.js";
 import type { TranscriptionSettings } from "../../src/transcription/settings.js";

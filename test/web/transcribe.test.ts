@@ -7,7 +7,7 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { TEST_MODEL_SEGMENTS } from "../../src/models/testModel.js";
+import { TEST_MODEL_SEGMENTS } from "../../src/models/testModel/index.js";
 import { chooseFile, eventually, launchChromium, meterLevel, openPage, pausePlayer, playerTime, screenshot, unnamedControls, waitForReady } from "../support/browser.js";
 import { expectNoTempFiles, longSpeechWav, startTestServer, type TestServer } from "../support/server.js";
 import { longSpeech, writeWav } from "../support/speech.js";

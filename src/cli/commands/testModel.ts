@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 
-import { generateTestModel, getTestModelPath, type TestModelShape } from "../../models/testModel.js";
+import { generateTestModel, getTestModelPath, type TestModelShape } from "../../models/testModel/index.js";
 
 const shapes: TestModelShape[] = ["tiny", "tiny.en", "base", "base.en"];
 
