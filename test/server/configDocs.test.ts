@@ -1,6 +1,7 @@
 // The settings table is the one spelling of every setting: docs/configuration.md is what it renders, the page names
-// every EARSHOT_* variable the code reads, every setting a command reads has its flag there, and ConfigError's hint
-// names only flags that exist. Light: no server, no engine.
+// every EARSHOT_* variable the code reads, every setting a command reads has its flag there, ConfigError's hint
+// names only flags that exist, and what the table marks secret is masked in logs and messages. Light: no server,
+// no engine.
 import fs from "node:fs";
 import path from "node:path";
 
@@ -12,7 +13,7 @@ import { registerModelsCommand } from "../../src/cli/commands/models.js";
 import { registerServeCommand } from "../../src/cli/commands/serve.js";
 import { registerTranscribeCommand } from "../../src/cli/commands/transcribe.js";
 import { registerWorkerCommand } from "../../src/cli/commands/worker.js";
-import { CLIENT_SETTINGS, ConfigError, loadServerConfig, SERVER_SETTINGS, settingLabel } from "../../src/config.js";
+import { CLIENT_SETTINGS, ConfigError, describeConfig, loadServerConfig, SERVER_SETTINGS, settingLabel } from "../../src/config.js";
 import { renderConfigPage } from "../../src/config/configPage.js";
 import { OTHER_VARIABLE_GROUPS } from "../../src/config/otherVariables.js";
 import { flagCommands, flagName, type CommandName, type Setting } from "../../src/config/setting.js";
@@ -138,5 +139,40 @@ describe("the settings' flags", () => {
     expect(refused({ jobsMaxQueued: "0" })).toContain("(flag --jobs-max-queued, env EARSHOT_JOBS_MAX_QUEUED)");
     expect(refused({ gpuOffload: "sometimes" })).toContain("(flag --no-gpu-offload, env EARSHOT_GPU_OFFLOAD)");
     expect(refused({ workerPort: "http" })).toContain("(flag --port of earshot worker, env EARSHOT_WORKER_PORT)");
+  });
+});
+
+describe("the settings the table marks secret", () => {
+  const secrets = {
+    apiKeys: "sk-first-secret-key-0001,sk-second-secret-key-02",
+    secretKey: "a-realtime-signing-key-of-40-bytes-000000",
+    webhookSecret: `whsec_${Buffer.alloc(32, 7).toString("base64")}`,
+    redisUrl: "redis://earshot:redis-password@127.0.0.1:6379",
+  };
+
+  it("are exactly these", () => {
+    const marked = Object.entries(SERVER_SETTINGS).filter(([, setting]) => (setting as Setting).secret !== undefined).map(([key]) => key);
+    expect(marked.sort()).toEqual(Object.keys(secrets).sort());
+  });
+
+  it("are masked in the startup log's configuration", () => {
+    const shown = JSON.stringify(describeConfig(loadServerConfig(secrets, {}, {})));
+    for (const value of [...secrets.apiKeys.split(","), secrets.secretKey, secrets.webhookSecret, "redis-password"]) expect(shown).not.toContain(value);
+    expect(shown).toContain("redis://****@127.0.0.1:6379");
+  });
+
+  it("are masked in ConfigError's message", () => {
+    const message = (flags: Record<string, string>) => {
+      try {
+        loadServerConfig(flags, {}, {});
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error("expected a ConfigError");
+    };
+    expect(message({ secretKey: "short-secret" })).not.toContain("short-secret");
+    expect(message({ webhookSecret: "whsec_c2hvcnQ=" })).not.toContain("c2hvcnQ");
+    expect(message({ apiKeys: "sk-short" })).not.toContain("sk-short");
+    expect(message({ redisUrl: "http://user:pass-word@host" })).not.toContain("pass-word");
   });
 });
