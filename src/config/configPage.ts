@@ -18,7 +18,9 @@ its effective configuration (secrets masked).
 
 Switches take \`1\`/\`0\`, \`true\`/\`false\` or \`yes\`/\`no\`; lists are comma-separated; MB are MiB. A flag is
 offered by the commands listed beside it; a command marked "variable only" reads the setting from the environment
-or \`.env\` alone. \`earshot <command> --help\` prints the same flags with their variables and defaults.`;
+or \`.env\` alone. \`earshot <command> --help\` prints the same flags with their variables and defaults. Give secrets
+(API keys, signing keys, a Redis URL with a password) as variables or in \`.env\` rather than as flags: a command
+line is visible to every user of the machine (\`ps\`).`;
 
 /** The whole page, Markdown. */
 export function renderConfigPage(): string {
