@@ -1,6 +1,8 @@
-// The Redis backend against a real redis-server: its contract (../../src/jobs/types.ts) with a processor that
-// reads the job's audio and answers; each backend below has its own connections, as separate processes would.
-// The whole server with real transcriptions, several processes and kill -9 is test/jobs/redisProcesses.test.ts.
+// The Redis backend against a real redis-server: the JobBackend contract (backendContract.ts, the same suite as the
+// embedded backend's) with a processor that reads the job's audio and answers; each backend below has its own
+// connections, as separate processes would. Then what only Redis has: its claim scripts' lock tokens, and Redis
+// going away. The whole server with real transcriptions, several processes and kill -9 is
+// test/jobs/redisProcesses.test.ts.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -8,15 +10,16 @@ import path from "node:path";
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import type { TranscriptionResult } from "../../src/engine/types.js";
+import { ApiError } from "../../src/api/errors.js";
 import { AUDIO_PART_BYTES } from "../../src/jobs/redis/audioTransfer.js";
 import { RedisJobBackend, type RedisJobBackendOptions } from "../../src/jobs/redis/RedisJobBackend.js";
 import { scripts } from "../../src/jobs/redis/scripts.js";
 import { hashFromReply, recordFromHash } from "../../src/jobs/redis/records.js";
-import { JobCancelledError, JobInterruptedError, UnknownCursorError, type ClaimedJob, type JobOutcome, type JobRecord, type NewJob } from "../../src/jobs/types.js";
-import { ApiError } from "../../src/api/errors.js";
+import type { JobOutcome } from "../../src/jobs/types.js";
 import { startTestRedis, type TestRedis } from "../support/redis.js";
 import { waitFor } from "../support/server.js";
+import { describeJobBackendContract } from "./backendContract.js";
+import { audioFile as audioFileIn, newJob, onAbort, resultFor } from "./backendFixtures.js";
 
 let redis: TestRedis;
 let dir: string;
@@ -44,47 +47,7 @@ function backend(options: Partial<RedisJobBackendOptions> = {}): RedisJobBackend
 /** A second backend on the same Redis and prefix: another process. */
 const peer = (of: RedisJobBackend, options: Partial<RedisJobBackendOptions> = {}) => backend({ url: of.options.url, prefix: of.keys.prefix, ...options });
 
-function newJob(owner = "key_a", overrides: Partial<NewJob> = {}): NewJob {
-  return {
-    owner,
-    task: "transcribe",
-    model: "whisper-1",
-    filename: "clip.wav",
-    metadata: { batch: "7" },
-    webhookUrl: null,
-    settings: { model: "whisper-1", task: "transcribe", chunking: { type: "server_vad", silenceDurationMs: 500 } },
-    render: { responseFormat: "json", timestampGranularities: [], includeLogprobs: false, includeLanguages: false },
-    audioSeconds: 12.5,
-    ...overrides,
-  };
-}
-
-/** A FLAC-named file of `bytes` random bytes (the backend stores the bytes as they are). */
-function audioFile(bytes = 4096): { path: string; bytes: number; content: Buffer } {
-  const content = randomBytes(bytes);
-  const file = path.join(dir, `incoming-${randomBytes(4).toString("hex")}.flac`);
-  fs.writeFileSync(file, content);
-  return { path: file, bytes, content };
-}
-
-/** Calls `listener` once `signal` aborts (at once when it already has: a job can be stopped before it starts). */
-function onAbort(signal: AbortSignal, listener: () => void): void {
-  if (signal.aborted) listener();
-  else signal.addEventListener("abort", listener, { once: true });
-}
-
-function resultFor(job: ClaimedJob): TranscriptionResult {
-  const audio = fs.readFileSync(job.audioPath);
-  return {
-    task: "transcribe",
-    language: "en",
-    languageProbability: null,
-    duration: job.record.audioSeconds,
-    text: `heard ${audio.length} bytes of ${job.record.id}`,
-    segments: [],
-    timings: {} as TranscriptionResult["timings"],
-  };
-}
+const audioFile = (bytes?: number) => audioFileIn(dir, bytes);
 
 beforeAll(async () => {
   redis = await startTestRedis();
@@ -99,196 +62,25 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe("API side", () => {
-  it("submit stores a queued job with its audio (the file taken over), owner-scoped get, list, result", async () => {
-    const api = backend();
-    const audio = audioFile();
-    const job = await api.submit(newJob(), audio);
-    expect(job).toMatchObject({ status: "queued", owner: "key_a", attempts: 0, startedAt: null, completedAt: null, error: null, metadata: { batch: "7" } });
-    expect(job.id).toMatch(/^job_[0-9a-f]{24}$/);
-    expect(job.progress).toEqual({ audioSecondsDone: 0, audioSecondsTotal: 12.5 });
-    expect(job.settings).toEqual(newJob().settings);
-    expect(job.render.timestampGranularities).toEqual([]);
-    expect(fs.existsSync(audio.path)).toBe(false);
-    expect(Buffer.compare((await api.api.getBuffer(api.keys.audio(job.id)))!, audio.content)).toBe(0);
-    expect(await api.get("key_a", job.id)).toEqual(job);
-    expect(await api.get("key_b", job.id)).toBeUndefined();
-    expect(await api.get("key_a", "job_000000000000000000000000")).toBeUndefined();
-    expect(await api.result("key_a", job.id)).toBeUndefined();
-    expect(await api.counts()).toEqual({ queued: 1, running: 0 });
-    expect(await api.list("key_b", { limit: 20 })).toEqual({ jobs: [], hasMore: false });
-    expect(await api.cancel("key_b", job.id)).toBeUndefined();
-  });
-
-  it("list: newest first, after, limit, status, hasMore; an after of another owner is an unknown cursor", async () => {
-    const api = backend();
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await api.submit(newJob(), audioFile(100))).id);
-    const other = await api.submit(newJob("key_b"), audioFile(100));
-    await api.cancel("key_a", ids[1]!);
-    await api.cancel("key_a", ids[3]!);
-    const newestFirst = [...ids].reverse();
-    expect((await api.list("key_a", { limit: 20 })).jobs.map((j) => j.id)).toEqual(newestFirst);
-    const first = await api.list("key_a", { limit: 2 });
-    expect(first.jobs.map((j) => j.id)).toEqual(newestFirst.slice(0, 2));
-    expect(first.hasMore).toBe(true);
-    const second = await api.list("key_a", { limit: 2, after: first.jobs[1]!.id });
-    expect(second.jobs.map((j) => j.id)).toEqual(newestFirst.slice(2, 4));
-    const last = await api.list("key_a", { limit: 2, after: second.jobs[1]!.id });
-    expect(last).toMatchObject({ jobs: [{ id: ids[0] }], hasMore: false });
-    expect((await api.list("key_a", { limit: 20, status: "cancelled" })).jobs.map((j) => j.id)).toEqual([ids[3], ids[1]]);
-    expect((await api.list("key_a", { limit: 1, status: "queued", after: ids[3] })).jobs.map((j) => j.id)).toEqual([ids[2]]);
-    await expect(api.list("key_a", { limit: 5, after: other.id })).rejects.toThrow(UnknownCursorError);
-    await expect(api.list("key_a", { limit: 5, after: "job_000000000000000000000000" })).rejects.toThrow(UnknownCursorError);
-  });
-
-  it("cancel: a queued job at once, idempotent, one settled event, audio freed; sweepExpired deletes finished jobs only", async () => {
-    const api = backend();
-    const settled: JobRecord[] = [];
-    api.onSettled((job) => settled.push(job));
-    const keep = await api.submit(newJob(), audioFile(1000));
-    const job = await api.submit(newJob(), audioFile(1000));
-    expect(Number(await api.api.get(api.keys.audioBytes))).toBe(2000);
-    const cancelled = await api.cancel("key_a", job.id);
-    expect(cancelled).toMatchObject({ id: job.id, status: "cancelled", completedAt: expect.any(Number) });
-    expect(await api.cancel("key_a", job.id)).toEqual(cancelled);
-    expect(settled.map((j) => [j.id, j.status])).toEqual([[job.id, "cancelled"]]);
-    expect(await api.api.exists(api.keys.audio(job.id))).toBe(0);
-    expect(Number(await api.api.get(api.keys.audioBytes))).toBe(1000);
-    expect(await api.queue.getJobState(job.id)).toBe("unknown");
-    expect(await api.counts()).toEqual({ queued: 1, running: 0 });
-
-    expect(await api.sweepExpired(cancelled!.completedAt!)).toBe(0);
-    expect(await api.sweepExpired(Date.now() + 1)).toBe(1);
-    expect(await api.get("key_a", job.id)).toBeUndefined();
-    expect(await api.api.exists(api.keys.job(job.id))).toBe(0);
-    expect((await api.list("key_a", { limit: 20 })).jobs.map((j) => j.id)).toEqual([keep.id]);
-    expect(await api.get("key_a", keep.id)).toMatchObject({ status: "queued" });
-  });
-
-  it("limits: one job's audio beyond the limit is 413, all jobs' audio beyond the budget is 429; the file goes either way", async () => {
-    const api = backend({ maxJobAudioBytes: 3000, maxStoredAudioBytes: 5000 });
-    const big = audioFile(3001);
-    const tooLarge = (await api.submit(newJob(), big).catch((error: unknown) => error)) as ApiError;
-    expect(tooLarge).toBeInstanceOf(ApiError);
-    expect(tooLarge).toMatchObject({ status: 413, param: "file", code: "file_too_large", type: "invalid_request_error" });
-    expect(tooLarge.message).toMatch(/EARSHOT_REDIS_MAX_JOB_AUDIO_MB/);
-    expect(fs.existsSync(big.path)).toBe(false);
-    await api.submit(newJob(), audioFile(3000));
-    const second = audioFile(2001);
-    const full = (await api.submit(newJob(), second).catch((error: unknown) => error)) as ApiError;
-    expect(full).toMatchObject({ status: 429, code: "jobs_queue_full", type: "rate_limit_error", headers: { "Retry-After": "60" } });
-    expect(fs.existsSync(second.path)).toBe(false);
-    expect(await api.counts()).toEqual({ queued: 1, running: 0 });
-    expect(Number(await api.api.get(api.keys.audioBytes))).toBe(3000);
-    await api.submit(newJob(), audioFile(2000));
-  });
+describeJobBackendContract("Redis", {
+  make: (bounds) => backend(bounds),
+  // Each process checks the bounds it is configured with: the peer has the same.
+  peer: (of) => peer(of, of.options),
+  scratchDir: () => dir,
+  storedAudio: async (api, id) => (await api.api.getBuffer(api.keys.audio(id))) ?? undefined,
+  storedAudioBytes: async (api) => Number(await api.api.get(api.keys.audioBytes)),
+  holdsRecord: async (api, id) => (await api.api.exists(api.keys.job(id))) === 1,
+  // BullMQ's queue: a job it no longer has is "unknown".
+  claimable: async (api, id) => (await api.queue.getJobState(id)) !== "unknown",
+  jobAudioLimit: { setting: "EARSHOT_REDIS_MAX_JOB_AUDIO_MB" },
+  // Several parts of the audio transfer (audioTransfer.ts).
+  largeAudioBytes: 2 * AUDIO_PART_BYTES + 5000,
+  claimedAudio: "copy",
+  crossProcessCancelMs: 1_000,
+  cancelsInProcessAtOnce: false,
 });
 
-describe("worker side", () => {
-  it("a worker in another process claims, reports progress, stores the result once; the audio (in several parts) arrives whole; its copy is removed", async () => {
-    const api = backend({ maxJobAudioBytes: 3 * AUDIO_PART_BYTES, maxStoredAudioBytes: 3 * AUDIO_PART_BYTES });
-    const worker = peer(api);
-    const apiSettled: JobRecord[] = [];
-    const workerSettled: JobRecord[] = [];
-    api.onSettled((job) => apiSettled.push(job));
-    worker.onSettled((job) => workerSettled.push(job));
-    const size = 2 * AUDIO_PART_BYTES + 5000;
-    const audio = audioFile(size);
-    const submitted = await api.submit(newJob(), audio);
-    expect(await api.api.strlen(api.keys.audio(submitted.id))).toBe(size);
-    const paths: string[] = [];
-    let running: JobRecord | undefined;
-    worker.startWorker(async (job) => {
-      paths.push(job.audioPath);
-      expect(Buffer.compare(fs.readFileSync(job.audioPath), audio.content)).toBe(0);
-      job.progress(6, 12.5);
-      await waitFor("progress stored", async () => (await api.get("key_a", job.record.id))?.progress.audioSecondsDone === 6);
-      running = await api.get("key_a", job.record.id);
-      return { status: "succeeded", result: resultFor(job) };
-    }, { concurrency: 1 });
-    const done = await waitFor("job succeeded", async () => {
-      const job = await api.get("key_a", submitted.id);
-      return job?.status === "succeeded" ? job : undefined;
-    });
-    expect(running).toMatchObject({ status: "running", attempts: 1, startedAt: expect.any(Number), progress: { audioSecondsDone: 6, audioSecondsTotal: 12.5 } });
-    expect(done).toMatchObject({ status: "succeeded", attempts: 1, error: null, progress: { audioSecondsDone: 12.5, audioSecondsTotal: 12.5 } });
-    expect(done.completedAt).toBeGreaterThanOrEqual(done.startedAt!);
-    expect((await api.result("key_a", submitted.id))?.text).toBe(`heard ${size} bytes of ${submitted.id}`);
-    expect(await api.result("key_b", submitted.id)).toBeUndefined();
-    await waitFor("settled event", async () => workerSettled.length === 1);
-    expect(workerSettled[0]).toEqual(done);
-    expect(apiSettled).toEqual([]);
-    expect(paths).toHaveLength(1);
-    await waitFor("audio copy removed", async () => !fs.existsSync(path.dirname(paths[0]!)));
-    expect(await api.api.exists(api.keys.audio(submitted.id))).toBe(0);
-    expect(Number(await api.api.get(api.keys.audioBytes))).toBe(0);
-  });
-
-  it("cancel from the API process aborts the processor in the worker process within a second, and its outcome is discarded", async () => {
-    const api = backend();
-    const worker = peer(api);
-    const workerSettled: JobRecord[] = [];
-    worker.onSettled((job) => workerSettled.push(job));
-    const submitted = await api.submit(newJob(), audioFile());
-    let aborted: { reason: unknown; after: number } | undefined;
-    let started = 0;
-    worker.startWorker(
-      (job) =>
-        new Promise<JobOutcome>((resolve) => {
-          started = Date.now();
-          onAbort(job.signal, () => {
-            aborted = { reason: job.signal.reason, after: Date.now() };
-            // A late success: must not be stored.
-            resolve({ status: "succeeded", result: resultFor(job) });
-          });
-        }),
-      { concurrency: 1 },
-    );
-    await waitFor("job running", async () => started > 0);
-    expect(await api.get("key_a", submitted.id)).toMatchObject({ status: "running" });
-    const cancelledAt = Date.now();
-    expect(await api.cancel("key_a", submitted.id)).toMatchObject({ status: "cancelled" });
-    await waitFor("processor aborted", async () => aborted !== undefined, 3_000);
-    expect(started).toBeGreaterThan(0);
-    expect(aborted!.reason).toBeInstanceOf(JobCancelledError);
-    expect(aborted!.after - cancelledAt).toBeLessThan(1_000);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await api.get("key_a", submitted.id)).toMatchObject({ status: "cancelled" });
-    expect(await api.result("key_a", submitted.id)).toBeUndefined();
-    expect(workerSettled).toEqual([]);
-  });
-
-  it("stop() interrupts a running job, which goes back to the queue and is run again by the next worker", async () => {
-    const api = backend();
-    const first = peer(api);
-    const submitted = await api.submit(newJob(), audioFile());
-    let reason: unknown;
-    let started = false;
-    first.startWorker(
-      (job) =>
-        new Promise<JobOutcome>((resolve) => {
-          started = true;
-          onAbort(job.signal, () => {
-            reason = job.signal.reason;
-            resolve({ status: "interrupted" });
-          });
-        }),
-      { concurrency: 1 },
-    );
-    await waitFor("job running", async () => started);
-    await first.close();
-    expect(reason).toBeInstanceOf(JobInterruptedError);
-    expect(await api.get("key_a", submitted.id)).toMatchObject({ status: "queued", startedAt: null, attempts: 1, progress: { audioSecondsDone: 0 } });
-    const second = peer(api);
-    second.startWorker(async (job) => ({ status: "succeeded", result: resultFor(job) }), { concurrency: 1 });
-    const done = await waitFor("job succeeded", async () => {
-      const job = await api.get("key_a", submitted.id);
-      return job?.status === "succeeded" ? job : undefined;
-    });
-    expect(done.attempts).toBe(2);
-  });
-
+describe("Redis claims", () => {
   it("a claim whose lock was taken over cannot store anything; recovered too often, the job fails", async () => {
     const api = backend({ maxRecoveries: 1 });
     const submitted = await api.submit(newJob(), audioFile());

@@ -209,6 +209,8 @@ export class RedisJobBackend implements JobBackend {
     const id = newJobId();
     const placeId = place === undefined ? "" : (place as RedisPlace)[PLACE_ID];
     if (placeId === undefined || (placeId !== "" && !this.placesHere.has(placeId))) {
+      // The file is taken over in every outcome (../types.ts), this one included.
+      await rm(audio.path, { force: true });
       throw new Error("RedisJobBackend: submit was given a place this backend did not give (or one already used)");
     }
     let reply: [string, unknown] | undefined;
