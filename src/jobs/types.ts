@@ -1,7 +1,7 @@
 // Batch transcription jobs: the job record, what a job asks for, and the contract every queue backend keeps
 // (embedded SQLite in src/jobs/sqlite/, BullMQ on Redis in src/jobs/redis/).
 //
-// THE CONTRACT (a backend is written from this comment alone)
+// THE CONTRACT (a backend is written from this comment alone; test/jobs/backendContract.ts runs it on both)
 //
 // Two sides use a backend: the API (routes in src/server/routes/jobs.ts: submit, get, list, cancel, result) and
 // the worker (src/jobs/jobRunner.ts: claims jobs and transcribes them through TranscriptionService). One process
@@ -15,18 +15,20 @@
 // decoded audio (16 kHz, mono, 16-bit; see jobAudio.ts): `submit(job, audio)`. The backend takes the file over in
 // every outcome, success or throw: the embedded backend renames it into its jobs directory, the Redis backend
 // reads it into Redis (the same bytes) and deletes it. On the worker side the backend hands the processor a local
-// path to that FLAC file (`ClaimedJob.audioPath`), valid until the processor has settled; a backend that had to
-// fetch it (Redis) removes its copy afterwards. The job's audio is deleted with the job (retention, see below).
+// path to that FLAC file (`ClaimedJob.audioPath`), valid until the processor has settled (a cancel included); a
+// backend that had to fetch it (Redis) removes its copy afterwards. The stored audio goes once the job is finished
+// and no processor reads it, at the latest with the job (retention, see below).
 //
 // Places. A job takes a place before its upload is read: `reserve(owner)` counts it against the bound of unfinished
-// jobs of all owners together (maxQueued) and of this owner (maxQueuedPerOwner) along with every job queued or
-// running and every place held, atomically (across processes), and throws a 429 ApiError when either is reached, so
-// N concurrent uploads against a bound of M leave exactly M jobs. The place is handed to `submit` (which turns it
-// into the job, in the same atomic step) or released when the upload fails. A place whose holder is gone (its
-// process died mid-upload) lapses by itself within about a minute. While the upload is decoded, the place also asks
-// for room for the job's audio at rest (`reserveAudio`, with the most the FLAC can take so far): the embedded
-// backend counts it against its stored-audio budget and the disk's free space (429 / 507 when there is none); Redis
-// checks its own budget at submit. `submit` without a place checks the bounds itself.
+// jobs of all owners together (maxQueued) and of this owner (maxQueuedPerOwner) along with every job queued or running
+// and every place held, atomically (across processes), and throws a 429 ApiError when either is reached, so N
+// concurrent uploads against a bound of M leave exactly M jobs (the bounds are the settings of the process that counts:
+// processes sharing a store are given the same). The place is handed to `submit` (which turns it into the job, in the
+// same atomic step) or released when the upload fails. A place whose holder is gone (its process died mid-upload)
+// lapses by itself within about a minute. While the upload is decoded, the place also asks for room for the job's audio
+// at rest (`reserveAudio`, with the most the FLAC can take so far): the embedded backend counts it against its
+// stored-audio budget and the disk's free space (429 / 507 when there is none); Redis checks its own budget at submit.
+// `submit` without a place checks the bounds itself.
 //
 // States. queued → running → succeeded | failed; queued | running → cancelled. A job that was running when its
 // worker stopped (shutdown, crash, kill -9) goes back to queued and runs again from the start, in this or another
@@ -36,8 +38,9 @@
 // cancel(owner, id). Idempotent: cancelling a finished or cancelled job returns it unchanged. A queued job
 // becomes cancelled at once (completedAt set). A running job becomes cancelled at once too (the record says so
 // from this call on), and the processor working on it, in whichever process, sees `ClaimedJob.signal` abort with
-// a JobCancelledError within about a second (the embedded backend aborts it synchronously; Redis through pub/sub);
-// whatever the processor returns afterwards is discarded (no result is stored for a cancelled job).
+// a JobCancelledError within about a second (the embedded backend aborts it synchronously in its own process, and
+// at the worker's next one-second tick in another process sharing the data dir; Redis through pub/sub); whatever the
+// processor returns afterwards is discarded (no result is stored for a cancelled job).
 //
 // list(owner, query). Newest first (by creation, ties by submission order), `limit` jobs at most, those created
 // before the job `after` when given, only `status` when given; `hasMore` tells whether older ones remain.
