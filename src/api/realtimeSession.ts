@@ -17,7 +17,7 @@ import { DEFAULT_PREFIX_PADDING_MS, DEFAULT_SILENCE_DURATION_MS, DEFAULT_VAD_THR
 import { InvalidSettingError } from "../transcription/errors.js";
 import { ApiError, toApiError } from "./errors.js";
 import { quoted } from "../transcription/fieldLimits.js";
-import { keywordsSetting, languageSetting, languagesSetting, promptSetting } from "../transcription/settings.js";
+import { keywordsSetting, languageSetting, languagesSetting, promptSetting, type TranscriptionSettings } from "../transcription/settings.js";
 
 export const LOGPROBS_INCLUDE = "item.input_audio_transcription.logprobs";
 
@@ -168,7 +168,7 @@ function at(root: string, key: string): string {
   return root ? `${root}.${key}` : key;
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, root: string): T {
+export function parse<T>(schema: z.ZodType<T>, value: unknown, root: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
@@ -324,139 +324,15 @@ export function applyBetaSession(current: TranscriptionSessionConfig, raw: unkno
   return next;
 }
 
-// A config as a client secret carries it (the JSON of a TranscriptionSessionConfig, from whichever version or
-// replica minted it). Every field is required and no other is allowed: a secret from a version with another shape is
-// refused, not half-read.
-const storedConfigSchema = z.strictObject({
-  format: z.strictObject({ type: z.string(), betaName: z.string(), sampleRate: z.number(), bytesPerSample: z.number() }),
-  noiseReduction: z.enum(["near_field", "far_field"]).nullable(),
-  model: z.string().min(1),
-  language: z.string().nullable(),
-  languages: z.array(z.string()),
-  keywords: z.array(z.string()),
-  prompt: z.string(),
-  delay: z.enum(["minimal", "low", "medium", "high", "xhigh"]).nullable(),
-  livePartials: z.boolean(),
-  turnDetection: z
-    .strictObject({
-      type: z.enum(["server_vad", "semantic_vad"]),
-      threshold: z.number(),
-      prefixPaddingMs: z.number(),
-      silenceDurationMs: z.number(),
-      eagerness: z.enum(["low", "medium", "high", "auto"]).optional(),
-      idleTimeoutMs: z.number().nullable(),
-    })
-    .nullable(),
-  includeLogprobs: z.boolean(),
-});
-
-/**
- * A config a client secret carried, checked again as if a client had just sent it: its shape first, then every value
- * through the same validators as `session.update` (applied as a complete beta session over the defaults), so that
- * what a secret minted by another version or replica holds is what this one accepts. Throws ApiError.
- */
-export function restoreSessionConfig(stored: unknown): TranscriptionSessionConfig {
-  const config = parse(storedConfigSchema, stored, "session");
-  const turn = config.turnDetection;
-  const wire = {
-    input_audio_format: config.format.betaName,
-    input_audio_noise_reduction: config.noiseReduction ? { type: config.noiseReduction } : null,
-    input_audio_transcription: {
-      model: config.model,
-      language: config.language,
-      languages: config.languages,
-      keywords: config.keywords,
-      prompt: config.prompt,
-      delay: config.delay,
-      live_partials: config.livePartials,
-    },
-    // Every value the config holds, semantic_vad's threshold and padding included (the wire echo leaves them out).
-    turn_detection: turn && {
-      type: turn.type,
-      threshold: turn.threshold,
-      prefix_padding_ms: turn.prefixPaddingMs,
-      ...(turn.type === "semantic_vad"
-        ? { eagerness: turn.eagerness ?? "auto" }
-        : { silence_duration_ms: turn.silenceDurationMs, idle_timeout_ms: turn.idleTimeoutMs }),
-    },
-    include: config.includeLogprobs ? [LOGPROBS_INCLUDE] : [],
-  };
-  const restored = applyBetaSession(defaultSessionConfig(config.model), wire, "session");
-  // The format info must be this version's own for that format, not merely name it.
-  const { type, sampleRate, bytesPerSample } = restored.format;
-  if (config.format.type !== type || config.format.sampleRate !== sampleRate || config.format.bytesPerSample !== bytesPerSample) {
-    throw ApiError.invalidParam("session.input_audio_format", "The stored input audio format does not match this server's.");
-  }
-  return restored;
-}
-
-/** Identity and lifetime of a session as the API shows it. */
-export interface SessionIdentity {
-  id: string;
-  /** Unix seconds. */
-  expiresAt: number;
-}
-
-function wireTranscription(config: TranscriptionSessionConfig) {
+/** A turn's transcription settings: the session's, decoded as one block (the turn is already cut by the VAD). */
+export function turnSettings(config: TranscriptionSessionConfig): TranscriptionSettings {
   return {
     model: config.model,
-    language: config.language,
+    task: "transcribe",
+    language: config.language ?? undefined,
     ...(config.languages.length > 0 ? { languages: config.languages } : {}),
     ...(config.keywords.length > 0 ? { keywords: config.keywords } : {}),
-    prompt: config.prompt,
-    ...(config.delay ? { delay: config.delay } : {}),
-    ...(config.livePartials ? { live_partials: true } : {}),
+    prompt: config.prompt || undefined,
+    chunking: null,
   };
-}
-
-function wireTurnDetection(turn: TurnDetectionConfig | null) {
-  if (!turn) return null;
-  if (turn.type === "semantic_vad") return { type: "semantic_vad" as const, eagerness: turn.eagerness ?? "auto" };
-  return {
-    type: "server_vad" as const,
-    threshold: turn.threshold,
-    prefix_padding_ms: turn.prefixPaddingMs,
-    silence_duration_ms: turn.silenceDurationMs,
-    idle_timeout_ms: turn.idleTimeoutMs,
-  };
-}
-
-/** The GA session object (`session.created`, `session.updated`, `client_secrets`). */
-export function renderGaSession(config: TranscriptionSessionConfig, identity: SessionIdentity) {
-  const formatObject = config.format.type === "audio/pcm" ? { type: "audio/pcm", rate: config.format.sampleRate } : { type: config.format.type };
-  return {
-    type: "transcription" as const,
-    id: identity.id,
-    object: "realtime.transcription_session",
-    expires_at: identity.expiresAt,
-    audio: {
-      input: {
-        format: formatObject,
-        noise_reduction: config.noiseReduction ? { type: config.noiseReduction } : null,
-        transcription: wireTranscription(config),
-        turn_detection: wireTurnDetection(config.turnDetection),
-      },
-    },
-    include: config.includeLogprobs ? [LOGPROBS_INCLUDE] : [],
-  };
-}
-
-/** The beta session object (`transcription_session.created` / `.updated`, `transcription_sessions`). */
-export function renderBetaSession(config: TranscriptionSessionConfig, identity: SessionIdentity) {
-  return {
-    id: identity.id,
-    object: "realtime.transcription_session",
-    expires_at: identity.expiresAt,
-    modalities: ["text"],
-    input_audio_format: config.format.betaName,
-    input_audio_transcription: wireTranscription(config),
-    turn_detection: wireTurnDetection(config.turnDetection),
-    input_audio_noise_reduction: config.noiseReduction ? { type: config.noiseReduction } : null,
-    include: config.includeLogprobs ? [LOGPROBS_INCLUDE] : [],
-  };
-}
-
-/** The session object in the dialect the client speaks. */
-export function renderSession(beta: boolean, config: TranscriptionSessionConfig, identity: SessionIdentity) {
-  return beta ? renderBetaSession(config, identity) : renderGaSession(config, identity);
 }

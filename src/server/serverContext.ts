@@ -9,7 +9,7 @@ import type { TranscriptionService } from "../transcription/TranscriptionService
 import type { ApiKeys } from "./auth.js";
 import type { MetricsExposure, ServerMetrics } from "./metrics.js";
 import type { ClientSecretStore } from "./realtime/clientSecrets.js";
-import type { RealtimeLimits } from "./realtime/RealtimeSession.js";
+import type { RealtimeLimits } from "./realtime/realtimeLimits.js";
 import type { UploadAdmission } from "./uploadAdmission.js";
 
 /** What the routes share: the transcription service and its models, the limits, auth. */

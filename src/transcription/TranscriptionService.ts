@@ -2,11 +2,13 @@
 // come here. It owns model lookup, the request settings' meaning (language, chunking, the server default),
 // decode → VAD chunking → transcribe → merge, and leaves only the wire format to its callers.
 import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 
 import { decodeAudio, type AudioInput, type DecodeAudioOptions, type DecodedAudio } from "../audio/index.js";
 import { SileroVadModel } from "../audio/vad/index.js";
 import type { Segment, TranscriptionResult } from "../engine/types.js";
 import { SAMPLE_RATE, type JobPriority, type TranscriptionOptions, type WhisperEngine } from "../engine/WhisperEngine.js";
+import { EngineOverloadedError } from "../engine/errors.js";
 import { ModelNotServedError } from "./errors.js";
 import {
   sameSignalInEveryChannel,
@@ -40,6 +42,20 @@ export interface TranscribeHooks {
   onProgress?: ((percent: number) => void) | undefined;
   /** The engine priority of the work (default live: a batch job's is "batch"). */
   priority?: JobPriority | undefined;
+  /**
+   * An unchunked transcription whose audio the caller's own VAD found speech in (a realtime turn the server VAD cut):
+   * no second VAD pass over it before it is decoded.
+   */
+  speechKnown?: boolean | undefined;
+}
+
+/** What {@link TranscriptionService.transcribePcm} can also be asked for. */
+export interface PcmHooks extends TranscribeHooks {
+  /**
+   * Admission by waiting: while the engine's queue is full the work is retried as slots free up (at the engine's own
+   * retry estimate) for up to this long, instead of being refused at once (a realtime turn the client already sent).
+   */
+  waitForSlotMs?: number | undefined;
 }
 
 /** What {@link TranscriptionService.open} can also be asked for (batch jobs). */
@@ -121,6 +137,7 @@ export class TranscriptionService {
       onSegment: hooks.onSegment,
       onProgress: hooks.onProgress,
       priority: hooks.priority,
+      speechKnown: hooks.speechKnown,
       onChunkDone: hooks.onChunkDone,
       keepAudio: hooks.keepAudio,
     });
@@ -197,9 +214,24 @@ export class TranscriptionService {
   }
 
   /** Audio already decoded to 16 kHz mono (a realtime turn). */
-  async transcribePcm(samples: Float32Array, settings: TranscriptionSettings, hooks: TranscribeHooks = {}): Promise<TranscriptionResult> {
-    const { run } = await this.open(settings, hooks);
-    return run.finish(samples);
+  async transcribePcm(samples: Float32Array, settings: TranscriptionSettings, hooks: PcmHooks = {}): Promise<TranscriptionResult> {
+    const deadline = Date.now() + (hooks.waitForSlotMs ?? 0);
+    for (;;) {
+      try {
+        const { run } = await this.open(settings, hooks);
+        return await run.finish(samples);
+      } catch (error) {
+        if (!(error instanceof EngineOverloadedError) || Date.now() > deadline || hooks.signal?.aborted) throw error;
+        const engine = await this.engine(settings.model);
+        await sleep(Math.min(5000, Math.max(200, engine.retryAfterSeconds() * 1000)), undefined, hooks.signal ? { signal: hooks.signal } : {});
+      }
+    }
+  }
+
+  /** Whether the model's engine would start a job now (a free slot, nobody queued): best-effort work asks first. */
+  async hasFreeSlot(model: string): Promise<boolean> {
+    const stats = (await this.engine(model)).stats();
+    return stats.queued === 0 && stats.running < stats.maxParallel;
   }
 }
 

@@ -28,6 +28,8 @@ export interface TranscriptionRunOptions {
   onProgress?: ((percent: number) => void) | undefined;
   /** The engine priority of the run's work (default live; a batch job's: "batch"). */
   priority?: JobPriority | undefined;
+  /** Unchunked runs: the caller's VAD already found speech in the audio, so it is not checked again. */
+  speechKnown?: boolean | undefined;
   /** Chunked runs: each chunk once it and every chunk before it are decoded, in order. */
   onChunkDone?: ((chunk: SpeechChunk) => void) | undefined;
   /**
@@ -111,7 +113,7 @@ export class TranscriptionRun {
     if (!this.chunker || !this.scheduler) {
       // One block, unless nobody speaks in it: then there is nothing to decode (whisper would make something up).
       const whole = audio!;
-      if (!(await hasSpeech(whole, await this.options.loadVad(), this.options.signal))) return emptyResult(task, duration, silentLanguage(options));
+      if (!this.options.speechKnown && !(await hasSpeech(whole, await this.options.loadVad(), this.options.signal))) return emptyResult(task, duration, silentLanguage(options));
       const { signal, onSegment, onProgress, admitted, priority } = this.options;
       return this.options.engine.transcribe(whole, options, {
         ...(signal ? { signal } : {}),

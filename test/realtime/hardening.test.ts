@@ -10,7 +10,8 @@ import { WebSocketServer } from "ws";
 
 import { SileroVadModel } from "../../src/audio/vad/index.js";
 import { ClientSecretStore } from "../../src/server/realtime/clientSecrets.js";
-import { type RealtimeLimits, RealtimeSession, realtimeHeldBytes } from "../../src/server/realtime/RealtimeSession.js";
+import type { RealtimeLimits } from "../../src/server/realtime/realtimeLimits.js";
+import { RealtimeSession, realtimeHeldBytes } from "../../src/server/realtime/RealtimeSession.js";
 import { defaultSessionConfig, type TranscriptionSessionConfig } from "../../src/api/realtimeSession.js";
 import { SliceScheduler } from "../../src/server/realtime/sliceScheduler.js";
 import { MAX_KEYWORDS, MAX_PROMPT_BYTES } from "../../src/transcription/fieldLimits.js";

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { TranscriptionOptions } from "../../src/engine/WhisperEngine.js";
 import { ApiError } from "../../src/api/errors.js";
-import { applyBetaSession, applyGaSession, defaultSessionConfig, renderGaSession } from "../../src/api/realtimeSession.js";
+import { applyBetaSession, applyGaSession, defaultSessionConfig } from "../../src/api/realtimeSession.js";
+import { renderGaSession } from "../../src/api/realtimeSessionJson.js";
 import { COMPLETED, RealtimeClient, realtimeUrl, REALTIME_RATE, spokenTurns, type ServerEvent, type SpokenTurns } from "../support/realtime.js";
 import { startTestServer, type TestServer, WINDOW_TEXT } from "../support/server.js";
 

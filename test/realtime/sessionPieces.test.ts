@@ -6,13 +6,8 @@ import { ClientSecretStore } from "../../src/server/realtime/clientSecrets.js";
 import { OrderedOutput } from "../../src/server/realtime/orderedOutput.js";
 import { ApiError } from "../../src/api/errors.js";
 import { SessionAudio } from "../../src/server/realtime/sessionAudio.js";
-import {
-  applyBetaSession,
-  applyGaSession,
-  defaultSessionConfig,
-  renderBetaSession,
-  renderGaSession,
-} from "../../src/api/realtimeSession.js";
+import { applyBetaSession, applyGaSession, defaultSessionConfig } from "../../src/api/realtimeSession.js";
+import { renderBetaSession, renderGaSession } from "../../src/api/realtimeSessionJson.js";
 import { agreedPrefixLength, WordAgreement } from "../../src/server/realtime/wordAgreement.js";
 
 const identity = { id: "sess_1", expiresAt: 1000 };

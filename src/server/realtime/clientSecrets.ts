@@ -8,7 +8,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 
-import { restoreSessionConfig, type TranscriptionSessionConfig } from "../../api/realtimeSession.js";
+import type { TranscriptionSessionConfig } from "../../api/realtimeSession.js";
+import { restoreSessionConfig } from "../../api/realtimeSessionRestore.js";
 
 export const DEFAULT_SECRET_TTL_SECONDS = 600;
 export const MIN_SECRET_TTL_SECONDS = 10;

@@ -17,8 +17,10 @@ import { isAllowedOrigin } from "../origins.js";
 import type { ServerContext } from "../serverContext.js";
 import { bearerToken } from "../auth.js";
 import { CLIENT_SECRET_PREFIX } from "./clientSecrets.js";
-import { type RealtimeDialect, type RealtimeLimits, RealtimeSession } from "./RealtimeSession.js";
-import { defaultSessionConfig, type SessionIdentity, type TranscriptionSessionConfig } from "../../api/realtimeSession.js";
+import type { RealtimeDialect, RealtimeLimits } from "./realtimeLimits.js";
+import { RealtimeSession } from "./RealtimeSession.js";
+import { defaultSessionConfig, type TranscriptionSessionConfig } from "../../api/realtimeSession.js";
+import type { SessionIdentity } from "../../api/realtimeSessionJson.js";
 import { SliceScheduler } from "./sliceScheduler.js";
 
 const KEY_PROTOCOL = "openai-insecure-api-key.";

@@ -13,14 +13,8 @@ import {
   MAX_SECRET_TTL_SECONDS,
   MIN_SECRET_TTL_SECONDS,
 } from "../realtime/clientSecrets.js";
-import {
-  applyBetaSession,
-  applyGaSession,
-  defaultSessionConfig,
-  renderBetaSession,
-  renderGaSession,
-  type TranscriptionSessionConfig,
-} from "../../api/realtimeSession.js";
+import { applyBetaSession, applyGaSession, defaultSessionConfig, type TranscriptionSessionConfig } from "../../api/realtimeSession.js";
+import { renderBetaSession, renderGaSession } from "../../api/realtimeSessionJson.js";
 import type { ServerContext } from "../serverContext.js";
 
 function objectBody(body: unknown): Record<string, unknown> {
