@@ -1,4 +1,5 @@
-// Audio input: decode anything OpenAI's Audio API accepts to 16 kHz mono Float32 PCM, with ffmpeg.
+// Audio input: decode anything OpenAI's Audio API accepts to 16 kHz mono Float32 PCM, with ffmpeg; and 16 kHz audio
+// kept as FLAC (batch jobs).
 
 export {
   type AudioInput,
@@ -14,4 +15,5 @@ export { type AudioMemoryGrant, AudioMemoryBudget, AudioMemoryLease, DECODED_BYT
 export { sweepStaleTempDirs, tempDirPrefix } from "./tempDirs.js";
 export { FFMPEG_PATH_ENV, type FfmpegInfo, bundledFfmpegPath, checkFfmpeg, resolveFfmpegPath } from "./ffmpeg/ffmpegPath.js";
 export { DEFAULT_FFMPEG_NICE } from "./ffmpeg/runFfmpeg.js";
+export { FlacError, type FlacEncoder, type FlacOptions, readFlac, startFlacEncoder } from "./flac.js";
 export { type DetectedFormat, SNIFF_BYTES, sniffFormat } from "./sniffFormat.js";

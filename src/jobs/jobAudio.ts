@@ -10,8 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";
 
-import { decodeAudio, TARGET_SAMPLE_RATE, type DecodedAudio } from "../audio/index.js";
-import { type FlacError, readFlac, startFlacEncoder } from "../audio/flac.js";
+import { decodeAudio, type DecodedAudio, type FlacError, readFlac, startFlacEncoder, TARGET_SAMPLE_RATE } from "../audio/index.js";
 import { makeDirectory } from "../makeDirectory.js";
 import { flacBytesFor, insufficientStorage, isDiskFullError } from "./storage.js";
 import type { JobAudioFile } from "./types.js";
