@@ -135,6 +135,11 @@ export function invalidUploadContentType(contentType: string | undefined): ApiEr
   );
 }
 
+/** A streamed request whose fields after the file change what its events (already streaming) came from. */
+export function fieldsAfterFile(): ApiError {
+  return ApiError.invalidParam("stream", "Fields after the file changed a request whose events were already streaming: send every field before the file.", "fields_after_file");
+}
+
 /** 408: the upload stalled. */
 export function uploadIdleTimeout(ms: number, why = ""): ApiError {
   return new ApiError(408, `The upload sent no data for ${ms / 1000} s${why}; the request was dropped.`, "invalid_request_error", null, "upload_idle_timeout");

@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 
 import { ConfigError, type ServerConfig } from "../config.js";
-import { ApiError, tooManyJobUploads } from "../api/errors.js";
+import { tooManyJobUploads } from "../api/errors.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
 import { makeDirectory } from "../makeDirectory.js";
 import { prepareDataDir, unusableDataDir } from "./dataDir.js";

@@ -14,7 +14,9 @@ import { ServerMetrics } from "./metrics.js";
 import { isAllowedOrigin } from "./origins.js";
 import { attachRealtimeSocket, realtimeStats } from "./realtime/realtimeSocket.js";
 import { declaredTooLarge } from "./receiveUpload.js";
-import { registerAudioRoutes, UPLOAD_ROUTES } from "./routes/audio.js";
+import { registerApiTranscribeRoute } from "./routes/apiTranscribe.js";
+import { registerTranscriptionRoutes } from "./routes/transcriptions.js";
+import { UPLOAD_ROUTES } from "./upload/audioUpload.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerJobRoutes } from "./routes/jobs.js";
 import { registerMetricsRoute } from "./routes/metrics.js";
@@ -131,7 +133,8 @@ export function buildApp(baseContext: ServerContext, options: BuildAppOptions = 
 
   registerHealthRoutes(app, context);
   registerModelRoutes(app, context);
-  registerAudioRoutes(app, context);
+  registerTranscriptionRoutes(app, context);
+  registerApiTranscribeRoute(app, context);
   if (context.jobs) registerJobRoutes(app, context);
   registerWebRoutes(app, context);
   registerRealtimeRoutes(app, context);

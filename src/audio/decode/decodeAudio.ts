@@ -14,7 +14,7 @@ import { needsSeekableInput, sniffFormat } from "../sniffFormat.js";
 import { tempDirPrefix } from "../tempDirs.js";
 import { createCancellation } from "./cancellation.js";
 import { ChannelSplitter } from "./channelSplitter.js";
-import { type StdinSource, isReadable, openInput, watchInputStream, writeInputFile } from "./decodeInput.js";
+import { isReadable, openInput, watchInputStream, writeInputFile } from "./decodeInput.js";
 import { InputSpool } from "./inputSpool.js";
 import { PcmAccumulator } from "./pcmAccumulator.js";
 import { decoderArgs, runDecoder } from "./runDecoder.js";
@@ -26,6 +26,7 @@ import {
   type DecodeAudioOptions,
   type DecodedAudio,
   type KeptAudioInput,
+  type StdinSource,
   TARGET_SAMPLE_RATE,
 } from "./types.js";
 

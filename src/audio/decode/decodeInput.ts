@@ -7,14 +7,9 @@ import type { Readable, Writable } from "node:stream";
 
 import { SNIFF_BYTES } from "../sniffFormat.js";
 import type { InputSpool } from "./inputSpool.js";
-import type { AudioInput } from "./types.js";
+import type { AudioInput, OpenedInput, StdinSource } from "./types.js";
 
-export type OpenedInput =
-  | { kind: "bytes"; head: Uint8Array; bytes: Uint8Array }
-  | { kind: "path"; head: Uint8Array; path: string }
-  | { kind: "stream"; head: Uint8Array; chunks: Buffer[]; stream: Readable; ended: boolean };
 
-export type StdinSource = Exclude<OpenedInput, { kind: "path" }>;
 
 export function isReadable(input: AudioInput): input is Readable {
   return typeof input === "object" && !(input instanceof Uint8Array) && typeof (input as Readable).pipe === "function";

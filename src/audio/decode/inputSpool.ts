@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 
 import { tempDirPrefix } from "../tempDirs.js";
-import type { StdinSource } from "./decodeInput.js";
+import type { StdinSource } from "./types.js";
 
 /**
  * A private temp file that a streamed input is copied to as it is fed to ffmpeg (with the same back-pressure), for a

@@ -5,11 +5,11 @@
 import { AudioDecodeError } from "../errors.js";
 import type { FfmpegLogCollector } from "../ffmpeg/ffmpegLog.js";
 import { type FfmpegExit, startFfmpeg } from "../ffmpeg/runFfmpeg.js";
-import { type StdinSource, feedStdin } from "./decodeInput.js";
+import { feedStdin } from "./decodeInput.js";
 import { type DetectedFormat, FFMPEG_DEMUXER } from "../sniffFormat.js";
 import type { InputSpool } from "./inputSpool.js";
 import type { SampleSink } from "./sampleSinks.js";
-import { TARGET_SAMPLE_RATE } from "./types.js";
+import { type StdinSource, TARGET_SAMPLE_RATE } from "./types.js";
 
 export interface DecoderRunOptions {
   ffmpegPath: string;

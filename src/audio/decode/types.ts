@@ -108,3 +108,12 @@ export interface DecodedAudio {
   /** ffmpeg's non-fatal complaints (e.g. about a truncated file that still decoded), for logs. */
   warnings: string[];
 }
+
+/** An input opened for decoding: its first bytes (for sniffing) and where the rest is. */
+export type OpenedInput =
+  | { kind: "bytes"; head: Uint8Array; bytes: Uint8Array }
+  | { kind: "path"; head: Uint8Array; path: string }
+  | { kind: "stream"; head: Uint8Array; chunks: Buffer[]; stream: Readable; ended: boolean };
+
+/** An input FFmpeg reads from its stdin (anything but a file on disk). */
+export type StdinSource = Exclude<OpenedInput, { kind: "path" }>;

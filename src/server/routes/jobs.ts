@@ -16,7 +16,7 @@ import { jobListObject, jobObject } from "../../jobs/jobObject.js";
 import { parseJobRequest } from "../../jobs/jobRequest.js";
 import type { JobsRuntime } from "../../jobs/jobsRuntime.js";
 import { validateWebhookTarget } from "../../jobs/webhookTarget.js";
-import { isJobStatus, JOB_STATUSES, UnknownCursorError, type JobPlace, type JobRecord } from "../../jobs/types.js";
+import { isJobStatus, JOB_STATUSES, UnknownCursorError, type JobPlace } from "../../jobs/types.js";
 import { ApiError, clientClosedRequest, invalidUploadContentType, jobHasNoResult, jobNotFound, shuttingDown } from "../../api/errors.js";
 import { receiveUpload } from "../receiveUpload.js";
 import type { ServerContext } from "../serverContext.js";
