@@ -23,7 +23,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { decodeAudio } from "../src/audio/index.js";
-import { SILERO_SAMPLE_RATE, SileroVadModel, TurnDetector, type TurnEvent } from "../src/audio/vad/index.js";
+import { SileroVadModel, TurnDetector, type TurnEvent } from "../src/audio/vad/index.js";
+import { SAMPLE_RATE } from "../src/engine/sampleRate.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dataDir = path.resolve(root, "..", "shared", "data", "librispeech");
@@ -45,7 +46,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const SR = SILERO_SAMPLE_RATE;
+const SR = SAMPLE_RATE;
 const msToSamples = (ms: number) => Math.round((ms * SR) / 1000);
 const detectorOptions = {
   threshold: Number(args.threshold),

@@ -5,9 +5,9 @@
 
 import { once } from "node:events";
 
-import { TARGET_SAMPLE_RATE } from "./decode/types.js";
 import { checkFfmpeg } from "./ffmpeg/ffmpegPath.js";
 import { type FfmpegExit, type FfmpegRun, startFfmpeg } from "./ffmpeg/runFfmpeg.js";
+import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
 export interface FlacOptions {
   /** ffmpeg binary; default the bundled one (callers pass the configured EARSHOT_FFMPEG_PATH). */
@@ -56,7 +56,7 @@ export async function startFlacEncoder(file: string, options: FlacOptions): Prom
     args: [
       "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
       "-protocol_whitelist", "pipe,file",
-      "-f", "f32le", "-ar", String(TARGET_SAMPLE_RATE), "-ac", "1", "-i", "pipe:0",
+      "-f", "f32le", "-ar", String(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0",
       "-c:a", "flac", "-sample_fmt", "s16", "-compression_level", "5",
       "-f", "flac", "-y", `file:${file}`,
     ],
@@ -107,7 +107,7 @@ export async function* readFlac(file: string, options: FlacOptions & { signal: A
       "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
       "-protocol_whitelist", "file",
       "-f", "flac", "-i", `file:${file}`,
-      "-ac", "1", "-ar", String(TARGET_SAMPLE_RATE), "-c:a", "pcm_f32le", "-f", "f32le", "pipe:1",
+      "-ac", "1", "-ar", String(SAMPLE_RATE), "-c:a", "pcm_f32le", "-f", "f32le", "pipe:1",
     ],
     stdin: "ignore",
     stdout: "pipe",

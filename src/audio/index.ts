@@ -7,7 +7,6 @@ export {
   type DecodedAudio,
   DEFAULT_DECODE_TIMEOUT_MS,
   DEFAULT_MAX_DURATION_SECONDS,
-  TARGET_SAMPLE_RATE,
 } from "./decode/types.js";
 export { decodeAudio } from "./decode/decodeAudio.js";
 export { type AudioDecodeErrorCode, AudioDecodeAbortedError, AudioDecodeError, AudioMemoryError, isAudioDecodeError } from "./errors.js";

@@ -14,8 +14,7 @@ import { StatePool, type JobPriority, type StatePoolStats } from "./StatePool.js
 
 export type { JobPriority } from "./StatePool.js";
 import type { Segment, Task, TranscriptionResult } from "./types.js";
-
-export const SAMPLE_RATE = 16_000;
+import { SAMPLE_RATE } from "./sampleRate.js";
 
 export interface EngineOptions {
   /** Jobs decoded at once, each on its own whisper_state (weights shared). Default: cores / threadsPerJob, at least 1. */

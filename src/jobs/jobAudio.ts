@@ -10,10 +10,11 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";
 
-import { decodeAudio, type DecodedAudio, type FlacError, readFlac, startFlacEncoder, TARGET_SAMPLE_RATE } from "../audio/index.js";
+import { decodeAudio, type DecodedAudio, type FlacError, readFlac, startFlacEncoder } from "../audio/index.js";
 import { makeDirectory } from "../makeDirectory.js";
 import { flacBytesFor, insufficientStorage, isDiskFullError } from "./storage.js";
 import type { JobAudioFile } from "./types.js";
+import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
 /** Room is asked for this far ahead of the samples decoded (about 8.5 minutes of the densest audio). */
 const ROOM_STEP_BYTES = 16 * 1_048_576;
@@ -86,7 +87,7 @@ export async function encodeJobAudio(input: Readable, options: EncodeJobAudioOpt
       onSamples: (samples) => {
         if (stop.signal.aborted || !encoder.writable) return undefined;
         samplesDecoded += samples.length;
-        const needed = flacBytesFor(samplesDecoded / TARGET_SAMPLE_RATE);
+        const needed = flacBytesFor(samplesDecoded / SAMPLE_RATE);
         if (needed > roomAsked) {
           // Ahead by a step, else (near the bound) just what the samples so far need.
           const refused = askRoom(needed + ROOM_STEP_BYTES) && askRoom(needed);

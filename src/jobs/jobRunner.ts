@@ -4,9 +4,9 @@
 import { DEFAULT_FFMPEG_NICE } from "../audio/index.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
 import { toApiError } from "../api/errors.js";
-import { CHUNK_SAMPLE_RATE } from "../transcription/speechChunker.js";
 import { readJobAudio } from "./jobAudio.js";
 import { JobCancelledError, JobInterruptedError, type ClaimedJob, type JobOutcome, type JobProcessor } from "./types.js";
+import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
 export interface JobRunnerOptions {
   transcription: TranscriptionService;
@@ -26,7 +26,7 @@ export interface JobRunnerLog {
  * Decoded audio the run may have waiting for the VAD before the FLAC decoder is paused, and chunks cut and waiting
  * for a slot: enough to keep every slot busy, bounded whatever the audio's length.
  */
-const MAX_VAD_BACKLOG_SAMPLES = 10 * CHUNK_SAMPLE_RATE;
+const MAX_VAD_BACKLOG_SAMPLES = 10 * SAMPLE_RATE;
 const MAX_WAITING_CHUNKS_PER_SLOT = 2;
 const BACKLOG_POLL_MS = 25;
 
@@ -52,7 +52,7 @@ export function createJobProcessor(options: JobRunnerOptions): JobProcessor {
           keepAudio: false,
           onChunkDone: (chunk) => {
             const last = chunk.pieces.at(-1);
-            if (last) report(last.end / CHUNK_SAMPLE_RATE);
+            if (last) report(last.end / SAMPLE_RATE);
           },
         },
       );

@@ -6,7 +6,7 @@ import path from "node:path";
 
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 
-import { decodeAudio, DECODED_BYTES_PER_SECOND, TARGET_SAMPLE_RATE } from "../audio/index.js";
+import { decodeAudio, DECODED_BYTES_PER_SECOND } from "../audio/index.js";
 import { tempDirPrefix } from "../audio/tempDirs.js";
 import type { WhisperEngine } from "../engine/WhisperEngine.js";
 import { JobsRuntime } from "../jobs/jobsRuntime.js";
@@ -19,6 +19,7 @@ import { drainRealtime } from "./realtime/realtimeSocket.js";
 import { resolveTls, type TlsFiles } from "./tls.js";
 import { openModels, startTranscription } from "./transcriptionSetup.js";
 import { UploadAdmission } from "./uploadAdmission.js";
+import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -58,7 +59,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     maxDecodes: config.maxConcurrentDecodes,
     budgetBytes: Math.floor(config.maxDecodedAudioMb * 1_048_576),
     // What a decoder allocates first (30 s of samples, or the whole cap when it is shorter).
-    initialLeaseBytes: Math.ceil(Math.min(30, config.maxDecodedSeconds) * TARGET_SAMPLE_RATE) * 4,
+    initialLeaseBytes: Math.ceil(Math.min(30, config.maxDecodedSeconds) * SAMPLE_RATE) * 4,
     engine: () => defaultEngine,
   });
   let jobs: JobsRuntime | undefined;

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { decodeAudio, type AudioInput, type DecodeAudioOptions, type DecodedAudio } from "../audio/index.js";
 import { SileroVadModel } from "../audio/vad/index.js";
 import type { Segment, TranscriptionResult } from "../engine/types.js";
-import { SAMPLE_RATE, type JobPriority, type TranscriptionOptions, type WhisperEngine } from "../engine/WhisperEngine.js";
+import { type JobPriority, type TranscriptionOptions, type WhisperEngine } from "../engine/WhisperEngine.js";
 import { EngineOverloadedError } from "../engine/errors.js";
 import { ModelNotServedError } from "./errors.js";
 import {
@@ -23,6 +23,7 @@ import type { ModelRegistry, ServedModel } from "./ModelRegistry.js";
 import { decoderPrompt, type ChunkingMode, type ChunkingStrategy, type TranscriptionSettings } from "./settings.js";
 import type { SpeechChunk } from "./speechChunker.js";
 import { TranscriptionRun } from "./transcriptionRun.js";
+import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
 export interface TranscriptionServiceOptions {
   models: ModelRegistry;

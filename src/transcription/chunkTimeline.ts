@@ -2,7 +2,8 @@
 // only. These map the chunk's times (segments, words, tokens) back to the original timeline, and put the chunks'
 // results together into one transcription.
 import type { Segment, TranscriptionResult } from "../engine/types.js";
-import { CHUNK_SAMPLE_RATE, type SampleSpan, type SpeechChunk } from "./speechChunker.js";
+import { type SampleSpan, type SpeechChunk } from "./speechChunker.js";
+import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
 /** The chunk's samples, copied out of the whole audio (pieces back to back). */
 export function chunkSamples(audio: Float32Array, chunk: SpeechChunk): Float32Array {
@@ -25,8 +26,8 @@ export class ChunkTimeline {
   constructor(pieces: readonly SampleSpan[]) {
     let offset = 0;
     for (const piece of pieces) {
-      const length = (piece.end - piece.start) / CHUNK_SAMPLE_RATE;
-      this.pieces.push({ from: offset, to: offset + length, origin: piece.start / CHUNK_SAMPLE_RATE });
+      const length = (piece.end - piece.start) / SAMPLE_RATE;
+      this.pieces.push({ from: offset, to: offset + length, origin: piece.start / SAMPLE_RATE });
       offset += length;
     }
   }

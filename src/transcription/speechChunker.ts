@@ -3,8 +3,8 @@
 // between them left out. Pure and incremental: frames go in as they are computed, chunks come out as soon as
 // they are complete, so decoding can start while the audio is still arriving.
 import { SILERO_FRAME_SAMPLES, TurnDetector } from "../audio/vad/index.js";
+import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
-export const CHUNK_SAMPLE_RATE = 16_000;
 /** Whisper's window: no chunk is longer. */
 export const MAX_CHUNK_SECONDS = 30;
 
@@ -42,10 +42,10 @@ interface OpenStretch {
 
 const FRAME = SILERO_FRAME_SAMPLES;
 /** A chunk with at least this much room left is topped up with the head of the next stretch, cut at a pause. */
-const MIN_FILL_SAMPLES = 3 * CHUNK_SAMPLE_RATE;
+const MIN_FILL_SAMPLES = 3 * SAMPLE_RATE;
 /** Where that cut is looked for: the last this-many samples of the room, nearest first. */
-const FILL_NEAR_SAMPLES = 5 * CHUNK_SAMPLE_RATE;
-const FILL_SEARCH_SAMPLES = 10 * CHUNK_SAMPLE_RATE;
+const FILL_NEAR_SAMPLES = 5 * SAMPLE_RATE;
+const FILL_SEARCH_SAMPLES = 10 * SAMPLE_RATE;
 /** The shortest pause (frames below the VAD's silence level) a stretch is cut at to top up a chunk: 96 ms. */
 const MIN_FILL_PAUSE_FRAMES = 3;
 
@@ -91,12 +91,12 @@ export class SpeechChunker {
       ...(options.silenceDurationMs !== undefined ? { silenceDurationMs: options.silenceDurationMs } : {}),
     });
     this.negativeThreshold = this.detector.negativeThreshold;
-    this.paddingSamples = Math.round((this.detector.prefixPaddingMs / 1000) * CHUNK_SAMPLE_RATE);
+    this.paddingSamples = Math.round((this.detector.prefixPaddingMs / 1000) * SAMPLE_RATE);
     this.trailingSamples = this.paddingSamples;
-    this.maxChunkSamples = Math.floor(maxChunkSeconds * CHUNK_SAMPLE_RATE);
-    const frameMs = (FRAME * 1000) / CHUNK_SAMPLE_RATE;
+    this.maxChunkSamples = Math.floor(maxChunkSeconds * SAMPLE_RATE);
+    const frameMs = (FRAME * 1000) / SAMPLE_RATE;
     const speechFrames = Math.ceil(this.detector.minSpeechDurationMs / frameMs) + 1;
-    this.lookbackSamples = Math.ceil((speechFrames * (this.detector.silenceDurationMs + frameMs) * CHUNK_SAMPLE_RATE) / 1000) + FRAME;
+    this.lookbackSamples = Math.ceil((speechFrames * (this.detector.silenceDurationMs + frameMs) * SAMPLE_RATE) / 1000) + FRAME;
   }
 
   /** Samples covered by the frames pushed so far. */
@@ -125,14 +125,14 @@ export class SpeechChunker {
   push(probability: number): SpeechChunk[] {
     if (this.ended) throw new Error("SpeechChunker: push() after end()");
     const frame = this.framesSeen++;
-    const startMs = (frame * FRAME * 1000) / CHUNK_SAMPLE_RATE;
-    const endMs = ((frame + 1) * FRAME * 1000) / CHUNK_SAMPLE_RATE;
+    const startMs = (frame * FRAME * 1000) / SAMPLE_RATE;
+    const endMs = ((frame + 1) * FRAME * 1000) / SAMPLE_RATE;
     const out: SpeechChunk[] = [];
     for (const event of this.detector.push({ startMs, endMs, probability })) {
       if (event.type === "speech_started") {
-        this.stretch = { start: Math.round((event.audioStartMs / 1000) * CHUNK_SAMPLE_RATE) };
+        this.stretch = { start: Math.round((event.audioStartMs / 1000) * SAMPLE_RATE) };
       } else if (this.stretch) {
-        const end = Math.round((event.audioEndMs / 1000) * CHUNK_SAMPLE_RATE);
+        const end = Math.round((event.audioEndMs / 1000) * SAMPLE_RATE);
         this.finishStretch({ start: this.stretch.start, end }, out);
         this.stretch = undefined;
       }
@@ -149,7 +149,7 @@ export class SpeechChunker {
     const out: SpeechChunk[] = [];
     for (const event of this.detector.end()) {
       if (event.type === "speech_stopped" && this.stretch) {
-        const end = Math.min(totalSamples, Math.round((event.audioEndMs / 1000) * CHUNK_SAMPLE_RATE));
+        const end = Math.min(totalSamples, Math.round((event.audioEndMs / 1000) * SAMPLE_RATE));
         this.finishStretch({ start: this.stretch.start, end }, out);
       }
     }
@@ -178,7 +178,7 @@ export class SpeechChunker {
     // Room for the trailing padding too.
     if (now - stretch.start + this.paddingSamples < this.maxChunkSamples) return;
     // The longest pause in the last 10 s that fit (so the chunk comes out nearly full), a second from either end.
-    const margin = CHUNK_SAMPLE_RATE;
+    const margin = SAMPLE_RATE;
     const from = Math.max(stretch.start + margin, now - margin - FILL_SEARCH_SAMPLES);
     const to = Math.max(from + FRAME, now - margin);
     const cut = this.longestPause(from, to, 1) ?? this.quietestFrame(from, to);
@@ -225,7 +225,7 @@ export class SpeechChunker {
    */
   private fillCut(start: number, limit: number): number | undefined {
     for (const window of [FILL_NEAR_SAMPLES, FILL_SEARCH_SAMPLES]) {
-      const cut = this.longestPause(Math.max(start + CHUNK_SAMPLE_RATE, limit - window), limit, MIN_FILL_PAUSE_FRAMES);
+      const cut = this.longestPause(Math.max(start + SAMPLE_RATE, limit - window), limit, MIN_FILL_PAUSE_FRAMES);
       if (cut !== undefined) return cut;
     }
     return undefined;

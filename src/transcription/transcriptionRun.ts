@@ -4,7 +4,7 @@
 import type { SileroVadModel, SileroVadStream } from "../audio/vad/index.js";
 import { TranscriptionAbortedError } from "../engine/errors.js";
 import type { Segment, TranscriptionResult } from "../engine/types.js";
-import { SAMPLE_RATE, type JobPriority, type TranscriptionOptions, type WhisperEngine } from "../engine/WhisperEngine.js";
+import { type JobPriority, type TranscriptionOptions, type WhisperEngine } from "../engine/WhisperEngine.js";
 import { PcmStore } from "./pcmStore.js";
 import { ChunkScheduler } from "./chunkScheduler.js";
 import { emptyResult, mergeChunkResults } from "./chunkTimeline.js";
@@ -12,6 +12,7 @@ import { SpeechChunker, type SpeechChunk } from "./speechChunker.js";
 import type { ChunkingStrategy } from "./settings.js";
 import { hasSpeech } from "./speechPresence.js";
 import { requestedLanguage } from "./languages.js";
+import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
 export interface TranscriptionRunOptions {
   engine: WhisperEngine;

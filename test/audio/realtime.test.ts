@@ -16,7 +16,6 @@ import {
   DEFAULT_INPUT_AUDIO_FORMAT,
   InputAudioFormatError,
   type InputAudioFormatErrorCode,
-  REALTIME_OUTPUT_SAMPLE_RATE,
   createInputDecoder,
   resolveInputAudioFormat,
 } from "../../src/audio/realtime/inputAudioFormat.js";
@@ -30,6 +29,7 @@ import {
 } from "../../src/audio/realtime/pcm16.js";
 import { StreamingResampler } from "../../src/audio/realtime/streamingResampler.js";
 import { runFfmpeg, shortSpeech } from "../support/speech.js";
+import { SAMPLE_RATE } from "../../src/engine/sampleRate.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -465,7 +465,7 @@ describe("input audio formats", () => {
 
   it("decodes pcm16 chunks to 16 kHz, exactly as the resampler does on the whole stream", () => {
     const decoder = createInputDecoder({ type: "audio/pcm", rate: 24000 });
-    expect([decoder.inputSampleRate, decoder.outputSampleRate, decoder.bytesPerSecond]).toEqual([24_000, REALTIME_OUTPUT_SAMPLE_RATE, 48_000]);
+    expect([decoder.inputSampleRate, decoder.outputSampleRate, decoder.bytesPerSecond]).toEqual([24_000, SAMPLE_RATE, 48_000]);
     const pcm = float32ToPcm16(tone(440, 24_000, 1.01, 0.3));
     const bytes = Buffer.from(pcm.buffer);
     const out: Float32Array[] = [];

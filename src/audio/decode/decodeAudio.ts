@@ -27,8 +27,8 @@ import {
   type DecodedAudio,
   type KeptAudioInput,
   type StdinSource,
-  TARGET_SAMPLE_RATE,
 } from "./types.js";
+import { SAMPLE_RATE } from "../../engine/sampleRate.js";
 
 /**
  * A declared duration up to this much over the limit is not refused from the header alone (containers round, and
@@ -94,7 +94,7 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
     }
 
     const log = new FfmpegLogCollector(inputUrl);
-    const maxSamples = Math.ceil(maxSeconds * TARGET_SAMPLE_RATE);
+    const maxSamples = Math.ceil(maxSeconds * SAMPLE_RATE);
     const sink: SampleSink = separate
       ? new SeparateSink(new ChannelSplitter(maxSamples, options.memory, options.maxChannels))
       : retain
@@ -118,7 +118,7 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
         if (seconds > maxSeconds + DECLARED_DURATION_TOLERANCE_SECONDS) return tooLong();
         const refused = options.onDeclaredDuration?.(seconds);
         if (refused) return refused;
-        const samples = Math.ceil(seconds * TARGET_SAMPLE_RATE) + TARGET_SAMPLE_RATE;
+        const samples = Math.ceil(seconds * SAMPLE_RATE) + SAMPLE_RATE;
         return sink.reserve(samples) ? undefined : new AudioMemoryError(Math.min(samples, maxSamples) * 4 * (sink.channelCount ?? 1));
       },
       // A mono input needs no copy for a second decode: stop copying at once.
@@ -154,8 +154,8 @@ export async function decodeAudio(input: AudioInput, options: DecodeAudioOptions
       samples,
       channels,
       inputChannels: log.inputChannels,
-      sampleRate: TARGET_SAMPLE_RATE,
-      duration: sink.sampleCount / TARGET_SAMPLE_RATE,
+      sampleRate: SAMPLE_RATE,
+      duration: sink.sampleCount / SAMPLE_RATE,
       format,
       warnings: log.lines.filter((line) => !BENIGN_WARNING.test(line.message)).map(formatLogLine),
     };

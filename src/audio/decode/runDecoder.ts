@@ -9,7 +9,8 @@ import { feedStdin } from "./decodeInput.js";
 import { type DetectedFormat, FFMPEG_DEMUXER } from "../sniffFormat.js";
 import type { InputSpool } from "./inputSpool.js";
 import type { SampleSink } from "./sampleSinks.js";
-import { type StdinSource, TARGET_SAMPLE_RATE } from "./types.js";
+import { type StdinSource } from "./types.js";
+import { SAMPLE_RATE } from "../../engine/sampleRate.js";
 
 export interface DecoderRunOptions {
   ffmpegPath: string;
@@ -104,7 +105,7 @@ export function decoderArgs(inputUrl: string, format: DetectedFormat, hasSoxr: b
     "-map", "0:a:0",
     ...(hasSoxr ? ["-af", "aresample=resampler=soxr"] : []),
     ...(separate ? [] : ["-ac", "1"]),
-    "-ar", String(TARGET_SAMPLE_RATE),
+    "-ar", String(SAMPLE_RATE),
     "-c:a", "pcm_f32le",
     ...(separate ? ["-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "wav"] : ["-f", "f32le"]),
     "pipe:1",

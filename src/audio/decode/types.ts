@@ -4,9 +4,8 @@ import type { Readable } from "node:stream";
 
 import type { AudioMemoryGrant } from "../memoryBudget.js";
 import type { DetectedFormat } from "../sniffFormat.js";
+import { SAMPLE_RATE } from "../../engine/sampleRate.js";
 
-/** The only output rate: what whisper wants. */
-export const TARGET_SAMPLE_RATE = 16_000;
 /** Default cap on decoded audio: 2 hours (460 MB of float samples). */
 export const DEFAULT_MAX_DURATION_SECONDS = 2 * 60 * 60;
 /** Default safety timeout for a whole decode, including reading a streamed upload: 10 minutes. */
@@ -100,7 +99,7 @@ export interface DecodedAudio {
   inputChannels: number | undefined;
   /** The input, kept for another decode (`keepInput`, and it is not mono). */
   keptInput?: KeptAudioInput;
-  sampleRate: typeof TARGET_SAMPLE_RATE;
+  sampleRate: typeof SAMPLE_RATE;
   /** Seconds: `samples.length / 16000`. */
   duration: number;
   /** The container, detected from the content. */

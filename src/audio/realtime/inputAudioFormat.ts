@@ -12,9 +12,8 @@
 import { decodeAlawToFloat32, decodeUlawToFloat32 } from "./g711.js";
 import { Base64Chunk, type Base64Text, decodeBase64Bytes, decodeBase64Pcm16, pcm16BytesToFloat32, pcm16ToFloat32 } from "./pcm16.js";
 import { StreamingResampler } from "./streamingResampler.js";
+import { SAMPLE_RATE } from "../../engine/sampleRate.js";
 
-/** What the engine consumes: 16 kHz mono. */
-export const REALTIME_OUTPUT_SAMPLE_RATE = 16_000;
 
 /** GA format objects (`session.audio.input.format`). `type` is optional in the SDK types; absent means audio/pcm. */
 export type RealtimeAudioFormat = { type?: "audio/pcm"; rate?: 24000 } | { type: "audio/pcmu" } | { type: "audio/pcma" };
@@ -141,7 +140,7 @@ export interface InputAudioDecoder {
   readonly format: InputAudioFormatInfo;
   /** The client's sample rate (24000 for pcm16, 8000 for G.711). */
   readonly inputSampleRate: number;
-  readonly outputSampleRate: typeof REALTIME_OUTPUT_SAMPLE_RATE;
+  readonly outputSampleRate: typeof SAMPLE_RATE;
   /** Bytes of (decoded) audio per second of input: 48000 for pcm16, 8000 for G.711. */
   readonly bytesPerSecond: number;
   /**
@@ -168,7 +167,7 @@ export interface InputAudioDecoder {
 /** A decoder for `format` (see {@link resolveInputAudioFormat}); throws {@link InputAudioFormatError}. */
 export function createInputDecoder(format?: unknown): InputAudioDecoder {
   const info = resolveInputAudioFormat(format);
-  const resampler = new StreamingResampler({ inputRate: info.sampleRate, outputRate: REALTIME_OUTPUT_SAMPLE_RATE });
+  const resampler = new StreamingResampler({ inputRate: info.sampleRate, outputRate: SAMPLE_RATE });
   const toFloat: (base64: string) => Float32Array =
     info.type === "audio/pcm"
       ? (base64) => pcm16ToFloat32(decodeBase64Pcm16(base64))
@@ -178,7 +177,7 @@ export function createInputDecoder(format?: unknown): InputAudioDecoder {
   return {
     format: info,
     inputSampleRate: info.sampleRate,
-    outputSampleRate: REALTIME_OUTPUT_SAMPLE_RATE,
+    outputSampleRate: SAMPLE_RATE,
     bytesPerSecond: info.sampleRate * info.bytesPerSample,
     delaySeconds: resampler.delaySeconds,
     get outputSamples() {

@@ -3,7 +3,6 @@
 export {
   SILERO_FRAME_MS,
   SILERO_FRAME_SAMPLES,
-  SILERO_SAMPLE_RATE,
   SileroVadModel,
   type SileroVadModelOptions,
   SileroVadStream,

@@ -11,13 +11,12 @@ import { loadAddon } from "../../engine/loadAddon.js";
 import type { NativeSileroVad } from "../../engine/nativeTypes.js";
 import { readOnnxInitializers } from "./onnxInitializers.js";
 import { sileroGgmlModel } from "./sileroGgmlModel.js";
+import { SAMPLE_RATE } from "../../engine/sampleRate.js";
 
-/** The only rate the stream accepts (16 kHz mono float PCM, as {@link decodeAudio} produces). */
-export const SILERO_SAMPLE_RATE = 16_000;
 /** Samples per frame: Silero v5/v6 take exactly 512 new samples per call at 16 kHz. */
 export const SILERO_FRAME_SAMPLES = 512;
 /** Duration of one frame in ms (512 / 16000 s: exactly 32 ms, so frame times are whole milliseconds). */
-export const SILERO_FRAME_MS = (SILERO_FRAME_SAMPLES * 1000) / SILERO_SAMPLE_RATE;
+export const SILERO_FRAME_MS = (SILERO_FRAME_SAMPLES * 1000) / SAMPLE_RATE;
 /**
  * Frames per native call at most: ~8 s of audio, ~25-30 ms on a worker thread. Bigger pushes are split, so a stream
  * that is closed frees its context after one such call at most.

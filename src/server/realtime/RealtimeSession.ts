@@ -25,7 +25,6 @@ import { renderSession, type SessionIdentity } from "../../api/realtimeSessionJs
 import { createInputDecoder, type InputAudioChunk, type InputAudioDecoder } from "../../audio/realtime/inputAudioFormat.js";
 import { type Base64Text, InvalidAudioChunkError } from "../../audio/realtime/pcm16.js";
 import type { SileroVadModel } from "../../audio/vad/index.js";
-import { SAMPLE_RATE } from "../../engine/WhisperEngine.js";
 import { clearedEvent, committedEvent, itemEvent, realtimeId, type RealtimeServerEvent, sessionEvent, userAudioItem } from "../../formats/realtimeEvents.js";
 import type { TranscriptionService } from "../../transcription/TranscriptionService.js";
 import type { ServerMetrics } from "../metrics.js";
@@ -35,6 +34,7 @@ import { SessionFlow } from "./SessionFlow.js";
 import type { SliceScheduler } from "./sliceScheduler.js";
 import { MIN_COMMIT_SAMPLES, TurnTracker } from "./TurnTracker.js";
 import { TurnTranscriber } from "./TurnTranscriber.js";
+import { SAMPLE_RATE } from "../../engine/sampleRate.js";
 
 export interface RealtimeSessionOptions {
   socket: WebSocket;

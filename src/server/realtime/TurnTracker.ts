@@ -7,11 +7,11 @@
 // ended (or since detection started, or since the last timeout), the buffer is committed:
 // `input_audio_buffer.timeout_triggered`, then committed/added and the transcription like any turn.
 import { type FrameProbability, SileroVadModel, SileroVadStream, type TurnDetector, type TurnEvent } from "../../audio/vad/index.js";
-import { SAMPLE_RATE } from "../../engine/WhisperEngine.js";
 import { realtimeId, type RealtimeServerEvent, speechStartedEvent, speechStoppedEvent, timeoutTriggeredEvent } from "../../formats/realtimeEvents.js";
 import { type TurnDetectionConfig, turnDetectorFor } from "../../api/realtimeSession.js";
 import type { SessionAudio } from "./sessionAudio.js";
 import { WordAgreement } from "./wordAgreement.js";
+import { SAMPLE_RATE } from "../../engine/sampleRate.js";
 
 /** OpenAI refuses to commit less than 100 ms. */
 export const MIN_COMMIT_SAMPLES = SAMPLE_RATE / 10;

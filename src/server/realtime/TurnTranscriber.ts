@@ -9,7 +9,6 @@ import { ApiError, toApiError } from "../../api/errors.js";
 import { turnSettings, type TranscriptionSessionConfig } from "../../api/realtimeSession.js";
 import { TranscriptionAbortedError } from "../../engine/errors.js";
 import type { Segment } from "../../engine/types.js";
-import { SAMPLE_RATE } from "../../engine/WhisperEngine.js";
 import { durationUsage, resultTokens, tokenLogprobs } from "../../formats/json.js";
 import {
   itemEvent,
@@ -25,6 +24,7 @@ import type { TranscriptionService } from "../../transcription/TranscriptionServ
 import { OrderedOutput } from "./orderedOutput.js";
 import type { RealtimeDialect } from "./realtimeLimits.js";
 import type { OpenTurn } from "./TurnTracker.js";
+import { SAMPLE_RATE } from "../../engine/sampleRate.js";
 
 /** A live partial pass runs at most this often (in audio time) during a turn. */
 const PARTIAL_INTERVAL_MS = 400;
