@@ -6,7 +6,8 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { catalogEntry } from "../../src/models/catalog.js";
-import { describeChecks, downloadModel, type DownloadStart, sha256FromEtag } from "../../src/models/downloadModel.js";
+import { describeChecks, sha256FromEtag } from "../../src/models/checksums.js";
+import { downloadModel, type DownloadStart } from "../../src/models/downloadModel.js";
 import { ChecksumMismatchError, ModelDownloadAbortedError, ModelDownloadError, UnknownModelError } from "../../src/models/errors.js";
 import { generatedModelBytes, type ModelServer, sha256Hex, startModelServer } from "./loopbackModelServer.js";
 

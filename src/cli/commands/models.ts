@@ -6,7 +6,8 @@ import type { Command } from "commander";
 
 import { loadConfig, readDotenv } from "../../config.js";
 import { MODEL_CATALOG, type CatalogEntry, catalogEntry, MODEL_NAMES, modelUrl } from "../../models/catalog.js";
-import { describeChecks, downloadModel, type DownloadResult } from "../../models/downloadModel.js";
+import { describeChecks } from "../../models/checksums.js";
+import { downloadModel, type DownloadResult } from "../../models/downloadModel.js";
 import { ModelDownloadAbortedError, UnknownModelError } from "../../models/errors.js";
 import { listLocalModels, listPartialDownloads, removeModel } from "../../models/modelStore.js";
 import { settingOption } from "../settingOptions.js";
