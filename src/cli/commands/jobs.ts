@@ -1,7 +1,7 @@
 // `earshot jobs submit|list|get|result|cancel`: batch jobs on a running server, over HTTP (src/cli/jobsApi.ts).
 // The server is --url, else EARSHOT_URL, else the one this machine's settings would start (src/config.ts);
 // the key is --api-key, else EARSHOT_API_KEY, else OPENAI_API_KEY. Server errors are printed as the server
-// worded them, with a non-zero exit code.
+// worded them, with a non-zero exit code; what it prints is worded in src/cli/jobText.ts.
 import fs from "node:fs/promises";
 import path from "node:path";
 
@@ -9,8 +9,9 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 
 import { CLIENT_SETTINGS, ConfigError, loadClientConfig, readDotenv } from "../../config.js";
 import { audioResponseFormats, type AudioResponseFormat } from "../../formats/index.js";
-import { followJobs, jobLabel, jobPercent, jobView, JobWaitTimeoutError, type FollowOutput } from "../jobFollower.js";
+import { followJobs, jobView, JobWaitTimeoutError, type FollowOutput } from "../jobFollower.js";
 import { isFinished, type Job, type JobFields, JOB_STATUSES, JobsApi, type JobStatus, ServerError, ServerUnreachableError } from "../jobsApi.js";
+import { describeFailure, describeJob, jobTable } from "../jobText.js";
 import { settingOption } from "../settingOptions.js";
 
 /** The command's surroundings, replaceable in tests. */
@@ -83,20 +84,6 @@ function collectMetadata(raw: string, previous: Record<string, string> | undefin
 
 function line(out: FollowOutput, text = ""): void {
   out.write(`${text}\n`);
-}
-
-/** Why a call failed, in one line: the server's own message (with its status and code), or why there was no answer. */
-export function describeFailure(error: unknown): string {
-  if (error instanceof ServerError) {
-    const { code } = error.error;
-    const hint = error.status === 401 ? " (pass the key with --api-key or EARSHOT_API_KEY)" : "";
-    return `${error.message}${hint} [HTTP ${error.status}${code ? ` ${code}` : ""}]`;
-  }
-  if (error instanceof ServerUnreachableError) {
-    return `${error.message}${error.refused ? "; is `earshot serve` running there?" : ""} (--url or EARSHOT_URL names the server)`;
-  }
-  if ((error as NodeJS.ErrnoException).code === "ENOENT") return `no such file: ${(error as NodeJS.ErrnoException).path ?? ""}`;
-  return error instanceof Error ? error.message : String(error);
 }
 
 class Context {
@@ -238,14 +225,6 @@ async function emitResult(ctx: Context, file: string, body: string, format: Audi
 
 // ---- list, get --------------------------------------------------------------------------------
 
-const time = (unixSeconds: number | null) => (unixSeconds === null ? "-" : new Date(unixSeconds * 1000).toISOString().replace(".000Z", "Z"));
-
-function progressText(job: Job): string {
-  const { audio_seconds_done: done, audio_seconds_total: total } = job.progress;
-  const shownDone = job.status === "succeeded" ? total : done;
-  return `${shownDone.toFixed(1)} of ${total.toFixed(1)} s of audio (${jobPercent(job)}%)`;
-}
-
 async function listJobs(ctx: Context, options: ListOptions): Promise<void> {
   const page = await ctx.api(options).list({
     ...(options.status ? { status: options.status } : {}),
@@ -260,27 +239,8 @@ async function listJobs(ctx: Context, options: ListOptions): Promise<void> {
     line(ctx.io.stderr, options.status ? `no ${options.status} jobs` : "no jobs");
     return;
   }
-  const rows = page.data.map((job) => [job.id, job.status, `${jobPercent(job)}%`, `${job.progress.audio_seconds_total.toFixed(1)} s`, time(job.created_at), job.filename ?? "-"]);
-  const header = ["ID", "STATUS", "DONE", "AUDIO", "CREATED", "FILE"];
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  for (const row of [header, ...rows]) line(ctx.io.stdout, row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]! + 2))).join(""));
+  for (const row of jobTable(page.data)) line(ctx.io.stdout, row);
   if (page.has_more) line(ctx.io.stderr, `more: earshot jobs list --after ${page.last_id}${options.status ? ` --status ${options.status}` : ""}`);
-}
-
-function describeJob(job: Job): string[] {
-  const rows: Array<[string, string]> = [
-    ["status", job.status],
-    ["file", job.filename ?? "-"],
-    ["task", `${job.task} (model ${job.model})`],
-    ["progress", progressText(job)],
-    ["created", time(job.created_at)],
-    ["started", time(job.started_at)],
-    ["completed", time(job.completed_at)],
-  ];
-  if (job.metadata && Object.keys(job.metadata).length > 0) rows.push(["metadata", Object.entries(job.metadata).map(([k, v]) => `${k}=${v}`).join(", ")]);
-  if (job.webhook_url) rows.push(["webhook", job.webhook_url]);
-  if (job.error) rows.push(["error", `${job.error.message}${job.error.code ? ` [${job.error.code}]` : ""}`]);
-  return [job.id, ...rows.map(([key, value]) => `  ${key.padEnd(10)}${value}`)];
 }
 
 async function getJobs(ctx: Context, ids: string[], options: GetOptions): Promise<void> {
