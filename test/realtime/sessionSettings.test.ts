@@ -1,14 +1,11 @@
-// The realtime session's pure parts: settings in both dialects, the session audio buffer, commit-order output,
-// live-partial word agreement and client secret expiry.
+// How a realtime session's settings are read and rendered, without a server (src/api/realtimeSession.ts,
+// realtimeSessionJson.ts): GA and beta session.update, the beta and GA shapes sent back, the offending parameter
+// named, and the fields the SDK types define that change no transcript. Over the socket: sessionFields.test.ts.
 import { describe, expect, it } from "vitest";
 
-import { ClientSecretStore } from "../../src/server/realtime/clientSecrets.js";
-import { OrderedOutput } from "../../src/server/realtime/orderedOutput.js";
 import { ApiError } from "../../src/api/errors.js";
-import { SessionAudio } from "../../src/server/realtime/sessionAudio.js";
 import { applyBetaSession, applyGaSession, defaultSessionConfig } from "../../src/api/realtimeSession.js";
 import { renderBetaSession, renderGaSession } from "../../src/api/realtimeSessionJson.js";
-import { agreedPrefixLength, WordAgreement } from "../../src/server/realtime/wordAgreement.js";
 
 const identity = { id: "sess_1", expiresAt: 1000 };
 
@@ -87,91 +84,46 @@ describe("session settings", () => {
   });
 });
 
-describe("SessionAudio", () => {
-  it("slices by absolute position across chunks and forgets what was dropped", () => {
-    const audio = new SessionAudio();
-    audio.append(Float32Array.from([0, 1, 2]));
-    audio.append(Float32Array.from([3, 4]));
-    audio.append(Float32Array.from([5, 6, 7, 8]));
-    expect(Array.from(audio.slice(2, 7))).toEqual([2, 3, 4, 5, 6]);
-    audio.dropBefore(4);
-    expect(audio.startSample).toBe(4);
-    expect(audio.length).toBe(5);
-    expect(Array.from(audio.slice(0, 6))).toEqual([4, 5]);
-    audio.dropBefore(100);
-    expect(audio.length).toBe(0);
-    expect(audio.endSample).toBe(9);
-    audio.append(Float32Array.from([9]));
-    expect(Array.from(audio.slice(9, 10))).toEqual([9]);
-  });
-});
-
-describe("OrderedOutput", () => {
-  it("holds a later turn's events until every earlier turn has finished", () => {
-    const sent: string[] = [];
-    const output = new OrderedOutput<string>((event) => sent.push(event));
-    output.open("a");
-    output.open("b");
-    output.open("c");
-    output.emit("b", "b1");
-    output.emit("c", "c1");
-    output.finish("c");
-    output.emit("a", "a1");
-    expect(sent).toEqual(["a1"]);
-    output.emit("b", "b2");
-    output.finish("a");
-    expect(sent).toEqual(["a1", "b1", "b2"]);
-    output.emit("b", "b3");
-    output.finish("b");
-    expect(sent).toEqual(["a1", "b1", "b2", "b3", "c1"]);
-    expect(output.pending).toBe(0);
-  });
-});
-
-describe("WordAgreement", () => {
-  it("confirms words two passes agree on, never taking one back", () => {
-    expect(agreedPrefixLength(["Hello,", "world"], ["hello", "World!", "again"])).toBe(2);
-    const agreement = new WordAgreement();
-    expect(agreement.update("the quick")).toEqual([]);
-    expect(agreement.update("the quick brown")).toEqual(["the", "quick"]);
-    expect(agreement.update("the quick brown fox")).toEqual(["brown"]);
-    // A pass that rewrites confirmed words confirms nothing new.
-    expect(agreement.update("a quick brown fox jumps")).toEqual([]);
-    expect(agreement.update("the quick brown fox jumps over")).toEqual([]);
-    expect(agreement.update("the quick brown fox jumps over it")).toEqual(["fox", "jumps", "over"]);
-    expect(agreement.text).toBe("the quick brown fox jumps over");
-  });
-});
-
-describe("ClientSecretStore", () => {
-  it("redeems a secret until it expires", () => {
-    let now = 1_000;
-    const store = new ClientSecretStore({ now: () => now });
-    const secret = store.mint(defaultSessionConfig("base"), "sess_x", 10, "open");
-    expect(secret.value).toMatch(/^ek_[\w-]+\.[\w-]{43}$/);
-    expect(secret.expiresAt).toBe(1_010);
-    expect(store.redeem(secret.value)).toMatchObject({ ok: true, secret: { sessionId: "sess_x", expiresAt: 1_010, config: defaultSessionConfig("base") } });
-    expect(store.redeem("ek_unknown")).toEqual({ ok: false, reason: "unknown" });
-    now = 1_010;
-    expect(store.redeem(secret.value)).toEqual({ ok: false, reason: "expired" });
-  });
-
-  it("is verified with the key alone: another store with the same key accepts it, one with another key does not", () => {
-    const key = "k".repeat(32);
-    const secret = new ClientSecretStore({ key }).mint(defaultSessionConfig("base"), "sess_x", 60, "open");
-    expect(new ClientSecretStore({ key }).redeem(secret.value)).toMatchObject({ ok: true, secret: { sessionId: "sess_x" } });
-    expect(new ClientSecretStore({ key: "j".repeat(32) }).redeem(secret.value)).toEqual({ ok: false, reason: "unknown" });
-    expect(new ClientSecretStore().redeem(secret.value)).toEqual({ ok: false, reason: "unknown" });
-    expect(() => new ClientSecretStore({ key: "short" })).toThrow(RangeError);
-  });
-
-  it("refuses a secret altered or cut short", () => {
-    const store = new ClientSecretStore({ key: "k".repeat(32) });
-    const { value } = store.mint(defaultSessionConfig("base"), "sess_x", 60, "open");
-    const [body, signature] = value.split(".") as [string, string];
-    const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1);
-    for (const bad of [value.slice(0, -1), body, `${body}.`, `${flip(body, 10)}.${signature}`, `${body}.${flip(signature, 5)}`, `${body}x.${signature}`, `${value}A`, value.slice(3), `ek_.${signature}`]) {
-      expect(store.redeem(bad), bad).toEqual({ ok: false, reason: "unknown" });
+describe("fields the SDK types define that change no transcript", () => {
+  const attempt = (apply: () => unknown): ApiError => {
+    try {
+      apply();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ApiError);
+      return error as ApiError;
     }
+    throw new Error("accepted");
+  };
+
+  it("accepts delay, noise_reduction, create_response and interrupt_response, and echoes what OpenAI echoes", () => {
+    const config = applyGaSession(defaultSessionConfig("base"), {
+      type: "transcription",
+      audio: {
+        input: {
+          noise_reduction: { type: "far_field" },
+          transcription: { delay: "low" },
+          turn_detection: { type: "server_vad", create_response: false, interrupt_response: false, idle_timeout_ms: 8000 },
+        },
+      },
+    });
+    expect(renderGaSession(config, { id: "sess_1", expiresAt: 1 }).audio.input).toMatchObject({
+      noise_reduction: { type: "far_field" },
+      transcription: { delay: "low" },
+      turn_detection: { type: "server_vad", idle_timeout_ms: 8000 },
+    });
+    expect(renderGaSession(config, { id: "sess_1", expiresAt: 1 }).audio.input.turn_detection).not.toHaveProperty("create_response");
+    // The beta shapes: modalities, and a client_secret in transcription_session.update.
+    expect(() => applyBetaSession(defaultSessionConfig("base"), { modalities: ["text"], client_secret: { expires_at: { anchor: "created_at", seconds: 60 } } })).not.toThrow();
+  });
+
+  it("refuses fields nobody defines as unknown_parameter, naming them", () => {
+    const ga = (session: unknown) => attempt(() => applyGaSession(defaultSessionConfig("base"), session));
+    expect(ga({ type: "transcription", sparkle: true })).toMatchObject({ code: "unknown_parameter", param: "session.sparkle", message: "Unknown parameter: 'session.sparkle'." });
+    expect(ga({ audio: { input: { transcription: { speed: 2 } } } })).toMatchObject({ code: "unknown_parameter", param: "session.audio.input.transcription.speed" });
+    expect(ga({ audio: { input: { turn_detection: { type: "server_vad", patience: 1 } } } })).toMatchObject({ code: "unknown_parameter", param: "session.audio.input.turn_detection.patience" });
+    expect(ga({ audio: { output: { voice: "alloy" } } })).toMatchObject({ code: "unknown_parameter", param: "session.audio.output" });
+    // A conversation session is refused for its type, not for its own fields.
+    expect(ga({ type: "realtime", instructions: "Be brief." })).toMatchObject({ code: "unsupported_session_type", param: "session.type" });
+    expect(attempt(() => applyBetaSession(defaultSessionConfig("base"), { voice: "alloy" }))).toMatchObject({ code: "unknown_parameter", param: "session.voice" });
   });
 });

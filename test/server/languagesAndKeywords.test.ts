@@ -1,11 +1,13 @@
-// OpenAI's 2026 speech-to-text surface over HTTP: the new model ids, languages[] (detection restricted to the
-// given languages; the response names the language) and keywords[] (put ahead of the prompt the decoder sees).
+// The transcription fields OpenAI added in 2026, over HTTP: languages[] (detection restricted to the given
+// languages; the response names the language) and keywords[] (put ahead of the prompt the decoder sees). The 2026
+// model ids are in openaiSdk.test.ts ("models"), the same fields over the realtime socket in
+// ../realtime/sessionFields.test.ts.
 import fs from "node:fs";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { engineOptions } from "../../src/transcription/TranscriptionService.js";
-import { makeAudioFiles, removeAudioFiles, startTestServer, WINDOW_TEXT, type AudioFiles, type TestServer } from "../support/server.js";
+import { makeAudioFiles, removeAudioFiles, startTestServer, type AudioFiles, type TestServer } from "../support/server.js";
 
 let server: TestServer;
 let audio: AudioFiles;
@@ -25,20 +27,6 @@ async function post(fields: Array<[string, string]>): Promise<Response> {
   form.append("file", new Blob([fs.readFileSync(audio.wav)]), "speech.wav");
   return fetch(`${server.url}/v1/audio/transcriptions`, { method: "POST", body: form });
 }
-
-describe("model ids", () => {
-  it("serves every current OpenAI transcription model id as an alias of the default model, and lists them", async () => {
-    const client = server.client();
-    const ids = (await client.models.list()).data.map((m) => m.id);
-    for (const id of ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-mini-transcribe-2025-12-15", "gpt-4o-transcribe-diarize", "gpt-transcribe"]) {
-      expect(ids).toContain(id);
-    }
-    for (const model of ["gpt-transcribe", "gpt-4o-mini-transcribe-2025-12-15", "gpt-4o-transcribe-diarize"]) {
-      const result = await client.audio.transcriptions.create({ file: fs.createReadStream(audio.wav), model, language: "en" });
-      expect(result.text).toBe(WINDOW_TEXT);
-    }
-  });
-});
 
 describe("languages[]", () => {
   it("one language: that language, no detection; json names it", async () => {

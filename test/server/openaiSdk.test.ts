@@ -268,6 +268,17 @@ describe("models", () => {
     expect(result.text).toBe(WINDOW_TEXT);
   });
 
+  it("serves every current OpenAI transcription model id as an alias of the default model, and lists them", async () => {
+    const ids = (await client.models.list()).data.map((m) => m.id);
+    for (const id of ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-mini-transcribe-2025-12-15", "gpt-4o-transcribe-diarize", "gpt-transcribe"]) {
+      expect(ids).toContain(id);
+    }
+    for (const model of ["gpt-transcribe", "gpt-4o-mini-transcribe-2025-12-15", "gpt-4o-transcribe-diarize"]) {
+      const result = await client.audio.transcriptions.create({ file: fs.createReadStream(audio.wav), model, language: "en" });
+      expect(result.text).toBe(WINDOW_TEXT);
+    }
+  });
+
   it("retrieves whisper-1", async () => {
     const model = await client.models.retrieve("whisper-1");
     expect(model).toEqual({ id: "whisper-1", object: "model", created: expect.any(Number), owned_by: expect.any(String) });

@@ -1,27 +1,17 @@
-// The server under abuse, with real FFmpeg on loopback: uploads are admitted (or refused 429) before their body is
-// read, decoded audio stays within the configured memory budget whatever the input declares, stalled and endless
-// uploads get their 408 and leave nothing behind, and shutdown drains within its deadline.
-import { spawn } from "node:child_process";
+// The upload limits under abuse, with real FFmpeg on loopback: uploads are admitted (or refused 429) before their
+// body is read, decoded audio stays within the configured memory budget whatever the input declares, stalled and
+// endless uploads get their 408 and leave nothing behind. How shutdown treats an upload in flight is in
+// drain.test.ts; the decoder's own limits in ../audio/decodeLimits.test.ts.
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 
 import { toFile } from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { getTestModelPath } from "../../src/models/testModel/index.js";
-import { childProcesses, rawUpload, rssBytes, sampleMax, silenceFile } from "../support/abuse.js";
+import { childProcesses, mp3Looking, rawUpload, rssBytes, sampleMax, silenceFile } from "../support/abuse.js";
 import { expectNoTempFiles, longSpeechWav, readyStats, sleep, startTestServer, waitFor, WINDOW_TEXT, type TestServer } from "../support/server.js";
 
 const THREE_HOURS = 3 * 3600;
 const MB = 1_048_576;
-
-/** The first bytes of an mp3 (an ID3 tag), then zeros: sniffed as mp3, so written to a temp file before FFmpeg runs. */
-function mp3Looking(bytes: number): Buffer {
-  const data = Buffer.alloc(bytes);
-  data.write("ID3\x04\x00\x00\x00\x00\x00\x00", "latin1");
-  return data;
-}
 
 /** An OpenAI-shaped error body. */
 function errorOf(body: string): { message: string; type: string; param: string | null; code: string | null } {
@@ -247,81 +237,5 @@ describe("upload deadlines", () => {
     const result = await server.client().audio.transcriptions.create({ file: await toFile(await longSpeechWav(10), "ten.wav"), model: "whisper-1", language: "en" });
     expect(result.text).toBe(WINDOW_TEXT);
     expect(await readyStats(server.url)).toMatchObject({ status: "ready", decoding: 0, uploads: 0, decodedAudioMb: 0 });
-  });
-});
-
-describe("shutdown", () => {
-  it("finishes what is in flight within the drain deadline, then aborts the rest (a stalled upload) and closes", async () => {
-    const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-drain-test-"));
-    try {
-      // 8 s: room for the legitimate job on a loaded two-core machine; the stalled upload holds on to the end
-      const server = await startTestServer({ drainTimeoutSeconds: "8", uploadIdleTimeoutSeconds: "60", parallelJobs: "1", threadsPerJob: "2" }, { tempDir });
-      const stalled = rawUpload(`${server.url}/v1/audio/transcriptions`, { file: mp3Looking(4 * MB), stallAfterBytes: 256 * 1024, timeoutMs: 20_000 });
-      await waitFor("the stalled upload's temp dir", async () => fs.readdirSync(tempDir).length > 0);
-      const legit = server.client().audio.transcriptions.create({ file: await toFile(await longSpeechWav(10), "ten.wav"), model: "whisper-1", language: "en" });
-      await waitFor("the legitimate job to run", async () => (await readyStats(server.url)).running === 1, 10_000, 5);
-
-      const closing = performance.now();
-      await server.close();
-      const closedAfter = performance.now() - closing;
-      expect((await legit).text).toBe(WINDOW_TEXT);
-      const aborted = await stalled;
-      expect(aborted.status).toBe(0); // the connection was cut, no response
-      expect(closedAfter, `closed after ${closedAfter.toFixed(0)} ms`).toBeGreaterThan(7_500);
-      expect(closedAfter).toBeLessThan(11_000);
-      await expectNoFfmpeg();
-      await expectNoTempFiles(tempDir);
-    } finally {
-      fs.rmSync(tempDir, { recursive: true, force: true });
-    }
-  });
-
-  it("SIGTERM: `earshot serve` drains (/ready 503), aborts a stalled upload at the drain deadline, and exits 0", async () => {
-    const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-sigterm-test-"));
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("EARSHOT_")));
-    const args = ["--import", "tsx", path.resolve("src", "cli", "main.ts"), "serve", "--model", await getTestModelPath("tiny")];
-    const child = spawn(process.execPath, [...args, "--host", "127.0.0.1", "--port", "0", "--drain-timeout-seconds", "2", "--log-level", "warn"], {
-      env: { ...env, TMPDIR: tempDir },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    try {
-      let stderr = "";
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stderr!.on("data", (chunk: Buffer) => {
-          stderr += chunk.toString();
-          const match = /listening on (\S+) /.exec(stderr);
-          if (match) resolve(match[1]!);
-        });
-        void exited.then((code) => reject(new Error(`earshot serve exited (${code}): ${stderr}`)));
-      });
-      const stalled = rawUpload(`${url}/v1/audio/transcriptions`, { file: mp3Looking(4 * MB), stallAfterBytes: 256 * 1024, timeoutMs: 20_000 });
-      await waitFor("the stalled upload's temp dir", async () => fs.readdirSync(tempDir).some((name) => name.startsWith("earshot-audio-")));
-
-      const signalled = performance.now();
-      child.kill("SIGTERM");
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      // Draining: still listening, but /ready says so (and new uploads would get 503)
-      const ready = await fetch(`${url}/ready`);
-      expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ status: "draining" });
-      expect(await exited).toBe(0);
-      const exitedAfter = performance.now() - signalled;
-      expect(exitedAfter, `exited after ${exitedAfter.toFixed(0)} ms`).toBeGreaterThan(1_500);
-      expect(exitedAfter).toBeLessThan(6_000);
-      expect((await stalled).status).toBe(0);
-      expect(fs.readdirSync(tempDir).filter((name) => name.startsWith("earshot-audio-"))).toEqual([]);
-    } finally {
-      child.kill("SIGKILL");
-      fs.rmSync(tempDir, { recursive: true, force: true });
-    }
-  });
-
-  it("closes at once when nothing is in flight", async () => {
-    const server = await startTestServer({ drainTimeoutSeconds: "30" });
-    await fetch(`${server.url}/health`);
-    const started = performance.now();
-    await server.close();
-    expect(performance.now() - started).toBeLessThan(2_000);
   });
 });

@@ -40,6 +40,13 @@ export async function silenceFile(seconds: number, kind: SilenceKind): Promise<B
   return fs.readFileSync(file);
 }
 
+/** The first bytes of an mp3 (an ID3 tag), then zeros: sniffed as mp3, so written to a temp file before FFmpeg runs. */
+export function mp3Looking(bytes: number): Buffer {
+  const data = Buffer.alloc(bytes);
+  data.write("ID3\x04\x00\x00\x00\x00\x00\x00", "latin1");
+  return data;
+}
+
 export interface RawUploadOptions {
   /** The file part's bytes. */
   file: Buffer;
