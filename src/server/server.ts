@@ -15,7 +15,6 @@ import { ApiKeys } from "./auth.js";
 import type { ModelRegistry } from "../transcription/ModelRegistry.js";
 import { ConfigError, describeConfig, type ServerConfig } from "../config.js";
 import { ClientSecretStore } from "./realtime/clientSecrets.js";
-import { drainRealtime } from "./realtime/realtimeSocket.js";
 import { resolveTls, type TlsFiles } from "./tls.js";
 import { openModels, startTranscription } from "./transcriptionSetup.js";
 import { UploadAdmission } from "./uploadAdmission.js";
@@ -217,7 +216,7 @@ async function drainAndClose(app: FastifyInstance, admission: UploadAdmission, d
   });
   let idleSweep: NodeJS.Timeout | undefined;
   try {
-    const work = Promise.all([drainRealtime(app), uploadsDone(admission, deadline)]).then(() => "drained" as const);
+    const work = Promise.all([app.realtime.drain(), uploadsDone(admission, deadline)]).then(() => "drained" as const);
     let outcome: "drained" | "closed" | "deadline" = await Promise.race([work, deadline]);
     const closed = app.close();
     // Connections that finish their last response become idle: close them as they do, not after keep-alive.

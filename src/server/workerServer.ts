@@ -8,12 +8,11 @@ import { Counter, Gauge } from "prom-client";
 import { ConfigError, describeConfig, redactUrl, type ServerConfig } from "../config.js";
 import { JobsRuntime } from "../jobs/jobsRuntime.js";
 import { RedisJobBackend } from "../jobs/redis/RedisJobBackend.js";
-import { ApiError, toApiError } from "../api/errors.js";
 import { withLogRedaction } from "./logRedaction.js";
 import { ServerMetrics } from "./metrics.js";
 import { ApiKeys, installAuthorization } from "./auth.js";
-import { onClientError, onFrameworkError } from "./clientErrors.js";
-import { registerMetricsRoute } from "./routes/metrics.js";
+import { openAiClientErrors, openAiErrors } from "./errorHandling.js";
+import { metricsRoute } from "./routes/metrics.js";
 import { openModels, startTranscription } from "./transcriptionSetup.js";
 
 export interface RunningWorker {
@@ -38,9 +37,12 @@ export async function startWorkerServer(config: ServerConfig, options: StartWork
   const models = await openModels(config);
   const { transcription, releaseVad, swept } = await startTranscription(config, models, options.tempDir);
 
-  const app = Fastify({ logger: withLogRedaction(options.logger ?? { level: config.logLevel }), clientErrorHandler: onClientError, frameworkErrors: onFrameworkError });
+  const app = Fastify({ logger: withLogRedaction(options.logger ?? { level: config.logLevel }), ...openAiClientErrors });
   // /health is public; /metrics and anything else need an API key when keys are configured (as on the server).
   installAuthorization(app, new ApiKeys(config.apiKeys));
+  // The server's error handling (before any route: every route's context inherits it): OpenAI's shape for anything
+  // thrown and for unknown URLs.
+  app.register(openAiErrors);
   app.log.info({ config: describeConfig(config) }, "effective configuration");
   if (swept.length > 0) app.log.info({ removed: swept }, "removed the temp dirs of Earshot processes that are gone");
 
@@ -69,15 +71,7 @@ export async function startWorkerServer(config: ServerConfig, options: StartWork
       jobsConcurrency: config.jobsConcurrency,
     });
   });
-  if (metrics && config.metrics !== "off") registerMetricsRoute(app, config.metrics, metrics);
-  app.setNotFoundHandler((request, reply) => {
-    const error = ApiError.routeNotFound(request.method, request.url);
-    return reply.code(404).send(error.body());
-  });
-  app.setErrorHandler((error, _request, reply) => {
-    const apiError = toApiError(error);
-    return reply.code(apiError.status).headers(apiError.headers).send(apiError.body());
-  });
+  if (metrics && config.metrics !== "off") app.register(metricsRoute, { exposure: config.metrics, metrics });
 
   const closeAll = async () => {
     await jobs.close();

@@ -8,7 +8,6 @@ import { performance } from "node:perf_hooks";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { realtimeStats } from "../../src/server/realtime/realtimeSocket.js";
 import { RealtimeClient, realtimeUrl, REALTIME_RATE } from "../support/realtime.js";
 import { sleep, startTestServer, type TestServer, waitFor } from "../support/server.js";
 
@@ -105,15 +104,15 @@ describe("realtime abuse", () => {
     const { messages } = attackers;
     try {
       const started = performance.now();
-      await waitFor("the sessions to open", async () => realtimeStats(server.server.app).sessions === SESSIONS || messages.find((m) => m.error), 30_000, 20);
+      await waitFor("the sessions to open", async () => server.server.app.realtime.stats().sessions === SESSIONS || messages.find((m) => m.error), 30_000, 20);
       // Each message is taken in at no more than 20 × real time (after a 10-s burst): ~11 s for ~230 s of audio.
-      await waitFor("every append to arrive", async () => realtimeStats(server.server.app).busySessions === SESSIONS || messages.find((m) => m.error), 60_000, 20);
+      await waitFor("every append to arrive", async () => server.server.app.realtime.stats().busySessions === SESSIONS || messages.find((m) => m.error), 60_000, 20);
       expect(messages.filter((m) => m.error)).toEqual([]);
       expect(performance.now() - started).toBeGreaterThan(((audioSeconds - 10) / 20) * 1000 * 0.9);
       // The server now holds 20 × ~230 s of audio to decode; keep probing while it works through it.
       await sleep(3000);
       const during = [...probe.latencies];
-      const stats = realtimeStats(server.server.app);
+      const stats = server.server.app.realtime.stats();
       expect(stats.sessions).toBe(SESSIONS);
       // Still at it: the appends are processed in slices, not all at once.
       expect(stats.busySessions).toBe(SESSIONS);
@@ -125,7 +124,7 @@ describe("realtime abuse", () => {
       attackers.close();
       await waitFor("the clients to close", async () => messages.some((m) => m.closed), 10_000, 10);
       await waitFor("no sessions, no work", async () => {
-        const now = realtimeStats(server.server.app);
+        const now = server.server.app.realtime.stats();
         return now.sessions === 0 && now.busySessions === 0 && now.pendingSlices === 0;
       }, 1000, 10);
       expect(performance.now() - closedAt).toBeLessThan(1500);
@@ -164,10 +163,10 @@ describe("realtime session cap", () => {
     expect(JSON.parse(refused.body!)).toEqual({
       error: { type: "rate_limit_error", code: "rate_limit_exceeded", param: null, message: expect.stringMatching(/limit is 3/) },
     });
-    expect(realtimeStats(server.server.app).sessions).toBe(3);
+    expect(server.server.app.realtime.stats().sessions).toBe(3);
 
     await open[0]!.close();
-    await waitFor("the session to be gone", async () => realtimeStats(server.server.app).sessions === 2, 2000);
+    await waitFor("the session to be gone", async () => server.server.app.realtime.stats().sessions === 2, 2000);
     const again = await RealtimeClient.open(realtimeUrl(server.url));
     expect(again.closed).toBeUndefined();
     await Promise.all([again, ...open.slice(1)].map((client) => client.close()));
@@ -193,7 +192,7 @@ describe("realtime audio speed limit", () => {
     const started = performance.now();
     let paused = 0;
     const watch = setInterval(() => {
-      if (realtimeStats(server.server.app).pausedSessions === 1) paused++;
+      if (server.server.app.realtime.stats().pausedSessions === 1) paused++;
     }, 50);
     await client.streamAudio(pcm, { chunkMs: 1000 });
     // Every append is handled before the clear that follows them.

@@ -1,6 +1,6 @@
 // POST /api/transcribe: the simple browser pattern, multipart `file` (+ optional model, language, prompt) →
 // {"transcript": "..."}, over the same upload pipeline as OpenAI's routes.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 
 import type { FormFields } from "../../api/transcriptionForm.js";
 import { languageSetting, promptSetting, type TranscriptionSettings } from "../../transcription/settings.js";
@@ -30,6 +30,6 @@ function handleSimpleUpload(context: ServerContext, request: FastifyRequest, rep
   );
 }
 
-export function registerApiTranscribeRoute(app: FastifyInstance, context: ServerContext): void {
+export const apiTranscribeRoute: FastifyPluginAsync<ServerContext> = async (app, context) => {
   app.post("/api/transcribe", { onRequest: requireMultipart }, (request, reply) => handleSimpleUpload(context, request, reply));
-}
+};

@@ -2,11 +2,11 @@
 // (a free place in the job queue, a free decode slot, room in the decoded-audio budget); both carry the counts.
 // Once shutdown has begun, /ready answers 503 {status: "draining"} (a load balancer stops sending new work), also
 // while the server still takes work for EARSHOT_DRAIN_ACCEPT_SECONDS before it starts refusing it.
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 
 import type { ServerContext } from "../serverContext.js";
 
-export function registerHealthRoutes(app: FastifyInstance, context: ServerContext): void {
+export const healthRoutes: FastifyPluginAsync<Pick<ServerContext, "defaultEngine" | "models" | "admission">> = async (app, context) => {
   app.get("/health", { config: { access: "public" } }, async () => ({ status: "ok" }));
   app.get("/ready", { config: { access: "public" } }, async (_request, reply) => {
     const engine = context.defaultEngine();
@@ -19,4 +19,4 @@ export function registerHealthRoutes(app: FastifyInstance, context: ServerContex
     }
     return { status: "ready", model: context.models.defaultModel.name, ...stats };
   });
-}
+};

@@ -8,7 +8,7 @@
 // A job is visible only to the API key that created it: another key's job is answered 404 like an unknown one.
 import { rm } from "node:fs/promises";
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 
 import { isAudioResponseFormat, renderTranscription, type AudioResponseFormat } from "../../formats/index.js";
 import type { EncodedJobAudio } from "../../jobs/jobAudio.js";
@@ -33,7 +33,7 @@ function limitParam(value: unknown): number {
 type Query = Record<string, string | undefined>;
 type IdParams = { id: string };
 
-async function submitJob(context: ServerContext, jobs: JobsRuntime, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+async function submitJob(context: JobDeps, jobs: JobsRuntime, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   if (context.admission.draining) throw shuttingDown();
   const release = jobs.admitUpload();
   reply.raw.once("close", release);
@@ -112,13 +112,16 @@ async function submitJob(context: ServerContext, jobs: JobsRuntime, request: Fas
 }
 
 /** The jobs runtime, or a 503 while there is none (the server is starting or stopping). */
-function runtime(context: ServerContext): JobsRuntime {
+function runtime(context: JobDeps): JobsRuntime {
   const jobs = context.jobs?.();
   if (!jobs) throw ApiError.notReady("Batch jobs are not available right now; retry shortly.");
   return jobs;
 }
 
-export function registerJobRoutes(app: FastifyInstance, context: ServerContext): void {
+/** What the jobs door needs of the server. */
+type JobDeps = Pick<ServerContext, "jobs" | "admission" | "uploadIdleTimeoutMs" | "transcription">;
+
+export const jobRoutes: FastifyPluginAsync<JobDeps> = async (app, context) => {
   app.post(
     "/v1/audio/jobs",
     {
@@ -179,4 +182,4 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
     if (!job) throw jobNotFound(request.params.id);
     return jobObject(job);
   });
-}
+};

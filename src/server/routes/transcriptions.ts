@@ -1,7 +1,7 @@
 // POST /v1/audio/transcriptions and POST /v1/audio/translations: OpenAI's form (api/transcriptionForm.ts) over the
 // upload pipeline (upload/audioUpload.ts): a json/text/srt/vtt/verbose_json answer, an SSE stream (`stream=true`,
 // which can start while the upload still comes in), or diarized_json by channel.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 
 import { fieldsAfterFile } from "../../api/errors.js";
 import { parseTranscriptionRequest, type AudioTask } from "../../api/transcriptionForm.js";
@@ -78,8 +78,8 @@ function handleAudio(context: ServerContext, kind: AudioTask, request: FastifyRe
   });
 }
 
-export function registerTranscriptionRoutes(app: FastifyInstance, context: ServerContext): void {
+export const transcriptionRoutes: FastifyPluginAsync<ServerContext> = async (app, context) => {
   const upload = { onRequest: requireMultipart };
   app.post("/v1/audio/transcriptions", upload, (request, reply) => handleAudio(context, "transcriptions", request, reply));
   app.post("/v1/audio/translations", upload, (request, reply) => handleAudio(context, "translations", request, reply));
-}
+};

@@ -8,10 +8,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 
 import { LANGUAGES } from "../../transcription/languages.js";
-import type { ServerContext } from "../serverContext.js";
 
 /** The package's web/ directory (this file is src/server/routes/web.ts or dist/server/routes/web.js). */
 export const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "web");
@@ -105,7 +104,7 @@ function send(file: WebFile, request: FastifyRequest, reply: FastifyReply): Fast
 }
 
 /** GET / and GET /app/*: the browser app from `root` (the package's web/ by default). */
-export function registerWebRoutes(app: FastifyInstance, _context: ServerContext, root: string = WEB_ROOT): void {
+export const webRoutes: FastifyPluginAsync<{ root?: string }> = async (app, { root = WEB_ROOT }) => {
   const files = loadWebFiles(root);
   // Generated from the server's own table, so the page offers exactly the languages it accepts.
   const languageCodes = Buffer.from(`export const CODES = ${JSON.stringify(Object.keys(LANGUAGES))};\n`);
@@ -119,4 +118,4 @@ export function registerWebRoutes(app: FastifyInstance, _context: ServerContext,
     const file = name === "index.html" ? undefined : files.get(name);
     return file ? send(file, request, reply) : reply.callNotFound();
   });
-}
+};

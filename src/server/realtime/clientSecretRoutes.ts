@@ -12,7 +12,7 @@ import {
   DEFAULT_SECRET_TTL_SECONDS,
   MAX_SECRET_TTL_SECONDS,
   MIN_SECRET_TTL_SECONDS,
-} from "../realtime/clientSecrets.js";
+} from "./clientSecrets.js";
 import { applyBetaSession, applyGaSession, defaultSessionConfig, type TranscriptionSessionConfig } from "../../api/realtimeSession.js";
 import { renderBetaSession, renderGaSession } from "../../api/realtimeSessionJson.js";
 import type { ServerContext } from "../serverContext.js";
@@ -39,7 +39,7 @@ function lifetime(value: unknown, param: string): number {
   return seconds;
 }
 
-function sessionConfig(context: ServerContext, apply: () => TranscriptionSessionConfig, modelParam: string): TranscriptionSessionConfig {
+function sessionConfig(context: Pick<ServerContext, "models">, apply: () => TranscriptionSessionConfig, modelParam: string): TranscriptionSessionConfig {
   const config = apply();
   if (!context.models.find(config.model)) throw ApiError.invalidParam(modelParam, modelNotFoundMessage(config.model), "model_not_found");
   return config;
@@ -55,7 +55,7 @@ function mint(make: () => ClientSecret, param: string): ClientSecret {
   }
 }
 
-export function registerRealtimeRoutes(app: FastifyInstance, context: ServerContext): void {
+export function registerClientSecretRoutes(app: FastifyInstance, context: Pick<ServerContext, "models" | "clientSecrets">): void {
   const defaults = () => defaultSessionConfig(context.models.defaultModel.name);
 
   app.post("/v1/realtime/client_secrets", async (request) => {
