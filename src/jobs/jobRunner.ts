@@ -1,7 +1,8 @@
 // The worker's processor: runs a claimed job through TranscriptionService like every other request, VAD-chunked
 // (no chunk over 30 s), at batch priority (a live request waits at most for one running chunk), with the job's FLAC
-// audio streamed in as the run asks for it (never in memory whole) and progress reported as chunks finish.
+// audio streamed in as the run takes it (a RunFeed: never in memory whole) and progress reported as chunks finish.
 import { DEFAULT_FFMPEG_NICE } from "../audio/index.js";
+import { RunFeed } from "../transcription/runFeed.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
 import { toApiError } from "../api/errors.js";
 import { readJobAudio } from "./jobAudio.js";
@@ -21,14 +22,6 @@ export interface JobRunnerLog {
   info(fields: Record<string, unknown>, message: string): void;
   error(fields: Record<string, unknown>, message: string): void;
 }
-
-/**
- * Decoded audio the run may have waiting for the VAD before the FLAC decoder is paused, and chunks cut and waiting
- * for a slot: enough to keep every slot busy, bounded whatever the audio's length.
- */
-const MAX_VAD_BACKLOG_SAMPLES = 10 * SAMPLE_RATE;
-const MAX_WAITING_CHUNKS_PER_SLOT = 2;
-const BACKLOG_POLL_MS = 25;
 
 export function createJobProcessor(options: JobRunnerOptions): JobProcessor {
   const interval = options.progressIntervalMs ?? 1_000;
@@ -57,16 +50,9 @@ export function createJobProcessor(options: JobRunnerOptions): JobProcessor {
         },
       );
       try {
-        const engine = await options.transcription.engine(record.settings.model);
-        const maxWaitingChunks = MAX_WAITING_CHUNKS_PER_SLOT * engine.info.parallelJobs;
-        // FFmpeg at a low priority, as every decoder beside the engine (batch work yields to the rest).
-        for await (const samples of readJobAudio(job.audioPath, { ffmpegPath: options.ffmpegPath, signal, ffmpegNice: DEFAULT_FFMPEG_NICE })) {
-          run.push(samples);
-          // Back-pressure: the decoder is not read (so it stops) while the run has enough work waiting.
-          while (!signal.aborted && (run.backlog.vadSamples > MAX_VAD_BACKLOG_SAMPLES || run.backlog.chunks > maxWaitingChunks)) {
-            await new Promise((resolve) => setTimeout(resolve, BACKLOG_POLL_MS));
-          }
-        }
+        // FFmpeg at a low priority, as every decoder beside the engine (batch work yields to the rest). Back-pressure:
+        // the decoder is not read (so it stops) while the run has enough work waiting.
+        await new RunFeed(run).pull(readJobAudio(job.audioPath, { ffmpegPath: options.ffmpegPath, signal, ffmpegNice: DEFAULT_FFMPEG_NICE }));
         signal.throwIfAborted();
         const result = await run.finish();
         report(total, true);

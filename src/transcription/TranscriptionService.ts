@@ -23,6 +23,7 @@ import type { ModelRegistry, ServedModel } from "./ModelRegistry.js";
 import { decoderPrompt, type ChunkingMode, type ChunkingStrategy, type TranscriptionSettings } from "./settings.js";
 import type { SpeechChunk } from "./speechChunker.js";
 import { TranscriptionRun } from "./transcriptionRun.js";
+import { RunFeed } from "./runFeed.js";
 import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
 export interface TranscriptionServiceOptions {
@@ -154,7 +155,7 @@ export class TranscriptionService {
   async transcribeFile(input: AudioInput, settings: TranscriptionSettings, hooks: FileHooks = {}): Promise<{ audio: DecodedAudio; result: TranscriptionResult }> {
     const { run } = await this.open(settings, hooks);
     try {
-      const audio = await this.decode(input, hooks.signal, (samples) => run.push(samples));
+      const audio = await this.decode(input, hooks.signal, new RunFeed(run).push);
       hooks.onDecoded?.(audio);
       return { audio, result: await run.finish(audio.samples) };
     } catch (error) {

@@ -30,6 +30,8 @@ export interface ChunkSchedulerOptions {
    * then takes half a shared slot's threads, the other half being for the chunks to come (and, meanwhile, the VAD).
    */
   moreComing?: (() => boolean) | undefined;
+  /** Told when fewer chunks wait for a slot (one started, or all were dropped on failure): the run's back-pressure. */
+  onWaitingShrunk?: (() => void) | undefined;
 }
 
 interface ChunkState {
@@ -102,6 +104,7 @@ export class ChunkScheduler {
       if (this.language === undefined && this.started > 0) return;
       const state = this.waiting.shift()!;
       this.run(state, this.started++ > 0 || this.options.admitted === true);
+      this.options.onWaitingShrunk?.();
     }
   }
 
@@ -189,6 +192,7 @@ export class ChunkScheduler {
       this.failure = error;
       this.waiting.length = 0;
       this.abort.abort(error);
+      this.options.onWaitingShrunk?.();
     }
     this.checkDone();
   }

@@ -49,6 +49,15 @@ export class PcmStore {
     this.saved = [];
   }
 
+  /**
+   * A view of samples [start, end), valid until the next append, retainOnly or replaceWith; they must still be in the
+   * buffer (from the earliest sample held on: never let go, nor only in a copy set aside).
+   */
+  view(start: number, end: number): Float32Array {
+    if (start < this.base || end > this.length) throw new Error(`PcmStore: samples ${start}-${end} are not held (held from ${this.base} to ${this.length})`);
+    return this.buffer.subarray(start - this.base, end - this.base);
+  }
+
   /** A copy of a chunk's samples (pieces back to back); every piece must still be held. */
   chunk(chunk: SpeechChunk): Float32Array {
     const out = new Float32Array(chunk.length);

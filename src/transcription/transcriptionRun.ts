@@ -40,6 +40,12 @@ export interface TranscriptionRunOptions {
   keepAudio?: boolean | undefined;
 }
 
+/** Work not started yet, in {@link TranscriptionRun.backlog}'s terms: what a feeder lets wait before it reads on. */
+export interface RunBacklog {
+  vadSamples: number;
+  chunks: number;
+}
+
 /**
  * push() samples in order as they are decoded, then finish() with the whole audio. A chunked run starts decoding
  * chunks before finish(); abort through `signal` (or {@link cancel}) stops the VAD and every chunk.
@@ -57,9 +63,14 @@ export class TranscriptionRun {
   private vadBacklog = 0;
   /** Samples of the block the VAD is running now (part of the backlog). */
   private vadRunning = 0;
+  /** Feeders waiting for the backlog to come down (see {@link whenBacklogWithin}). */
+  private backlogWaiters: Array<{ bound: RunBacklog; resolve: () => void }> = [];
+  /** Chunks decoded at once at most. */
+  readonly concurrency: number;
 
   constructor(private readonly options: TranscriptionRunOptions) {
     if (options.keepAudio === false && !options.chunking) throw new RangeError("TranscriptionRun: keepAudio: false needs chunking");
+    this.concurrency = options.concurrency ?? options.engine.info.parallelJobs;
     if (options.chunking) {
       this.chunker = new SpeechChunker({
         ...(options.chunking.threshold !== undefined ? { threshold: options.chunking.threshold } : {}),
@@ -69,7 +80,7 @@ export class TranscriptionRun {
       this.scheduler = new ChunkScheduler({
         engine: options.engine,
         options: options.options,
-        concurrency: options.concurrency ?? options.engine.info.parallelJobs,
+        concurrency: this.concurrency,
         admitted: options.admitted,
         signal: options.signal,
         onSegment: options.onSegment,
@@ -77,6 +88,7 @@ export class TranscriptionRun {
         onChunkDone: options.onChunkDone,
         // Audio in hand behind the block being cut: the VAD is busy and more chunks are coming.
         moreComing: () => this.vadBacklog - this.vadRunning >= MORE_COMING_SAMPLES,
+        onWaitingShrunk: () => this.backlogShrunk(),
       });
       this.vad = options.loadVad().then((model) => model.createStream());
       this.vad.catch(() => undefined);
@@ -86,14 +98,38 @@ export class TranscriptionRun {
   /** More decoded samples (16 kHz mono), in order. */
   push(samples: Float32Array): void {
     // One block waits for the whole audio (given to finish()): nothing to keep before that.
-    if (!this.chunker || this.cancelled || samples.length === 0) return;
+    // A run whose VAD failed keeps nothing more: finish() throws that failure.
+    if (!this.chunker || this.cancelled || this.vadFailure !== undefined || samples.length === 0) return;
+    const from = this.store.length;
     this.store.append(samples);
-    this.feedVad(samples);
+    this.feedVad(from, this.store.length);
   }
 
   /** Work not started yet: samples waiting for the VAD, chunks cut and waiting for a slot (for back-pressure). */
   get backlog(): { vadSamples: number; chunks: number } {
     return { vadSamples: this.vadBacklog, chunks: this.scheduler?.waitingCount ?? 0 };
+  }
+
+  /**
+   * Resolves once the work not started yet is within `bound` (at once when it is), or the run has stopped (cancelled,
+   * aborted, its VAD failed): a feeder that can wait reads its next samples then. The run resolves it itself as its
+   * VAD and chunks take the work, so nobody polls.
+   */
+  whenBacklogWithin(bound: RunBacklog): Promise<void> {
+    if (this.stopped || this.backlogWithin(bound)) return Promise.resolve();
+    const signal = this.options.signal;
+    return new Promise((resolve) => {
+      const waiter = {
+        bound,
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => this.backlogShrunk();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.backlogWaiters.push(waiter);
+    });
   }
 
   /** Samples the run holds now (a run with keepAudio: false lets go of those no chunk still to come may hold). */
@@ -126,9 +162,9 @@ export class TranscriptionRun {
     }
     if (audio) {
       // The whole audio replaces the copy built up so far; only what was not pushed yet still goes to the VAD.
-      const rest = audio.subarray(this.store.length);
+      const pushed = this.store.length;
       this.store.replaceWith(audio);
-      if (rest.length > 0 && !this.cancelled) this.feedVad(rest);
+      if (audio.length > pushed && !this.cancelled) this.feedVad(pushed, audio.length);
     }
     await this.vadTail;
     this.closeVad();
@@ -148,6 +184,27 @@ export class TranscriptionRun {
     this.closeVad();
     this.scheduler?.cancel();
     this.scheduler?.finish().catch(() => undefined);
+    this.backlogShrunk();
+  }
+
+  /** Cancelled, aborted or failed: no more work will be taken, so no feeder waits for it. */
+  private get stopped(): boolean {
+    return this.cancelled || this.vadFailure !== undefined || this.options.signal?.aborted === true;
+  }
+
+  private backlogWithin(bound: RunBacklog): boolean {
+    const { vadSamples, chunks } = this.backlog;
+    return vadSamples <= bound.vadSamples && chunks <= bound.chunks;
+  }
+
+  /** The backlog came down (or the run stopped): the feeders it lets through read on. */
+  private backlogShrunk(): void {
+    if (this.backlogWaiters.length === 0) return;
+    const stopped = this.stopped;
+    const through = this.backlogWaiters.filter((waiter) => stopped || this.backlogWithin(waiter.bound));
+    if (through.length === 0) return;
+    this.backlogWaiters = this.backlogWaiters.filter((waiter) => !through.includes(waiter));
+    for (const waiter of through) waiter.resolve();
   }
 
   /** Frees the VAD stream's native context: every frame the run needs is in (or the run was cancelled). */
@@ -158,16 +215,23 @@ export class TranscriptionRun {
     );
   }
 
-  private feedVad(samples: Float32Array): void {
+  /**
+   * Queues samples [from, to) of the store for the VAD. They are read from the store when their turn comes, so the
+   * backlog holds no samples of its own (a feeder that cannot wait costs no more than the run's copy).
+   */
+  private feedVad(from: number, to: number): void {
     const vad = this.vad!;
     const chunker = this.chunker!;
-    this.vadBacklog += samples.length;
-    // push() copies the samples synchronously; the frames come back in order.
+    const count = to - from;
+    this.vadBacklog += count;
     this.vadTail = this.vadTail.then(async () => {
       try {
         if (this.cancelled || this.vadFailure !== undefined || this.options.signal?.aborted) return;
-        this.vadRunning = samples.length;
-        const frames = await (await vad).push(samples);
+        this.vadRunning = count;
+        const stream = await vad;
+        // The view is taken and copied by push() at once, before the store changes; the frames come back in order.
+        // Every sample from the VAD's position on is still in the store's buffer (see SpeechChunker.retained).
+        const frames = await stream.push(this.store.view(from, to));
         for (const frame of frames) this.dispatch(chunker.push(frame.probability));
         if (this.options.keepAudio === false) {
           const { spans, from } = chunker.retained();
@@ -176,8 +240,9 @@ export class TranscriptionRun {
       } catch (error) {
         this.vadFailure ??= error;
       } finally {
-        this.vadBacklog -= samples.length;
+        this.vadBacklog -= count;
         this.vadRunning = 0;
+        this.backlogShrunk();
       }
     });
   }

@@ -11,6 +11,7 @@ import { AudioMemoryError, type AudioMemoryGrant, type DecodeAudioOptions, type 
 import type { Segment } from "../../engine/types.js";
 import { MAX_SPEAKER_CHANNELS } from "../../transcription/channelTranscription.js";
 import type { TranscriptionSettings } from "../../transcription/settings.js";
+import { RunFeed } from "../../transcription/runFeed.js";
 import type { OpenTranscription } from "../../transcription/TranscriptionService.js";
 import { receiveUpload } from "../receiveUpload.js";
 import type { ServerContext } from "../serverContext.js";
@@ -115,13 +116,11 @@ export async function withAudioForm<T extends { settings: TranscriptionSettings 
         // Work can start before the upload ends only when the fields before the file ask for chunking (of a mix).
         const chunkedEarly = !separated && earlyRequest !== undefined && context.transcription.chunkingOf(earlyRequest.settings) !== null;
         if (!chunkedEarly) return trackDecode(ticket, reply, context.decode(stream, { signal: decodeSignal, memory: ticket.memory, ...how }));
-        const pending: Float32Array[] = [];
-        let run: OpenTranscription | undefined;
-        let opening = true;
+        // The samples decoded before the early run opens are held for it (dropped if it never does). The decoder is
+        // not paused for the run: the memory grant below bounds what the two hold (see transcription/runFeed.ts).
+        const feed = new RunFeed();
         early = startEarly(context, earlyRequest.settings, decodeSignal, sink).then((opened) => {
-          run = opened;
-          opening = false;
-          for (const samples of pending.splice(0)) run?.run.push(samples);
+          feed.open(opened?.run);
           if (opened) onEarlyStart?.(earlyRequest, sink);
           return opened;
         });
@@ -130,10 +129,7 @@ export async function withAudioForm<T extends { settings: TranscriptionSettings 
           // The early run keeps its own copy of the samples as they come: charged too.
           memory: scaledGrant(ticket.memory, EARLY_RUN_MEMORY_FACTOR),
           ...(how.keepInput ? { keepInput: true } : {}),
-          onSamples: (samples) => {
-            if (run) run.run.push(samples);
-            else if (opening) pending.push(samples);
-          },
+          onSamples: feed.push,
         });
         return trackDecode(ticket, reply, decoding);
       },
