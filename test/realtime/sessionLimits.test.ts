@@ -1,6 +1,8 @@
-// Hostile realtime clients against a real server on loopback: 20 sessions each sending a 14-MB append must not stall
-// /health, their work must stop once they close, the number of sessions is capped, and a session's audio is taken in
-// no faster than the configured speed (the client is slowed by back-pressure instead).
+// A realtime session's limits, against hostile clients and a real server on loopback: 20 sessions each sending a
+// 14-MB append must not stall /health, their work must stop once they close, the number of sessions is capped, a
+// session's audio is taken in no faster than the configured speed (the client is slowed by back-pressure instead),
+// the idle timeout is not kept alive by invalid messages, and a session lets go of what large appends held. Shares
+// per key and per client secret are in shares.test.ts, message and buffer sizes in badInput.test.ts.
 import { spawn } from "node:child_process";
 import http from "node:http";
 import { createRequire } from "node:module";
@@ -8,8 +10,13 @@ import { performance } from "node:perf_hooks";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { RealtimeClient, realtimeUrl, REALTIME_RATE } from "../support/realtime.js";
+import { realtimeHeldBytes } from "../../src/server/realtime/RealtimeSession.js";
+import { sampleMax } from "../support/abuse.js";
+import { COMPLETED, RealtimeClient, realtimeUrl, REALTIME_RATE } from "../support/realtime.js";
 import { sleep, startTestServer, type TestServer, waitFor } from "../support/server.js";
+
+const KEY = "sk-earshot-session-limits-key";
+const auth = { headers: { Authorization: `Bearer ${KEY}` } };
 
 /**
  * Attacking clients in a child process, so that building and masking their 14-MB frames is not done by the process the
@@ -211,4 +218,115 @@ describe("realtime audio speed limit", () => {
     expect(client.closed).toBeUndefined();
     await client.close();
   }, 60_000);
+});
+
+describe("the idle timeout", () => {
+  let idle: TestServer;
+  beforeAll(async () => {
+    idle = await startTestServer({ apiKeys: KEY, realtimeIdleTimeoutSeconds: "1.5" });
+  });
+  afterAll(async () => {
+    await idle?.close();
+  });
+
+  /** Sends `message()` every 250 ms until the socket closes or `ms` have passed. */
+  async function keepSending(client: RealtimeClient, ms: number, message: (n: number) => void): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (let n = 0; Date.now() < deadline && !client.closed; n++) {
+      message(n);
+      await sleep(250);
+    }
+  }
+
+  it("is not restarted by invalid messages: a client sending only those is closed", async () => {
+    const client = await RealtimeClient.open(realtimeUrl(idle.url), auth);
+    const openedAt = Date.now();
+    const invalid = [
+      () => client.send({ type: "input_audio_buffer.append", audio: Buffer.from([1, 2, 3]).toString("base64") }),
+      () => client.send({ type: "input_audio_buffer.append", audio: "" }),
+      () => client.socket.send("{not json"),
+      () => client.send({ type: "no.such.event" }),
+      () => client.send({ type: "input_audio_buffer.commit" }),
+      () => client.send({ type: "session.update", session: { type: "transcription", audio: { input: { turn_detection: { threshold: 2 } } } } }),
+    ];
+    await keepSending(client, 5000, (n) => invalid[n % invalid.length]!());
+    await client.until("close", () => client.closed, 5000);
+    expect(client.all("error").map((e) => e.error.code)).toContain("idle_timeout");
+    // Closed about 1.5 s after it opened, however many invalid messages came meanwhile.
+    expect(Date.now() - openedAt).toBeLessThan(3500);
+  });
+
+  it("is restarted by valid audio, and by a clear or session.update that succeeds", async () => {
+    const valid = [
+      // One sample of audio is enough.
+      (client: RealtimeClient) => client.send({ type: "input_audio_buffer.append", audio: Buffer.alloc(2).toString("base64") }),
+      (client: RealtimeClient) => client.send({ type: "input_audio_buffer.clear" }),
+      (client: RealtimeClient) => client.send({ type: "session.update", session: { type: "transcription" } }),
+    ];
+    await Promise.all(
+      valid.map(async (send) => {
+        const client = await RealtimeClient.open(realtimeUrl(idle.url), auth);
+        // Twice the idle timeout.
+        await keepSending(client, 3000, () => send(client));
+        expect(client.closed, client.types()).toBeUndefined();
+        expect(client.all("error")).toHaveLength(0);
+        await client.close();
+      }),
+    );
+  });
+});
+
+describe("memory", () => {
+  let big: TestServer;
+  beforeAll(async () => {
+    big = await startTestServer({ apiKeys: KEY, realtimeMaxSpeed: "10000", realtimeMaxBufferSeconds: "600" });
+  });
+  afterAll(async () => {
+    await big?.close();
+  });
+
+  /** An append of `bytes` (message size) of quiet noise, as base64 PCM16. */
+  function quietAppend(bytes: number): string {
+    const prefix = '{"type":"input_audio_buffer.append","audio":"';
+    const chars = Math.floor((bytes - prefix.length - 2) / 8) * 8;
+    const pcm = Buffer.alloc((chars / 4) * 3);
+    for (let i = 0; i < pcm.length; i += 2) pcm.writeInt16LE(((i * 7919) % 60) - 30, i);
+    return `${prefix}${pcm.toString("base64")}"}`;
+  }
+
+  /** Sends `messages`, then a clear, and waits for it: every append before it has been handled. */
+  async function sendAndSettle(client: RealtimeClient, messages: string[]): Promise<number> {
+    const sampler = sampleMax(realtimeHeldBytes, 10);
+    const cleared = client.all("input_audio_buffer.cleared").length;
+    for (const message of messages) client.socket.send(message);
+    client.send({ type: "input_audio_buffer.clear" });
+    await client.next("input_audio_buffer.cleared", cleared, 120_000);
+    return sampler.stop();
+  }
+
+  it("a session lets go of its buffers after 14-MB appends are handled and cleared or committed", async () => {
+    const message = quietAppend(14 * 1_048_576);
+    // Server VAD: the appends' audio is silence, dropped as it is decoded; the messages themselves are held meanwhile.
+    const vad = await RealtimeClient.open(realtimeUrl(big.url), auth);
+    const vadPeak = await sendAndSettle(vad, [message, message]);
+    expect(vadPeak).toBeGreaterThan(14 * 1_048_576);
+    expect(realtimeHeldBytes()).toBeLessThan(1_048_576);
+    await vad.close();
+
+    // Manual commit: all of it is held until it is cleared (218 s of audio an append: 14 MB at 16 kHz).
+    const manual = await RealtimeClient.open(realtimeUrl(big.url), auth);
+    manual.send({ type: "session.update", session: { type: "transcription", audio: { input: { turn_detection: null } } } });
+    await manual.next("session.updated");
+    const manualPeak = await sendAndSettle(manual, [message, message]);
+    expect(manualPeak).toBeGreaterThan(2 * 14 * 1_048_576);
+    expect(realtimeHeldBytes()).toBeLessThan(1_048_576);
+    // Committed audio is let go once its transcription is done.
+    manual.socket.send(quietAppend(1_048_576));
+    manual.send({ type: "input_audio_buffer.commit" });
+    await manual.next(COMPLETED, 0, 60_000);
+    await waitFor("the turn's audio to be let go", async () => realtimeHeldBytes() < 1_048_576, 5000);
+    expect(manual.closed).toBeUndefined();
+    await manual.close();
+    await waitFor("the closed sessions to be gone", async () => realtimeHeldBytes() === 0, 5000);
+  });
 });

@@ -1,7 +1,7 @@
 // server_vad's `turn_detection.idle_timeout_ms` (OpenAI, 2026) over a raw `ws` client: timed on the audio timeline,
 // it commits the turn in progress, or each quiet stretch after one, with `input_audio_buffer.timeout_triggered`.
 // The turns themselves are in turns.test.ts; the session's own idle timeout (closing a silent client) in
-// hardening.test.ts.
+// sessionLimits.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { COMPLETED, RealtimeClient, realtimeUrl, REALTIME_RATE, spokenTurns, type ServerEvent, type SpokenTurns } from "../support/realtime.js";
