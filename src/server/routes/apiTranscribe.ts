@@ -4,18 +4,17 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 
 import type { FormFields } from "../../api/transcriptionForm.js";
 import { languageSetting, promptSetting, type TranscriptionSettings } from "../../transcription/settings.js";
-import type { ServerContext } from "../serverContext.js";
-import { requireMultipart, transcriptionFor, withAudioForm } from "../upload/audioUpload.js";
+import { requireMultipart, transcriptionFor, withAudioForm, type UploadDeps } from "../upload/audioUpload.js";
 
 /** The simple browser pattern: multipart `file` (+ optional model, language, prompt) → {"transcript": "..."}. */
-function simpleSettings(context: ServerContext, fields: FormFields): { settings: TranscriptionSettings } {
+function simpleSettings(context: UploadDeps, fields: FormFields): { settings: TranscriptionSettings } {
   const language = languageSetting(fields.get("language")?.[0]);
   // The same bound as every other door's prompt (transcription/fieldLimits.ts).
   const prompt = promptSetting(fields.get("prompt")?.[0]);
   return { settings: { model: fields.get("model")?.[0] ?? context.transcription.models.defaultModel.name, task: "transcribe", language, prompt } };
 }
 
-function handleSimpleUpload(context: ServerContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+function handleSimpleUpload(context: UploadDeps, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   return withAudioForm(
     context,
     request,
@@ -30,6 +29,6 @@ function handleSimpleUpload(context: ServerContext, request: FastifyRequest, rep
   );
 }
 
-export const apiTranscribeRoute: FastifyPluginAsync<ServerContext> = async (app, context) => {
+export const apiTranscribeRoute: FastifyPluginAsync<UploadDeps> = async (app, context) => {
   app.post("/api/transcribe", { onRequest: requireMultipart }, (request, reply) => handleSimpleUpload(context, request, reply));
 };

@@ -7,11 +7,10 @@ import { fieldsAfterFile } from "../../api/errors.js";
 import { parseTranscriptionRequest, type AudioTask } from "../../api/transcriptionForm.js";
 import { renderDiarizedJson, renderTranscription, type SpeakerTurn } from "../../formats/index.js";
 import { MAX_SPEAKER_CHANNELS } from "../../transcription/channelTranscription.js";
-import type { ServerContext } from "../serverContext.js";
 import { SseResponse } from "../sse.js";
-import { requireMultipart, separatedChannels, transcriptionFor, type UploadDecode, withAudioForm } from "../upload/audioUpload.js";
+import { requireMultipart, separatedChannels, transcriptionFor, type UploadDecode, withAudioForm, type UploadDeps } from "../upload/audioUpload.js";
 
-function handleAudio(context: ServerContext, kind: AudioTask, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+function handleAudio(context: UploadDeps, kind: AudioTask, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   let sse: SseResponse | undefined;
   return withAudioForm(
     context,
@@ -78,7 +77,7 @@ function handleAudio(context: ServerContext, kind: AudioTask, request: FastifyRe
   });
 }
 
-export const transcriptionRoutes: FastifyPluginAsync<ServerContext> = async (app, context) => {
+export const transcriptionRoutes: FastifyPluginAsync<UploadDeps> = async (app, context) => {
   const upload = { onRequest: requireMultipart };
   app.post("/v1/audio/transcriptions", upload, (request, reply) => handleAudio(context, "transcriptions", request, reply));
   app.post("/v1/audio/translations", upload, (request, reply) => handleAudio(context, "translations", request, reply));

@@ -17,6 +17,12 @@ import { receiveUpload } from "../receiveUpload.js";
 import type { ServerContext } from "../serverContext.js";
 import type { UploadTicket } from "../uploadAdmission.js";
 
+/** What the upload routes need of the server. */
+export type UploadDeps = Pick<
+  ServerContext,
+  "admission" | "maxUploadBytes" | "uploadIdleTimeoutMs" | "uploadTimeoutMs" | "decode" | "transcription" | "metrics" | "defaultEngine"
+>;
+
 /** The routes that take an upload (admission, deadlines and the multipart check apply to them). */
 export const UPLOAD_ROUTES = ["/v1/audio/transcriptions", "/v1/audio/translations", "/api/transcribe"] as const;
 
@@ -79,7 +85,7 @@ export async function requireMultipart(request: FastifyRequest): Promise<void> {
  * stop at once, so FFmpeg, its temp files and the engine's slots are freed.
  */
 export async function withAudioForm<T extends { settings: TranscriptionSettings }>(
-  context: ServerContext,
+  context: UploadDeps,
   request: FastifyRequest,
   reply: FastifyReply,
   parse: (fields: FormFields) => T,
@@ -207,7 +213,7 @@ export async function separatedChannels(upload: UploadedTranscription, signal: A
 }
 
 /** The early transcription, when the settings known at the file's start ask for chunking (so work can start now). */
-async function startEarly(context: ServerContext, settings: TranscriptionSettings | undefined, signal: AbortSignal, sink: SegmentSink): Promise<OpenTranscription | undefined> {
+async function startEarly(context: UploadDeps, settings: TranscriptionSettings | undefined, signal: AbortSignal, sink: SegmentSink): Promise<OpenTranscription | undefined> {
   if (!settings || !context.transcription.chunkingOf(settings)) return undefined;
   try {
     return await context.transcription.open(settings, { signal, onSegment: sink.push });
@@ -222,7 +228,7 @@ async function startEarly(context: ServerContext, settings: TranscriptionSetting
  * new one fed the whole audio.
  */
 export async function transcriptionFor(
-  context: ServerContext,
+  context: UploadDeps,
   settings: TranscriptionSettings,
   upload: UploadedTranscription,
   signal: AbortSignal,
@@ -240,7 +246,7 @@ export async function transcriptionFor(
  * comes later runs on the same file, the early work stands). Undefined when they do not parse: the whole form
  * reports why.
  */
-function parseEarly<T extends { settings: TranscriptionSettings }>(context: ServerContext, parse: (fields: FormFields) => T, fields: FormFields): T | undefined {
+function parseEarly<T extends { settings: TranscriptionSettings }>(context: UploadDeps, parse: (fields: FormFields) => T, fields: FormFields): T | undefined {
   try {
     return parse(new Map([...fields, ["model", fields.get("model") ?? [context.transcription.models.defaultModel.name]]]));
   } catch {
