@@ -10,6 +10,7 @@ const SRC = path.resolve(import.meta.dirname, "..", "src");
 /** Each room of src/ (a folder, or a top-level module) and its floor; a higher floor may import a lower one. */
 const FLOORS: Record<string, number> = {
   makeDirectory: 0,
+  processAlive: 0,
   engine: 1,
   audio: 2,
   models: 2,

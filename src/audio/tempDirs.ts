@@ -3,22 +3,13 @@
 import { lstat, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { processAlive } from "../processAlive.js";
 
 const TEMP_DIR_NAME = /^earshot-audio-(\d+)-[A-Za-z0-9]{6}$/;
 
 /** The mkdtemp prefix of this process's decoding temp dirs. */
 export function tempDirPrefix(pid: number = process.pid): string {
   return `earshot-audio-${pid}-`;
-}
-
-/** Whether a process with this pid exists (one of another user counts: it exists, we may not signal it). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /**

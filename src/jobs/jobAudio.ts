@@ -12,7 +12,8 @@ import type { Readable } from "node:stream";
 
 import { decodeAudio, type DecodedAudio, type FlacError, readFlac, startFlacEncoder } from "../audio/index.js";
 import { makeDirectory } from "../makeDirectory.js";
-import { flacBytesFor, insufficientStorage, isDiskFullError } from "./storage.js";
+import { insufficientStorage } from "../api/errors.js";
+import { flacBytesFor, isDiskFullError } from "./storage.js";
 import type { JobAudioFile } from "./types.js";
 import { SAMPLE_RATE } from "../engine/sampleRate.js";
 

@@ -33,6 +33,3 @@ export function isDiskFullError(error: unknown): boolean {
   if (code === "ENOSPC" || code === "EDQUOT" || code === "SQLITE_FULL") return true;
   return typeof message === "string" && /No space left on device|Disk quota exceeded|database or disk is full/i.test(message);
 }
-
-// The refusals of a job for room live in the error catalogue; re-exported for the backends that raise them.
-export { insufficientStorage, jobsQueueFull, ownerQueueFull, storedAudioBudgetFull } from "../api/errors.js";

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 
 import { redisAudioBudgetFull } from "../../api/errors.js";
-import { jobsQueueFull, ownerQueueFull } from "../storage.js";
+import { jobsQueueFull, ownerQueueFull } from "../../api/errors.js";
 import type { JobPlace, JobQueueBounds } from "../types.js";
 import { within } from "./connections.js";
 import type { RedisKeys } from "./keys.js";

@@ -35,7 +35,7 @@ import {
   type NewJob,
 } from "../types.js";
 import { SqlitePlaces, storageError, type RoomBounds } from "./places.js";
-import { processAlive } from "./processAlive.js";
+import { processAlive } from "../../processAlive.js";
 import { readRecord, toRecord, type JobRow } from "./records.js";
 import { openJobsDatabase } from "./schema.js";
 import { SqliteJobWorker } from "./SqliteJobWorker.js";

@@ -24,7 +24,7 @@ import {
   type JobRecord,
   type JobWorker,
 } from "../types.js";
-import { processAlive } from "./processAlive.js";
+import { processAlive } from "../../processAlive.js";
 import { readRecord, type JobRow } from "./records.js";
 
 /**

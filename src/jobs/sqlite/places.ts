@@ -10,9 +10,10 @@ import { randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
 
 import { ApiError } from "../../api/errors.js";
-import { freeDiskBytes, insufficientStorage, isDiskFullError, jobsQueueFull, ownerQueueFull, storedAudioBudgetFull } from "../storage.js";
+import { insufficientStorage, jobsQueueFull, ownerQueueFull, storedAudioBudgetFull } from "../../api/errors.js";
+import { freeDiskBytes, isDiskFullError } from "../storage.js";
 import type { JobPlace, JobQueueBounds } from "../types.js";
-import { processAlive } from "./processAlive.js";
+import { processAlive } from "../../processAlive.js";
 import { UNFINISHED } from "./records.js";
 
 /** A place not renewed for this long (its holder hung or lost the database) is dropped. */

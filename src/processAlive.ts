@@ -1,5 +1,5 @@
-// Processes sharing a data dir name themselves by pid in the rows they hold (running jobs, places); a row whose
-// process no longer exists was left by one that died (killed, crashed) and is taken back by the next process.
+// Whether a process is still there, by pid: files and rows a process leaves behind name it (the decoders' temp dirs,
+// the embedded job store's running jobs and places), and the next process takes back those whose owner is gone.
 
 /** Whether a process with this pid exists on this machine (never true for 0 or a non-integer: no group signal). */
 export function processAlive(pid: number): boolean {
