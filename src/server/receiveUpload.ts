@@ -9,6 +9,7 @@ import { Busboy } from "@fastify/busboy";
 import { ApiError, uploadIdleTimeout, uploadTimeout } from "../api/errors.js";
 
 import type { FormFields } from "../api/transcriptionForm.js";
+import { MAX_FORM_FIELD_BYTES } from "../transcription/fieldLimits.js";
 
 export type { FormFields };
 
@@ -48,7 +49,7 @@ export function declaredTooLarge(headers: IncomingMessage["headers"], maxFileByt
   return Number.isFinite(declared) && declared > maxFileBytes + FORM_OVERHEAD_BYTES;
 }
 
-const FIELD_LIMITS = { fields: 64, fieldSize: 256 * 1024, fieldNameSize: 200, parts: 80, files: 1 };
+const FIELD_LIMITS = { fields: 64, fieldSize: MAX_FORM_FIELD_BYTES, fieldNameSize: 200, parts: 80, files: 1 };
 
 /**
  * Resolves once the whole form has been read. Rejects with a 413 ApiError the moment the file

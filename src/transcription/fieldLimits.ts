@@ -8,11 +8,14 @@
 // held a slot for minutes. So however long the accepted prompt is, only a short tail of it reaches the engine
 // (ENGINE_PROMPT_BYTES below; see decoderPrompt in settings.ts).
 
+/** Any field of an HTTP form, at most (receiveUpload's busboy limit): the form could never carry more. */
+export const MAX_FORM_FIELD_BYTES = 256 * 1024;
+
 /**
- * `prompt`: at most this many bytes (UTF-8). The same bound as any HTTP form field (receiveUpload's 256 KB): OpenAI
- * documents none, and the form could never carry more; only the tail reaches the engine in any case.
+ * `prompt`: at most this many bytes (UTF-8), at every door: the bound of an HTTP form field. OpenAI documents none;
+ * only the tail reaches the engine in any case.
  */
-export const MAX_PROMPT_BYTES = 256 * 1024;
+export const MAX_PROMPT_BYTES = MAX_FORM_FIELD_BYTES;
 
 /** `keywords[]`: at most this many entries (after trimming and dropping empty ones) ... */
 export const MAX_KEYWORDS = 100;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { TranscriptionOptions } from "../../src/engine/WhisperEngine.js";
-import { COMPLETED, RealtimeClient, realtimeUrl, REALTIME_RATE, spokenTurns, type ServerEvent, type SpokenTurns } from "../support/realtime.js";
+import { COMPLETED, RealtimeClient, realtimeUrl, silentPcm, spokenTurns, type ServerEvent, type SpokenTurns } from "../support/realtime.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 let server: TestServer;
@@ -19,10 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
 });
-
-function silence(ms: number): Buffer {
-  return Buffer.alloc(Math.round((ms / 1000) * REALTIME_RATE) * 2);
-}
 
 function update(client: RealtimeClient, session: Record<string, unknown>, eventId?: string): void {
   client.send({ type: "session.update", ...(eventId ? { event_id: eventId } : {}), session: { type: "transcription", ...session } });
@@ -47,7 +43,7 @@ describe("transcription languages[] and keywords[]", () => {
       update(client, { audio: { input: { transcription: { model: "whisper-1", languages: ["German"], keywords: [" Earshot ", "Silero"], prompt: "A demo." } } } });
       const updated = await client.next("session.updated");
       expect(updated.session.audio.input.transcription).toEqual({ model: "whisper-1", language: null, languages: ["de"], keywords: ["Earshot", "Silero"], prompt: "A demo." });
-      await client.streamAudio(Buffer.concat([sentence.pcm, silence(800)]));
+      await client.streamAudio(Buffer.concat([sentence.pcm, silentPcm(800)]));
       const completed = await client.next(COMPLETED);
       expect(completed.transcript.length).toBeGreaterThan(0);
       expect(completed.languages).toEqual([{ code: "de" }]);
@@ -56,7 +52,7 @@ describe("transcription languages[] and keywords[]", () => {
       // Cleared with null: the next turn is detected freely and names no language.
       update(client, { audio: { input: { transcription: { languages: null, keywords: [] } } } });
       expect((await client.next("session.updated", 1)).session.audio.input.transcription).toEqual({ model: "whisper-1", language: null, prompt: "A demo." });
-      await client.streamAudio(Buffer.concat([sentence.pcm, silence(800)]));
+      await client.streamAudio(Buffer.concat([sentence.pcm, silentPcm(800)]));
       const second = await client.next(COMPLETED, 1);
       expect(second).not.toHaveProperty("languages");
       expect(seen.at(-1)).not.toHaveProperty("languages");

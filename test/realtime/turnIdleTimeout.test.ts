@@ -4,7 +4,7 @@
 // sessionLimits.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { COMPLETED, RealtimeClient, realtimeUrl, REALTIME_RATE, spokenTurns, type ServerEvent, type SpokenTurns } from "../support/realtime.js";
+import { COMPLETED, RealtimeClient, realtimeUrl, REALTIME_RATE, silentPcm, spokenTurns, type ServerEvent, type SpokenTurns } from "../support/realtime.js";
 import { startTestServer, type TestServer, WINDOW_TEXT } from "../support/server.js";
 
 const TIMEOUT = "input_audio_buffer.timeout_triggered";
@@ -21,10 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
 });
-
-function silence(ms: number): Buffer {
-  return Buffer.alloc(Math.round((ms / 1000) * REALTIME_RATE) * 2);
-}
 
 /** Resolves once the server has handled every event sent before it (client events are handled in order). */
 async function handled(client: RealtimeClient, id: string): Promise<void> {
@@ -50,7 +46,7 @@ describe("turn_detection.idle_timeout_ms", () => {
     expect(updated.session.audio.input.turn_detection).toMatchObject({ type: "server_vad", silence_duration_ms: 10_000, idle_timeout_ms: IDLE_MS });
 
     const speechEndMs = sentence.sentences[0]!.endMs;
-    await client.streamAudio(Buffer.concat([sentence.pcm, silence(IDLE_MS - 1000)]), { chunkMs: 100 });
+    await client.streamAudio(Buffer.concat([sentence.pcm, silentPcm(IDLE_MS - 1000)]), { chunkMs: 100 });
     await handled(client, "evt_sync_1");
     const started = await client.next("input_audio_buffer.speech_started");
     // 4 s of quiet audio is not enough, however long the wall clock has run since the speech.
@@ -60,7 +56,7 @@ describe("turn_detection.idle_timeout_ms", () => {
     expect(client.all("input_audio_buffer.committed")).toHaveLength(0);
 
     // Two more seconds of audio (sent at once) pass the idle time.
-    await client.streamAudio(silence(2000), { chunkMs: 100 });
+    await client.streamAudio(silentPcm(2000), { chunkMs: 100 });
     const timeout = await client.next(TIMEOUT);
     const sentMs = (sentence.pcm.length / 2 / REALTIME_RATE) * 1000 + IDLE_MS + 1000;
     expect(timeout).toEqual({ type: TIMEOUT, event_id: expect.stringMatching(/^event_/), audio_start_ms: expect.any(Number), audio_end_ms: expect.any(Number), item_id: started.item_id, t: expect.any(Number) });
@@ -97,7 +93,7 @@ describe("turn_detection.idle_timeout_ms", () => {
     update(client, { audio: { input: { turn_detection: { type: "server_vad", idle_timeout_ms: IDLE_MS } } } });
     await client.next("session.updated");
     // The turn ends 500 ms after the speech; then two idle stretches and a bit.
-    await client.streamAudio(Buffer.concat([sentence.pcm, silence(500 + 2 * IDLE_MS + 400)]), { chunkMs: 100 });
+    await client.streamAudio(Buffer.concat([sentence.pcm, silentPcm(500 + 2 * IDLE_MS + 400)]), { chunkMs: 100 });
     const [first, second] = await client.count(TIMEOUT, 2);
     const stopped = await client.next("input_audio_buffer.speech_stopped");
     expect(client.all("input_audio_buffer.speech_stopped")).toHaveLength(1);

@@ -8,6 +8,11 @@ import { runFfmpeg, synthesizeSpeech } from "./speech.js";
 export const REALTIME_RATE = 24_000;
 export const COMPLETED = "conversation.item.input_audio_transcription.completed";
 
+/** `ms` of silence as realtime input: PCM16 at REALTIME_RATE. */
+export function silentPcm(ms: number): Buffer {
+  return Buffer.alloc(Math.round((ms / 1000) * REALTIME_RATE) * 2);
+}
+
 export interface SpokenTurns {
   /** PCM16 LE mono at 24 kHz. */
   pcm: Buffer;

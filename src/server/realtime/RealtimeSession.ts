@@ -69,16 +69,6 @@ const SLICE_SECONDS = 0.5;
 /** Base64 characters checked in one slice (~1.5 ms). */
 const VALIDATE_CHARS = 256 * 1024;
 
-/** The sessions open in this process (for {@link realtimeHeldBytes}). */
-const openSessions = new Set<RealtimeSession>();
-
-/** Bytes of client data the open realtime sessions of this process hold (see {@link RealtimeSession.heldBytes}). */
-export function realtimeHeldBytes(): number {
-  let bytes = 0;
-  for (const session of openSessions) bytes += session.heldBytes;
-  return bytes;
-}
-
 export class RealtimeSession {
   private config: TranscriptionSessionConfig;
   private readonly audio = new SessionAudio();
@@ -128,7 +118,6 @@ export class RealtimeSession {
       onTurnDone: () => this.flow.updateFlow(),
       fail: (error) => this.flow.fail(error),
     });
-    openSessions.add(this);
     this.flow.guard(() => this.start());
   }
 
@@ -183,7 +172,6 @@ export class RealtimeSession {
 
   /** The session ended (SessionFlow): detection stops, the buffers are let go. */
   private dispose(): void {
-    openSessions.delete(this);
     this.turns.dispose();
     this.audio.dropBefore(this.audio.endSample);
   }

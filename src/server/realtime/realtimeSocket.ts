@@ -43,6 +43,8 @@ export interface RealtimeStats {
   pausedSessions: number;
   /** Slices of decoding work waiting for their turn. */
   pendingSlices: number;
+  /** Bytes of client data the open sessions hold (see RealtimeSession.heldBytes). */
+  heldBytes: number;
 }
 
 /** What the app can ask of its realtime sessions (`app.realtime`). */
@@ -87,11 +89,13 @@ function attachRealtimeSocket(app: FastifyInstance, context: RealtimeDeps): void
   const stats = (): RealtimeStats => {
     let busySessions = 0;
     let pausedSessions = 0;
+    let heldBytes = 0;
     for (const session of sessions) {
       if (session.busy) busySessions++;
       if (session.readingPaused) pausedSessions++;
+      heldBytes += session.heldBytes;
     }
-    return { sessions: sessions.size, busySessions, pausedSessions, pendingSlices: scheduler.pending };
+    return { sessions: sessions.size, busySessions, pausedSessions, pendingSlices: scheduler.pending, heldBytes };
   };
 
   // Nothing a client sends may take the process down: whatever throws while admitting or opening a session is
