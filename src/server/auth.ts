@@ -63,7 +63,7 @@ export class ApiKeys {
  * The caller of a request to a route of `access`: {@link OPEN_OWNER} when the route is public or no key is
  * configured, else the id of the key presented. Throws a 401 ApiError when a key is needed and missing or wrong.
  */
-export function authorize(request: FastifyRequest, access: RouteAccess, keys: ApiKeys): string {
+function authorize(request: FastifyRequest, access: RouteAccess, keys: ApiKeys): string {
   if (access === "public" || !keys.required) return OPEN_OWNER;
   const header = request.headers.authorization;
   if (!header) {

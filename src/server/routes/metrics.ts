@@ -5,14 +5,9 @@ import type { FastifyPluginAsync } from "fastify";
 
 import type { MetricsExposure, ServerMetrics } from "../metrics.js";
 
-/** Who may read /metrics when EARSHOT_METRICS is not set: the API's own rule. */
-export function defaultMetricsExposure(apiKeysConfigured: boolean): MetricsExposure {
-  return apiKeysConfigured ? "key" : "open";
-}
-
 /**
  * Also the route of `earshot worker`, whose app runs the same key check (see auth.ts) on routes that are not public.
- * Not called when the exposure is `off`.
+ * Not registered when the exposure is `off`.
  */
 export const metricsRoute: FastifyPluginAsync<{ exposure: Exclude<MetricsExposure, "off">; metrics: ServerMetrics }> = async (app, { exposure, metrics }) => {
   app.get("/metrics", { config: { access: exposure === "open" ? "public" : "key" } }, async (_request, reply) => {

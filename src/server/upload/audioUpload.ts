@@ -36,7 +36,7 @@ function clientGone(reply: FastifyReply): AbortController {
 }
 
 /** Segments decoded before the route knows what to do with them (the `stream` field may follow the file). */
-export class SegmentSink {
+class SegmentSink {
   private held: Segment[] | undefined = [];
   private listener: ((segment: Segment) => void) | undefined;
 
