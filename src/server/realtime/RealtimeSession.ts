@@ -276,10 +276,18 @@ export class RealtimeSession {
     while (!chunk.done) {
       const decoded = await this.flow.step(() => chunk.read(sliceSamples));
       if (this.flow.signal.aborted) return;
-      this.audio.append(decoded);
-      this.options.metrics?.received("realtime", decoded.length / SAMPLE_RATE);
-      if (this.turns.active) await this.turns.detect(decoded);
+      await this.takeAudio(decoded);
     }
+  }
+
+  /**
+   * Decoded 16 kHz audio joins the session's buffer, whichever way it came (a base64 append, a WebRTC track): counted,
+   * and through the server VAD when it is on.
+   */
+  private async takeAudio(decoded: Float32Array): Promise<void> {
+    this.audio.append(decoded);
+    this.options.metrics?.received("realtime", decoded.length / SAMPLE_RATE);
+    if (this.turns.active) await this.turns.detect(decoded);
   }
 
   private commit(): void {
