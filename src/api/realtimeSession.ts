@@ -17,7 +17,7 @@ import { DEFAULT_PREFIX_PADDING_MS, DEFAULT_SILENCE_DURATION_MS, DEFAULT_VAD_THR
 import { InvalidSettingError } from "../transcription/errors.js";
 import { ApiError, toApiError } from "./errors.js";
 import { quoted } from "../transcription/fieldLimits.js";
-import { keywordsSetting, languageSetting, languagesSetting, promptSetting, type TranscriptionSettings } from "../transcription/settings.js";
+import { checkLanguageFields, keywordsSetting, languageSetting, languagesSetting, promptSetting, type TranscriptionSettings } from "../transcription/settings.js";
 
 export const LOGPROBS_INCLUDE = "item.input_audio_transcription.logprobs";
 
@@ -251,6 +251,8 @@ function applyTranscription(config: TranscriptionSessionConfig, value: z.output<
     const list = value.languages ?? [];
     config.languages = validated(() => languagesSetting(list, `${param}.languages`)) ?? [];
   }
+  // As the HTTP form: `language` beside `languages` is refused, checked on what the session would run with.
+  validated(() => checkLanguageFields(config.language, config.languages, `${param}.languages`));
   if (value.keywords !== undefined) {
     const list = value.keywords ?? [];
     config.keywords = validated(() => keywordsSetting(list, `${param}.keywords`)) ?? [];

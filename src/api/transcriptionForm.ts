@@ -11,7 +11,9 @@ import {
 } from "../formats/index.js";
 import { ApiError } from "./errors.js";
 import { MAX_KNOWN_SPEAKERS, MAX_SPEAKER_NAME_LENGTH } from "../transcription/channelTranscription.js";
+import { quoted } from "../transcription/fieldLimits.js";
 import {
+  checkLanguageFields,
   chunkingSetting,
   keywordsSetting,
   languageSetting,
@@ -60,10 +62,16 @@ function list(fields: FormFields, name: string): string[] {
   return [...(fields.get(`${name}[]`) ?? []), ...(fields.get(name) ?? [])];
 }
 
+/**
+ * `true` or `false` in any letter case: the SDKs send `true`, OpenAI's own curl example `stream=True` (as Python writes
+ * it), and OpenAI takes both. Anything else ("1", "yes") is a 400 naming the field; empty is false.
+ */
 function parseBoolean(name: string, value: string | undefined): boolean {
-  if (value === undefined || value === "" || value === "false") return false;
-  if (value === "true") return true;
-  throw ApiError.invalidParam(name, `Invalid value for '${name}': expected true or false, got '${value}'.`);
+  if (value === undefined || value === "") return false;
+  const lower = value.toLowerCase();
+  if (lower === "true") return true;
+  if (lower === "false") return false;
+  throw ApiError.invalidParam(name, `Invalid value for '${name}': expected true or false, got ${quoted(value)}.`);
 }
 
 /** `chunking_strategy` as a plain field ("auto" or JSON) or as `chunking_strategy[key]` fields. */
@@ -110,6 +118,7 @@ export function parseTranscriptionRequest(kind: AudioTask, fields: FormFields): 
     temperature: temperatureSetting(single(fields, "temperature")),
   };
   const languages = languagesSetting(list(fields, "languages"));
+  checkLanguageFields(settings.language, languages);
   if (languages) settings.languages = languages;
   const keywords = keywordsSetting(list(fields, "keywords"));
   if (keywords) settings.keywords = keywords;
@@ -120,11 +129,14 @@ export function parseTranscriptionRequest(kind: AudioTask, fields: FormFields): 
       throw ApiError.invalidParam("timestamp_granularities", `Invalid value for 'timestamp_granularities': '${value}'. Supported values are: 'word' and 'segment'.`);
     }
   }
+  // As OpenAI answers, whatever the model: `segment` (its documented default, which clients send with every format) is
+  // accepted with json, text, srt and vtt, where it adds nothing; `word` needs verbose_json; diarized_json takes neither
+  // (OpenAI: "not available for gpt-4o-transcribe-diarize", the model behind that format).
   if (timestampGranularities.length > 0 && diarized) {
     throw ApiError.invalidParam("timestamp_granularities", "timestamp_granularities is not supported with response_format 'diarized_json'.", "invalid_value");
   }
-  if (timestampGranularities.length > 0 && responseFormat !== "verbose_json") {
-    throw ApiError.invalidParam("timestamp_granularities", "timestamp_granularities is only supported with response_format 'verbose_json'.", "invalid_value");
+  if (timestampGranularities.includes("word") && responseFormat !== "verbose_json") {
+    throw ApiError.invalidParam("timestamp_granularities", "Word timestamps (timestamp_granularities 'word') are only supported with response_format 'verbose_json'.", "invalid_value");
   }
   settings.wordTimestamps = timestampGranularities.includes("word");
   const chunking = parseChunkingStrategy(fields);

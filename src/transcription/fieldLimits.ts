@@ -21,6 +21,11 @@ export const MAX_PROMPT_BYTES = MAX_FORM_FIELD_BYTES;
 export const MAX_KEYWORDS = 100;
 /** ... each at most this many characters. */
 export const MAX_KEYWORD_LENGTH = 100;
+/**
+ * ... and none holding one of these: OpenAI refuses `<`, `>`, CR and LF in a keyword (one per line, no markup; one such
+ * keyword refuses the whole request or session update), and so does every door here.
+ */
+export const KEYWORD_FORBIDDEN = /[<>\r\n]/;
 
 /** `languages[]`: at most this many entries (whisper knows about 100 languages; duplicates are dropped). */
 export const MAX_LANGUAGES = 100;

@@ -4,7 +4,7 @@
 import type { Task } from "../engine/types.js";
 import { normalizeLanguage } from "./languages.js";
 import { InvalidSettingError } from "./errors.js";
-import { ENGINE_PROMPT_BYTES, ENGINE_PROMPT_RUN_BYTES, MAX_KEYWORD_LENGTH, MAX_KEYWORDS, MAX_LANGUAGES, MAX_PROMPT_BYTES, quoted } from "./fieldLimits.js";
+import { ENGINE_PROMPT_BYTES, ENGINE_PROMPT_RUN_BYTES, KEYWORD_FORBIDDEN, MAX_KEYWORD_LENGTH, MAX_KEYWORDS, MAX_LANGUAGES, MAX_PROMPT_BYTES, quoted } from "./fieldLimits.js";
 
 /** OpenAI's `chunking_strategy`: "auto", or server_vad with its three settings (undefined: the defaults). */
 export interface ChunkingStrategy {
@@ -59,10 +59,34 @@ export function languagesSetting(values: readonly string[], param = "languages")
   return codes;
 }
 
-/** `keywords[]`: trimmed, empty ones dropped; more than MAX_KEYWORDS or one longer than MAX_KEYWORD_LENGTH is a 400. */
+/**
+ * `language` beside `languages[]`: refused, as OpenAI refuses it ("`languages` replaces `language`: do not send both",
+ * its speech-to-text guide for gpt-transcribe). Refused for every model here, the field meaning the same everywhere.
+ * Called with the values in effect (a form's, or a realtime session's once an update is applied), `param` naming the
+ * `languages` field; an empty or "auto" `language` is no language (detection) and conflicts with nothing.
+ */
+export function checkLanguageFields(language: string | null | undefined, languages: readonly string[] | undefined, param = "languages"): void {
+  if (language && languages && languages.length > 0) {
+    const languageParam = param.replace(/languages$/, "language");
+    throw new InvalidSettingError(
+      param,
+      `'${param}' and '${languageParam}' cannot be used together: 'languages' replaces 'language', give one of them.`,
+    );
+  }
+}
+
+/**
+ * `keywords[]`: trimmed, empty ones dropped; more than MAX_KEYWORDS, one longer than MAX_KEYWORD_LENGTH, or one holding
+ * a character of KEYWORD_FORBIDDEN is a 400 (or a realtime error event) naming the param.
+ */
 export function keywordsSetting(values: readonly string[], param = "keywords"): string[] | undefined {
   const keywords = values.map((v) => v.trim()).filter((v) => v !== "");
   if (keywords.length > MAX_KEYWORDS) throw new InvalidSettingError(param, `'${param}' holds ${keywords.length} entries; at most ${MAX_KEYWORDS} are allowed.`);
+  // Checked on the value as sent, before trimming: OpenAI refuses a keyword holding a line break at either end too.
+  const forbidden = values.findIndex((v) => KEYWORD_FORBIDDEN.test(v));
+  if (forbidden >= 0) {
+    throw new InvalidSettingError(param, `Entry ${forbidden} of '${param}' holds '<', '>', a carriage return or a line feed: each keyword must be one line without angle brackets.`);
+  }
   const long = keywords.find((k) => k.length > MAX_KEYWORD_LENGTH);
   if (long) throw new InvalidSettingError(param, `Each entry of '${param}' must be at most ${MAX_KEYWORD_LENGTH} characters.`);
   return keywords.length > 0 ? keywords : undefined;

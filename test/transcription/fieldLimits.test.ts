@@ -1,4 +1,6 @@
-// The field limits every door shares (prompt, keywords, languages) and the prompt tail that reaches the engine.
+// The field limits every door shares (prompt, keywords, languages), OpenAI's refusals they share (keywords with '<',
+// '>', CR or LF; language beside languages), how the form reads booleans and granularities, and the prompt tail that
+// reaches the engine.
 import { describe, expect, it } from "vitest";
 
 import { ApiError, toApiError } from "../../src/api/errors.js";
@@ -6,7 +8,8 @@ import { InvalidSettingError } from "../../src/transcription/errors.js";
 import { ENGINE_PROMPT_BYTES, ENGINE_PROMPT_RUN_BYTES, MAX_KEYWORDS, MAX_LANGUAGES, MAX_PROMPT_BYTES, quoted } from "../../src/transcription/fieldLimits.js";
 import { parseTranscriptionRequest } from "../../src/api/transcriptionForm.js";
 import { parseJobRequest } from "../../src/jobs/jobRequest.js";
-import { decoderPrompt, keywordsSetting, languagesSetting, promptSetting, promptTail } from "../../src/transcription/settings.js";
+import { applyBetaSession, applyGaSession, defaultSessionConfig } from "../../src/api/realtimeSession.js";
+import { checkLanguageFields, decoderPrompt, keywordsSetting, languagesSetting, promptSetting, promptTail } from "../../src/transcription/settings.js";
 
 /** The refusal as the client gets it: a settings validator's InvalidSettingError goes through the one wire mapping. */
 function refusal(work: () => unknown): ApiError {
@@ -65,6 +68,60 @@ describe("field limits", () => {
     expect(refusal(() => parseTranscriptionRequest("transcriptions", form(keywords)))).toMatchObject({ param: "keywords" });
     expect(refusal(() => parseJobRequest(form(keywords), []))).toMatchObject({ param: "keywords" });
     expect(parseTranscriptionRequest("transcriptions", form({ model: "whisper-1", prompt: "a".repeat(MAX_PROMPT_BYTES) })).settings.prompt).toHaveLength(MAX_PROMPT_BYTES);
+  });
+
+  it("refuse what OpenAI refuses at every door: a keyword with '<', '>', CR or LF, and language beside languages", () => {
+    const form = (fields: Record<string, string | string[]>) => new Map(Object.entries(fields).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
+    for (const keyword of ["a<b", "a>b", "a\rb", "a\nb", "trailing\n"]) {
+      expect(refusal(() => keywordsSetting(["fine", keyword]))).toMatchObject({ status: 400, param: "keywords", code: "invalid_value" });
+      const fields = { model: "whisper-1", "keywords[]": ["fine", keyword] };
+      expect(refusal(() => parseTranscriptionRequest("transcriptions", form(fields)))).toMatchObject({ param: "keywords" });
+      expect(refusal(() => parseJobRequest(form(fields), []))).toMatchObject({ param: "keywords" });
+      const session = { type: "transcription", audio: { input: { transcription: { keywords: ["fine", keyword] } } } };
+      expect(refusal(() => applyGaSession(defaultSessionConfig("whisper-1"), session))).toMatchObject({ param: "session.audio.input.transcription.keywords" });
+      expect(refusal(() => applyBetaSession(defaultSessionConfig("whisper-1"), { input_audio_transcription: { keywords: [keyword] } }, ""))).toMatchObject({
+        param: "input_audio_transcription.keywords",
+      });
+    }
+    expect(keywordsSetting(["Earshot", " Silero & co. "])).toEqual(["Earshot", "Silero & co."]);
+
+    expect(() => checkLanguageFields("en", ["de"])).toThrow(InvalidSettingError);
+    expect(refusal(() => checkLanguageFields("en", ["de"], "session.languages"))).toMatchObject({ param: "session.languages", message: expect.stringContaining("'session.language'") });
+    for (const [language, languages] of [["en", []], [undefined, ["de"]], [null, ["de"]], ["", ["de"]]] as const) {
+      expect(() => checkLanguageFields(language, languages)).not.toThrow();
+    }
+    const both = { model: "gpt-transcribe", language: "en", "languages[]": ["de"] };
+    expect(refusal(() => parseTranscriptionRequest("transcriptions", form(both)))).toMatchObject({ param: "languages" });
+    expect(refusal(() => parseJobRequest(form(both), []))).toMatchObject({ param: "languages" });
+    const session = (transcription: Record<string, unknown>) => ({ type: "transcription", audio: { input: { transcription } } });
+    expect(refusal(() => applyGaSession(defaultSessionConfig("whisper-1"), session({ language: "en", languages: ["de"] })))).toMatchObject({
+      param: "session.audio.input.transcription.languages",
+    });
+    // A session's update is checked against the language already in effect; clearing it in the same update is fine.
+    const english = applyGaSession(defaultSessionConfig("whisper-1"), session({ language: "en" }));
+    expect(refusal(() => applyGaSession(english, session({ languages: ["de"] })))).toMatchObject({ param: "session.audio.input.transcription.languages" });
+    expect(applyGaSession(english, session({ language: null, languages: ["de"] }))).toMatchObject({ language: null, languages: ["de"] });
+  });
+
+  it("read booleans and timestamp granularities as OpenAI does", () => {
+    const form = (fields: Record<string, string | string[]>) => new Map(Object.entries(fields).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
+    const parse = (fields: Record<string, string | string[]>) => parseTranscriptionRequest("transcriptions", form({ model: "whisper-1", ...fields }));
+    for (const value of ["true", "True", "TRUE", "tRuE"]) expect(parse({ stream: value }).stream).toBe(true);
+    for (const value of ["false", "False", "FALSE", ""]) expect(parse({ stream: value }).stream).toBe(false);
+    for (const value of ["1", "0", "yes", "no", "on", " true"]) expect(refusal(() => parse({ stream: value }))).toMatchObject({ param: "stream", code: "invalid_value" });
+
+    for (const format of ["json", "text", "srt", "vtt", "verbose_json"]) {
+      expect(parse({ response_format: format, "timestamp_granularities[]": "segment" })).toMatchObject({ timestampGranularities: ["segment"], settings: { wordTimestamps: false } });
+    }
+    for (const format of ["json", "text", "srt", "vtt"]) {
+      expect(refusal(() => parse({ response_format: format, "timestamp_granularities[]": ["segment", "word"] }))).toMatchObject({ param: "timestamp_granularities" });
+    }
+    expect(parse({ response_format: "verbose_json", "timestamp_granularities[]": "word" }).settings.wordTimestamps).toBe(true);
+    for (const value of ["segment", "word"]) {
+      expect(refusal(() => parse({ response_format: "diarized_json", "timestamp_granularities[]": value }))).toMatchObject({ param: "timestamp_granularities" });
+    }
+    // Batch jobs share the parser: segment with json is a job like any other.
+    expect(parseJobRequest(form({ model: "whisper-1", response_format: "json", "timestamp_granularities[]": "segment" }), []).render.responseFormat).toBe("json");
   });
 });
 
