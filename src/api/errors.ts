@@ -182,6 +182,39 @@ export function tooManyRealtimeSessions(limit: number): ApiError {
   return ApiError.rateLimited(`Too many realtime sessions are open on this server (the limit is ${limit}); try again when one has closed.`);
 }
 
+/** A binary frame or data channel message: realtime client events are JSON text. */
+export function binaryMessage(transport: "websocket" | "webrtc"): ApiError {
+  return ApiError.invalidRequest(
+    transport === "websocket"
+      ? "Binary WebSocket messages are not supported: send JSON events as text (audio as base64 in input_audio_buffer.append)."
+      : "Binary data channel messages are not supported: send JSON events as text (the audio travels on the call's audio track).",
+    "invalid_event",
+  );
+}
+
+/** An append on a WebRTC call's data channel: the call's audio is its track. */
+export function appendOverWebRtc(): ApiError {
+  return ApiError.invalidRequest(
+    "Over WebRTC the audio comes from the call's audio track; input_audio_buffer.append is not accepted on the data channel.",
+    "unsupported_event",
+    "type",
+  );
+}
+
+/** A client event on a channel that cannot be left unread (WebRTC) while the session already holds this many. */
+export function eventQueueFull(limit: number): ApiError {
+  return new ApiError(429, `The session has ${limit} client events (or as many bytes as one message may hold) waiting; this one was not taken. Wait for the server's answers before sending more.`, "rate_limit_error", null, "event_queue_full");
+}
+
+/** A WebRTC call's track audio dropped: the session is behind (`backlog`), or the audio comes faster than the speed limit. */
+export function inputAudioDropped(why: "backlog" | "speed", maxSpeed: number): ApiError {
+  const reason =
+    why === "backlog"
+      ? "the session is behind (its events, audio or committed turns are queued beyond their bounds)"
+      : `the audio arrives faster than ${maxSpeed} × real time (EARSHOT_REALTIME_MAX_SPEED)`;
+  return new ApiError(429, `Audio from the call's track is being dropped: ${reason}. It is taken again once the session has caught up.`, "rate_limit_error", null, "input_audio_dropped");
+}
+
 // ---- batch jobs --------------------------------------------------------------------------------------------------
 
 export function jobNotFound(id: string): ApiError {

@@ -13,6 +13,7 @@ import { SileroVadModel } from "../../src/audio/vad/index.js";
 import { ClientSecretStore } from "../../src/server/realtime/clientSecrets.js";
 import type { RealtimeLimits } from "../../src/server/realtime/realtimeLimits.js";
 import { RealtimeSession } from "../../src/server/realtime/RealtimeSession.js";
+import { WebSocketChannel } from "../../src/server/realtime/webSocketChannel.js";
 import { defaultSessionConfig, type TranscriptionSessionConfig } from "../../src/api/realtimeSession.js";
 import { SliceScheduler } from "../../src/server/realtime/sliceScheduler.js";
 import { MAX_KEYWORDS, MAX_PROMPT_BYTES } from "../../src/transcription/fieldLimits.js";
@@ -181,8 +182,7 @@ describe("a session that cannot start", () => {
     wss.on("connection", (socket, request) => {
       try {
         new RealtimeSession({
-          socket,
-          transport: request.socket,
+          channel: new WebSocketChannel(socket, request.socket, server.server.app.log),
           transcription: new TranscriptionService({ models: server.server.models }),
           loadVad: () => SileroVadModel.load(),
           limits: limits as RealtimeLimits,

@@ -2,7 +2,8 @@
 // Silero VAD + server_vad turn detection cut it into turns (or the client commits them), and each committed turn is
 // transcribed on the shared engine while the next one is being spoken. A bad event gets an `error` event and the
 // session goes on. The session is the dispatcher over three parts, each with one job:
-// - SessionFlow: the WebSocket, the ordered queue of client events, back-pressure, the speed limit and the timers;
+// - SessionFlow: the channel (a WebSocket, or a WebRTC call), the ordered queue of client events, back-pressure, the
+//   speed limit and the timers;
 // - TurnTracker: server VAD (turns, idle timeout, the silence kept before a turn);
 // - TurnTranscriber: committed turns' transcriptions in commit order, and live partials.
 //
@@ -13,10 +14,7 @@
 // nothing.
 import { setTimeout as sleep } from "node:timers/promises";
 
-import type { Duplex } from "node:stream";
-
 import type { FastifyBaseLogger } from "fastify";
-import type { WebSocket } from "ws";
 
 import { ApiError } from "../../api/errors.js";
 import type { ClientEvent, ClientMessage } from "../../api/realtimeClientEvents.js";
@@ -30,6 +28,7 @@ import type { TranscriptionService } from "../../transcription/TranscriptionServ
 import type { ServerMetrics } from "../metrics.js";
 import type { RealtimeDialect, RealtimeLimits } from "./realtimeLimits.js";
 import { SessionAudio } from "./sessionAudio.js";
+import type { SessionChannel } from "./sessionChannel.js";
 import { SessionFlow } from "./SessionFlow.js";
 import type { SliceScheduler } from "./sliceScheduler.js";
 import { MIN_COMMIT_SAMPLES, TurnTracker } from "./TurnTracker.js";
@@ -37,9 +36,8 @@ import { TurnTranscriber } from "./TurnTranscriber.js";
 import { SAMPLE_RATE } from "../../engine/sampleRate.js";
 
 export interface RealtimeSessionOptions {
-  socket: WebSocket;
-  /** The connection under `socket`: its bytes are counted against the session's audio speed limit. */
-  transport?: Duplex;
+  /** The session's transport: a WebSocket (webSocketChannel.ts) or a WebRTC call (webrtc/callChannel.ts). */
+  channel: SessionChannel;
   transcription: TranscriptionService;
   loadVad: () => Promise<SileroVadModel>;
   limits: RealtimeLimits;
@@ -87,13 +85,14 @@ export class RealtimeSession {
     // The default format until start() builds the session's own (always valid: a fallback that cannot fail).
     this.decoder = createInputDecoder();
     this.flow = new SessionFlow({
-      socket: options.socket,
-      transport: options.transport,
+      channel: options.channel,
       limits: options.limits,
       log: options.log,
       scheduler: options.scheduler,
       metrics: options.metrics,
       handle: (message) => this.handle(message),
+      takeAudio: (decoded) => this.takeAudio(decoded),
+      takingAudio: () => !this.draining,
       turnsInFlight: () => this.transcriber.pending,
       bytesPerSecond: () => this.decoder.bytesPerSecond,
       onClose: () => this.dispose(),
@@ -150,7 +149,8 @@ export class RealtimeSession {
 
   /**
    * The server is shutting down: audio is no longer taken (the first append after this gets an error event
-   * `server_shutting_down`, later ones are dropped without one; commit, clear and session.update still work). The
+   * `server_shutting_down`, later ones are dropped without one, as is a WebRTC call's track audio; commit, clear and
+   * session.update still work). The
    * events already received are handled; with server VAD, the turn in progress is committed when it holds at least
    * 100 ms (manual commit mode commits nothing by itself). Every committed turn is transcribed and its events sent,
    * then the socket is closed with 1001. Resolves once the socket has closed (the server's drain deadline ends a
@@ -161,7 +161,7 @@ export class RealtimeSession {
       this.draining = true;
       this.options.log.info("draining: no more audio; finishing the committed turns");
     }
-    const closed = this.flow.socketClosed();
+    const closed = this.flow.channelClosed();
     await this.flow.settled();
     if (!this.flow.signal.aborted) this.turns.stopTurn(this.audio.endSample);
     // Events a client sends meanwhile (a manual commit) are handled before the socket closes.

@@ -1,28 +1,27 @@
-// The transport side of a realtime session over a WebSocket: client messages in (checked, parsed, queued and handed
-// to the session one at a time, in order), server events out, and the flow control between them. When the work
-// behind the messages piles up (events queued, audio queued, committed turns in flight) or the client sends audio
+// The transport side of a realtime session, over its channel (sessionChannel.ts: a WebSocket, or a WebRTC call's data
+// channel and audio track): client messages in (checked, parsed, queued and handed to the session one at a time, in
+// order, with the track's audio in the same queue), server events out, and the flow control between them. When the
+// work behind the messages piles up (events queued, audio queued, committed turns in flight) or the client sends audio
 // faster than `maxSpeed` × real time (after a short burst, counted on the connection's bytes), the socket stops being
-// read (TCP back-pressure) instead of buffering without bound.
+// read (TCP back-pressure) instead of buffering without bound. A channel that cannot stop (RTP, a data channel) is
+// bounded instead: meanwhile its track's audio is dropped (one `error` event per stretch, `input_audio_dropped`), and
+// its messages beyond a hard bound are refused (`event_queue_full`).
 //
-// Session idle timeout (EARSHOT_REALTIME_IDLE_TIMEOUT_SECONDS, the wall clock): only what the client does that
-// succeeds restarts it ({@link SessionFlow.touch}: valid audio, a commit, a clear, an applied session.update). A refused
-// message does not, so a client cannot hold a session with a few invalid bytes now and then. A large message still
-// arriving when the countdown runs out (a second of audio's worth of bytes since it last restarted) postpones it
-// until it has arrived; if that message is then refused, the session closes.
+// The session idle timeout is idleCountdown.ts: only what the client does that succeeds restarts it ({@link touch}).
 //
 // Failures stay in the session: a refused message gets an `error` event; anything else thrown while handling one, or
-// the socket's data, closes this session with 1011 after a `server_error` event, never the process.
-import type { Duplex } from "node:stream";
-
+// the channel's data, closes this session with 1011 after a `server_error` event, never the process.
 import type { FastifyBaseLogger } from "fastify";
-import type { WebSocket } from "ws";
 
-import { ApiError, toApiError } from "../../api/errors.js";
+import { ApiError, appendOverWebRtc, binaryMessage, eventQueueFull, inputAudioDropped, toApiError } from "../../api/errors.js";
 import { type ClientMessage, parseClientMessage } from "../../api/realtimeClientEvents.js";
 import { errorEvent, type RealtimeServerEvent } from "../../formats/realtimeEvents.js";
+import { SAMPLE_RATE } from "../../engine/sampleRate.js";
 import type { ServerMetrics } from "../metrics.js";
-import { AudioRateLimit } from "./audioRateLimit.js";
+import { Throttle } from "./audioRateLimit.js";
+import { IdleCountdown } from "./idleCountdown.js";
 import type { RealtimeLimits } from "./realtimeLimits.js";
+import type { SessionChannel } from "./sessionChannel.js";
 import type { SliceScheduler } from "./sliceScheduler.js";
 
 /** Client events queued behind the one being handled before the socket stops being read, and when it resumes. */
@@ -35,13 +34,11 @@ const BURST_SECONDS = 10;
 /** Audio in appends queued behind the one being handled before the socket stops being read, and when it resumes. */
 const QUEUED_AUDIO_HIGH_SECONDS = 10;
 const QUEUED_AUDIO_LOW_SECONDS = 2;
-/** While the socket is not being read, a ping this often finds out whether the client is still there. */
-const PAUSED_PING_MS = 2000;
+/** A channel that cannot stop (see SessionChannel.pausable) refuses client events beyond this many queued. */
+const QUEUE_HARD_LIMIT = 4 * QUEUE_HIGH_WATER;
 
 export interface SessionFlowOptions {
-  socket: WebSocket;
-  /** The connection under `socket`: its bytes are counted against the session's audio speed limit. */
-  transport?: Duplex | undefined;
+  channel: SessionChannel;
   limits: Pick<RealtimeLimits, "maxSessionSeconds" | "maxMessageBytes" | "idleTimeoutSeconds" | "maxSpeed">;
   log: FastifyBaseLogger;
   /** Shared by the server's sessions: runs their decoding in slices, taking turns. */
@@ -49,16 +46,33 @@ export interface SessionFlowOptions {
   metrics?: Pick<ServerMetrics, "realtimeEvent"> | undefined;
   /** Handles one client message; messages are handed over one at a time, in order. What it throws is answered. */
   handle(message: ClientMessage): Promise<void>;
+  /** Takes the channel's track audio (16 kHz), in order with the messages. */
+  takeAudio(samples: Float32Array): Promise<void>;
+  /** Whether the session still takes audio (not once it drains): the track's audio is dropped otherwise. */
+  takingAudio(): boolean;
   /** Committed turns whose events are not all out yet. */
   turnsInFlight(): number;
   /** Bytes one second of audio takes in the session's input format (before base64). */
   bytesPerSecond(): number;
-  /** The session ended (its socket closed, it failed or expired): everything stops. Called once. */
+  /** The session ended (its channel closed, it failed or expired): everything stops. Called once. */
   onClose(): void;
 }
 
+/** One entry of the ordered queue: a client message, or a stretch of the track's audio. */
+interface QueuedWork {
+  run(): Promise<void>;
+  /** Bytes it holds while queued. */
+  bytes: number;
+  /** Seconds of audio it carries, counted while it waits behind the entry being handled. */
+  waitingAudioSeconds: number;
+  /** The client event's `event_id` (an error about it names it). */
+  eventId: unknown;
+  /** What it is, for the log. */
+  what: string;
+}
+
 export class SessionFlow {
-  private readonly socket: WebSocket;
+  private readonly channel: SessionChannel;
   private readonly closed = new AbortController();
   private tail: Promise<void> = Promise.resolve();
   private queued = 0;
@@ -69,34 +83,39 @@ export class SessionFlow {
   /** The socket is not read because events pile up (flow control) ... */
   private backlogged = false;
   /** ... or because the client sends audio faster than the speed limit. */
-  private throttled = false;
-  private throttleTimer: NodeJS.Timeout | undefined;
+  private readonly throttle: Throttle;
   /** Whether the socket is paused: `backlogged || throttled`. */
   private paused = false;
-  private pausedPing: NodeJS.Timeout | undefined;
-  private readonly rate: AudioRateLimit;
-  private readonly idleTimer: NodeJS.Timeout;
+  /** The track's audio not yet handed over, while it waits in the queue: later audio joins it. */
+  private waitingAudio: { chunks: Float32Array[]; work: QueuedWork } | undefined;
+  /** Seconds of the track's audio dropped since the current stretch of dropping began (undefined: not dropping). */
+  private droppedSeconds: number | undefined;
+  private readonly idle: IdleCountdown;
   private readonly sessionTimer: NodeJS.Timeout;
-  /** Bytes received on the connection since the idle countdown last restarted. */
-  private receivedSinceTouch = 0;
-  /** The idle countdown ran out while a large message was arriving: if that message is refused, the session closes. */
-  private idleGrace = false;
 
   constructor(private readonly options: SessionFlowOptions) {
-    this.socket = options.socket;
-    this.rate = new AudioRateLimit(options.limits.maxSpeed, BURST_SECONDS);
-    // The socket keeps ws's default binaryType ("nodebuffer"): every message is one Buffer.
-    this.socket.on("message", (data, isBinary) => this.guard(() => this.onMessage(data as Buffer, isBinary)));
-    this.socket.on("close", () => this.dispose());
-    this.socket.on("error", (error) => options.log.debug({ err: error }, "realtime socket error"));
-    options.transport?.on("data", (chunk: Buffer) => this.guard(() => this.onReceived(chunk.length)));
+    this.channel = options.channel;
+    this.throttle = new Throttle(options.limits.maxSpeed, BURST_SECONDS, () => this.applyPause(), (work) => this.guard(work));
+    this.channel.listen({
+      message: (bytes, isBinary) => this.guard(() => this.onMessage(bytes, isBinary)),
+      received: (bytes) => this.guard(() => this.onReceived(bytes)),
+      admitAudio: (seconds) => this.admitAudio(seconds),
+      audio: (samples) => this.guard(() => this.onAudio(samples)),
+      closed: () => this.dispose(),
+    });
     this.sessionTimer = setTimeout(
       () => this.guard(() => this.expire("session_expired", `Your session hit the maximum duration of ${options.limits.maxSessionSeconds} seconds.`)),
       options.limits.maxSessionSeconds * 1000,
     );
     this.sessionTimer.unref();
-    this.idleTimer = setTimeout(() => this.guard(() => this.onIdle()), options.limits.idleTimeoutSeconds * 1000);
-    this.idleTimer.unref();
+    this.idle = new IdleCountdown({
+      seconds: options.limits.idleTimeoutSeconds,
+      // Not idle while its own backlog (or the speed limit) holds the channel unread, nor while it handles the client's events.
+      held: () => this.paused || this.queued > 0,
+      largeMessageBytes: () => (options.bytesPerSecond() * 4) / 3,
+      expire: () => this.expireIdle(),
+      guard: (work) => this.guard(work),
+    });
   }
 
   /** Aborted once the session has ended. */
@@ -121,7 +140,7 @@ export class SessionFlow {
 
   send(event: RealtimeServerEvent): void {
     this.options.metrics?.realtimeEvent(event.type);
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(event));
+    this.channel.send(JSON.stringify(event));
   }
 
   sendError(error: ApiError, clientEventId: unknown): void {
@@ -130,12 +149,10 @@ export class SessionFlow {
 
   /** Restarts the idle countdown: the client did something that succeeded (or the server holds its socket unread). */
   touch(): void {
-    this.receivedSinceTouch = 0;
-    this.idleGrace = false;
-    this.idleTimer.refresh();
+    this.idle.touch();
   }
 
-  /** Runs `work`; whatever it throws closes this session (1011) instead of reaching the socket's event emitter. */
+  /** Runs `work`; whatever it throws closes this session (1011) instead of reaching the channel's event emitter. */
   guard(work: () => void): void {
     try {
       work();
@@ -144,16 +161,16 @@ export class SessionFlow {
     }
   }
 
-  /** Something failed that the session cannot go on from: a `server_error` event, then the socket closes with 1011. */
+  /** Something failed that the session cannot go on from: a `server_error` event, then the channel closes with 1011. */
   fail(error: unknown): void {
     if (this.closed.signal.aborted) return;
     this.options.log.error({ err: error }, "realtime session failed");
     try {
       this.sendError(ApiError.serverError("The server had an error while processing the session; it has been closed."), null);
-      this.socket.close(1011, "server error");
+      this.channel.close(1011, "server error");
     } catch (closeError) {
-      this.options.log.debug({ err: closeError }, "realtime socket close failed");
-      this.socket.terminate();
+      this.options.log.debug({ err: closeError }, "realtime channel close failed");
+      this.channel.terminate();
     }
     this.dispose();
   }
@@ -168,18 +185,15 @@ export class SessionFlow {
     while (this.queued > 0 && !this.closed.signal.aborted) await this.tail;
   }
 
-  /** Closes the socket with `code` and ends the session. */
+  /** Closes the channel with `code` and ends the session. */
   close(code: number, reason: string): void {
-    this.socket.close(code, reason);
+    this.channel.close(code, reason);
     this.dispose();
   }
 
-  /** Resolves once the socket has closed. */
-  socketClosed(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      if (this.socket.readyState === this.socket.CLOSED) resolve();
-      else this.socket.once("close", () => resolve());
-    });
+  /** Resolves once the channel has closed. */
+  channelClosed(): Promise<void> {
+    return this.channel.whenClosed();
   }
 
   /** Reads the socket again, or stops, as the queues and the turns in flight now say. */
@@ -201,12 +215,12 @@ export class SessionFlow {
   dispose(): void {
     if (this.closed.signal.aborted) return;
     this.closed.abort();
-    clearTimeout(this.idleTimer);
+    this.idle.stop();
     clearTimeout(this.sessionTimer);
-    clearTimeout(this.throttleTimer);
+    this.throttle.stop();
     this.queuedAudioSeconds = 0;
+    this.waitingAudio = undefined;
     this.backlogged = false;
-    this.throttled = false;
     this.applyPause();
     this.options.onClose();
   }
@@ -216,20 +230,6 @@ export class SessionFlow {
     this.close(1000, code);
   }
 
-  /** The idle countdown ran out. */
-  private onIdle(): void {
-    // Not idle while its own backlog (or the speed limit) holds the socket unread, nor while it handles the client's events.
-    if (this.paused || this.queued > 0) return this.touch();
-    // A large message on its way: wait for it, but it must be valid to count (see refused).
-    if (this.receivedSinceTouch >= (this.options.bytesPerSecond() * 4) / 3) {
-      this.receivedSinceTouch = 0;
-      this.idleGrace = true;
-      this.idleTimer.refresh();
-      return;
-    }
-    this.expireIdle();
-  }
-
   private expireIdle(): void {
     this.expire("idle_timeout", `The session was idle for ${this.options.limits.idleTimeoutSeconds} seconds and has been closed.`);
   }
@@ -237,13 +237,13 @@ export class SessionFlow {
   /** A client message was refused: an `error` event; the session closes instead if it was idle but for that message. */
   private refused(error: ApiError, clientEventId: unknown): void {
     this.sendError(error, clientEventId);
-    if (this.idleGrace) this.expireIdle();
+    if (this.idle.inGrace) this.expireIdle();
   }
 
   private onMessage(bytes: Buffer, isBinary: boolean): void {
     if (this.closed.signal.aborted) return;
     if (isBinary) {
-      this.refused(ApiError.invalidRequest("Binary WebSocket messages are not supported: send JSON events as text (audio as base64 in input_audio_buffer.append).", "invalid_event"), null);
+      this.refused(binaryMessage(this.channel.kind), null);
       return;
     }
     const limit = this.options.limits.maxMessageBytes;
@@ -263,7 +263,16 @@ export class SessionFlow {
       this.refused(ApiError.missingParam("type"), message.event.event_id);
       return;
     }
-    this.enqueue(message, bytes.length);
+    if (this.channel.audioTrack && message.event.type === "input_audio_buffer.append") {
+      this.refused(appendOverWebRtc(), message.event.event_id);
+      return;
+    }
+    // A channel that cannot stop being read holds at most this much (it is tiny: appends are refused on it).
+    if (!this.channel.pausable && (this.queued >= QUEUE_HARD_LIMIT || this.queuedBytes + bytes.length > limit)) {
+      this.refused(eventQueueFull(QUEUE_HARD_LIMIT), message.event.event_id);
+      return;
+    }
+    this.enqueueMessage(message, bytes.length);
   }
 
   /** Seconds of audio an append carries, from its base64 length (0 for other events). */
@@ -273,84 +282,130 @@ export class SessionFlow {
     return (length * 0.75) / this.options.bytesPerSecond();
   }
 
-  /** Handles events one after another; stops reading the socket while too many wait. */
-  private enqueue(message: ClientMessage, bytes: number): void {
+  private enqueueMessage(message: ClientMessage, bytes: number): void {
     const { event } = message;
-    // Audio waiting behind the event being handled (an append handled at once is not waiting).
-    const audioSeconds = this.queued > 0 ? this.audioSecondsOf(message) : 0;
+    this.enqueue({
+      run: () => this.options.handle(message),
+      bytes,
+      // Audio waiting behind the event being handled (an append handled at once is not waiting).
+      waitingAudioSeconds: this.queued > 0 ? this.audioSecondsOf(message) : 0,
+      eventId: event.event_id,
+      what: event.type,
+    });
+  }
+
+  /** Handles events one after another; stops reading the socket while too many wait. */
+  private enqueue(work: QueuedWork): void {
     this.queued++;
-    this.queuedBytes += bytes;
-    this.queuedAudioSeconds += audioSeconds;
+    this.queuedBytes += work.bytes;
+    this.queuedAudioSeconds += work.waitingAudioSeconds;
     this.updateFlow();
     this.tail = this.tail
       .then(() => {
-        this.queuedAudioSeconds = Math.max(0, this.queuedAudioSeconds - audioSeconds);
+        this.queuedAudioSeconds = Math.max(0, this.queuedAudioSeconds - work.waitingAudioSeconds);
+        work.waitingAudioSeconds = 0;
         this.updateFlow();
-        return this.closed.signal.aborted ? undefined : this.options.handle(message);
+        return this.closed.signal.aborted ? undefined : work.run();
       })
       .catch((error: unknown) => {
         // A closed session's work ends in whatever its last step threw: nobody to tell.
         if (this.closed.signal.aborted) return;
         // A refusal (the client's event was wrong) is answered as such; anything else is the server's failure.
         const apiError = toApiError(error);
-        if (apiError.status < 500) this.refused(apiError, event.event_id);
+        if (apiError.status < 500) this.refused(apiError, work.eventId);
         else {
-          this.options.log.error({ err: error, event: event.type }, "realtime event failed");
-          this.sendError(ApiError.serverError("The server had an error while processing the event."), event.event_id);
+          this.options.log.error({ err: error, event: work.what }, "realtime event failed");
+          this.sendError(ApiError.serverError("The server had an error while processing the event."), work.eventId);
         }
       })
       .finally(() => {
         this.queued--;
-        this.queuedBytes -= bytes;
+        this.queuedBytes -= work.bytes;
         this.updateFlow();
       })
       // The chain must never reject: the next event is chained on it (and an unhandled rejection ends the process).
       .catch((error: unknown) => this.fail(error));
   }
 
+  /**
+   * Whether `seconds` of the track's audio may come in now. Not while the session is backlogged or over its speed
+   * limit (what would leave a socket unread): RTP cannot wait, so that audio is dropped, and the client is told once
+   * per stretch of dropped audio. Audio let in is charged to the speed limit.
+   */
+  private admitAudio(seconds: number): boolean {
+    if (this.closed.signal.aborted || !this.options.takingAudio()) return false;
+    if (this.paused) {
+      if (this.droppedSeconds === undefined) {
+        this.droppedSeconds = 0;
+        this.sendError(inputAudioDropped(this.backlogged ? "backlog" : "speed", this.options.limits.maxSpeed), null);
+      }
+      this.droppedSeconds += seconds;
+      return false;
+    }
+    if (this.droppedSeconds !== undefined) {
+      this.options.log.info({ droppedSeconds: Number(this.droppedSeconds.toFixed(2)) }, "realtime track audio dropped");
+      this.droppedSeconds = undefined;
+    }
+    this.throttle.charge(seconds);
+    return true;
+  }
+
+  /** The track's audio joins the queue (with the audio still waiting there, if any), in order with the messages. */
+  private onAudio(samples: Float32Array): void {
+    if (this.closed.signal.aborted || samples.length === 0) return;
+    const seconds = samples.length / SAMPLE_RATE;
+    const waiting = this.waitingAudio;
+    if (waiting) {
+      waiting.chunks.push(samples);
+      waiting.work.bytes += samples.byteLength;
+      waiting.work.waitingAudioSeconds += seconds;
+      this.queuedBytes += samples.byteLength;
+      this.queuedAudioSeconds += seconds;
+      this.updateFlow();
+      return;
+    }
+    const chunks = [samples];
+    const work: QueuedWork = {
+      run: () => {
+        if (this.waitingAudio?.chunks === chunks) this.waitingAudio = undefined;
+        this.touch();
+        return this.options.takeAudio(chunks.length === 1 ? chunks[0]! : concat(chunks));
+      },
+      bytes: samples.byteLength,
+      waitingAudioSeconds: this.queued > 0 ? seconds : 0,
+      eventId: null,
+      what: "track audio",
+    };
+    this.waitingAudio = { chunks, work };
+    this.enqueue(work);
+  }
+
   /** Bytes arrived on the connection: counted as audio (in the session's format) against the speed limit. */
   private onReceived(bytes: number): void {
     if (this.closed.signal.aborted) return;
-    // Counted for the idle countdown, which a large message still arriving postpones (see onIdle).
-    this.receivedSinceTouch += bytes;
-    const wait = this.rate.charge(bytes / ((this.options.bytesPerSecond() * 4) / 3));
-    if (wait > 0) this.throttleFor(wait);
+    // Counted for the idle countdown, which a large message still arriving postpones.
+    this.idle.received(bytes);
+    this.throttle.charge(bytes / ((this.options.bytesPerSecond() * 4) / 3));
   }
 
-  private throttleFor(seconds: number): void {
-    if (this.throttleTimer) return;
-    this.throttled = true;
-    this.applyPause();
-    this.throttleTimer = setTimeout(
-      () =>
-        this.guard(() => {
-          this.throttleTimer = undefined;
-          const wait = this.rate.waitSeconds();
-          if (wait > 0 && !this.closed.signal.aborted) return this.throttleFor(wait);
-          this.throttled = false;
-          this.applyPause();
-        }),
-      Math.max(1, Math.ceil(seconds * 1000)),
-    );
-  }
-
-  /** Reads the socket or stops reading it, as `backlogged` and `throttled` say. */
+  /** Reads the channel or stops reading it, as `backlogged` and `throttled` say. */
   private applyPause(): void {
-    const pause = (this.backlogged || this.throttled) && !this.closed.signal.aborted;
+    const pause = (this.backlogged || this.throttle.throttled) && !this.closed.signal.aborted;
     if (pause === this.paused) return;
     this.paused = pause;
-    if (pause) {
-      this.socket.pause();
-      // Nothing is read while paused, a close frame or the end of the connection included; a ping fails once the
-      // client is gone, and the socket closes then instead of after the backlog.
-      this.pausedPing = setInterval(() => {
-        if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
-      }, PAUSED_PING_MS);
-      this.pausedPing.unref();
-    } else {
-      clearInterval(this.pausedPing);
-      this.pausedPing = undefined;
-      this.socket.resume();
-    }
+    if (pause) this.channel.pause();
+    else this.channel.resume();
   }
+}
+
+function concat(chunks: Float32Array[]): Float32Array {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  const out = new Float32Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }

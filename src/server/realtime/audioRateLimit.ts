@@ -36,3 +36,60 @@ export class AudioRateLimit {
     return this.credit >= 0 ? 0 : -this.credit / this.speed;
   }
 }
+
+/**
+ * The speed limit with its clock: once audio has come in faster than the limit, `throttled` holds (and `onChange` is
+ * called) until the limit allows more again; then it clears (and `onChange` is called again).
+ */
+export class Throttle {
+  private readonly limit: AudioRateLimit;
+  private timer: NodeJS.Timeout | undefined;
+  private waiting = false;
+
+  constructor(
+    speed: number,
+    burstSeconds: number,
+    private readonly onChange: () => void,
+    /** Runs the timer's work (what it throws is the session's failure). */
+    private readonly guard: (work: () => void) => void,
+  ) {
+    this.limit = new AudioRateLimit(speed, burstSeconds);
+  }
+
+  /** Whether audio must wait now. */
+  get throttled(): boolean {
+    return this.waiting;
+  }
+
+  /** Counts `seconds` of audio as arrived. */
+  charge(seconds: number): void {
+    const wait = this.limit.charge(seconds);
+    if (wait > 0) this.waitFor(wait);
+  }
+
+  /** Stops the clock for good; `throttled` is false from now on. */
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.waiting = false;
+  }
+
+  private waitFor(seconds: number): void {
+    if (this.timer) return;
+    if (!this.waiting) {
+      this.waiting = true;
+      this.onChange();
+    }
+    this.timer = setTimeout(
+      () =>
+        this.guard(() => {
+          this.timer = undefined;
+          const wait = this.limit.waitSeconds();
+          if (wait > 0) return this.waitFor(wait);
+          this.waiting = false;
+          this.onChange();
+        }),
+      Math.max(1, Math.ceil(seconds * 1000)),
+    );
+  }
+}

@@ -17,6 +17,7 @@ import { registerClientSecretRoutes } from "./clientSecretRoutes.js";
 import { RealtimeSession } from "./RealtimeSession.js";
 import { SliceScheduler } from "./sliceScheduler.js";
 import { type Admission, admit, SessionShares } from "./upgradeAdmission.js";
+import { WebSocketChannel } from "./webSocketChannel.js";
 
 /** Messages above the configured limit get an error event; above this many times it the socket is closed (1009). */
 const HARD_CAP_FACTOR = 4;
@@ -130,7 +131,7 @@ function attachRealtimeSocket(app: FastifyInstance, context: RealtimeDeps): void
     let session: RealtimeSession;
     try {
       const { config, identity, dialect } = admission;
-      session = new RealtimeSession({ socket: ws, transport: socket, transcription: context.transcription, loadVad: context.loadVad, limits, log, scheduler, metrics: context.metrics, config, identity, dialect });
+      session = new RealtimeSession({ channel: new WebSocketChannel(ws, socket, log), transcription: context.transcription, loadVad: context.loadVad, limits, log, scheduler, metrics: context.metrics, config, identity, dialect });
     } catch (error) {
       giveBack();
       log.error({ err: error }, "realtime session could not be opened");
