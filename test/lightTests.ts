@@ -18,6 +18,7 @@ export const LIGHT_TESTS = [
   "test/models/modelStore.test.ts",
   "test/models/testModel.test.ts",
   "test/realtime/clientSecretStore.test.ts",
+  "test/realtime/liveText.test.ts",
   "test/realtime/orderedOutput.test.ts",
   "test/realtime/sessionAudio.test.ts",
   "test/realtime/sessionSettings.test.ts",

@@ -51,7 +51,7 @@ export const IDLE_TIMEOUT_MIN_MS = 5_000;
 export const IDLE_TIMEOUT_MAX_MS = 30_000;
 
 // Fields the SDK's session types define that are accepted (validated) but not acted on, as none of them can change
-// a transcript: audio.input.noise_reduction (beta input_audio_noise_reduction) and transcription.delay, both echoed;
+// a transcript: audio.input.noise_reduction (beta input_audio_noise_reduction), echoed;
 // turn_detection.create_response / interrupt_response (a transcription session creates no responses), eagerness
 // with server_vad, threshold / prefix_padding_ms / silence_duration_ms with semantic_vad, none of them echoed;
 // beta modalities (echoed as ["text"]) and beta client_secret in transcription_session.update (not echoed).
@@ -70,13 +70,30 @@ export interface TranscriptionSessionConfig {
   /** OpenAI `keywords[]`: words to bias recognition toward, put ahead of the prompt. */
   keywords: string[];
   prompt: string;
-  /** OpenAI `delay` (gpt-realtime-whisper's latency/accuracy trade-off): echoed, not applied. */
+  /**
+   * OpenAI `delay` (the live models' latency/accuracy trade-off): how soon live text is sent while a turn is spoken
+   * (server/realtime/liveDelay.ts). Setting it asks for live text with any model.
+   */
   delay: TranscriptionDelay | null;
-  /** Earshot extension: agreed partial transcripts while a turn is still being spoken. */
+  /** Earshot extension: live text, plus the `...partial` event (agreed and unstable text) while a turn is spoken. */
   livePartials: boolean;
   /** null: the client commits turns itself. */
   turnDetection: TurnDetectionConfig | null;
   includeLogprobs: boolean;
+}
+
+/**
+ * OpenAI's live transcription models: they send `...delta` events while the audio is still arriving. Here they are
+ * aliases of a served model like the other OpenAI ids (EARSHOT_MODEL_ALIASES); the session gives them live text.
+ */
+export const LIVE_MODELS: ReadonlySet<string> = new Set(["gpt-live-transcribe", "gpt-realtime-whisper"]);
+
+/**
+ * Whether a session sends live text (`...delta` while a turn is being spoken, in either turn mode): a live model,
+ * `delay` set, or Earshot's `live_partials`.
+ */
+export function wantsLiveText(config: TranscriptionSessionConfig): boolean {
+  return LIVE_MODELS.has(config.model) || config.delay !== null || config.livePartials;
 }
 
 function defaultTurnDetection(): TurnDetectionConfig {

@@ -24,4 +24,22 @@ describe("OrderedOutput", () => {
     expect(sent).toEqual(["a1", "b1", "b2", "b3", "c1"]);
     expect(output.pending).toBe(0);
   });
+
+  it("sends live text after every turn then in line, and at once when none is", () => {
+    const sent: string[] = [];
+    const output = new OrderedOutput<string>((event) => sent.push(event));
+    output.emitAfterAll("live0");
+    expect(sent).toEqual(["live0"]);
+    output.open("a");
+    output.emitAfterAll("live1");
+    output.open("b");
+    output.emit("b", "b1");
+    output.emitAfterAll("live2");
+    output.emit("a", "a1");
+    expect(sent).toEqual(["live0", "a1"]);
+    output.finish("a");
+    expect(sent).toEqual(["live0", "a1", "live1", "b1"]);
+    output.finish("b");
+    expect(sent).toEqual(["live0", "a1", "live1", "b1", "live2"]);
+  });
 });

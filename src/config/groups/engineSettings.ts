@@ -13,6 +13,8 @@ export const DEFAULT_ALIASES = [
   "gpt-4o-mini-transcribe-2025-12-15",
   "gpt-4o-transcribe-diarize",
   "gpt-transcribe",
+  "gpt-live-transcribe",
+  "gpt-realtime-whisper",
 ] as const;
 
 export const engineSettings = {

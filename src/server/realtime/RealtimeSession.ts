@@ -5,7 +5,7 @@
 // - SessionFlow: the channel (a WebSocket, or a WebRTC call), the ordered queue of client events, back-pressure, the
 //   speed limit and the timers;
 // - TurnTracker: server VAD (turns, idle timeout, the silence kept before a turn);
-// - TurnTranscriber: committed turns' transcriptions in commit order, and live partials.
+// - TurnTranscriber: committed turns' transcriptions in commit order, and live text (deltas while a turn is spoken).
 //
 // CPU: an append's audio is validated, decoded, resampled and run through the VAD in slices of half a second, each
 // slice's decoding a task of the server's SliceScheduler (so a 15 MB append never holds the event loop). When the
@@ -18,7 +18,7 @@ import type { FastifyBaseLogger } from "fastify";
 
 import { ApiError } from "../../api/errors.js";
 import type { ClientEvent, ClientMessage } from "../../api/realtimeClientEvents.js";
-import { applyBetaSession, applyGaSession, type TranscriptionSessionConfig, turnDetectorFor } from "../../api/realtimeSession.js";
+import { applyBetaSession, applyGaSession, type TranscriptionSessionConfig, turnDetectorFor, wantsLiveText } from "../../api/realtimeSession.js";
 import { renderSession, type SessionIdentity } from "../../api/realtimeSessionJson.js";
 import { createInputDecoder, type InputAudioChunk, type InputAudioDecoder } from "../../audio/realtime/inputAudioFormat.js";
 import { type Base64Text, InvalidAudioChunkError } from "../../audio/realtime/pcm16.js";
@@ -31,7 +31,9 @@ import { SessionAudio } from "./sessionAudio.js";
 import type { SessionChannel } from "./sessionChannel.js";
 import { SessionFlow } from "./SessionFlow.js";
 import type { SliceScheduler } from "./sliceScheduler.js";
-import { MIN_COMMIT_SAMPLES, TurnTracker } from "./TurnTracker.js";
+import { MIN_COMMIT_SAMPLES, type OpenTurn, openTurn, TurnTracker } from "./TurnTracker.js";
+import { liveDelayLevel } from "./liveDelay.js";
+import type { AgreementRule } from "./wordAgreement.js";
 import { TurnTranscriber } from "./TurnTranscriber.js";
 import { SAMPLE_RATE } from "../../engine/sampleRate.js";
 
@@ -75,6 +77,8 @@ export class RealtimeSession {
   private readonly turns: TurnTracker;
   private readonly transcriber: TurnTranscriber;
   private lastItemId: string | null = null;
+  /** Manual commit mode with live text: the buffer since the last commit or clear, as the turn being spoken. */
+  private manualTurn: OpenTurn | undefined;
   /** The server is shutting down (see {@link drain}); `drainRefused` once an append has been told so. */
   private draining = false;
   private drainRefused = false;
@@ -103,10 +107,10 @@ export class RealtimeSession {
       loadVad: options.loadVad,
       signal: this.flow.signal,
       maxBufferSeconds: options.limits.maxBufferSeconds,
-      livePartials: () => this.config.livePartials,
+      liveText: () => this.liveRule(),
       send,
       commit: (itemId, from, to, speech) => this.commitTurn(itemId, from, to, speech),
-      onAudio: (turn) => this.transcriber.partial(turn, this.audio, this.config),
+      onAudio: (turn) => this.transcriber.live(turn, this.audio, this.config),
     });
     this.transcriber = new TurnTranscriber({
       transcription: options.transcription,
@@ -172,6 +176,7 @@ export class RealtimeSession {
 
   /** The session ended (SessionFlow): detection stops, the buffers are let go. */
   private dispose(): void {
+    this.endManualTurn();
     this.turns.dispose();
     this.audio.dropBefore(this.audio.endSample);
   }
@@ -233,7 +238,10 @@ export class RealtimeSession {
     const tail = formatChanged ? this.decoder.flush() : undefined;
     this.config = next;
     this.decoder = decoder;
-    if (turnChanged) this.turns.configure(next.turnDetection, !previous.turnDetection, detector);
+    if (turnChanged) {
+      this.endManualTurn();
+      this.turns.configure(next.turnDetection, !previous.turnDetection, detector);
+    }
     this.flow.touch();
     this.flow.send(updated);
     if (tail && tail.length > 0) {
@@ -288,6 +296,29 @@ export class RealtimeSession {
     this.audio.append(decoded);
     this.options.metrics?.received("realtime", decoded.length / SAMPLE_RATE);
     if (this.turns.active) await this.turns.detect(decoded);
+    else this.manualLive();
+  }
+
+  /** The agreement rule of live text, when the session wants it. */
+  private liveRule(): AgreementRule | undefined {
+    return wantsLiveText(this.config) ? liveDelayLevel(this.config.delay) : undefined;
+  }
+
+  /**
+   * Manual commit mode: the buffer is the turn being spoken. With live text, it gets its item id when audio first
+   * arrives (the id the commit will use, so deltas and the commit name the same item) and live passes as it grows.
+   */
+  private manualLive(): void {
+    const rule = this.liveRule();
+    if (!rule || this.audio.length === 0) return;
+    this.manualTurn ??= openTurn(realtimeId("item"), this.audio.startSample, rule);
+    this.transcriber.live(this.manualTurn, this.audio, this.config, false);
+  }
+
+  /** The manual turn ends (committed or cleared): its live pass stops. */
+  private endManualTurn(): void {
+    this.manualTurn?.ended.abort();
+    this.manualTurn = undefined;
   }
 
   private commit(): void {
@@ -303,12 +334,13 @@ export class RealtimeSession {
         "input_audio_buffer_commit_empty",
       );
     }
-    this.commitTurn(turn?.itemId ?? realtimeId("item"), from, to, false);
+    this.commitTurn(turn?.itemId ?? this.manualTurn?.itemId ?? realtimeId("item"), from, to, false);
     // Detection starts over after a manual commit (a turn in progress was committed as it stood).
     if (this.turns.active) this.turns.restart();
   }
 
   private clear(): void {
+    this.endManualTurn();
     if (!this.turns.active) this.decoder.flush();
     this.audio.dropBefore(this.audio.endSample);
     if (this.turns.active) this.turns.restart();
@@ -318,14 +350,17 @@ export class RealtimeSession {
   /** The audio [from, to) becomes item `itemId`: committed, announced, and transcribed in commit order. */
   private commitTurn(itemId: string, fromSample: number, toSample: number, speech: boolean): void {
     const samples = this.audio.slice(fromSample, toSample);
+    // The live text sent for this turn so far (server VAD's open turn, or the manual buffer's).
+    const open = [this.turns.turn, this.manualTurn].find((turn) => turn?.itemId === itemId);
     this.audio.dropBefore(toSample);
     this.turns.setTurn(undefined);
+    this.endManualTurn();
     const previous = this.lastItemId;
     this.lastItemId = itemId;
     this.flow.send(committedEvent(itemId, previous));
     if (this.options.dialect === "beta") this.flow.send(itemEvent("conversation.item.created", userAudioItem(itemId, null, "completed"), previous));
     else this.flow.send(itemEvent("conversation.item.added", userAudioItem(itemId, null, "completed"), previous));
-    this.transcriber.transcribe(itemId, previous, samples, this.config, speech);
+    this.transcriber.transcribe(itemId, previous, samples, this.config, speech, open?.live && { text: open.live, fromSample });
     this.flow.updateFlow();
   }
 }

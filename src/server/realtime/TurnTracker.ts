@@ -10,7 +10,8 @@ import { type FrameProbability, SileroVadModel, SileroVadStream, type TurnDetect
 import { realtimeId, type RealtimeServerEvent, speechStartedEvent, speechStoppedEvent, timeoutTriggeredEvent } from "../../formats/realtimeEvents.js";
 import { type TurnDetectionConfig, turnDetectorFor } from "../../api/realtimeSession.js";
 import type { SessionAudio } from "./sessionAudio.js";
-import { WordAgreement } from "./wordAgreement.js";
+import { LiveText } from "./liveText.js";
+import type { AgreementRule } from "./wordAgreement.js";
 import { SAMPLE_RATE } from "../../engine/sampleRate.js";
 
 /** OpenAI refuses to commit less than 100 ms. */
@@ -18,17 +19,26 @@ export const MIN_COMMIT_SAMPLES = SAMPLE_RATE / 10;
 /** Audio kept before a turn while nobody speaks, beyond the prefix padding. */
 const SILENCE_KEEP_MS = 1000;
 
-/** The turn being spoken (server VAD): from speech_started until it is committed. */
+/**
+ * The turn being spoken, not committed yet: with server VAD from speech_started until it is committed; in manual
+ * commit mode (with live text) the buffer since the last commit or clear.
+ */
 export interface OpenTurn {
   itemId: string;
   startSample: number;
-  /** Aborted when the turn is committed or dropped: stops its live partial pass. */
+  /** Aborted when the turn is committed or dropped: stops its live pass. */
   ended: AbortController;
-  /** Where the last live partial pass of the turn ended. */
+  /** Where the last live pass of the turn ended. */
   lastPartialSample: number;
-  partials?: WordAgreement;
+  /** Live text (when the session asked for it): the words agreed so far, sent as deltas. */
+  live?: LiveText;
   /** What the last partial event showed as unstable. */
   unstable?: string;
+}
+
+/** A turn starting at `startSample`; `live`: the agreement rule of its live text, if the session wants live text. */
+export function openTurn(itemId: string, startSample: number, live: AgreementRule | undefined): OpenTurn {
+  return { itemId, startSample, ended: new AbortController(), lastPartialSample: startSample, ...(live ? { live: new LiveText(live, startSample) } : {}) };
 }
 
 export interface TurnTrackerOptions {
@@ -39,12 +49,12 @@ export interface TurnTrackerOptions {
   signal: AbortSignal;
   /** The longest turn before it is committed as it stands. */
   maxBufferSeconds: number;
-  /** Whether turns get live partial passes (read when a turn starts). */
-  livePartials: () => boolean;
+  /** How a turn's live text is agreed, when the session wants live text (read when a turn starts). */
+  liveText: () => AgreementRule | undefined;
   send(event: RealtimeServerEvent): void;
   /** Commits the audio [from, to) as item `itemId`; `speech`: the VAD heard speech in it. */
   commit(itemId: string, fromSample: number, toSample: number, speech: boolean): void;
-  /** After each push: a live partial pass may run for the turn being spoken. */
+  /** After each push: a live pass may run for the turn being spoken. */
   onAudio(turn: OpenTurn | undefined): void;
 }
 
@@ -169,13 +179,7 @@ export class TurnTracker {
     if (event.type === "speech_started") {
       const itemId = realtimeId("item");
       const startSample = Math.max(audio.startSample, Math.round((event.audioStartMs / 1000) * SAMPLE_RATE));
-      this.setTurn({
-        itemId,
-        startSample,
-        ended: new AbortController(),
-        lastPartialSample: startSample,
-        ...(this.options.livePartials() ? { partials: new WordAgreement() } : {}),
-      });
+      this.setTurn(openTurn(itemId, startSample, this.options.liveText()));
       this.options.send(speechStartedEvent(itemId, event.audioStartMs));
       this.quietSinceMs = event.detectedAtMs;
       return;
