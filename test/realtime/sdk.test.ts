@@ -91,6 +91,44 @@ describe("official SDK realtime clients over WSS", () => {
     for (const event of transcripts) expect(WINDOW_TEXT.startsWith(event.transcript)).toBe(true);
   });
 
+  it("GA OpenAIRealtimeWS with gpt-live-transcribe, manual commits, per delay: deltas before the commit, the turn at it", async () => {
+    const client = new OpenAI({ apiKey: KEY, baseURL: `${server.url}/v1` });
+    const first = audio.pcm.subarray(0, Math.round((audio.sentences[0]!.endMs + 300) * 48));
+    for (const delay of ["minimal", "high"] as const) {
+      const rt = await OpenAIRealtimeWS.create(client, { model: "gpt-live-transcribe", options: { ca: cert } });
+      const events: Array<{ type: string; [key: string]: any }> = [];
+      rt.on("event", (event) => events.push(event));
+      const errors: unknown[] = [];
+      rt.on("error", (error) => errors.push(error));
+      await opened(rt.socket);
+      rt.send({
+        type: "session.update",
+        session: { type: "transcription", audio: { input: { format: { type: "audio/pcm", rate: 24000 }, transcription: { model: "gpt-live-transcribe", language: "en", delay }, turn_detection: null } } },
+      });
+      const updated = await new Promise<{ session: Record<string, any> }>((resolve) => rt.once("session.updated", (event) => resolve(event as never)));
+      expect(updated.session.audio.input.transcription).toMatchObject({ model: "gpt-live-transcribe", delay });
+      // 100-ms appends at the pace a microphone delivers them.
+      const started = Date.now();
+      for (let offset = 0, n = 0; offset < first.length; offset += 4800, n++) {
+        rt.send({ type: "input_audio_buffer.append", audio: first.subarray(offset, offset + 4800).toString("base64") });
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + (n + 1) * 100 - Date.now())));
+      }
+      const deltasBeforeCommit = events.filter((e) => e.type === "conversation.item.input_audio_transcription.delta").length;
+      const completed = new Promise<{ item_id: string; transcript: string }>((resolve) =>
+        rt.on("conversation.item.input_audio_transcription.completed", (event) => resolve(event)),
+      );
+      rt.send({ type: "input_audio_buffer.commit" });
+      const done = await completed;
+      rt.close();
+      expect(errors).toEqual([]);
+      expect(deltasBeforeCommit, `delay ${delay}`).toBeGreaterThan(0);
+      const deltas = events.filter((e) => e.type === "conversation.item.input_audio_transcription.delta");
+      expect(deltas.every((e) => e.item_id === done.item_id)).toBe(true);
+      expect(deltas.map((e) => e.delta).join("")).toBe(done.transcript);
+      expect(events.find((e) => e.type === "input_audio_buffer.committed")!.item_id).toBe(done.item_id);
+    }
+  });
+
   it("beta OpenAIRealtimeWS: transcription_session.update and the beta event names", async () => {
     const client = new OpenAI({ apiKey: KEY, baseURL: `${server.url}/v1` });
     const rt = new BetaRealtimeWS({ model: "whisper-1", options: { ca: cert } }, client);
