@@ -1,5 +1,5 @@
 // Talking to the Earshot server: the optional API key (this tab only), OpenAI-shaped errors,
-// the model list, the upload with progress, and the realtime client secret.
+// the model list, the upload with progress, the realtime client secret and the WebRTC call's offer.
 
 const KEY_STORAGE = "earshot.apiKey";
 /** Where the key lives when sessionStorage is unavailable. */
@@ -186,4 +186,37 @@ export async function createRealtimeSecret(session) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ session }),
   });
+}
+
+/**
+ * Offers a WebRTC call (POST /v1/realtime/calls, OpenAI's wire): the offer SDP as `application/sdp`, authorized by
+ * the minted client secret. Resolves with the answer SDP and the call's URL (from `Location`).
+ *
+ * @returns {Promise<{sdp: string, url: string}>}
+ */
+export async function offerRealtimeCall(offerSdp, secret) {
+  let response;
+  try {
+    response = await fetch("/v1/realtime/calls", {
+      method: "POST",
+      headers: { "Content-Type": "application/sdp", Authorization: `Bearer ${secret}` },
+      body: offerSdp,
+    });
+  } catch {
+    throw networkError();
+  }
+  const text = await response.text();
+  if (!response.ok) throw errorFromResponse(response.status, text, response.headers.get("retry-after"));
+  const where = response.headers.get("location");
+  if (!text.startsWith("v=") || !where) throw badResponse(response.status);
+  return { sdp: text, url: new URL(where, location.href).href };
+}
+
+/** Ends a WebRTC call (POST <call>/hangup with its secret); failures are ignored (closing the connection ends it too). */
+export async function hangUpRealtimeCall(callUrl, secret, timeoutMs) {
+  try {
+    await fetch(`${callUrl}/hangup`, { method: "POST", headers: { Authorization: `Bearer ${secret}` }, keepalive: true, signal: AbortSignal.timeout(timeoutMs) });
+  } catch {
+    // the server is gone or slow: the peer connection's close ends the call
+  }
 }

@@ -1,8 +1,8 @@
-// The "Live captions" tab: microphone → PCM16 24 kHz → realtime WebSocket; partial lines that
-// settle into final ones, a speaking/silent indicator, and a transcript that can be copied or saved.
+// The "Live captions" tab: the microphone → a realtime session (a WebRTC call, or the WebSocket where
+// that is not possible: liveLink.js); lines that show the live text of the turn being spoken and settle
+// into final ones, a speaking/silent indicator, and a transcript that can be copied or saved.
 import { describeMicrophoneError, describeRequestError } from "./errors.js";
-import { MicStream } from "./micStream.js";
-import { RealtimeTranscriber } from "./realtime.js";
+import { LiveLink } from "./liveLink.js";
 import { byId, copyText, downloadFile, formatClock, h, setMeter, showProblem, timestampName, toast } from "./ui.js";
 
 const STATE_LABELS = {
@@ -14,6 +14,12 @@ const STATE_LABELS = {
   error: "Stopped",
 };
 
+/** What the note under the controls says about the transport in use. */
+function transportNote(link) {
+  if (link.transport === "webrtc") return "Connected over WebRTC.";
+  return `Connected over the WebSocket${link.fallbackReason ? ` (${link.fallbackReason})` : ""}.`;
+}
+
 /** How long Stop waits for the turns still being transcribed. */
 const FINISH_TIMEOUT_MS = 5000;
 
@@ -23,9 +29,13 @@ export class LivePanel {
    */
   constructor(deps) {
     this.deps = deps;
+    /** @type {LiveLink | null} */
     this.session = null;
-    this.mic = null;
-    /** @type {Map<string, {element: HTMLElement, text: HTMLElement, partial: string, deltas: string, final: boolean, startMs: number | null}>} */
+    /**
+     * Each turn's line. Its live text comes from one source: the partial events (agreed words and the grey
+     * unstable ones) once one has arrived, else the deltas (the same agreed words, in pieces).
+     * @type {Map<string, {element: HTMLElement, text: HTMLElement, partial: string, unstable: string, deltas: string, fromPartials: boolean, final: boolean, startMs: number | null}>}
+     */
     this.lines = new Map();
     this.finishing = null;
     this.committing = false;
@@ -33,6 +43,7 @@ export class LivePanel {
       button: byId("live-button"),
       label: byId("live-button").querySelector(".record-label"),
       indicator: byId("live-indicator"),
+      transport: byId("live-transport"),
       meter: byId("live-meter"),
       language: byId("live-language"),
       error: byId("live-error"),
@@ -44,7 +55,7 @@ export class LivePanel {
     };
     this.el.button.addEventListener("click", () => {
       if (this.el.button.getAttribute("aria-disabled") === "true") return;
-      if (this.session || this.mic) this.stop();
+      if (this.session) this.stop();
       else this.start();
     });
     this.el.copy.addEventListener("click", async () => {
@@ -68,24 +79,22 @@ export class LivePanel {
 
   async start() {
     this.el.error.replaceChildren();
+    this.showTransport(null);
     this.setState("connecting");
-    const session = new RealtimeTranscriber({
+    const session = new LiveLink({
       model: this.deps.model(),
       language: this.el.language.value,
       onEvent: (event) => this.onEvent(event),
       onClose: (info) => this.onClose(session, info),
-    });
-    this.session = session;
-    this.mic = new MicStream({
-      onChunk: (pcm) => session.sendAudio(pcm),
       onLevel: (level) => setMeter(this.el.meter, level),
-      onEnded: () => {
+      onMicEnded: () => {
         showProblem(this.el.error, { title: "The microphone stopped", detail: "It was disconnected or taken by another app." });
         this.stop();
       },
     });
+    this.session = session;
     try {
-      await this.mic.start();
+      await session.startMicrophone();
     } catch (error) {
       this.teardown();
       this.setState("error");
@@ -101,7 +110,19 @@ export class LivePanel {
       showProblem(this.el.error, this.describeConnectError(error));
       return;
     }
-    if (this.session === session) this.setState("silent");
+    if (this.session !== session) return;
+    this.showTransport(session);
+    this.setState("silent");
+  }
+
+  /** The transport in use, under the controls and as the indicator's title (null: none yet). */
+  showTransport(link) {
+    const note = link ? transportNote(link) : "";
+    this.el.transport.textContent = note;
+    this.el.transport.hidden = !note;
+    this.el.transport.dataset.transport = link?.transport ?? "";
+    if (note) this.el.indicator.title = note;
+    else this.el.indicator.removeAttribute("title");
   }
 
   describeConnectError(error) {
@@ -118,8 +139,7 @@ export class LivePanel {
   async stop() {
     const session = this.session;
     const wasSpeaking = this.el.indicator.dataset.state === "speaking";
-    this.mic?.stop();
-    this.mic = null;
+    session?.stopMicrophone();
     if (!session) {
       this.setState("off");
       return;
@@ -127,7 +147,7 @@ export class LivePanel {
     if (session.open) {
       this.setState("finishing");
       if (wasSpeaking) {
-        // Let the worklet's last chunk go out, then end the turn being spoken.
+        // Let the last audio go out (the worklet's chunk, the call's packets), then end the turn being spoken.
         await new Promise((resolve) => setTimeout(resolve, 250));
         this.committing = true;
         session.send({ type: "input_audio_buffer.commit" });
@@ -147,13 +167,16 @@ export class LivePanel {
   }
 
   teardown() {
-    this.mic?.stop();
-    this.mic = null;
     const session = this.session;
     this.session = null;
     session?.close();
     // Lines that never settled keep what was heard so far.
-    for (const line of this.lines.values()) if (!line.final) this.settle(line, line.deltas || line.partial);
+    for (const line of this.lines.values()) if (!line.final) this.settle(line, this.agreedText(line));
+  }
+
+  /** The words of a turn agreed so far, from the line's one source. */
+  agreedText(line) {
+    return line.fromPartials ? line.partial : line.deltas;
   }
 
   onClose(session, info) {
@@ -162,7 +185,7 @@ export class LivePanel {
     this.setState("error");
     showProblem(this.el.error, {
       title: "The live connection closed",
-      detail: `${info.reason || "The server ended the session"} (code ${info.code}). The captions so far are kept; start again to continue.`,
+      detail: `${info.reason || "The server ended the session"}${info.code ? ` (code ${info.code})` : ""}. The captions so far are kept; start again to continue.`,
     });
   }
 
@@ -181,17 +204,20 @@ export class LivePanel {
       case "conversation.item.input_audio_transcription.partial": {
         const line = this.line(event.item_id);
         if (line.final) break;
+        // From the first partial on, the line shows the partials only: `transcript` holds every agreed word
+        // (what the deltas said too), `unstable` the latest pass's guess at the rest, shown lighter.
+        line.fromPartials = true;
         line.partial = event.transcript ?? `${line.partial}${event.delta ?? ""}`;
-        // The words agreed so far, then (lighter) the latest pass's guess at the rest.
-        if (line.deltas) this.showText(line, line.deltas);
-        else this.showText(line, line.partial, event.unstable ?? "");
+        line.unstable = event.unstable ?? "";
+        this.showText(line, line.partial, line.unstable);
         break;
       }
       case "conversation.item.input_audio_transcription.delta": {
         const line = this.line(event.item_id);
         if (line.final) break;
         line.deltas += event.delta ?? "";
-        this.showText(line, line.deltas);
+        // A server without the partial extension: the deltas are the line's live text.
+        if (!line.fromPartials) this.showText(line, line.deltas);
         break;
       }
       case "conversation.item.input_audio_transcription.completed":
@@ -199,7 +225,7 @@ export class LivePanel {
         break;
       case "conversation.item.input_audio_transcription.failed": {
         const line = this.line(event.item_id);
-        this.settle(line, line.deltas || line.partial, event.error?.message ?? "could not be transcribed");
+        this.settle(line, this.agreedText(line), event.error?.message ?? "could not be transcribed");
         break;
       }
       case "error":
@@ -226,7 +252,7 @@ export class LivePanel {
     const time = h("span", { className: "caption-time" }, startMs !== null ? formatClock(startMs / 1000) : "");
     const text = h("span", { className: "caption-text" }, "…");
     const element = h("p", { className: "caption partial", dataset: { itemId: id } }, time, text);
-    line = { element, text, time, partial: "", deltas: "", final: false, startMs };
+    line = { element, text, time, partial: "", unstable: "", deltas: "", fromPartials: false, final: false, startMs };
     this.lines.set(id, line);
     this.el.empty.hidden = true;
     const captions = this.el.captions;

@@ -1,6 +1,7 @@
-// The microphone as a stream of 24 kHz mono PCM16 chunks, through the pcm16-24k AudioWorklet.
+// The microphone as a stream of 24 kHz mono PCM16 chunks, through the pcm16-24k AudioWorklet (for the
+// realtime WebSocket, which takes PCM; a WebRTC call sends the track itself: micTrack.js).
 import { checkMicrophoneSupport } from "./errors.js";
-import { SPEECH_AUDIO } from "./recorder.js";
+import { openMicrophone } from "./micTrack.js";
 import { levelFromRms } from "./ui.js";
 
 export const PCM_RATE = 24_000;
@@ -16,10 +17,19 @@ export class MicStream {
     this.node = null;
   }
 
-  /** Opens the microphone; rejects with getUserMedia's error (NotAllowedError, NotFoundError, ...). */
-  async start() {
-    checkMicrophoneSupport({ needsRecorder: false, needsWorklet: true });
-    this.stream = await navigator.mediaDevices.getUserMedia({ audio: SPEECH_AUDIO });
+  /**
+   * Starts on `stream` (an opened microphone, which this then owns), or opens the microphone; rejects with
+   * getUserMedia's error (NotAllowedError, NotFoundError, ...).
+   */
+  async start(stream = null) {
+    this.stream = stream;
+    try {
+      checkMicrophoneSupport({ needsRecorder: false, needsWorklet: true });
+    } catch (error) {
+      this.stop();
+      throw error;
+    }
+    this.stream ??= await openMicrophone();
     try {
       this.context = new AudioContext({ latencyHint: "interactive" });
       await this.context.audioWorklet.addModule(new URL("./pcm-worklet.js", import.meta.url));

@@ -12,13 +12,17 @@ function toBase64(buffer) {
   return btoa(binary);
 }
 
-/** The transcription session: 24 kHz PCM16 in, server VAD turns, Earshot's live partial captions. */
-function transcriptionSession({ model, language }) {
+/**
+ * The transcription session: server VAD turns and live text (the standard deltas, plus Earshot's partial event
+ * with the unstable words). Over the WebSocket the page sends 24 kHz PCM16; a WebRTC call's audio is its Opus
+ * track, so `pcm: false` leaves the format out.
+ */
+export function transcriptionSession({ model, language, pcm = true }) {
   return {
     type: "transcription",
     audio: {
       input: {
-        format: { type: "audio/pcm", rate: PCM_RATE },
+        ...(pcm ? { format: { type: "audio/pcm", rate: PCM_RATE } } : {}),
         transcription: { model, ...(language ? { language } : {}), live_partials: true },
         turn_detection: { type: "server_vad" },
       },
@@ -35,6 +39,10 @@ export class RealtimeTranscriber {
     this.socket = null;
     /** Audio produced before the socket opened (at most a few seconds). */
     this.pending = [];
+  }
+
+  get transport() {
+    return "websocket";
   }
 
   get open() {

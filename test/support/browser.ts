@@ -64,9 +64,21 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
   return chromium.launch({ executablePath: chromiumPath(), args, timeout: 60_000 });
 }
 
-/** A page on a fresh context, with the page's console errors and uncaught exceptions collected. */
-export async function openPage(browser: Browser, url: string, context: BrowserContextOptions = {}): Promise<{ page: Page; errors: string[] }> {
+/** Page-side script that removes WebRTC, as in a browser without it (the live captions then use the WebSocket). */
+export const WITHOUT_WEBRTC = "delete window.RTCPeerConnection; delete window.webkitRTCPeerConnection;";
+
+/**
+ * A page on a fresh context, with the page's console errors and uncaught exceptions collected. `initScript` runs in
+ * the page before its own scripts (through DevTools: the page's Content-Security-Policy does not apply to it).
+ */
+export async function openPage(
+  browser: Browser,
+  url: string,
+  context: BrowserContextOptions = {},
+  initScript?: string,
+): Promise<{ page: Page; errors: string[] }> {
   const browserContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, ...context });
+  if (initScript) await browserContext.addInitScript(initScript);
   const page = await browserContext.newPage();
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(`uncaught: ${error.message}`));
