@@ -170,6 +170,7 @@ export class LivePanel {
     const session = this.session;
     this.session = null;
     session?.close();
+    this.showTransport(null);
     // Lines that never settled keep what was heard so far.
     for (const line of this.lines.values()) if (!line.final) this.settle(line, this.agreedText(line));
   }

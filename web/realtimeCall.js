@@ -8,8 +8,6 @@ import { transcriptionSession } from "./realtime.js";
 
 /** How long a call may take from the offer to the session's first event before the page gives up on WebRTC. */
 export const CALL_SETUP_TIMEOUT_MS = 5000;
-/** How long gathering the browser's own ICE candidates may take before the offer goes without the rest. */
-const GATHERING_TIMEOUT_MS = 1000;
 /** How long Stop waits for the server to answer the hangup before closing the connection anyway. */
 const HANGUP_TIMEOUT_MS = 2000;
 
@@ -19,23 +17,6 @@ export class CallSetupError extends Error {
     super(message);
     this.name = "CallSetupError";
   }
-}
-
-/** Resolves once `pc` has gathered its candidates, or after `timeoutMs` (the offer then carries what it has). */
-function gathered(pc, timeoutMs) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, timeoutMs);
-    function done() {
-      clearTimeout(timer);
-      pc.removeEventListener("icegatheringstatechange", check);
-      resolve(undefined);
-    }
-    function check() {
-      if (pc.iceGatheringState === "complete") done();
-    }
-    pc.addEventListener("icegatheringstatechange", check);
-  });
 }
 
 export class RealtimeCall {
@@ -78,11 +59,17 @@ export class RealtimeCall {
     const channel = pc.createDataChannel("oai-events");
     this.channel = channel;
     pc.addTrack(this.options.track);
-    await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc, GATHERING_TIMEOUT_MS);
-    const answer = await offerRealtimeCall(pc.localDescription?.sdp ?? "", this.secret);
+    // The offer goes at once, without the browser's candidates (as OpenAI's example sends it): the answer carries
+    // the server's, and the browser's checks reach them (behind NAT the browser's own addresses are no use anyway).
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const answer = await offerRealtimeCall(offer.sdp ?? "", this.secret);
+    if (this.closed) {
+      // Stopped while the offer was out: the server's call exists now, end it.
+      void hangUpRealtimeCall(answer.url, this.secret, HANGUP_TIMEOUT_MS);
+      throw new CallSetupError("The call was stopped.");
+    }
     this.callUrl = answer.url;
-    if (this.closed) throw new CallSetupError("The call was stopped.");
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
 
     await new Promise((resolve, reject) => {
