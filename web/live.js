@@ -129,6 +129,9 @@ export class LivePanel {
     if (error?.status === 404) {
       return { title: "Live captions are not available", detail: "This server has no realtime endpoint. Use Transcribe instead, or update Earshot." };
     }
+    if (error?.status === 429) {
+      return { title: "The server is busy", detail: `It has as many live sessions open as it takes. Try again in ${error.retryAfter ?? "a few"} seconds.` };
+    }
     const problem = describeRequestError(error);
     if (problem.kind === "auth") this.deps.onAuthNeeded();
     if (problem.kind === "network") return { title: "Could not connect for live captions", detail: `${error.message} Check that the server is running, then try again.` };
