@@ -215,6 +215,34 @@ export function inputAudioDropped(why: "backlog" | "speed", maxSpeed: number): A
   return new ApiError(429, `Audio from the call's track is being dropped: ${reason}. It is taken again once the session has caught up.`, "rate_limit_error", null, "input_audio_dropped");
 }
 
+// ---- realtime over WebRTC (POST /v1/realtime/calls) -----------------------------------------------------------------
+
+/** 413: a call request's offer or session beyond its bound. */
+export function callBodyTooLarge(param: string, limitBytes: number): ApiError {
+  return new ApiError(413, `The '${param}' part of the call request is larger than ${Math.round(limitBytes / 1024)} KB.`, "invalid_request_error", param, "request_too_large");
+}
+
+/** A call request that is neither the raw offer nor the form. */
+export function invalidCallContentType(contentType: string | undefined): ApiError {
+  const given = contentType?.split(";")[0]?.trim() || "none";
+  return ApiError.invalidParam(
+    "sdp",
+    `Invalid Content-Type header (${given}): send the SDP offer as application/sdp, or a multipart/form-data form with 'sdp' and 'session'.`,
+    "invalid_content_type",
+  );
+}
+
+/** 503: no UDP port could be bound for a call's media (EARSHOT_WEBRTC_UDP_PORTS all taken). */
+export function noUdpPortFree(range: readonly [number, number] | undefined): ApiError {
+  const where = range ? `in EARSHOT_WEBRTC_UDP_PORTS (${range[0]}-${range[1]})` : "";
+  return new ApiError(503, `No UDP port is free ${where} for the call's media; try again when a call has ended.`.replace("  ", " "), "server_error", null, "no_udp_port_free", { "Retry-After": "5" });
+}
+
+/** 404: no call with this id that the caller may end (here: calls live on the replica that answered them). */
+export function callNotFound(id: string): ApiError {
+  return new ApiError(404, `No call found with id '${id.slice(0, 100)}'.`, "invalid_request_error", "call_id", "call_not_found");
+}
+
 // ---- batch jobs --------------------------------------------------------------------------------------------------
 
 export function jobNotFound(id: string): ApiError {

@@ -12,6 +12,7 @@ import { serverSettings } from "./groups/serverSettings.js";
 import { tlsSettings } from "./groups/tlsSettings.js";
 import { uploadSettings } from "./groups/uploadSettings.js";
 import { webhookSettings } from "./groups/webhookSettings.js";
+import { webrtcSettings } from "./groups/webrtcSettings.js";
 import { flagCommands, flagName, type Setting } from "./setting.js";
 
 /** A heading of the page, the words under it, and its rows. */
@@ -34,7 +35,12 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
     intro: "What one upload of `/v1/audio/transcriptions`, `/v1/audio/translations` or `/api/transcribe` may take, and all of them together.",
     settings: uploadSettings,
   },
-  { title: "Realtime", intro: "The WebSocket sessions of `/v1/realtime`.", settings: realtimeSettings },
+  { title: "Realtime", intro: "The realtime sessions: WebSockets of `/v1/realtime` and WebRTC calls of `/v1/realtime/calls` alike.", settings: realtimeSettings },
+  {
+    title: "Realtime over WebRTC",
+    intro: "The calls of `POST /v1/realtime/calls`: where their media (UDP) is received. See [WebRTC behind NAT and a load balancer](operations.md#webrtc-calls).",
+    settings: webrtcSettings,
+  },
   {
     title: "Batch jobs",
     intro: "`POST /v1/audio/jobs`, on either backend: embedded (SQLite in the data dir, without `EARSHOT_REDIS_URL`) or Redis.",
@@ -55,6 +61,7 @@ export const SERVER_SETTINGS = {
   ...engineSettings,
   ...uploadSettings,
   ...realtimeSettings,
+  ...webrtcSettings,
   ...jobSettings,
   ...redisSettings,
   ...webhookSettings,

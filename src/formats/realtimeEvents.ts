@@ -21,7 +21,7 @@ export interface RealtimeErrorDetails {
   event_id: string | null;
 }
 
-export function realtimeId(prefix: "event" | "item" | "sess"): string {
+export function realtimeId(prefix: "event" | "item" | "sess" | "rtc"): string {
   return `${prefix}_${randomBytes(12).toString("base64url").replace(/[-_]/g, "x")}`;
 }
 

@@ -64,7 +64,7 @@ export function buildApp(baseContext: ServerContext, options: BuildAppOptions = 
     const origin = request.headers.origin;
     callback(null, {
       origin: origin === undefined || isAllowedOrigin(origin, request.headers.host, context.corsOrigins),
-      exposedHeaders: ["x-request-id", "retry-after"],
+      exposedHeaders: ["x-request-id", "retry-after", "location"],
     });
   });
 

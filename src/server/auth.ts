@@ -2,14 +2,20 @@
 // declares nothing, and any URL no route serves, needs an API key. The decision is taken on the route the router
 // matched (after it decoded the path), never on the raw URL: `/%76%31/models`, `/v1//models` or an absolute-form
 // target reach the same route, and so the same check, as `/v1/models`. The realtime WebSocket (not a Fastify route)
-// is admitted by its own upgrade handler with the same keys (realtimeSocket.ts).
+// is admitted by its own upgrade handler with the same keys (realtimeSocket.ts); the WebRTC call routes take a key or
+// an ephemeral client secret (`client-secret` access: the hook checks a key, the route the secret).
 import type { FastifyInstance, FastifyRequest } from "fastify";
 
 import { jobOwner, OPEN_OWNER } from "../jobs/owner.js";
 import { ApiError } from "../api/errors.js";
+import { CLIENT_SECRET_PREFIX } from "./realtime/clientSecrets.js";
 
-/** `public`: anyone who can reach the server; `key`: one of the API keys (when any is configured). */
-export type RouteAccess = "public" | "key";
+/**
+ * `public`: anyone who can reach the server; `key`: one of the API keys (when any is configured); `client-secret`: one
+ * of the API keys, or a bearer token that is an ephemeral client secret (`ek_…`), which the route verifies itself
+ * (realtime/upgradeAdmission.ts identifyCaller: signature, expiry): a secret opens only what it was minted for.
+ */
+export type RouteAccess = "public" | "key" | "client-secret";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -70,6 +76,7 @@ function authorize(request: FastifyRequest, access: RouteAccess, keys: ApiKeys):
     throw ApiError.unauthorized("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
   }
   const token = bearerToken(header);
+  if (access === "client-secret" && token?.startsWith(CLIENT_SECRET_PREFIX)) return OPEN_OWNER;
   const caller = keys.identify(token);
   if (caller === undefined) {
     const key = token ?? "";

@@ -95,6 +95,11 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
         maxSocketsPerSecret: config.realtimeMaxSocketsPerSecret,
         maxSpeed: config.realtimeMaxSpeed,
       },
+      webrtc: {
+        udpPorts: config.webrtcUdpPorts,
+        announceAddresses: config.webrtcAnnounceAddresses,
+        connectTimeoutMs: config.webrtcConnectTimeoutSeconds * 1000,
+      },
       defaultEngine: () => defaultEngine,
       metricsExposure: config.metrics,
     },

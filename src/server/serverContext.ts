@@ -10,6 +10,7 @@ import type { ApiKeys } from "./auth.js";
 import type { MetricsExposure, ServerMetrics } from "./metrics.js";
 import type { ClientSecretStore } from "./realtime/clientSecrets.js";
 import type { RealtimeLimits } from "./realtime/realtimeLimits.js";
+import type { WebRtcSettings } from "./realtime/webrtc/peerConnection.js";
 import type { UploadAdmission } from "./uploadAdmission.js";
 
 /** What the routes share: the transcription service and its models, the limits, auth. */
@@ -36,6 +37,8 @@ export interface ServerContext {
   /** Ephemeral secrets for realtime sockets. */
   clientSecrets: ClientSecretStore;
   realtimeLimits: RealtimeLimits;
+  /** Where WebRTC calls receive their media (UDP ports, announced addresses) and their connect deadline. */
+  webrtc: WebRtcSettings;
   /** The default model's engine once it is loaded. */
   defaultEngine(): WhisperEngine | undefined;
   /** GET /metrics: open (default), behind the API keys, or off (404). */

@@ -1,4 +1,4 @@
-// Settings table, group "Realtime": the WebSocket sessions of /v1/realtime.
+// Settings table, group "Realtime": the realtime sessions, WebSockets of /v1/realtime and WebRTC calls alike.
 import { z } from "zod";
 
 import type { Setting } from "../setting.js";
@@ -34,7 +34,7 @@ export const realtimeSettings = {
     schema: z.coerce.number().positive().max(86_400).default(300),
     doc: "realtime sessions with nothing valid from the client for this long are closed",
     note:
-      "Only an append of valid audio (one sample or more) or a commit, clear or `session.update` that succeeds restarts the " +
+      "Only an append of valid audio (one sample or more), a WebRTC call's track audio, or a commit, clear or `session.update` that succeeds restarts the " +
       "countdown, never a refused message (a large message still arriving when it runs out postpones it, and closes the " +
       "session if it is refused). Closed with an `error` `idle_timeout`, then 1000.",
   },
@@ -43,7 +43,7 @@ export const realtimeSettings = {
     flag: "--realtime-max-sessions <n>",
     commands: ["serve"],
     schema: z.coerce.number().int().positive().max(100_000).default(100),
-    doc: "realtime sessions open at once; the next is refused at the upgrade with 429",
+    doc: "realtime sessions open at once, sockets and WebRTC calls together; the next is refused with 429",
   },
   realtimeMaxSessionsPerKey: {
     env: "EARSHOT_REALTIME_MAX_SESSIONS_PER_KEY",
@@ -58,8 +58,8 @@ export const realtimeSettings = {
     flag: "--realtime-max-sockets-per-secret <n>",
     commands: ["serve"],
     schema: z.coerce.number().int().positive().max(1000).default(2),
-    doc: "realtime sockets one client secret may hold open at once; the next gets 429",
-    note: "2: a reconnect may overlap the old socket's close.",
+    doc: "realtime sessions (sockets or WebRTC calls) one client secret may hold open at once; the next gets 429",
+    note: "2: a reconnect may overlap the old session's close.",
   },
   realtimeMaxSpeed: {
     env: "EARSHOT_REALTIME_MAX_SPEED",

@@ -39,7 +39,8 @@ function lifetime(value: unknown, param: string): number {
   return seconds;
 }
 
-function sessionConfig(context: Pick<ServerContext, "models">, apply: () => TranscriptionSessionConfig, modelParam: string): TranscriptionSessionConfig {
+/** Session settings as `apply` makes them, their model one the server serves (400 naming `modelParam` otherwise). */
+export function sessionConfig(context: Pick<ServerContext, "models">, apply: () => TranscriptionSessionConfig, modelParam: string): TranscriptionSessionConfig {
   const config = apply();
   if (!context.models.find(config.model)) throw ApiError.invalidParam(modelParam, modelNotFoundMessage(config.model), "model_not_found");
   return config;

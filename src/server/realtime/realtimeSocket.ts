@@ -1,8 +1,9 @@
-// GET /v1/realtime upgraded to a WebSocket (`?intent=transcription`, or `?model=…` as the SDK sends it), and the
-// client-secret routes that mint what browsers open it with: the realtime door of the server, a Fastify plugin. The
-// upgrade is admitted before it completes (upgradeAdmission.ts); anything refused is answered with an OpenAI-shaped
-// HTTP error and the socket closed; an accepted one becomes a RealtimeSession. At most `maxSessions` are open at
-// once: the next upgrade is refused with 429 until one closes. The app gets `app.realtime` (stats, drain).
+// GET /v1/realtime upgraded to a WebSocket (`?intent=transcription`, or `?model=…` as the SDK sends it), the WebRTC
+// calls (POST /v1/realtime/calls, webrtc/callRoutes.ts) and the client-secret routes that mint what browsers open them
+// with: the realtime door of the server, a Fastify plugin. The upgrade is admitted before it completes
+// (upgradeAdmission.ts); anything refused is answered with an OpenAI-shaped HTTP error and the socket closed; an
+// accepted one becomes a RealtimeSession. At most `maxSessions` are open at once, sockets and calls together
+// (RealtimeSessions.ts): the next is refused with 429 until one closes. The app gets `app.realtime` (stats, drain).
 import type { IncomingMessage } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
@@ -11,12 +12,13 @@ import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { type WebSocket, WebSocketServer } from "ws";
 
-import { type ApiError, shuttingDown, toApiError, tooManyRealtimeSessions } from "../../api/errors.js";
+import { type ApiError, shuttingDown, toApiError } from "../../api/errors.js";
 import type { ServerContext } from "../serverContext.js";
 import { registerClientSecretRoutes } from "./clientSecretRoutes.js";
 import { RealtimeSession } from "./RealtimeSession.js";
-import { SliceScheduler } from "./sliceScheduler.js";
-import { type Admission, admit, SessionShares } from "./upgradeAdmission.js";
+import { RealtimeSessions, type RealtimeStats } from "./RealtimeSessions.js";
+import { type Admission, admit } from "./upgradeAdmission.js";
+import { registerCallRoutes } from "./webrtc/callRoutes.js";
 import { WebSocketChannel } from "./webSocketChannel.js";
 
 /** Messages above the configured limit get an error event; above this many times it the socket is closed (1009). */
@@ -34,26 +36,12 @@ function reject(socket: Duplex, error: ApiError): void {
   socket.end(`${headers.join("\r\n")}\r\n\r\n${body}`);
 }
 
-/** What a server's realtime sessions are doing right now. */
-export interface RealtimeStats {
-  /** Sessions open. */
-  sessions: number;
-  /** Sessions with client events waiting or being handled. */
-  busySessions: number;
-  /** Sessions whose socket is not being read (back-pressure). */
-  pausedSessions: number;
-  /** Slices of decoding work waiting for their turn. */
-  pendingSlices: number;
-  /** Bytes of client data the open sessions hold (see RealtimeSession.heldBytes). */
-  heldBytes: number;
-}
-
 /** What the app can ask of its realtime sessions (`app.realtime`). */
 export interface RealtimeControl {
   stats(): RealtimeStats;
   /**
-   * Shutdown, first step: every open session stops taking audio, finishes its committed turns and closes (1001);
-   * resolves once all have closed. New sessions are refused (503) once the upload admission drains.
+   * Shutdown, first step: every open session (sockets and calls) stops taking audio, finishes its committed turns and
+   * closes (1001); resolves once all have closed. New sessions are refused (503) once the upload admission drains.
    */
   drain(): Promise<void>;
 }
@@ -68,14 +56,14 @@ declare module "fastify" {
 /** What the realtime door needs of the server. */
 export type RealtimeDeps = Pick<
   ServerContext,
-  "transcription" | "loadVad" | "realtimeLimits" | "apiKeys" | "clientSecrets" | "corsOrigins" | "admission" | "models" | "metrics"
+  "transcription" | "loadVad" | "realtimeLimits" | "apiKeys" | "clientSecrets" | "corsOrigins" | "admission" | "models" | "metrics" | "webrtc"
 >;
 
 /**
  * Serves realtime sessions on the app's HTTP(S) server; {@link drainRealtime} lets them finish their committed
  * turns, and those still open when the app closes are closed (1001).
  */
-function attachRealtimeSocket(app: FastifyInstance, context: RealtimeDeps): void {
+function attachRealtimeSocket(app: FastifyInstance, context: RealtimeDeps, sessions: RealtimeSessions): void {
   const limits = context.realtimeLimits;
   const wss = new WebSocketServer({
     noServer: true,
@@ -84,20 +72,6 @@ function attachRealtimeSocket(app: FastifyInstance, context: RealtimeDeps): void
     // Browsers require the server to pick one of the offered protocols; never echo the key.
     handleProtocols: (protocols) => (protocols.has("realtime") ? "realtime" : false),
   });
-  const scheduler = new SliceScheduler();
-  const sessions = new Set<RealtimeSession>();
-  const shares = new SessionShares(limits, context.apiKeys.count >= 2);
-  const stats = (): RealtimeStats => {
-    let busySessions = 0;
-    let pausedSessions = 0;
-    let heldBytes = 0;
-    for (const session of sessions) {
-      if (session.busy) busySessions++;
-      if (session.readingPaused) pausedSessions++;
-      heldBytes += session.heldBytes;
-    }
-    return { sessions: sessions.size, busySessions, pausedSessions, pendingSlices: scheduler.pending, heldBytes };
-  };
 
   // Nothing a client sends may take the process down: whatever throws while admitting or opening a session is
   // answered (an HTTP error before the upgrade, a 1011 close after it) and logged, never left uncaught.
@@ -108,8 +82,7 @@ function attachRealtimeSocket(app: FastifyInstance, context: RealtimeDeps): void
       if (context.admission.draining) throw shuttingDown();
       admission = admit(request, context);
       // Counted when the upgrade completes, which is synchronous (ws without verifyClient): no race between upgrades.
-      if (sessions.size >= limits.maxSessions) throw tooManyRealtimeSessions(limits.maxSessions);
-      shares.check(admission);
+      sessions.check(admission);
     } catch (error) {
       const apiError = toApiError(error);
       if (apiError.status >= 500) app.log.error({ err: error, url: request.url }, "realtime connection failed");
@@ -127,32 +100,25 @@ function attachRealtimeSocket(app: FastifyInstance, context: RealtimeDeps): void
 
   function openSession(ws: WebSocket, socket: Duplex, admission: Admission): void {
     const log = app.log.child({ session: admission.identity.id });
-    const giveBack = shares.take(admission);
+    const place = sessions.take(admission);
     let session: RealtimeSession;
     try {
       const { config, identity, dialect } = admission;
-      session = new RealtimeSession({ channel: new WebSocketChannel(ws, socket, log), transcription: context.transcription, loadVad: context.loadVad, limits, log, scheduler, metrics: context.metrics, config, identity, dialect });
+      const channel = new WebSocketChannel(ws, socket, log);
+      session = new RealtimeSession({ channel, transcription: context.transcription, loadVad: context.loadVad, limits, log, scheduler: sessions.scheduler, metrics: context.metrics, config, identity, dialect });
     } catch (error) {
-      giveBack();
+      place.release();
       log.error({ err: error }, "realtime session could not be opened");
       ws.close(1011, "internal error");
       return;
     }
     log.info({ dialect: admission.dialect, model: admission.config.model }, "realtime session opened");
-    sessions.add(session);
+    place.fill(session);
     ws.on("close", (code) => {
-      sessions.delete(session);
-      giveBack();
+      place.release();
       log.info({ code }, "realtime session closed");
     });
   }
-
-  app.decorate("realtime", {
-    stats,
-    async drain() {
-      await Promise.all([...sessions].map((session) => session.drain().catch(() => undefined)));
-    },
-  } satisfies RealtimeControl);
 
   // After the drain (app.realtime.drain) or its deadline: sessions still open are closed (1001), which aborts their
   // work; those that do not answer the close are cut off.
@@ -165,11 +131,14 @@ function attachRealtimeSocket(app: FastifyInstance, context: RealtimeDeps): void
   });
 }
 
-/** The realtime door: the upgrade handler and the client-secret routes; decorates the app with `realtime`. */
+/** The realtime door: the upgrade handler, the WebRTC calls and the client-secret routes; decorates the app with `realtime`. */
 export const realtimeDoor = fp<RealtimeDeps>(
   async (app, deps) => {
+    const sessions = new RealtimeSessions(deps.realtimeLimits, deps.apiKeys.count >= 2);
     registerClientSecretRoutes(app, deps);
-    attachRealtimeSocket(app, deps);
+    attachRealtimeSocket(app, deps, sessions);
+    await app.register(registerCallRoutes, { ...deps, sessions });
+    app.decorate("realtime", { stats: () => sessions.stats(), drain: () => sessions.drain() } satisfies RealtimeControl);
   },
   { name: "earshot-realtime" },
 );

@@ -1,6 +1,7 @@
-// Who may open a realtime socket, and with which session: the upgrade request is checked before the upgrade completes
-// (path, Origin, intent, an API key or a client secret), and each admitted socket counts against its key's and its
-// secret's fair share of the server's sessions.
+// Who may open a realtime session, and with which settings: the upgrade request is checked before the upgrade completes
+// (path, Origin, intent, an API key or a client secret), and each admitted session counts against its key's and its
+// secret's fair share of the server's sessions. A WebRTC call (POST /v1/realtime/calls) is admitted by the same
+// pieces (checkOrigin, identifyCaller, sessionAdmission) and counts against the same shares.
 import type { IncomingMessage } from "node:http";
 
 import { ApiError, originNotAllowed } from "../../api/errors.js";
@@ -51,45 +52,64 @@ export interface Admission {
 export function admit(request: IncomingMessage, context: UpgradeAdmissionDeps): Admission {
   const url = new URL(request.url ?? "/", "http://localhost");
   if (url.pathname.replace(/\/+$/, "") !== "/v1/realtime") throw ApiError.routeNotFound("GET", url.pathname);
-  const origin = request.headers.origin;
-  if (origin !== undefined && !isAllowedOrigin(origin, request.headers.host, context.corsOrigins)) {
-    throw originNotAllowed(origin);
-  }
+  checkOrigin(request, context);
   const intent = url.searchParams.get("intent");
   if (intent !== null && intent !== "transcription") {
     throw ApiError.invalidParam("intent", `Earshot serves realtime transcription sessions only: use intent=transcription (got '${intent}').`);
   }
+  const caller = identifyCaller(
+    presentedToken(request),
+    context,
+    "You didn't provide an API key. Use an Authorization: Bearer header or the WebSocket subprotocol 'openai-insecure-api-key.<key>' (or an ephemeral client secret).",
+  );
+  return sessionAdmission(request, url, caller, context);
+}
 
-  const token = presentedToken(request);
-  let caller = context.apiKeys.identify(token);
-  let config: TranscriptionSessionConfig | undefined;
-  let identity: SessionIdentity | undefined;
-  let secretId: string | undefined;
-  if (caller === undefined && token?.startsWith(CLIENT_SECRET_PREFIX)) {
+/** A browser's Origin must be one the server allows (EARSHOT_CORS_ORIGINS, or the server's own); throws 403. */
+export function checkOrigin(request: IncomingMessage, context: Pick<UpgradeAdmissionDeps, "corsOrigins">): void {
+  const origin = request.headers.origin;
+  if (origin !== undefined && !isAllowedOrigin(origin, request.headers.host, context.corsOrigins)) {
+    throw originNotAllowed(origin);
+  }
+}
+
+/** Who opens a session: an API key's caller, or a client secret's (with the settings and identity it carries). */
+export interface SessionCaller {
+  /** The caller id of the API key the session counts against (the minting key for a client secret). */
+  caller: string;
+  /** What the client secret carries, when the session is opened with one. */
+  secret?: { config: TranscriptionSessionConfig; identity: SessionIdentity };
+}
+
+/**
+ * `token` (the presented bearer) as a caller: one of the API keys, a client secret (signature and expiry checked), or
+ * nobody on a server without keys. Throws 401 otherwise (`missing`: what a request without any token is told).
+ */
+export function identifyCaller(token: string | undefined, context: Pick<UpgradeAdmissionDeps, "apiKeys" | "clientSecrets">, missing: string): SessionCaller {
+  const caller = context.apiKeys.identify(token);
+  if (caller !== undefined) return { caller };
+  if (token?.startsWith(CLIENT_SECRET_PREFIX)) {
     const redeemed = context.clientSecrets.redeem(token);
     if (!redeemed.ok) {
       throw ApiError.unauthorized(redeemed.reason === "expired" ? "The client secret has expired; mint a new one." : "Invalid client secret provided.");
     }
-    config = redeemed.secret.config;
-    identity = { id: redeemed.secret.sessionId, expiresAt: redeemed.secret.expiresAt };
-    caller = redeemed.secret.owner;
-    secretId = redeemed.secret.sessionId;
-  } else if (caller === undefined && context.apiKeys.required) {
-    throw ApiError.unauthorized(
-      token === undefined
-        ? "You didn't provide an API key. Use an Authorization: Bearer header or the WebSocket subprotocol 'openai-insecure-api-key.<key>' (or an ephemeral client secret)."
-        : "Incorrect API key provided.",
-    );
+    const { secret } = redeemed;
+    return { caller: secret.owner, secret: { config: secret.config, identity: { id: secret.sessionId, expiresAt: secret.expiresAt } } };
   }
+  if (context.apiKeys.required) throw ApiError.unauthorized(token === undefined ? missing : "Incorrect API key provided.");
+  return { caller: OPEN_OWNER };
+}
 
-  config ??= defaultSessionConfig(context.models.defaultModel.name);
+/** The admitted session: the secret's settings (or the defaults), `?model=` when served, its identity and dialect. */
+export function sessionAdmission(request: IncomingMessage, url: URL, { caller, secret }: SessionCaller, context: UpgradeAdmissionDeps): Admission {
+  let config = secret?.config ?? defaultSessionConfig(context.models.defaultModel.name);
   // The SDK always sends ?model=; it picks the transcription model when it names one this server offers.
   const model = url.searchParams.get("model");
   if (model && context.models.find(model)) config = { ...config, model };
   const maxSessionSeconds = context.realtimeLimits.maxSessionSeconds;
-  identity ??= { id: realtimeId("sess"), expiresAt: Math.floor(Date.now() / 1000 + maxSessionSeconds) };
+  const identity = secret?.identity ?? { id: realtimeId("sess"), expiresAt: Math.floor(Date.now() / 1000 + maxSessionSeconds) };
   const beta = /realtime=v1/.test(String(request.headers["openai-beta"] ?? "")) || offeredProtocols(request).includes(BETA_PROTOCOL);
-  return { config, identity, dialect: beta ? "beta" : "ga", caller: caller ?? OPEN_OWNER, ...(secretId !== undefined ? { secretId } : {}) };
+  return { config, identity, dialect: beta ? "beta" : "ga", caller, ...(secret ? { secretId: secret.identity.id } : {}) };
 }
 
 /** How many sockets each key and each client secret holds open: the fair shares of the realtime sessions. */
