@@ -1,12 +1,14 @@
 // POST /v1/realtime/calls over plain HTTP against the real server: what it answers (201, the SDP answer, Location),
 // what it refuses and how (OpenAI's error shape naming `sdp`, the codec, the part over its bound; 401 like every
 // route), the admission it shares with sockets (the session cap, per-key and per-secret shares), hangup, and a call
-// whose media never arrives: closed after the session idle timeout, its place given back. (Real media: webrtc.test.ts.)
+// whose media never arrives: closed after the session idle timeout, its place given back; and, from a WebRTC client in
+// Node, a track sent faster than the speed limit: dropped with one error event, taken again once within it. (A
+// browser's media: webrtc.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { RealtimeClient } from "../support/realtime.js";
 import { startTestServer, type TestServer, waitFor } from "../support/server.js";
-import { CHROMIUM_OFFER, freeUdpRange, hangup, offerWithCodecs, offerWithoutAudio, postCall, udpPortFree } from "../support/webrtc.js";
+import { CHROMIUM_OFFER, freeUdpRange, hangup, offerWithCodecs, offerWithoutAudio, openNodeCall, postCall, udpPortFree } from "../support/webrtc.js";
 
 const ALICE = "sk-alice-0123456789abcdef";
 const BOB = "sk-bob-0123456789abcdef";
@@ -250,5 +252,87 @@ describe("the connect deadline", () => {
     expect(strict.server.app.realtime.stats().sessions).toBe(2);
     await waitFor("the unconnected calls closed", async () => strict.server.app.realtime.stats().sessions === 0, 5_000);
     expect((await Promise.all([twoPorts.first, twoPorts.last].map(udpPortFree))).every(Boolean)).toBe(true);
+  });
+});
+
+describe("a track that cannot be paused", () => {
+  let slow: TestServer;
+
+  beforeAll(async () => {
+    slow = await startTestServer({ webrtcAnnounceAddresses: "127.0.0.1", realtimeMaxSpeed: "2" });
+  });
+
+  afterAll(async () => {
+    await slow?.close();
+  });
+
+  it("drops audio beyond the speed limit with one error event, and takes it again once within it", async () => {
+    const call = await openNodeCall(slow.url, { session: { type: "transcription", audio: { input: { turn_detection: null } } } });
+    try {
+      const completed = (count: number) =>
+        waitFor(`${count} completed`, async () => {
+          const done = call.events.filter((e) => e.type === "conversation.item.input_audio_transcription.completed");
+          return done.length >= count && done;
+        }, 60_000);
+      // 20 s of audio at once: the first 10 s (the burst) and what 2 × real time allows meanwhile are taken.
+      const flooded = Date.now();
+      await call.sendSilence(1000, 0);
+      const floodSeconds = (Date.now() - flooded) / 1000;
+      await waitFor("the drop announced", async () => call.events.some((e) => e.type === "error"), 10_000);
+      call.channel.send(JSON.stringify({ type: "input_audio_buffer.commit" }));
+      // (usage counts whole seconds, rounded up.)
+      const [first] = await completed(1);
+      expect(first!.usage.seconds).toBeGreaterThanOrEqual(10);
+      expect(first!.usage.seconds).toBeLessThanOrEqual(Math.ceil(10 + 2 * (floodSeconds + 1)));
+      // Within the limit again: 2.5 s at real time are taken whole, with no new error.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      for (let i = 0; i < 125; i++) {
+        await call.sendSilence(1, (1000 + i) * 960);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      call.channel.send(JSON.stringify({ type: "input_audio_buffer.commit" }));
+      const [, second] = await completed(2);
+      expect(second!.usage.seconds).toBe(3);
+      expect(call.events.filter((e) => e.type === "error").map((e) => [e.error.type, e.error.code])).toEqual([["rate_limit_error", "input_audio_dropped"]]);
+
+      // A binary message on the data channel: an error event naming the data channel; the session goes on.
+      call.channel.send(Buffer.from([1, 2, 3]));
+      await waitFor("the binary message refused", async () => call.events.filter((e) => e.type === "error").length === 2, 5_000);
+      expect(call.events.filter((e) => e.type === "error")[1]!.error).toMatchObject({ code: "invalid_event", message: expect.stringMatching(/data channel/) });
+    } finally {
+      await call.close();
+    }
+    // The client's hanging up (its data channel closing, as a browser's pc.close() does) ends the call on the server.
+    await waitFor("the call closed by the client", async () => slow.server.app.realtime.stats().sessions === 0, 5_000);
+  });
+});
+
+describe("shutdown", () => {
+  it("drains a call as it drains a socket: the committed turn is transcribed, then the call closes; new calls get 503", async () => {
+    const draining = await startTestServer({ webrtcAnnounceAddresses: "127.0.0.1" });
+    let closing: Promise<void> | undefined;
+    const call = await openNodeCall(draining.url, { session: { type: "transcription", audio: { input: { turn_detection: null } } } }).catch(async (error: unknown) => {
+      await draining.close();
+      throw error;
+    });
+    try {
+      await call.sendSilence(100, 0);
+      await waitFor("the audio taken", async () => draining.server.app.realtime.stats().heldBytes > 0, 5_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      call.channel.send(JSON.stringify({ type: "input_audio_buffer.commit" }));
+      await waitFor("the commit", async () => call.events.some((e) => e.type === "input_audio_buffer.committed"), 5_000);
+      closing = draining.close();
+      const refused = await postCall(draining.url, CHROMIUM_OFFER);
+      expect(refused.status).toBe(503);
+      expect(refused.error).toMatchObject({ code: "server_shutting_down" });
+      await closing;
+      expect(call.events.map((e) => e.type)).toContain("conversation.item.input_audio_transcription.completed");
+      expect(call.channel.readyState).toBe("closed");
+      expect(draining.server.app.realtime.stats().sessions).toBe(0);
+    } finally {
+      await call.close();
+      await (closing ?? draining.close());
+    }
   });
 });

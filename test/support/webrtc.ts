@@ -1,6 +1,9 @@
 // WebRTC call fixtures: an SDP offer as Chromium makes it (a microphone track and the `oai-events` data channel, no
-// candidates yet: OpenAI's browser snippet posts the offer at once), variants of it, and the call request itself.
+// candidates yet: OpenAI's browser snippet posts the offer at once), variants of it, the call request itself, and a
+// WebRTC client in Node (werift) that sends an Opus track of its own making.
 import dgram from "node:dgram";
+
+import { type RTCDataChannel, RTCPeerConnection, RtpHeader, RtpPacket, useOPUS } from "werift";
 
 /** Chromium's offer for `addTrack(microphone)` + `createDataChannel("oai-events")`, as it posts it. */
 export const CHROMIUM_OFFER = [
@@ -115,4 +118,56 @@ export async function freeUdpRange(count: number): Promise<{ first: number; last
     const ports = Array.from({ length: count }, (_, i) => first + i);
     if ((await Promise.all(ports.map(udpPortFree))).every(Boolean)) return { first, last: first + count - 1, setting: `${first}-${first + count - 1}` };
   }
+}
+
+/** A WebRTC client in Node (werift, the same stack as the server's): an Opus track it fills itself, and `oai-events`. */
+export interface NodeCall {
+  events: Array<{ type: string; [key: string]: any }>;
+  channel: RTCDataChannel;
+  /** Sends `count` Opus silence packets of 20 ms from RTP timestamp `from` (48 kHz), as fast as it can. */
+  sendSilence(count: number, from: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An Opus CELT 20-ms frame that decodes to silence. */
+const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
+
+/** Opens a call to `url` from Node: the offer (with `session` as a form when given), the answer, the data channel open. */
+export async function openNodeCall(url: string, options: { token?: string; session?: unknown } = {}): Promise<NodeCall> {
+  const pc = new RTCPeerConnection({ codecs: { audio: [useOPUS()], video: [] }, iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ["127.0.0.1"] });
+  const transceiver = pc.addTransceiver("audio", { direction: "sendonly" });
+  const channel = pc.createDataChannel("oai-events");
+  const events: NodeCall["events"] = [];
+  channel.onMessage.subscribe((data) => events.push(JSON.parse(String(data)) as NodeCall["events"][number]));
+  const opened = new Promise<void>((resolve) => channel.stateChanged.subscribe((state) => state === "open" && resolve()));
+  await pc.setLocalDescription(await pc.createOffer());
+  const offer = pc.localDescription!.sdp;
+  let body: string | FormData = offer;
+  if (options.session !== undefined) {
+    body = new FormData();
+    body.set("sdp", offer);
+    body.set("session", JSON.stringify(options.session));
+  }
+  const answer = await postCall(url, body, options.token ? { token: options.token } : {});
+  if (answer.status !== 201) throw new Error(`call refused: ${answer.status} ${answer.text}`);
+  await pc.setRemoteDescription({ type: "answer", sdp: answer.text });
+  await opened;
+  let sequence = 0;
+  return {
+    events,
+    channel,
+    async sendSilence(count, from) {
+      for (let i = 0; i < count; i++) {
+        const header = new RtpHeader({ payloadType: 111, sequenceNumber: sequence++ & 0xffff, timestamp: (from + i * 960) >>> 0 });
+        await transceiver.sender.sendRtp(new RtpPacket(header, OPUS_SILENCE));
+        if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
+      }
+    },
+    // As a browser's pc.close() does: the data channel closes first (werift's own close sends nothing the peer sees).
+    async close() {
+      channel.close();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await pc.close();
+    },
+  };
 }
