@@ -1,6 +1,6 @@
 // Property-based fuzzing (fast-check) of every door a client can write to: the transcription and job forms, the
-// realtime session settings (minted into client secrets, and sent with session.update), client events, and the
-// secrets themselves, tampered with. Whatever is sent: no process dies, every refusal is an OpenAI-shaped error with a
+// realtime session settings (minted into client secrets, and sent with session.update), client events, WebRTC call
+// offers (raw and as forms), and the secrets themselves, tampered with. Whatever is sent: no process dies, every refusal is an OpenAI-shaped error with a
 // 4xx status (never a 5xx), and the server stays healthy and still transcribes afterwards. A failure prints
 // fast-check's seed and the shrunk input; `FUZZ_RUNS=n` runs each property n times (CI: the defaults below).
 import fc from "fast-check";
@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { RealtimeClient, realtimeUrl, type ServerEvent } from "../support/realtime.js";
 import { encodeWav } from "../support/speech.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { startTestServer, type TestServer, waitFor } from "../support/server.js";
+import { CHROMIUM_OFFER, hangup } from "../support/webrtc.js";
 
 const KEY = "sk-earshot-fuzz-test-key-000";
 const RUNS = Number(process.env.FUZZ_RUNS ?? 0);
@@ -18,7 +19,7 @@ let server: TestServer;
 let wav: Buffer;
 
 beforeAll(async () => {
-  server = await startTestServer({ apiKeys: KEY, realtimeMaxSessions: "20" });
+  server = await startTestServer({ apiKeys: KEY, realtimeMaxSessions: "20", webrtcAnnounceAddresses: "127.0.0.1" });
   // 1 s of a quiet tone: decodes, and transcribes in one short encoder pass of the generated model.
   const samples = new Float32Array(16_000).map((_, i) => 0.05 * Math.sin((2 * Math.PI * 220 * i) / 16_000));
   wav = encodeWav(samples, 16_000);
@@ -306,6 +307,49 @@ describe("fuzzing every door: no crash, OpenAI-shaped refusals, a healthy server
     } finally {
       await client.close();
     }
+    await expectHealthy();
+  }, 300_000);
+
+  it("POST /v1/realtime/calls with offers cut, mixed and garbled (raw and as forms): answered or refused, never a leak", async () => {
+    const lines = CHROMIUM_OFFER.split("\r\n");
+    const junkLine = fc.oneof(
+      fc.constantFrom(
+        "m=audio 9 UDP/TLS/RTP/SAVPF 0", "m=audio 0 UDP/TLS/RTP/SAVPF 111", "a=rtpmap:111 opus/48000/2", "a=rtpmap:abc opus/48000", "a=setup:passive",
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "a=sctp-port:70000", "a=max-message-size:-1", "a=fingerprint:sha-256 00", "a=fingerprint:md5 AB",
+        "a=ice-ufrag:", "a=ice-pwd:x", "a=group:BUNDLE 7 8", "a=mid:", "a=candidate:1 1 udp 1 10.0.0.1 9 typ host", "m=video 9 UDP/TLS/RTP/SAVPF 96", "c=IN IP6 ::",
+      ),
+      fc.string({ maxLength: 60 }),
+    );
+    const offer = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ drop: fc.array(fc.nat({ max: lines.length - 1 }), { maxLength: 2 }), put: fc.array(fc.tuple(fc.nat({ max: lines.length - 1 }), junkLine), { maxLength: 2 }) }).map(({ drop, put }) => {
+        const mutated = lines.map((line, i) => (drop.includes(i) ? undefined : line));
+        for (const [at, line] of put) mutated[at] = line;
+        return mutated.filter((line) => line !== undefined).join("\r\n");
+      }) },
+      { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: "binary", maxLength: 300 })) },
+    );
+    const session = fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: gaSession.map((value) => JSON.stringify(value)) }, { weight: 1, arbitrary: fc.string({ maxLength: 40 }) });
+    const request = fc.record({ offer, session });
+    await fc.assert(
+      fc.asyncProperty(request, async ({ offer: sdp, session }) => {
+        let body: string | FormData = sdp;
+        if (session !== undefined) {
+          body = new FormData();
+          body.set("sdp", sdp);
+          body.set("session", session);
+        }
+        const headers: Record<string, string> = { ...auth(), ...(typeof body === "string" ? { "content-type": "application/sdp" } : {}) };
+        const response = await fetch(`${server.url}/v1/realtime/calls`, { method: "POST", headers, body });
+        const text = (await expectAnswered(response, `calls ${JSON.stringify(sdp.slice(0, 80))}`, [201])) as string;
+        if (response.status === 201) {
+          expect(text).toMatch(/^v=0\r\n/);
+          expect(await hangup(server.url, response.headers.get("location")!.split("/").at(-1)!, KEY)).toBe(200);
+        }
+      }),
+      { numRuns: runs(80) },
+    );
+    // Every call answered was hung up, and every refused one left nothing behind.
+    await waitFor("no realtime session left", async () => server.server.app.realtime.stats().sessions === 0, 10_000);
     await expectHealthy();
   }, 300_000);
 

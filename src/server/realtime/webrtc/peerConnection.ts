@@ -59,15 +59,19 @@ export async function answerOffer(pc: RTCPeerConnection, offer: string, settings
   }
 }
 
+/**
+ * Applies the offer and makes the answer. What the WebRTC stack refuses on the way is the offer's fault (it passed
+ * the shape checks, but the stack cannot answer it: an m-line without its mid, a BUNDLE naming none, ...): a 400.
+ */
 async function makeAnswer(pc: RTCPeerConnection, offer: string): Promise<string> {
   try {
     await pc.setRemoteDescription({ type: "offer", sdp: offer });
+    // Resolves once the host candidates are gathered (no server to ask): the description then holds them all.
+    await pc.setLocalDescription(await pc.createAnswer());
   } catch (error) {
-    throw ApiError.invalidParam("sdp", `Invalid SDP offer: ${(error as Error).message}`, "invalid_offer");
+    throw ApiError.invalidParam("sdp", `Invalid SDP offer: the WebRTC stack cannot answer it (${String((error as Error).message ?? error).slice(0, 200)}).`, "invalid_offer");
   }
-  // Resolves once the host candidates are gathered (no server to ask): the description then holds them all.
-  await pc.setLocalDescription(await pc.createAnswer());
   const answer = pc.localDescription?.sdp;
-  if (!answer) throw ApiError.serverError("The WebRTC answer could not be made.", "webrtc_answer_failed");
+  if (!answer) throw ApiError.invalidParam("sdp", "Invalid SDP offer: the WebRTC stack made no answer to it.", "invalid_offer");
   return answer;
 }
