@@ -76,9 +76,9 @@ export class SessionFlow {
   private readonly closed = new AbortController();
   private tail: Promise<void> = Promise.resolve();
   private queued = 0;
-  /** Bytes of the client messages queued or being handled. */
+  /** Bytes of the client messages (and of a call's track audio) queued or being handled. */
   private queuedBytes = 0;
-  /** Seconds of audio in the appends queued behind the event being handled (estimated from their base64 length). */
+  /** Seconds of audio queued behind the event being handled: appends (estimated from their base64 length), track audio. */
   private queuedAudioSeconds = 0;
   /** The socket is not read because events pile up (flow control) ... */
   private backlogged = false;
@@ -133,7 +133,7 @@ export class SessionFlow {
     return this.paused;
   }
 
-  /** Bytes of the client messages queued or being handled. */
+  /** Bytes of the client messages (and of a call's track audio) queued or being handled. */
   get heldBytes(): number {
     return this.queuedBytes;
   }
