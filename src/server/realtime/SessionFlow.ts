@@ -34,6 +34,8 @@ const BURST_SECONDS = 10;
 /** Audio in appends queued behind the one being handled before the socket stops being read, and when it resumes. */
 const QUEUED_AUDIO_HIGH_SECONDS = 10;
 const QUEUED_AUDIO_LOW_SECONDS = 2;
+/** Track audio dropped within this long of the last drop belongs to the same stretch (one error event). */
+const DROP_STRETCH_MS = 1000;
 /** A channel that cannot stop (see SessionChannel.pausable) refuses client events beyond this many queued. */
 const QUEUE_HARD_LIMIT = 4 * QUEUE_HIGH_WATER;
 
@@ -88,8 +90,8 @@ export class SessionFlow {
   private paused = false;
   /** The track's audio not yet handed over, while it waits in the queue: later audio joins it. */
   private waitingAudio: { chunks: Float32Array[]; work: QueuedWork } | undefined;
-  /** Seconds of the track's audio dropped since the current stretch of dropping began (undefined: not dropping). */
-  private droppedSeconds: number | undefined;
+  /** When the track's audio was last dropped (performance.now()); drops closer together are one stretch. */
+  private lastDropAt: number | undefined;
   private readonly idle: IdleCountdown;
   private readonly sessionTimer: NodeJS.Timeout;
 
@@ -334,20 +336,20 @@ export class SessionFlow {
    */
   private admitAudio(seconds: number): boolean {
     if (this.closed.signal.aborted || !this.options.takingAudio()) return false;
-    if (this.paused) {
-      if (this.droppedSeconds === undefined) {
-        this.droppedSeconds = 0;
-        this.sendError(inputAudioDropped(this.backlogged ? "backlog" : "speed", this.options.limits.maxSpeed), null);
-      }
-      this.droppedSeconds += seconds;
-      return false;
+    if (!this.paused) {
+      this.throttle.charge(seconds);
+      return true;
     }
-    if (this.droppedSeconds !== undefined) {
-      this.options.log.info({ droppedSeconds: Number(this.droppedSeconds.toFixed(2)) }, "realtime track audio dropped");
-      this.droppedSeconds = undefined;
+    // A flood keeps the speed limit on and off by turns (a packet let in, the next ones dropped): drops less than
+    // DROP_STRETCH_MS apart are one stretch, and one event.
+    const now = performance.now();
+    if (this.lastDropAt === undefined || now - this.lastDropAt > DROP_STRETCH_MS) {
+      const why = this.backlogged ? "backlog" : "speed";
+      this.options.log.info({ why }, "realtime track audio dropped");
+      this.sendError(inputAudioDropped(why, this.options.limits.maxSpeed), null);
     }
-    this.throttle.charge(seconds);
-    return true;
+    this.lastDropAt = now;
+    return false;
   }
 
   /** The track's audio joins the queue (with the audio still waiting there, if any), in order with the messages. */
