@@ -26,8 +26,6 @@ export interface UpgradeAdmissionDeps {
 
 const KEY_PROTOCOL = "openai-insecure-api-key.";
 const BETA_PROTOCOL = "openai-beta.realtime-v1";
-/** Messages above the configured limit get an error event; above this many times it the socket is closed (1009). */
-const HARD_CAP_FACTOR = 4;
 
 function offeredProtocols(request: IncomingMessage): string[] {
   const header = request.headers["sec-websocket-protocol"];
