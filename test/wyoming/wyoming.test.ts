@@ -271,7 +271,8 @@ describe("Wyoming at SIGTERM", () => {
 describe("Wyoming zeroconf", () => {
   it("answers a _wyoming._tcp query with PTR, SRV (the listener's port), TXT and A records", async () => {
     const announced = await startTestServer({ wyoming: "127.0.0.1:0", wyomingZeroconf: "yes" });
-    const querier = makeMdns({ reuseAddr: true, loopback: true });
+    // On the loopback interface only, as the listener on 127.0.0.1 announces: no multicast leaves the machine.
+    const querier = makeMdns({ reuseAddr: true, loopback: true, interface: "127.0.0.1", bind: "0.0.0.0" });
     try {
       const records = await new Promise<Array<{ name: string; type: string; data: any }>>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error("no mDNS answer for _wyoming._tcp.local")), 5_000);

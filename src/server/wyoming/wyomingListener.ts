@@ -143,6 +143,8 @@ export async function startWyomingListener(options: WyomingListenerOptions): Pro
       name: "earshot",
       port,
       addresses: any ? interfaceAddresses() : net.isIPv4(options.host) ? [options.host] : [],
+      // A listener on one address is announced on that address's interface only (the loopback for 127.0.0.1).
+      ...(!any && net.isIPv4(options.host) ? { interface: options.host } : {}),
       onError: (error) => log.warn({ err: error }, "zeroconf announcement failed"),
     });
     log.info("announcing _wyoming._tcp over mDNS");

@@ -15,6 +15,11 @@ export interface ZeroconfOptions {
   port: number;
   /** The addresses announced for the host: those the listener is reached at. */
   addresses: string[];
+  /**
+   * The IPv4 address of the interface to announce on (multicast sent and answered there only); every interface when
+   * left out.
+   */
+  interface?: string;
   /** Errors of the mDNS socket (logged; the listener goes on without discovery). */
   onError(error: Error): void;
 }
@@ -31,7 +36,9 @@ export function interfaceAddresses(): string[] {
 }
 
 export function announceWyoming(options: ZeroconfOptions): ZeroconfAnnouncement {
-  const mdns = makeMdns({ reuseAddr: true, loopback: true });
+  // Bound to every address (a socket bound to the interface's own address would not receive multicast); membership
+  // and sending on the one interface.
+  const mdns = makeMdns({ reuseAddr: true, loopback: true, ...(options.interface ? { interface: options.interface, bind: "0.0.0.0" } : {}) });
   const host = `${os.hostname().split(".")[0] || "earshot"}-earshot.local`;
   const instance = `${options.name}.${SERVICE}`;
   const records = (ttl: number) => [
