@@ -32,4 +32,5 @@ export const LIGHT_TESTS = [
   "test/transcription/languages.test.ts",
   "test/transcription/speechChunker.test.ts",
   "test/web/pcmWorklet.test.ts",
+  "test/wyoming/wyomingFraming.test.ts",
 ];

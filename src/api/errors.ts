@@ -183,7 +183,7 @@ export function tooManyRealtimeSessions(limit: number): ApiError {
 }
 
 /** A binary frame or data channel message: realtime client events are JSON text. */
-export function binaryMessage(transport: "websocket" | "webrtc"): ApiError {
+export function binaryMessage(transport: "websocket" | "webrtc" | "wyoming"): ApiError {
   return ApiError.invalidRequest(
     transport === "websocket"
       ? "Binary WebSocket messages are not supported: send JSON events as text (audio as base64 in input_audio_buffer.append)."

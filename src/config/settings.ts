@@ -13,6 +13,7 @@ import { tlsSettings } from "./groups/tlsSettings.js";
 import { uploadSettings } from "./groups/uploadSettings.js";
 import { webhookSettings } from "./groups/webhookSettings.js";
 import { webrtcSettings } from "./groups/webrtcSettings.js";
+import { wyomingSettings } from "./groups/wyomingSettings.js";
 import { flagCommands, flagName, type Setting } from "./setting.js";
 
 /** A heading of the page, the words under it, and its rows. */
@@ -42,6 +43,11 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
     settings: webrtcSettings,
   },
   {
+    title: "Wyoming (Home Assistant)",
+    intro: "The Wyoming speech-to-text listener Home Assistant's voice assistant connects to. See [Home Assistant](home-assistant.md).",
+    settings: wyomingSettings,
+  },
+  {
     title: "Batch jobs",
     intro: "`POST /v1/audio/jobs`, on either backend: embedded (SQLite in the data dir, without `EARSHOT_REDIS_URL`) or Redis.",
     settings: jobSettings,
@@ -62,6 +68,7 @@ export const SERVER_SETTINGS = {
   ...uploadSettings,
   ...realtimeSettings,
   ...webrtcSettings,
+  ...wyomingSettings,
   ...jobSettings,
   ...redisSettings,
   ...webhookSettings,

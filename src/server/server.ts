@@ -18,6 +18,7 @@ import { ClientSecretStore } from "./realtime/clientSecrets.js";
 import { resolveTls, type TlsFiles } from "./tls.js";
 import { openModels, startTranscription } from "./transcriptionSetup.js";
 import { UploadAdmission } from "./uploadAdmission.js";
+import { startWyomingListener, type WyomingListener } from "./wyoming/wyomingListener.js";
 import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
 export interface RunningServer {
@@ -27,6 +28,8 @@ export interface RunningServer {
   /** The certificate served, when TLS is on. */
   tls?: TlsFiles;
   models: ModelRegistry;
+  /** The Wyoming listener, when EARSHOT_WYOMING is set: the port it listens on. */
+  wyoming?: { port: number };
   /**
    * /ready answers 503 "draining" at once; new work is still taken for `drainAcceptSeconds` (a load balancer takes
    * the server out meanwhile). Then drains (new uploads and realtime sessions 503), lets in-flight requests and realtime
@@ -139,6 +142,26 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     await models.close();
     throw error;
   }
+  let wyoming: WyomingListener | undefined;
+  if (config.wyoming) {
+    try {
+      wyoming = await startWyomingListener({
+        app,
+        host: config.wyoming.host,
+        port: config.wyoming.port,
+        zeroconf: config.wyomingZeroconf,
+        delay: config.wyomingDelay,
+        models,
+        limits: { maxBufferSeconds: config.realtimeMaxBufferSeconds, maxSessionSeconds: config.realtimeMaxSessionMinutes * 60 },
+        draining: () => admission.draining,
+      });
+    } catch (error) {
+      await app.close().catch(() => undefined);
+      await closeJobs();
+      await models.close();
+      throw new ConfigError(`could not listen for Wyoming on ${config.wyoming.host}:${config.wyoming.port}: ${(error as Error).message}`);
+    }
+  }
   const url = address.replace("[::1]", "localhost");
   if (tls) app.log.info({ cert: tls.certPath, selfSigned: tls.selfSigned }, "serving HTTPS and WSS");
   app.log.info(
@@ -158,12 +181,15 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     url,
     ...(tls ? { tls } : {}),
     models,
+    ...(wyoming ? { wyoming: { port: wyoming.port } } : {}),
     close() {
       // A running batch job stops at once (within one encoder pass) and stays queued for the next start: shutdown
       // never waits for batch work. The API keeps answering job requests during the drain.
       const workerStopped = jobs?.stopWorker() ?? Promise.resolve();
       closing ??= leavePool(app, admission, config.drainAcceptSeconds * 1000)
         .then(() => drainAndClose(app, admission, config.drainTimeoutSeconds * 1000))
+        // The Wyoming sessions drained with the others (app.realtime); those left at the deadline are cut here.
+        .then(() => wyoming?.close())
         .then(() => decodesSettled(admission, options.tempDir ?? os.tmpdir(), DECODE_CLEANUP_MS))
         .then(() => workerStopped)
         .then(closeJobs)

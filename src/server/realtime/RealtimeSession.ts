@@ -164,6 +164,7 @@ export class RealtimeSession {
     if (!this.draining) {
       this.draining = true;
       this.options.log.info("draining: no more audio; finishing the committed turns");
+      this.options.channel.drain?.();
     }
     const closed = this.flow.channelClosed();
     await this.flow.settled();

@@ -8,7 +8,7 @@ import type { IncomingMessage } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { type WebSocket, WebSocketServer } from "ws";
 
@@ -17,6 +17,7 @@ import type { ServerContext } from "../serverContext.js";
 import { registerClientSecretRoutes } from "./clientSecretRoutes.js";
 import { RealtimeSession } from "./RealtimeSession.js";
 import { RealtimeSessions, type RealtimeStats } from "./RealtimeSessions.js";
+import type { SessionChannel } from "./sessionChannel.js";
 import { type Admission, admit } from "./upgradeAdmission.js";
 import { registerCallRoutes } from "./webrtc/callRoutes.js";
 import { WebSocketChannel } from "./webSocketChannel.js";
@@ -44,6 +45,12 @@ export interface RealtimeControl {
    * closes (1001); resolves once all have closed. New sessions are refused (503) once the upload admission drains.
    */
   drain(): Promise<void>;
+  /**
+   * Opens a session over another transport's channel (the Wyoming listener): counted against the cap and the shares
+   * like a socket or a call (throws a 429 ApiError when there is no place), its place given back when the channel
+   * closes.
+   */
+  openSession(channel: SessionChannel, admission: Admission, log: FastifyBaseLogger): RealtimeSession;
 }
 
 declare module "fastify" {
@@ -138,7 +145,23 @@ export const realtimeDoor = fp<RealtimeDeps>(
     registerClientSecretRoutes(app, deps);
     attachRealtimeSocket(app, deps, sessions);
     await app.register(registerCallRoutes, { ...deps, sessions });
-    app.decorate("realtime", { stats: () => sessions.stats(), drain: () => sessions.drain() } satisfies RealtimeControl);
+    const openSession = (channel: SessionChannel, admission: Admission, log: FastifyBaseLogger): RealtimeSession => {
+      sessions.check(admission);
+      const place = sessions.take(admission);
+      let session: RealtimeSession;
+      try {
+        const { config, identity, dialect } = admission;
+        const { transcription, loadVad, realtimeLimits: limits, metrics } = deps;
+        session = new RealtimeSession({ channel, transcription, loadVad, limits, log, scheduler: sessions.scheduler, metrics, config, identity, dialect });
+      } catch (error) {
+        place.release();
+        throw error;
+      }
+      place.fill(session);
+      void channel.whenClosed().then(() => place.release());
+      return session;
+    };
+    app.decorate("realtime", { stats: () => sessions.stats(), drain: () => sessions.drain(), openSession } satisfies RealtimeControl);
   },
   { name: "earshot-realtime" },
 );

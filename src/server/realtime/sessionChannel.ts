@@ -1,6 +1,7 @@
 // What a realtime session needs of its transport: the seam between SessionFlow (the ordered queue, back-pressure, the
 // speed limit, the timers) and the connection under it. A WebSocket is one implementation (webSocketChannel.ts); a
-// WebRTC call (its `oai-events` data channel and its audio track, webrtc/callChannel.ts) is the other.
+// WebRTC call (its `oai-events` data channel and its audio track, webrtc/callChannel.ts) is another; a Wyoming
+// connection (../wyoming/WyomingChannel.ts: Home Assistant's protocol translated to the session's events) the third.
 
 /** What the channel tells the session; given once, by {@link SessionChannel.listen}. */
 export interface ChannelListener {
@@ -21,7 +22,7 @@ export interface ChannelListener {
 
 export interface SessionChannel {
   /** Which transport it is (refusals name it). */
-  readonly kind: "websocket" | "webrtc";
+  readonly kind: "websocket" | "webrtc" | "wyoming";
   /**
    * Whether the channel can stop taking the client's messages while the session is backlogged (a WebSocket stops
    * being read: TCP back-pressure). A data channel and an RTP track cannot: the session bounds what they may queue.
@@ -41,4 +42,9 @@ export interface SessionChannel {
   resume(): void;
   /** Resolves once the connection has closed. */
   whenClosed(): Promise<void>;
+  /**
+   * The server is shutting down (RealtimeSession.drain, before it waits for the queue): a transport whose client
+   * cannot be told to commit (Wyoming) commits the utterance in progress here, so that it is transcribed and answered.
+   */
+  drain?(): void;
 }
