@@ -3,6 +3,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "whisper.h"
 
@@ -11,8 +12,11 @@ namespace earshot {
 struct ModelHandle {
     whisper_context* ctx = nullptr;
     std::string path;
+    // The custom alignment heads the context's params point at (whisper.cpp reads them whenever a state is made).
+    std::vector<whisper_ahead> alignmentHeads;
 
-    ModelHandle(whisper_context* context, std::string modelPath) : ctx(context), path(std::move(modelPath)) {}
+    ModelHandle(whisper_context* context, std::string modelPath, std::vector<whisper_ahead> heads = {})
+        : ctx(context), path(std::move(modelPath)), alignmentHeads(std::move(heads)) {}
     ~ModelHandle() {
         if (ctx != nullptr) whisper_free(ctx);
     }

@@ -280,6 +280,8 @@ void TranscribeJob::run() {
         wp.logits_filter_callback = &TranscribeJob::whisperLogitsFilter;
         wp.logits_filter_callback_user_data = this;
 
+        // Only jobs that asked for word times run the alignment pass (native/patches/whisper-word-dtw.patch).
+        whisper_state_set_dtw(state_, params_.dtw);
         const auto started = std::chrono::steady_clock::now();
         const int rc = whisper_full_with_state(ctx, state_, wp, pcm_.data(), static_cast<int>(pcm_.size()));
         outcome->decodeMs = msSince(started);

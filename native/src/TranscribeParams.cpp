@@ -78,6 +78,7 @@ TranscribeParams parseTranscribeParams(const Napi::Object& options) {
     r.number("logprobThreshold", p.logprobThreshold);
     r.number("entropyThreshold", p.entropyThreshold);
     r.boolean("tokenTimestamps", p.tokenTimestamps);
+    r.boolean("dtw", p.dtw);
     r.boolean("noTimestamps", p.noTimestamps);
     r.boolean("singleSegment", p.singleSegment);
     r.boolean("suppressNonSpeechTokens", p.suppressNonSpeechTokens);

@@ -22,6 +22,7 @@ struct TranscribeParams {
     float logprobThreshold = -1.0f;
     float entropyThreshold = 2.4f;
     bool tokenTimestamps = false;
+    bool dtw = false;                // DTW alignment pass (token t_dtw); needs a model loaded with alignment heads
     bool noTimestamps = false;
     bool singleSegment = false;
     bool suppressNonSpeechTokens = false;

@@ -1,5 +1,7 @@
 import os from "node:os";
+import path from "node:path";
 
+import { alignmentHeadsFor, readModelHparams } from "./alignmentHeads.js";
 import { buildSegment, buildSegments, type SegmentContext } from "./buildSegment.js";
 import {
   ModelLoadError,
@@ -8,13 +10,15 @@ import {
   UnsupportedLanguageError,
 } from "./errors.js";
 import { loadAddon } from "./loadAddon.js";
-import type { NativeBuildInfo, NativeModelInfo, NativeSegment, NativeTranscribeParams, NativeWhisperModel, NativeWhisperState } from "./nativeTypes.js";
+import type { NativeAlignmentHeads, NativeBuildInfo, NativeModelInfo, NativeSegment, NativeTranscribeParams, NativeWhisperModel, NativeWhisperState } from "./nativeTypes.js";
 import { SlotSharing } from "./SlotSharing.js";
 import { StatePool, type JobPriority, type StatePoolStats } from "./StatePool.js";
 
 export type { JobPriority } from "./StatePool.js";
 import type { Segment, Task, TranscriptionResult } from "./types.js";
 import { SAMPLE_RATE } from "./sampleRate.js";
+
+export type WordAlignment = "dtw" | "heuristic";
 
 export interface EngineOptions {
   /** Jobs decoded at once, each on its own whisper_state (weights shared). Default: cores / threadsPerJob, at least 1. */
@@ -31,6 +35,17 @@ export interface EngineOptions {
    */
   slotSharing?: boolean;
   flashAttention?: boolean;
+  /**
+   * How word times are made. "dtw" (default): whisper's attention-based alignment (dynamic time warping over the
+   * cross-attention of the model's alignment heads), one extra decoder pass per 30-s window for the jobs that ask for
+   * words. "heuristic": whisper.cpp's token-timestamp heuristic, nothing extra, less accurate.
+   */
+  wordAlignment?: WordAlignment;
+  /**
+   * The alignment heads DTW reads: "auto" (default: the preset of the model's shape, else every head of its upper
+   * text layers), a preset name, "top:N" or "layer:head" pairs joined by commas (see alignmentHeads.ts).
+   */
+  alignmentHeads?: string;
   /** Told of every job that ran on a job slot, once it ends (metrics). Never throws into the job. */
   onJob?: (job: EngineJob) => void;
 }
@@ -54,8 +69,13 @@ export interface TranscriptionOptions {
   temperature?: number;
   beamSize?: number;
   bestOf?: number;
-  /** Token-level timestamps and word grouping. */
+  /** Words with their times (DTW-aligned when the engine aligns with DTW). */
   wordTimestamps?: boolean;
+  /**
+   * Token times without words (whisper.cpp's heuristic, nearly free): for callers that cut segments by their tokens'
+   * times. Implied by wordTimestamps.
+   */
+  tokenTimes?: boolean;
   noSpeechThreshold?: number;
   logprobThreshold?: number;
   /** whisper.cpp's entropy threshold, its stand-in for the compression-ratio check. */
@@ -113,6 +133,9 @@ export interface EngineInfo {
   maxQueuedJobs: number;
   /** Whether CPU job slots take two sharing jobs side by side (see {@link EngineOptions.slotSharing}). */
   slotSharing: boolean;
+  /** How this engine makes word times, and with which heads when by DTW. */
+  wordAlignment: WordAlignment;
+  alignmentHeads?: NativeAlignmentHeads;
 }
 
 /**
@@ -174,16 +197,24 @@ export class WhisperEngine {
     if (!Number.isInteger(threadsPerJob) || threadsPerJob < 1) throw new RangeError("threadsPerJob must be a positive integer");
     if (!Number.isInteger(parallelJobs) || parallelJobs < 1) throw new RangeError("parallelJobs must be a positive integer");
     if (!Number.isInteger(maxQueuedJobs) || maxQueuedJobs < 0) throw new RangeError("maxQueuedJobs must be a non-negative integer");
+    const wordAlignment = options.wordAlignment ?? "dtw";
     let model: NativeWhisperModel;
+    let alignmentHeads: NativeAlignmentHeads | undefined;
     try {
-      model = await addon.loadModel(modelPath, { useGpu: options.useGpu ?? true, flashAttn: options.flashAttention ?? true });
+      if (wordAlignment === "dtw") alignmentHeads = alignmentHeadsFor(options.alignmentHeads ?? "auto", await readModelHparams(modelPath), path.basename(modelPath));
+      model = await addon.loadModel(modelPath, {
+        useGpu: options.useGpu ?? true,
+        flashAttn: options.flashAttention ?? true,
+        ...(alignmentHeads ? { alignmentHeads } : {}),
+      });
     } catch (error) {
       throw new ModelLoadError((error as Error).message, modelPath);
     }
     const build = addon.buildInfo();
     const onGpu = (options.useGpu ?? true) && build.devices.some((device) => device.type === "gpu");
     const slotSharing = (options.slotSharing ?? true) && threadsPerJob >= 2 && !onGpu;
-    return new WhisperEngine(model, { build, model: model.info(), parallelJobs, threadsPerJob, maxQueuedJobs, slotSharing }, options.onJob);
+    const info: EngineInfo = { build, model: model.info(), parallelJobs, threadsPerJob, maxQueuedJobs, slotSharing, wordAlignment, ...(alignmentHeads ? { alignmentHeads } : {}) };
+    return new WhisperEngine(model, info, options.onJob);
   }
 
   stats(): StatePoolStats {
@@ -301,7 +332,9 @@ export class WhisperEngine {
       noSpeechThreshold: options.noSpeechThreshold ?? 0.6,
       logprobThreshold: options.logprobThreshold ?? -1,
       entropyThreshold: options.entropyThreshold ?? 2.4,
-      tokenTimestamps: options.wordTimestamps ?? false,
+      tokenTimestamps: (options.wordTimestamps ?? false) || (options.tokenTimes ?? false),
+      // The alignment pass runs for the jobs that asked for words only.
+      dtw: (options.wordTimestamps ?? false) && this.info.wordAlignment === "dtw",
       conditionOnPreviousText: options.conditionOnPreviousText ?? true,
       reuseEncoder: options.reuseEncoder ?? true,
       languageCandidates,

@@ -1,6 +1,6 @@
 import { averageLogprob, compressionRatio } from "./segmentStats.js";
 import type { NativeModelInfo, NativeSegment } from "./nativeTypes.js";
-import type { Segment, TokenInfo } from "./types.js";
+import type { Segment, TokenInfo, Word } from "./types.js";
 import { groupTokensIntoWords } from "./words.js";
 
 export interface SegmentContext {
@@ -32,20 +32,46 @@ function windowOffset(native: NativeSegment, beg: number): number {
   return Math.max(0, native.t0);
 }
 
+/** Words kept inside their segment's span (DTW may place the first or last a little outside the decoded one). */
+function withinSegment(words: Word[], segment: Segment): Word[] {
+  const clamp = (t: number) => Math.min(segment.end, Math.max(segment.start, t));
+  return words.map((word) => ({ ...word, start: clamp(word.start), end: clamp(word.end) }));
+}
+
 /**
  * A segment as whisper.cpp reports it as the engine's OpenAI-shaped Segment, avgLogprob and
  * compressionRatio left at 0 for the caller to fill in.
  */
+/**
+ * Each token's [start, end] in centiseconds. A text token that DTW aligned (tDtw set) starts where the alignment
+ * path reaches it and ends where it reaches the next text token of the segment, the last one at the segment's end
+ * (openai/whisper's jump times; the alignment gives no time for the end of text). The others keep whisper.cpp's
+ * heuristic t0/t1.
+ */
+function tokenSpans(native: NativeSegment, eot: number): Array<[number, number]> {
+  const spans: Array<[number, number]> = native.tokens.map((t) => [t.t0, t.t1]);
+  let next = -1;
+  for (let i = native.tokens.length - 1; i >= 0; i--) {
+    const token = native.tokens[i]!;
+    if (token.id >= eot || token.tDtw < 0) continue;
+    const end = next >= 0 ? next : Math.max(token.tDtw, native.t1);
+    spans[i] = [token.tDtw, Math.max(token.tDtw, end)];
+    next = token.tDtw;
+  }
+  return spans;
+}
+
 function segmentWithoutStats(native: NativeSegment, id: number, context: SegmentContext): Segment {
   const { eot, beg } = context.tokens;
-  const tokens: TokenInfo[] = native.tokens.map((t) => ({
+  const spans = tokenSpans(native, eot);
+  const tokens: TokenInfo[] = native.tokens.map((t, i) => ({
     id: t.id,
     text: t.bytes.toString("utf8"),
     bytes: new Uint8Array(t.bytes),
     probability: probability(t.p),
     logprob: Number.isFinite(t.plog) ? Math.min(0, t.plog) : -100,
-    start: centiseconds(t.t0, context.duration),
-    end: centiseconds(t.t1, context.duration),
+    start: centiseconds(spans[i]![0], context.duration),
+    end: centiseconds(spans[i]![1], context.duration),
     special: t.id >= eot,
   }));
   const seek = windowOffset(native, beg);
@@ -61,7 +87,7 @@ function segmentWithoutStats(native: NativeSegment, id: number, context: Segment
     compressionRatio: 0,
     noSpeechProb: probability(native.noSpeechProb),
   };
-  if (context.wordTimestamps) segment.words = groupTokensIntoWords(tokens, { language: context.language });
+  if (context.wordTimestamps) segment.words = withinSegment(groupTokensIntoWords(tokens, { language: context.language }), segment);
   return segment;
 }
 

@@ -15,10 +15,36 @@ export interface NativeLanguage {
   name: string;
 }
 
+/**
+ * The cross-attention heads DTW word alignment reads (whisper.cpp's dtw_aheads): a preset of a known model, the
+ * heads of the `nTop` last text layers, or custom [layer, head] pairs flattened. `count`: how many heads that is (it
+ * sizes the alignment pass's scratch memory).
+ */
+export type NativeAlignmentHeads =
+  | { preset: NativeAlignmentPreset; count: number }
+  | { preset: "top"; nTop: number; count: number }
+  | { preset: "custom"; heads: number[]; count: number };
+
+export type NativeAlignmentPreset =
+  | "tiny.en"
+  | "tiny"
+  | "base.en"
+  | "base"
+  | "small.en"
+  | "small"
+  | "medium.en"
+  | "medium"
+  | "large-v1"
+  | "large-v2"
+  | "large-v3"
+  | "large-v3-turbo";
+
 export interface NativeModelOptions {
   useGpu?: boolean;
   flashAttn?: boolean;
   gpuDevice?: number;
+  /** Load with DTW alignment heads, so that jobs may ask for the alignment pass (`dtw`). Absent: no DTW. */
+  alignmentHeads?: NativeAlignmentHeads;
 }
 
 /** The 11 hyper-parameters a ggml whisper file starts with (in this order; see whisper_model_load). */
@@ -61,6 +87,11 @@ export interface NativeTranscribeParams {
   logprobThreshold?: number;
   entropyThreshold?: number;
   tokenTimestamps?: boolean;
+  /**
+   * The DTW alignment pass after each window (token tDtw): only on a model loaded with alignmentHeads
+   * (native/patches/whisper-word-dtw.patch makes it work with flash attention and per job).
+   */
+  dtw?: boolean;
   noTimestamps?: boolean;
   singleSegment?: boolean;
   suppressNonSpeechTokens?: boolean;

@@ -18,6 +18,8 @@ export async function openModels(config: ServerConfig): Promise<ModelRegistry> {
       maxQueuedJobs: config.maxQueuedJobs,
       useGpu: config.gpuOffload,
       slotSharing: config.slotSharing,
+      wordAlignment: config.wordAlignment,
+      alignmentHeads: config.alignmentHeads,
     });
   } catch (error) {
     if (error instanceof ModelError) throw new ConfigError(error.message);

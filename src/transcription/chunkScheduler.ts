@@ -111,7 +111,7 @@ export class ChunkScheduler {
   private run(state: ChunkState, admitted: boolean): void {
     this.running++;
     // Token times always: a segment running across a join of pieces is split there by them.
-    const options: TranscriptionOptions = { ...this.options.options, wordTimestamps: true, ...(this.language ? { language: this.language } : {}) };
+    const options: TranscriptionOptions = { ...this.options.options, tokenTimes: true, ...(this.language ? { language: this.language } : {}) };
     const onSegment = this.options.onSegment ? (segment: Segment) => this.onChunkSegment(state, segment) : undefined;
     this.options.engine
       .transcribe(state.samples, options, {
@@ -153,7 +153,7 @@ export class ChunkScheduler {
     }
   }
 
-  /** Whether the caller asked for word timestamps (chunks are always decoded with them). */
+  /** Whether the caller asked for word timestamps (chunks are always decoded with token times). */
   private get keepWords(): boolean {
     return this.options.options.wordTimestamps ?? false;
   }

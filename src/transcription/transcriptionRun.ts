@@ -10,7 +10,9 @@ import { ChunkScheduler } from "./chunkScheduler.js";
 import { emptyResult, mergeChunkResults } from "./chunkTimeline.js";
 import { SpeechChunker, type SpeechChunk } from "./speechChunker.js";
 import type { ChunkingStrategy } from "./settings.js";
-import { hasSpeech } from "./speechPresence.js";
+import { hasSpeech, mapSpeech } from "./speechPresence.js";
+import { SpeechMap } from "./speechMap.js";
+import { snapSegment, snapSegmentWords } from "./snapWords.js";
 import { requestedLanguage } from "./languages.js";
 import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
@@ -67,10 +69,13 @@ export class TranscriptionRun {
   private backlogWaiters: Array<{ bound: RunBacklog; resolve: () => void }> = [];
   /** Chunks decoded at once at most. */
   readonly concurrency: number;
+  /** Chunked runs that want words: where the VAD heard speech, for snapping word times out of silences. */
+  private readonly speechMap: SpeechMap | undefined;
 
   constructor(private readonly options: TranscriptionRunOptions) {
     if (options.keepAudio === false && !options.chunking) throw new RangeError("TranscriptionRun: keepAudio: false needs chunking");
     this.concurrency = options.concurrency ?? options.engine.info.parallelJobs;
+    if (options.chunking && options.options.wordTimestamps) this.speechMap = new SpeechMap();
     if (options.chunking) {
       this.chunker = new SpeechChunker({
         ...(options.chunking.threshold !== undefined ? { threshold: options.chunking.threshold } : {}),
@@ -83,7 +88,8 @@ export class TranscriptionRun {
         concurrency: this.concurrency,
         admitted: options.admitted,
         signal: options.signal,
-        onSegment: options.onSegment,
+        // A chunk's segments come once the VAD has passed its end: the speech map covers them.
+        onSegment: snapped(options.onSegment, () => this.speechMap),
         priority: options.priority,
         onChunkDone: options.onChunkDone,
         // Audio in hand behind the block being cut: the VAD is busy and more chunks are coming.
@@ -150,15 +156,21 @@ export class TranscriptionRun {
     if (!this.chunker || !this.scheduler) {
       // One block, unless nobody speaks in it: then there is nothing to decode (whisper would make something up).
       const whole = audio!;
-      if (!this.options.speechKnown && !(await hasSpeech(whole, await this.options.loadVad(), this.options.signal))) return emptyResult(task, duration, silentLanguage(options));
-      const { signal, onSegment, onProgress, admitted, priority } = this.options;
-      return this.options.engine.transcribe(whole, options, {
+      // Word times are snapped out of the silences: the whole audio's speech is mapped first (which also tells
+      // whether there is any).
+      const map = options.wordTimestamps ? await mapSpeech(whole, await this.options.loadVad(), this.options.signal) : undefined;
+      const silent = map ? map.speech.length === 0 && !this.options.speechKnown : !this.options.speechKnown && !(await hasSpeech(whole, await this.options.loadVad(), this.options.signal));
+      if (silent) return emptyResult(task, duration, silentLanguage(options));
+      const { signal, onProgress, admitted, priority } = this.options;
+      const onSegment = snapped(this.options.onSegment, () => map);
+      const result = await this.options.engine.transcribe(whole, options, {
         ...(signal ? { signal } : {}),
         ...(onSegment ? { onSegment } : {}),
         ...(onProgress ? { onProgress } : {}),
         ...(admitted ? { admitted } : {}),
         ...(priority ? { priority } : {}),
       });
+      return map ? { ...result, segments: snapSegmentWords(result.segments, map.speech) } : result;
     }
     if (audio) {
       // The whole audio replaces the copy built up so far; only what was not pushed yet still goes to the VAD.
@@ -175,7 +187,8 @@ export class TranscriptionRun {
     }
     this.dispatch(this.chunker.end(this.store.length));
     const results = await this.scheduler.finish();
-    return mergeChunkResults(task, duration, results, silentLanguage(options));
+    const merged = mergeChunkResults(task, duration, results, silentLanguage(options));
+    return this.speechMap ? { ...merged, segments: snapSegmentWords(merged.segments, this.speechMap.speech) } : merged;
   }
 
   /** Stops the run: no more VAD, every chunk aborted. */
@@ -232,7 +245,10 @@ export class TranscriptionRun {
         // The view is taken and copied by push() at once, before the store changes; the frames come back in order.
         // Every sample from the VAD's position on is still in the store's buffer (see SpeechChunker.retained).
         const frames = await stream.push(this.store.view(from, to));
-        for (const frame of frames) this.dispatch(chunker.push(frame.probability));
+        for (const frame of frames) {
+          this.speechMap?.push(frame.probability);
+          this.dispatch(chunker.push(frame.probability));
+        }
         if (this.options.keepAudio === false) {
           const { spans, from } = chunker.retained();
           this.store.retainOnly(spans, from);
@@ -250,6 +266,15 @@ export class TranscriptionRun {
   private dispatch(chunks: SpeechChunk[]): void {
     for (const chunk of chunks) this.scheduler!.add(chunk, this.store.chunk(chunk));
   }
+}
+
+/** `onSegment` with each segment's words snapped to the speech map `map()` gives at the time (as is without one). */
+function snapped(onSegment: ((segment: Segment) => void) | undefined, map: () => SpeechMap | undefined): ((segment: Segment) => void) | undefined {
+  if (!onSegment) return undefined;
+  return (segment) => {
+    const speech = map()?.speech;
+    onSegment(speech ? snapSegment(segment, speech) : segment);
+  };
 }
 
 /** Audio waiting for the VAD that counts as more chunks coming soon (a third of a chunk): 10 s. */

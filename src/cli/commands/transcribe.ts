@@ -102,7 +102,7 @@ async function runTranscribe(files: string[], options: TranscribeCommandOptions,
   const threadsPerJob = options.threads ?? config.threadsPerJob;
   const models = new ModelRegistry(
     { model: options.model ?? config.model, extraModels: [], aliases: [], modelsDir: config.modelsDir },
-    { ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}), ...(threadsPerJob ? { threadsPerJob } : {}), useGpu: config.gpuOffload, slotSharing: config.slotSharing },
+    { ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}), ...(threadsPerJob ? { threadsPerJob } : {}), useGpu: config.gpuOffload, slotSharing: config.slotSharing, wordAlignment: config.wordAlignment, alignmentHeads: config.alignmentHeads },
   );
   // --ffmpeg-path, else EARSHOT_FFMPEG_PATH from the environment or .env, as the server reads it.
   const service = new TranscriptionService({ models, decodeOptions: config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}, defaultChunking: config.chunking });

@@ -98,6 +98,21 @@ export const engineSettings = {
     schema: yesNo.default(true),
     doc: "a CPU job slot of two threads or more may run two chunks side by side, its threads split; off (0, --no-slot-sharing): one job at a time on all its threads, as whisper-cli",
   },
+  wordAlignment: {
+    env: "EARSHOT_WORD_ALIGNMENT",
+    flag: "--word-alignment <method>",
+    commands: ["serve", "worker", "transcribe"],
+    schema: z.enum(["dtw", "heuristic"]).default("dtw"),
+    doc: "how word times are made: dtw (whisper's attention alignment, one extra decoder pass per 30 s for requests that ask for words) or heuristic (whisper.cpp's token timestamps: free, less accurate)",
+    note: "Either way words are kept inside their segment and moved out of the silences the VAD finds. See [how words are timed](http-api.md#word-timestamps).",
+  },
+  alignmentHeads: {
+    env: "EARSHOT_ALIGNMENT_HEADS",
+    flag: "--alignment-heads <heads>",
+    commands: ["serve", "worker", "transcribe"],
+    schema: z.string().min(1).default("auto"),
+    doc: "the cross-attention heads DTW reads: auto (the preset of the model's shape, else every head of its upper text layers), a preset (tiny, base.en, large-v3-turbo, ...), top:N, or layer:head pairs (3:1,4:2)",
+  },
   chunking: {
     env: "EARSHOT_CHUNKING",
     flag: "--chunking <mode>",
