@@ -9,6 +9,8 @@
 // - sha1: the "SHA" column of the model table in whisper.cpp's models/README.md and of the
 //   Hugging Face repository's README.md (the same revision: README.md is 3196 bytes in both).
 
+import type { NativeAlignmentPreset } from "../engine/nativeTypes.js";
+
 /** Every model `earshot models pull` knows, smallest family first. `.en` = English-only; `-qN_M` = quantized. */
 export const MODEL_NAMES = [
   "tiny",
@@ -64,6 +66,8 @@ export interface CatalogEntry {
   multilingual: boolean;
   /** `q5_0`, `q5_1`, `q8_0`, or undefined for the f16 originals. */
   quantization: string | undefined;
+  /** The alignment heads DTW word timestamps read: the preset of the model it was made from. */
+  alignmentHeads: NativeAlignmentPreset;
 }
 
 /**
@@ -119,6 +123,7 @@ function buildEntry(name: ModelName): CatalogEntry {
     sha1,
     multilingual: !name.includes(".en"),
     quantization: /-(q\d_\d)$/.exec(name)?.[1],
+    alignmentHeads: name.replace(/-q\d_\d$/, "") as NativeAlignmentPreset,
   };
 }
 

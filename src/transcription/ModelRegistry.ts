@@ -3,6 +3,7 @@
 // is loaded at startup; other models load on first use and stay loaded.
 import type { EngineJob, EngineOptions, WhisperEngine } from "../engine/WhisperEngine.js";
 import { WhisperEngine as Engine } from "../engine/WhisperEngine.js";
+import { catalogEntry } from "../models/catalog.js";
 import { resolveModel, type ResolvedModel } from "../models/modelStore.js";
 
 export interface ServedModel {
@@ -74,7 +75,12 @@ export class ModelRegistry {
     if (!engine) {
       const name = served.model.name;
       const started = performance.now();
-      engine = Engine.load(served.model.path, { ...this.engineOptions, onJob: (job) => this.observer?.job(name, job) });
+      // A catalog model's alignment heads are known by name (large-v1 and large-v2 share a shape); the operator's
+      // setting, when not auto, applies to every model.
+      const heads = this.engineOptions.alignmentHeads ?? "auto";
+      const preset = catalogEntry(name)?.alignmentHeads;
+      const alignmentHeads = heads === "auto" && preset ? preset : heads;
+      engine = Engine.load(served.model.path, { ...this.engineOptions, alignmentHeads, onJob: (job) => this.observer?.job(name, job) });
       engine.then(
         (loaded) => {
           this.ready.set(name, loaded);

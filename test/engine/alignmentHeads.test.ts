@@ -6,8 +6,9 @@ import path from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { alignmentHeadsFor, presetForShape, readModelHparams } from "../../src/engine/alignmentHeads.js";
+import { ALIGNMENT_PRESETS, alignmentHeadsFor, presetForShape, readModelHparams } from "../../src/engine/alignmentHeads.js";
 import type { WhisperHparams } from "../../src/engine/nativeTypes.js";
+import { MODEL_CATALOG } from "../../src/models/catalog.js";
 import { HPARAM_ORDER } from "../../src/models/testModel/ggmlFile.js";
 
 /** The shapes of the released models (openai/whisper's ModelDimensions). */
@@ -32,6 +33,13 @@ describe("presets from the model's shape", () => {
     expect(presetForShape(LARGE_V2, "ggml-large-v1.bin")).toBe("large-v1");
     expect(presetForShape({ ...LARGE_V2, nMels: 128, nVocab: 51866 })).toBe("large-v3");
     expect(presetForShape({ ...LARGE_V2, nTextLayer: 4, nMels: 128, nVocab: 51866 })).toBe("large-v3-turbo");
+  });
+
+  it("has the catalog name each model's preset, quantized ones their original's", () => {
+    for (const entry of MODEL_CATALOG) expect(ALIGNMENT_PRESETS).toContain(entry.alignmentHeads);
+    expect(MODEL_CATALOG.find((e) => e.name === "large-v3-turbo-q5_0")?.alignmentHeads).toBe("large-v3-turbo");
+    expect(MODEL_CATALOG.find((e) => e.name === "large-v1")?.alignmentHeads).toBe("large-v1");
+    expect(MODEL_CATALOG.find((e) => e.name === "small.en-q8_0")?.alignmentHeads).toBe("small.en");
   });
 
   it("gives other shapes (a distilled model) every head of their upper text layers", () => {
