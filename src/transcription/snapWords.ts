@@ -2,7 +2,8 @@
 // it or its end in the pause after it, and a subtitle then shows over silence. Given where the VAD heard speech
 // (SpeechMap), a start inside a silence moves forward to where the speech resumes and an end moves back to where
 // it stopped; a word with no speech under it at all moves to the nearer edge of its silence. The moves are
-// monotonic, so words stay in order; a segment grows to hold its words if one moved past its bounds.
+// monotonic, so words stay in order. A segment with words then spans its words, from the first one's start to the
+// last one's end (as openai/whisper sets segments from their words): its cue shows no longer than its words do.
 import type { Segment, Word } from "../engine/types.js";
 
 type Spans = ReadonlyArray<readonly [number, number]>;
@@ -52,5 +53,5 @@ export function snapSegment<S extends Segment>(segment: S, spans: Spans): S {
   const words = segment.words.map((word) => snapWord(word, spans));
   const first = words[0]!;
   const last = words.at(-1)!;
-  return { ...segment, words, start: Math.min(segment.start, first.start), end: Math.max(segment.end, last.end) };
+  return { ...segment, words, start: first.start, end: last.end };
 }

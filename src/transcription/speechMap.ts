@@ -1,7 +1,9 @@
 // Where Silero VAD heard speech in a recording, as spans of its timeline: what word times are snapped to (see
 // snapWords.ts), so that no word starts or ends inside a silence. Built from the frame probabilities in order, as the
-// run's VAD produces them; holds only the spans (a few per minute of speech), never the frames.
-import { DEFAULT_VAD_THRESHOLD, HYSTERESIS, SILERO_FRAME_MS } from "../audio/vad/index.js";
+// run's VAD produces them; holds only the spans (a few per minute of speech), never the frames. A frame is speech at
+// Silero's threshold both ways: no hysteresis, which holds a turn open through Silero's slowly falling probability
+// after speech ends (right for turn-taking, but it would count a few hundred ms of the following silence as speech).
+import { DEFAULT_VAD_THRESHOLD, SILERO_FRAME_MS } from "../audio/vad/index.js";
 
 /** A pause shorter than this is part of the speech around it (the gaps between words are not silences): 200 ms. */
 export const MIN_SILENCE_SECONDS = 0.2;
@@ -14,15 +16,13 @@ export class SpeechMap {
   private open: number | undefined;
   private lastSpeechEnd = 0;
   private readonly threshold = DEFAULT_VAD_THRESHOLD;
-  private readonly negativeThreshold = DEFAULT_VAD_THRESHOLD - HYSTERESIS;
 
   /** The next frame's speech probability (frames in order from the recording's first sample). */
   push(probability: number): void {
     const start = this.frames * FRAME_SECONDS;
     this.frames++;
     const end = this.frames * FRAME_SECONDS;
-    const speaking = this.open !== undefined ? probability >= this.negativeThreshold : probability >= this.threshold;
-    if (!speaking) {
+    if (probability < this.threshold) {
       if (this.open !== undefined && start - this.lastSpeechEnd >= MIN_SILENCE_SECONDS) this.close();
       return;
     }

@@ -156,13 +156,11 @@ export class TranscriptionRun {
     if (!this.chunker || !this.scheduler) {
       // One block, unless nobody speaks in it: then there is nothing to decode (whisper would make something up).
       const whole = audio!;
-      // Word times are snapped out of the silences: the whole audio's speech is mapped first (which also tells
-      // whether there is any).
-      const map = options.wordTimestamps ? await mapSpeech(whole, await this.options.loadVad(), this.options.signal) : undefined;
-      const silent = map ? map.speech.length === 0 && !this.options.speechKnown : !this.options.speechKnown && !(await hasSpeech(whole, await this.options.loadVad(), this.options.signal));
-      if (silent) return emptyResult(task, duration, silentLanguage(options));
+      if (!this.options.speechKnown && !(await hasSpeech(whole, await this.options.loadVad(), this.options.signal))) return emptyResult(task, duration, silentLanguage(options));
       const { signal, onProgress, admitted, priority } = this.options;
-      const onSegment = snapped(this.options.onSegment, () => map);
+      // Word times are snapped out of the silences: the whole audio's speech is mapped beside the decoding.
+      const words = options.wordTimestamps ? new MappedSpeech(mapSpeech(whole, await this.options.loadVad(), signal), this.options.onSegment) : undefined;
+      const onSegment = words ? words.onSegment : this.options.onSegment;
       const result = await this.options.engine.transcribe(whole, options, {
         ...(signal ? { signal } : {}),
         ...(onSegment ? { onSegment } : {}),
@@ -170,7 +168,7 @@ export class TranscriptionRun {
         ...(admitted ? { admitted } : {}),
         ...(priority ? { priority } : {}),
       });
-      return map ? { ...result, segments: snapSegmentWords(result.segments, map.speech) } : result;
+      return words ? { ...result, segments: snapSegmentWords(result.segments, (await words.map).speech) } : result;
     }
     if (audio) {
       // The whole audio replaces the copy built up so far; only what was not pushed yet still goes to the VAD.
@@ -265,6 +263,34 @@ export class TranscriptionRun {
 
   private dispatch(chunks: SpeechChunk[]): void {
     for (const chunk of chunks) this.scheduler!.add(chunk, this.store.chunk(chunk));
+  }
+}
+
+/**
+ * The speech map of an unchunked run, made while the engine decodes: segments streamed before it is done wait for it
+ * (it takes about 2 ms of one core per second of audio, the first window's decoding longer), then go out snapped, in
+ * order.
+ */
+class MappedSpeech {
+  private ready: SpeechMap | undefined;
+  private readonly waiting: Segment[] = [];
+  readonly map: Promise<SpeechMap>;
+  readonly onSegment: ((segment: Segment) => void) | undefined;
+
+  constructor(mapping: Promise<SpeechMap>, onSegment: ((segment: Segment) => void) | undefined) {
+    this.map = mapping.then((map) => {
+      this.ready = map;
+      for (const segment of this.waiting.splice(0)) onSegment?.(snapSegment(segment, map.speech));
+      return map;
+    });
+    // A failed decoding is the run's error; the mapping's (aborted with it) is not awaited then.
+    this.map.catch(() => undefined);
+    this.onSegment = onSegment
+      ? (segment) => {
+          if (this.ready) onSegment(snapSegment(segment, this.ready.speech));
+          else this.waiting.push(segment);
+        }
+      : undefined;
   }
 }
 

@@ -101,6 +101,25 @@ describe("chunking_strategy through the official SDK", () => {
     expect(done.length).toBeGreaterThan(0);
     expect(deltas.trim()).toBe(done);
   });
+
+  it("streams each segment's delta once, in order, when words are asked for too (the DTW alignment on, past the first window)", async () => {
+    for (const chunking_strategy of ["auto", undefined] as const) {
+      const request = { model: "whisper-1", response_format: "verbose_json" as const, timestamp_granularities: ["word" as const, "segment" as const], ...(chunking_strategy ? { chunking_strategy } : {}) };
+      const whole = await client.audio.transcriptions.create({ ...request, file: await file(layoutWav) });
+      expect(whole.words?.length).toBeGreaterThan(0);
+      const stream = await client.audio.transcriptions.create({ ...request, file: await file(layoutWav), stream: true } as never);
+      const deltas: string[] = [];
+      let done = "";
+      for await (const event of stream as unknown as AsyncIterable<{ type: string; delta?: string; text?: string }>) {
+        if (event.type === "transcript.text.delta") deltas.push(event.delta!);
+        if (event.type === "transcript.text.done") done = event.text!;
+      }
+      // One delta per segment, in the order of the answer without streaming.
+      expect(deltas.join("").trim()).toBe(whole.text);
+      expect(done).toBe(whole.text);
+      expect(deltas).toHaveLength(whole.segments!.length);
+    }
+  });
 });
 
 describe("a recording with no speech", () => {

@@ -9,7 +9,7 @@ import { snapSegment, snapWord } from "../../src/transcription/snapWords.js";
 const FRAME = SILERO_FRAME_MS / 1000;
 const word = (start: number, end: number): Word => ({ word: " w", start, end, probability: 1 });
 
-/** A map from a frame pattern: "#" speech (0.9), "." silence (0.05), "~" in between (0.4: speech only once begun). */
+/** A map from a frame pattern: "#" speech (0.9), "." silence (0.05), "~" under the threshold but above its hysteresis (0.4). */
 function mapOf(pattern: string): SpeechMap {
   const map = new SpeechMap();
   for (const c of pattern) map.push(c === "#" ? 0.9 : c === "~" ? 0.4 : 0.05);
@@ -17,17 +17,17 @@ function mapOf(pattern: string): SpeechMap {
 }
 
 describe("the speech map", () => {
-  it("spans speech frame to frame, with hysteresis, and closes a span only after a real silence", () => {
+  it("spans speech frame to frame at the threshold, and closes a span only after a real silence", () => {
     const shortPause = ".".repeat(Math.floor(MIN_SILENCE_SECONDS / FRAME) - 1);
     const longPause = ".".repeat(Math.ceil(MIN_SILENCE_SECONDS / FRAME) + 2);
-    const map = mapOf(`..~##~~${shortPause}##${longPause}#`);
+    const map = mapOf(`..~##~${shortPause}##${longPause}#`);
     const spans = map.speech;
     expect(spans).toHaveLength(2);
-    // "~" before speech is not speech; after it, it is.
+    // "~" is not speech, before speech or after it.
     expect(spans[0]![0]).toBeCloseTo(3 * FRAME, 9);
-    expect(spans[0]![1]).toBeCloseTo((7 + shortPause.length + 2) * FRAME, 9);
+    expect(spans[0]![1]).toBeCloseTo((6 + shortPause.length + 2) * FRAME, 9);
     // The last span is still open, and reported up to its last speech frame.
-    expect(spans[1]![1]).toBeCloseTo((7 + shortPause.length + 2 + longPause.length + 1) * FRAME, 9);
+    expect(spans[1]![1]).toBeCloseTo((6 + shortPause.length + 2 + longPause.length + 1) * FRAME, 9);
     expect(mapOf("....").speech).toEqual([]);
   });
 });
@@ -56,7 +56,7 @@ describe("snapping", () => {
     expect(snapWord(word(6, 7), spans)).toEqual(word(5, 5));
   });
 
-  it("keeps words in order and grows a segment to hold a word moved past its bounds", () => {
+  it("keeps words in order and makes a segment span its words", () => {
     const segment: Segment = {
       id: 0, seek: 0, start: 2.1, end: 3.9, text: " a b", tokens: [], temperature: 0, avgLogprob: 0, compressionRatio: 1, noSpeechProb: 0,
       words: [word(2.1, 2.3), word(3.5, 3.9)],
@@ -64,6 +64,8 @@ describe("snapping", () => {
     const snapped = snapSegment(segment, spans);
     expect(snapped.words).toEqual([word(2, 2), word(4, 4)]);
     expect([snapped.start, snapped.end]).toEqual([2, 4]);
+    const inSpeech = snapSegment({ ...segment, start: 0.5, end: 6, words: [word(1.2, 1.5), word(4.1, 4.4)] }, spans);
+    expect([inSpeech.start, inSpeech.end]).toEqual([1.2, 4.4]);
     expect(snapSegment(segment, [])).toBe(segment);
   });
 });
