@@ -43,21 +43,22 @@ function withinSegment(words: Word[], segment: Segment): Word[] {
  * compressionRatio left at 0 for the caller to fill in.
  */
 /**
- * Each token's [start, end] in centiseconds. A text token that DTW aligned (tDtw set) starts where the alignment
- * path reaches it and ends where it reaches the next text token of the segment, the last one at the segment's end
- * (openai/whisper's jump times; the alignment gives no time for the end of text). The others keep whisper.cpp's
- * heuristic t0/t1.
+ * Each token's [start, end] in centiseconds. A text token that DTW aligned (tDtw set) ends at its tDtw and starts at
+ * the previous text token's end (the segment's first at the segment's start, or its own end if that is earlier). The
+ * alignment's rows are the positions that *predict* each token (the no-timestamps token's row predicts the first
+ * text token): whisper.cpp's tDtw is when the path enters the row after the token's own, which is openai/whisper's
+ * jump time of the next token, this token's end (timing.py: a word ends at jump_times[next word boundary]). The
+ * others keep whisper.cpp's heuristic t0/t1.
  */
 function tokenSpans(native: NativeSegment, eot: number): Array<[number, number]> {
   const spans: Array<[number, number]> = native.tokens.map((t) => [t.t0, t.t1]);
-  let next = -1;
-  for (let i = native.tokens.length - 1; i >= 0; i--) {
-    const token = native.tokens[i]!;
-    if (token.id >= eot || token.tDtw < 0) continue;
-    const end = next >= 0 ? next : Math.max(token.tDtw, native.t1);
-    spans[i] = [token.tDtw, Math.max(token.tDtw, end)];
-    next = token.tDtw;
-  }
+  let previous = -1;
+  native.tokens.forEach((token, i) => {
+    if (token.id >= eot || token.tDtw < 0) return;
+    const start = previous >= 0 ? previous : Math.min(native.t0, token.tDtw);
+    spans[i] = [start, Math.max(start, token.tDtw)];
+    previous = token.tDtw;
+  });
   return spans;
 }
 

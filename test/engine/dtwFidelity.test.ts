@@ -8,9 +8,10 @@
 //
 // The generated test model says a fixed transcript whatever the audio (src/models/testModel), so the times are not
 // where the words are spoken; what is checked is that the engine reports the alignment whisper.cpp computes, through
-// the same rules: a text token starts at its t_dtw and ends at the next text token's (the segment's last at the
-// segment's end), words are openai/whisper's grouping of the tokens (first token's start, last token's end) kept
-// within their segment, no time past the end of the audio.
+// the same rules: a text token ends at its t_dtw (openai/whisper's jump time of the next token: see
+// src/engine/buildSegment.ts) and starts at the previous text token's (the segment's first at the segment's start);
+// words are openai/whisper's grouping of the tokens (first token's start, last token's end) kept within their segment;
+// no time past the end of the audio.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -92,8 +93,8 @@ interface CliTimes {
 }
 
 /**
- * whisper-cli's segment turned into token and word times by the rules stated at the top: a text token starts at its
- * t_dtw and ends at the next text token's (the last at the segment's end); words by openai/whisper's grouping, within
+ * whisper-cli's segment turned into token and word times by the rules stated at the top: a text token ends at its
+ * t_dtw and starts at the previous text token's (the first at the segment's start, or its own t_dtw if earlier); words by openai/whisper's grouping, within
  * the segment; nothing past `duration`.
  */
 function cliTimes(segment: CliSegment, duration: number): CliTimes {
@@ -107,10 +108,10 @@ function cliTimes(segment: CliSegment, duration: number): CliTimes {
   });
   textIndexes.forEach((index, k) => {
     const token = segment.tokens[index]!;
-    const next = textIndexes[k + 1];
-    const end = next === undefined ? t1 : segment.tokens[next]!.t_dtw;
-    infos[index]!.start = seconds(token.t_dtw);
-    infos[index]!.end = seconds(Math.max(token.t_dtw, end));
+    const previous = textIndexes[k - 1];
+    const start = previous === undefined ? Math.min(t0, token.t_dtw) : segment.tokens[previous]!.t_dtw;
+    infos[index]!.start = seconds(start);
+    infos[index]!.end = seconds(Math.max(start, token.t_dtw));
   });
   const start = seconds(t0);
   const end = seconds(t1);
