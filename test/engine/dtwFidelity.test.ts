@@ -285,7 +285,10 @@ describe("DTW word times equal whisper-cli -dtw's (same tree, model, audio and d
         tokens: segment.tokens.map((t) => ({ ...t, ...timeline.span(t.start, t.end) })),
         words: segment.words.map((w) => {
           const onRecording = { ...w, ...timeline.span(w.start, w.end) };
-          const snapped = snapWord(onRecording, speech);
+          // Snapped as the run snaps it: within the bounds of its segment on the recording (ours: the one holding it).
+          const middle = (onRecording.start + onRecording.end) / 2;
+          const holder = ours.find((s) => middle >= s.start - 1e-6 && middle <= s.end + 1e-6);
+          const snapped = snapWord(onRecording, speech, holder ? [holder.start, holder.end] : undefined);
           if (snapped !== onRecording) snappedHere++;
           return snapped;
         }),

@@ -56,16 +56,25 @@ describe("snapping", () => {
     expect(snapWord(word(6, 7), spans)).toEqual(word(5, 5));
   });
 
-  it("keeps words in order and makes a segment span its words", () => {
+  it("keeps segments as decoded, a word with no speech under it at the edge inside its segment", () => {
     const segment: Segment = {
+      id: 0, seek: 0, start: 1.5, end: 3.9, text: " a b", tokens: [], temperature: 0, avgLogprob: 0, compressionRatio: 1, noSpeechProb: 0,
+      words: [word(1.6, 2.3), word(3.1, 3.9)],
+    };
+    const snapped = snapSegment(segment, spans);
+    // The second word is nearer the silence's far edge (4), but that is past its segment: it goes to 2.
+    expect(snapped.words).toEqual([word(1.6, 2), word(2, 2)]);
+    expect([snapped.start, snapped.end]).toEqual([1.5, 3.9]);
+    expect(snapSegment(segment, [])).toBe(segment);
+  });
+
+  it("grows only a segment that lies inside a silence, to hold its words at the silence's edge", () => {
+    const hallucination: Segment = {
       id: 0, seek: 0, start: 2.1, end: 3.9, text: " a b", tokens: [], temperature: 0, avgLogprob: 0, compressionRatio: 1, noSpeechProb: 0,
       words: [word(2.1, 2.3), word(3.5, 3.9)],
     };
-    const snapped = snapSegment(segment, spans);
+    const snapped = snapSegment(hallucination, spans);
     expect(snapped.words).toEqual([word(2, 2), word(4, 4)]);
     expect([snapped.start, snapped.end]).toEqual([2, 4]);
-    const inSpeech = snapSegment({ ...segment, start: 0.5, end: 6, words: [word(1.2, 1.5), word(4.1, 4.4)] }, spans);
-    expect([inSpeech.start, inSpeech.end]).toEqual([1.2, 4.4]);
-    expect(snapSegment(segment, [])).toBe(segment);
   });
 });
