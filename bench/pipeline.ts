@@ -38,6 +38,7 @@ import { decodeAudio } from "../src/audio/index.js";
 import { getTestModelPath } from "../src/models/testModel/index.js";
 import { COMPLETED, RealtimeClient, REALTIME_RATE, realtimeUrl } from "../test/support/realtime.js";
 import { encodeWav, runFfmpeg } from "../test/support/speech.js";
+import { prng } from "./seededRandom.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const sharedDir = path.resolve(root, "..", "shared");
@@ -114,17 +115,6 @@ function report(section: string, measurement: string, value: string, target?: { 
   console.log(`  ${measurement}: ${value}${target ? `   (target ${target.text}: ${target.ok ? "met" : "NOT met"})` : ""}`);
 }
 
-/** Seeded PRNG (mulberry32): the same recording on every run. */
-function prng(seedValue: number): () => number {
-  let a = seedValue >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Children (servers, whisper-cli): all killed when this process exits, however it exits.

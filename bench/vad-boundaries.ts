@@ -25,6 +25,7 @@ import { parseArgs } from "node:util";
 import { decodeAudio } from "../src/audio/index.js";
 import { SileroVadModel, TurnDetector, type TurnEvent } from "../src/audio/vad/index.js";
 import { SAMPLE_RATE } from "../src/engine/sampleRate.js";
+import { prng } from "./seededRandom.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dataDir = path.resolve(root, "..", "shared", "data", "librispeech");
@@ -55,17 +56,6 @@ const detectorOptions = {
   ...(args["min-speech-ms"] === undefined ? {} : { minSpeechDurationMs: Number(args["min-speech-ms"]) }),
 };
 
-/** mulberry32: a small seeded PRNG, so every run joins the same audio. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Interval {
   start: number;

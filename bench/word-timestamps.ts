@@ -55,6 +55,7 @@ import type { TranscriptionSettings } from "../src/transcription/settings.js";
 import type { SpeechChunk } from "../src/transcription/speechChunker.js";
 import { TranscriptionService } from "../src/transcription/TranscriptionService.js";
 import { encodeWav } from "../test/support/speech.js";
+import { prng } from "./seededRandom.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const defaultLibrispeechDir = path.resolve(root, "..", "shared", "data", "librispeech");
@@ -137,17 +138,6 @@ const sec = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s`
 const msf = (ms: number) => (Number.isFinite(ms) ? `${ms.toFixed(0)} ms` : "n/a");
 const x = (r: number) => (Number.isFinite(r) ? `${r.toFixed(3)}×` : "n/a");
 
-/** Seeded PRNG (mulberry32): the same recording on every run. */
-function prng(seedValue: number): () => number {
-  let a = seedValue >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * CPU the rest of the machine took (Linux): all CPUs' busy time (/proc/stat, steal included: a hypervisor's other
