@@ -34,10 +34,10 @@ import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-import { decodeAudio } from "../src/audio/index.js";
 import { getTestModelPath } from "../src/models/testModel/index.js";
 import { COMPLETED, RealtimeClient, REALTIME_RATE, realtimeUrl } from "../test/support/realtime.js";
 import { encodeWav, runFfmpeg } from "../test/support/speech.js";
+import { loadLibriSpeech, type Utterance } from "./librispeech.js";
 import { prng } from "./seededRandom.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -198,30 +198,6 @@ const foreignLoad = new ForeignLoad();
 // ---------------------------------------------------------------------------------------------
 // Speech: LibriSpeech utterances, decoded once.
 
-interface Utterance {
-  id: string;
-  seconds: number;
-  samples: Float32Array;
-}
-
-async function loadLibriSpeech(): Promise<Utterance[]> {
-  const manifest = path.join(librispeechDir, "manifest.jsonl");
-  if (!fs.existsSync(manifest)) throw new Error(`${manifest} not found: this bench needs ../shared (see ../shared/README.md)`);
-  const entries = fs.readFileSync(manifest, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { audio: string; id: string });
-  const out: Utterance[] = new Array(entries.length);
-  let next = 0;
-  // Two FFmpeg decodes at a time.
-  await Promise.all(
-    [0, 1].map(async () => {
-      while (next < entries.length) {
-        const i = next++;
-        const decoded = await decodeAudio(path.join(librispeechDir, entries[i]!.audio));
-        out[i] = { id: entries[i]!.id, seconds: decoded.samples.length / RATE, samples: decoded.samples };
-      }
-    }),
-  );
-  return out;
-}
 
 function concat(chunks: Float32Array[]): Float32Array {
   const out = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
@@ -817,7 +793,7 @@ async function main(): Promise<void> {
   console.log(`preparing: ${needsCli ? "whisper-cli, " : ""}test model, LibriSpeech …`);
   if (needsCli && (!args["skip-build"] || !fs.existsSync(whisperCli))) await buildWhisperCli();
   const model = await getTestModelPath("tiny");
-  const utterances = await loadLibriSpeech();
+  const utterances = await loadLibriSpeech(librispeechDir);
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-bench-pipeline-"));
 
   const clipSource = utterances.find((u) => u.seconds >= 5)!;

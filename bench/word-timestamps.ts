@@ -42,7 +42,6 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 
-import { decodeAudio } from "../src/audio/index.js";
 import { SileroVadModel } from "../src/audio/vad/index.js";
 import { presetForShape, readModelHparams } from "../src/engine/alignmentHeads.js";
 import type { Segment, TranscriptionResult, Word } from "../src/engine/types.js";
@@ -55,6 +54,7 @@ import type { TranscriptionSettings } from "../src/transcription/settings.js";
 import type { SpeechChunk } from "../src/transcription/speechChunker.js";
 import { TranscriptionService } from "../src/transcription/TranscriptionService.js";
 import { encodeWav } from "../test/support/speech.js";
+import { loadLibriSpeech, type Utterance } from "./librispeech.js";
 import { prng } from "./seededRandom.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -236,27 +236,6 @@ function noteLoad(part: string, load: SectionLoad): void {
 // ---------------------------------------------------------------------------------------------
 // Speech: LibriSpeech utterances, the recordings and where their voice is.
 
-interface Utterance {
-  id: string;
-  samples: Float32Array;
-}
-
-async function loadLibriSpeech(dir: string): Promise<Utterance[]> {
-  const manifest = path.join(dir, "manifest.jsonl");
-  if (!fs.existsSync(manifest)) throw new Error(`${manifest} not found: this bench needs ../shared (see ../shared/README.md)`);
-  const entries = fs.readFileSync(manifest, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { audio: string; id: string });
-  const out: Utterance[] = new Array(entries.length);
-  let next = 0;
-  await Promise.all(
-    [0, 1].map(async () => {
-      while (next < entries.length) {
-        const i = next++;
-        out[i] = { id: entries[i]!.id, samples: (await decodeAudio(path.join(dir, entries[i]!.audio))).samples };
-      }
-    }),
-  );
-  return out;
-}
 
 /** The span of voice inside a clip, in samples [from, to): its first to its last sample at -40 dBFS or above. */
 function voiced(clip: Float32Array): [number, number] | undefined {
