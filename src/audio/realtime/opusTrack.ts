@@ -31,7 +31,7 @@ export interface TrackPacket {
   /** Its samples at 16 kHz (the silence of the gap first). */
   decode(): Float32Array;
   /** Not taken: the track's clock moves past it all the same. */
-  skip(): void;
+  pass(): void;
 }
 
 export class OpusTrackDecoder {
@@ -67,7 +67,7 @@ export class OpusTrackDecoder {
     return {
       seconds: (gap + samples) / OPUS_RATE,
       decode: () => (use() ? this.decode(payload, gap, samples) : new Float32Array(0)),
-      skip: () => void use(),
+      pass: () => void use(),
     };
   }
 

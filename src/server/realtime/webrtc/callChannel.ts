@@ -151,7 +151,7 @@ export class CallChannel implements SessionChannel {
     try {
       const packet = this.options.decoder.next(rtp.payload, rtp.header.timestamp);
       if (!packet) return;
-      if (!listener.admitAudio(packet.seconds)) return packet.skip();
+      if (!listener.admitAudio(packet.seconds)) return packet.pass();
       const samples = packet.decode();
       if (samples.length > 0) listener.audio(samples);
     } catch (error) {
