@@ -45,6 +45,7 @@ import { parseArgs, promisify } from "node:util";
 import { SileroVadModel } from "../src/audio/vad/index.js";
 import { presetForShape, readModelHparams } from "../src/engine/alignmentHeads.js";
 import type { Segment, TranscriptionResult, Word } from "../src/engine/types.js";
+import type { TranscriptionEngine } from "../src/engine/engine.js";
 import type { WhisperEngine, WordAlignment } from "../src/engine/WhisperEngine.js";
 import { getTestModelPath, type TestModelShape } from "../src/models/testModel/index.js";
 import { ChunkTimeline, mapSegment } from "../src/transcription/chunkTimeline.js";
@@ -397,7 +398,7 @@ interface Served {
   alignment: WordAlignment;
   models: ModelRegistry;
   service: TranscriptionService;
-  engine: WhisperEngine;
+  engine: TranscriptionEngine;
   /** Set while a run is measured: every engine.transcribe result, in call order, with its input length. */
   capture: Array<{ samples: number; result: TranscriptionResult }> | undefined;
   /** Seconds the engine's jobs ran (on their slot), summed, since reset. */
@@ -407,7 +408,7 @@ interface Served {
 async function serve(model: string, alignment: WordAlignment, vad: Promise<SileroVadModel>): Promise<Served> {
   const models = new ModelRegistry({ model, extraModels: [], aliases: [] }, { parallelJobs: 1, threadsPerJob: threads, slotSharing: false, wordAlignment: alignment });
   const service = new TranscriptionService({ models, loadVad: () => vad });
-  const served: Served = { alignment, models, service, engine: undefined as unknown as WhisperEngine, capture: undefined, engineSeconds: 0 };
+  const served: Served = { alignment, models, service, engine: undefined as unknown as TranscriptionEngine, capture: undefined, engineSeconds: 0 };
   models.observe({ modelLoaded: () => undefined, job: (_model, job) => void (served.engineSeconds += job.processingSeconds) });
   const engine = await service.engine(models.defaultModel.name);
   // Observe (not replace) the engine's results: the run's own result is snapped, this one is what the engine made.
@@ -674,8 +675,9 @@ async function main(): Promise<void> {
     const dtw = await serve(model, "dtw", vad);
     const heuristic = await serve(model, "heuristic", vad);
     try {
-      if (dtw.engine.info.wordAlignment !== "dtw" || !dtw.engine.info.alignmentHeads) throw new Error("the dtw engine was not loaded with alignment heads");
-      console.log(`engines: 1 job × ${threads} threads, slot sharing off; dtw engine heads ${JSON.stringify(dtw.engine.info.alignmentHeads)}; heuristic engine without`);
+      const dtwInfo = (dtw.engine as WhisperEngine).info;
+      if (dtwInfo.wordAlignment !== "dtw" || !dtwInfo.alignmentHeads) throw new Error("the dtw engine was not loaded with alignment heads");
+      console.log(`engines: 1 job × ${threads} threads, slot sharing off; dtw engine heads ${JSON.stringify(dtwInfo.alignmentHeads)}; heuristic engine without`);
       // Warm-up: the first job on each engine pays for its allocations.
       const warm = encodeWav(continuous.samples.subarray(0, 10 * RATE), RATE);
       for (const [served, method] of [[dtw, "dtw"], [dtw, "none"], [heuristic, "heuristic"]] as const) await runOnce(served, method, "none", warm);

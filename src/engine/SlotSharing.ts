@@ -6,12 +6,12 @@
 // When one of the two ends and nothing takes its lane, the other takes all the threads from its next encoder or
 // decoder pass on (native/patches/whisper-state-threads.patch), and gives them back when a job comes for the lane.
 import { EngineClosedError, EngineOverloadedError, TranscriptionAbortedError } from "./errors.js";
-import type { NativeWhisperState } from "./nativeTypes.js";
+import type { NativeJobState } from "./nativeTypes.js";
 import type { JobPriority, StatePool } from "./StatePool.js";
 
 /** One job that may share its slot: runs on the state and thread count it is given. */
-export interface SharingJob<T> {
-  run: (state: NativeWhisperState, threads: number) => Promise<T>;
+export interface SharingJob<S, T> {
+  run: (state: S, threads: number) => Promise<T>;
   signal?: AbortSignal | undefined;
   /** Work of a request already admitted: waits for a slot however long the queue. */
   admitted: boolean;
@@ -24,8 +24,8 @@ export interface SharingJob<T> {
   alone: "all" | "half";
 }
 
-interface Member {
-  job: SharingJob<unknown>;
+interface Member<S> {
+  job: SharingJob<S, unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   /** Removes the member's abort listener. */
@@ -33,8 +33,8 @@ interface Member {
 }
 
 /** A lane of a running slot: a state and the threads that go with it, free or running a job. */
-interface Lane {
-  state: NativeWhisperState;
+interface Lane<S> {
+  state: S;
   threads: number;
   busy: boolean;
   /** Running on every thread of the slot: the other lane's half is lent to it while that lane has no job. */
@@ -47,23 +47,23 @@ interface Lane {
  * lane has finished while nothing that could take a slot before it waits; otherwise it asks the pool for a slot of
  * its own. Each slot uses at most one extra state (so at most as many extra states as job slots), kept for reuse.
  */
-export class SlotSharing {
-  private readonly slots = new Set<SharedSlot>();
-  private readonly spares: NativeWhisperState[] = [];
+export class SlotSharing<S extends NativeJobState = NativeJobState> {
+  private readonly slots = new Set<SharedSlot<S>>();
+  private readonly spares: S[] = [];
   private closed = false;
 
   constructor(
-    private readonly pool: StatePool,
+    private readonly pool: StatePool<S>,
     /** The threads of one slot (at least 2). */
     readonly threads: number,
-    private readonly createState: () => Promise<NativeWhisperState>,
+    private readonly createState: () => Promise<S>,
   ) {}
 
-  run<T>(job: SharingJob<T>): Promise<T> {
+  run<T>(job: SharingJob<S, T>): Promise<T> {
     if (this.closed) return Promise.reject(new EngineClosedError());
     if (job.signal?.aborted) return Promise.reject(new TranscriptionAbortedError());
     return new Promise<T>((resolve, reject) => {
-      const member: Member = { job: job as SharingJob<unknown>, resolve: resolve as (value: unknown) => void, reject, detach: () => undefined };
+      const member: Member<S> = { job: job as SharingJob<S, unknown>, resolve: resolve as (value: unknown) => void, reject, detach: () => undefined };
       this.place(member);
     });
   }
@@ -74,13 +74,13 @@ export class SlotSharing {
     for (const state of this.spares.splice(0)) state.dispose();
   }
 
-  private place(member: Member): void {
+  private place(member: Member<S>): void {
     // A running slot's free lane first (it starts now), then a queued slot's second place.
     const { priority } = member.job;
     const stats = this.pool.stats();
     // Live work waits behind live work only; batch work behind both.
     const nobodyWaits = stats.queued === 0 && (priority === "live" || stats.batchQueued === 0);
-    let slot: SharedSlot | undefined;
+    let slot: SharedSlot<S> | undefined;
     for (const candidate of this.slots) {
       if (candidate.priority !== priority) continue;
       if (candidate.canStartNow(nobodyWaits)) {
@@ -90,7 +90,7 @@ export class SlotSharing {
       if (!slot && candidate.canJoinQueued()) slot = candidate;
     }
     if (!slot) {
-      slot = new SharedSlot(this, priority);
+      slot = new SharedSlot<S>(this, priority);
       this.slots.add(slot);
       slot.add(member);
       slot.acquire(this.pool, member.job.admitted);
@@ -100,12 +100,12 @@ export class SlotSharing {
   }
 
   /** @internal A slot ended, or failed to come: members it still holds are placed again or fail. */
-  ended(slot: SharedSlot): void {
+  ended(slot: SharedSlot<S>): void {
     this.slots.delete(slot);
   }
 
   /** @internal Places a member again after its slot failed to come for a reason that was not its own. */
-  replace(member: Member): void {
+  replace(member: Member<S>): void {
     if (this.closed) {
       member.reject(new EngineClosedError());
       return;
@@ -114,22 +114,22 @@ export class SlotSharing {
   }
 
   /** @internal An extra state for a slot's second lane. */
-  async takeSpare(): Promise<NativeWhisperState> {
+  async takeSpare(): Promise<S> {
     return this.spares.pop() ?? this.createState();
   }
 
   /** @internal */
-  giveSpare(state: NativeWhisperState): void {
+  giveSpare(state: S): void {
     if (this.closed) state.dispose();
     else this.spares.push(state);
   }
 }
 
 /** One job slot taken from the pool for up to two lanes. */
-class SharedSlot {
+class SharedSlot<S extends NativeJobState> {
   /** Members waiting for the slot (at most two). */
-  private readonly queued: Member[] = [];
-  private readonly lanes: Lane[] = [];
+  private readonly queued: Member<S>[] = [];
+  private readonly lanes: Lane<S>[] = [];
   private phase: "queued" | "running" | "ended" = "queued";
   /** Aborts the wait for a slot once every member waiting for it has gone. */
   private readonly abort = new AbortController();
@@ -137,7 +137,7 @@ class SharedSlot {
   private split = false;
 
   constructor(
-    private readonly sharing: SlotSharing,
+    private readonly sharing: SlotSharing<S>,
     readonly priority: JobPriority,
   ) {}
 
@@ -151,7 +151,7 @@ class SharedSlot {
     return this.phase === "running" && this.split && nobodyWaits && this.lanes.some((lane) => !lane.busy);
   }
 
-  add(member: Member): void {
+  add(member: Member<S>): void {
     if (this.phase === "running") {
       // The partner gives back the threads it was lent before this job starts on them.
       for (const lane of this.lanes) this.narrow(lane);
@@ -173,7 +173,7 @@ class SharedSlot {
     }
   }
 
-  acquire(pool: StatePool, admitted: boolean): void {
+  acquire(pool: StatePool<S>, admitted: boolean): void {
     pool
       .run((state) => this.runOn(state), { signal: this.abort.signal, admitted, priority: this.priority })
       .catch((error: unknown) => {
@@ -189,13 +189,13 @@ class SharedSlot {
       });
   }
 
-  private async runOn(state: NativeWhisperState): Promise<void> {
+  private async runOn(state: S): Promise<void> {
     const members = this.queued.splice(0);
     for (const member of members) member.detach();
     this.phase = "running";
     const threads = this.sharing.threads;
     this.split = members.length > 1 || members[0]?.job.alone === "half";
-    let spare: NativeWhisperState | undefined;
+    let spare: S | undefined;
     try {
       if (this.split) {
         try {
@@ -223,7 +223,7 @@ class SharedSlot {
     }
   }
 
-  private start(member: Member, lane: Lane): void {
+  private start(member: Member<S>, lane: Lane<S>): void {
     void this.runMember(member, lane).then(() => {
       // The job's owner hears of its end a few promise steps later and may hand the free lane its next job: the
       // slot is kept until the next turn of the event loop.
@@ -241,19 +241,19 @@ class SharedSlot {
     });
   }
 
-  private widen(lane: Lane): void {
+  private widen(lane: Lane<S>): void {
     if (lane.widened || lane.threads >= this.sharing.threads) return;
     lane.widened = true;
     lane.state.setThreads(this.sharing.threads);
   }
 
-  private narrow(lane: Lane): void {
+  private narrow(lane: Lane<S>): void {
     if (!lane.widened) return;
     lane.widened = false;
     if (lane.busy) lane.state.setThreads(0);
   }
 
-  private async runMember(member: Member, lane: Lane): Promise<void> {
+  private async runMember(member: Member<S>, lane: Lane<S>): Promise<void> {
     lane.busy = true;
     try {
       if (member.job.signal?.aborted) throw new TranscriptionAbortedError();

@@ -1,12 +1,12 @@
 import { EngineClosedError, EngineOverloadedError, TranscriptionAbortedError } from "./errors.js";
-import type { NativeWhisperState } from "./nativeTypes.js";
+import type { NativeJobState } from "./nativeTypes.js";
 
-export interface StatePoolOptions {
+export interface StatePoolOptions<S extends NativeJobState> {
   /** Jobs that run at once, each on its own whisper_state. */
   maxParallel: number;
   /** Jobs allowed to wait for a free state; beyond that acquire() throws EngineOverloadedError. */
   maxQueued: number;
-  createState: () => Promise<NativeWhisperState>;
+  createState: () => Promise<S>;
 }
 
 /**
@@ -25,8 +25,8 @@ export interface StatePoolStats {
   maxQueued: number;
 }
 
-interface Waiter {
-  resolve: (state: NativeWhisperState) => void;
+interface Waiter<S> {
+  resolve: (state: S) => void;
   reject: (error: Error) => void;
 }
 
@@ -36,15 +36,15 @@ interface Waiter {
  * waiter, and to a batch waiter only when no live one waits, so a live job waits at most for the first running job
  * to end, however much batch work is queued.
  */
-export class StatePool {
-  private readonly idle: NativeWhisperState[] = [];
-  private readonly waiters: Waiter[] = [];
-  private readonly batchWaiters: Waiter[] = [];
+export class StatePool<S extends NativeJobState = NativeJobState> {
+  private readonly idle: S[] = [];
+  private readonly waiters: Waiter<S>[] = [];
+  private readonly batchWaiters: Waiter<S>[] = [];
   private running = 0;
   private closed = false;
   private averageJobMs = 0;
 
-  constructor(private readonly options: StatePoolOptions) {}
+  constructor(private readonly options: StatePoolOptions<S>) {}
 
   stats(): StatePoolStats {
     return { running: this.running, queued: this.waiters.length, batchQueued: this.batchWaiters.length, maxParallel: this.options.maxParallel, maxQueued: this.options.maxQueued };
@@ -64,7 +64,7 @@ export class StatePool {
 
   /** Runs `job` with a state of its own, waiting in the queue if all states are busy. */
   async run<T>(
-    job: (state: NativeWhisperState) => Promise<T>,
+    job: (state: S) => Promise<T>,
     options: { signal?: AbortSignal | undefined; admitted?: boolean; priority?: JobPriority | undefined } = {},
   ): Promise<T> {
     const state = await this.acquire(options.signal, options.admitted ?? false, options.priority ?? "live");
@@ -78,7 +78,7 @@ export class StatePool {
     }
   }
 
-  private async acquire(signal: AbortSignal | undefined, admitted: boolean, priority: JobPriority): Promise<NativeWhisperState> {
+  private async acquire(signal: AbortSignal | undefined, admitted: boolean, priority: JobPriority): Promise<S> {
     if (this.closed) throw new EngineClosedError();
     if (signal?.aborted) throw new TranscriptionAbortedError();
     const batch = priority === "batch";
@@ -95,13 +95,13 @@ export class StatePool {
     }
     if (!batch && !admitted && this.waiters.length >= this.options.maxQueued) throw new EngineOverloadedError(this.estimatedWaitSeconds());
     const queue = batch ? this.batchWaiters : this.waiters;
-    return new Promise<NativeWhisperState>((resolve, reject) => {
+    return new Promise<S>((resolve, reject) => {
       const onAbort = () => {
         const index = queue.indexOf(waiter);
         if (index >= 0) queue.splice(index, 1);
         reject(new TranscriptionAbortedError());
       };
-      const waiter: Waiter = {
+      const waiter: Waiter<S> = {
         resolve: (state) => {
           signal?.removeEventListener("abort", onAbort);
           resolve(state);
@@ -117,15 +117,15 @@ export class StatePool {
   }
 
   /** The waiter a freed state goes to: live ones first. */
-  private nextWaiter(): Waiter | undefined {
+  private nextWaiter(): Waiter<S> | undefined {
     return this.waiters.shift() ?? this.batchWaiters.shift();
   }
 
-  private async takeState(): Promise<NativeWhisperState> {
+  private async takeState(): Promise<S> {
     return this.idle.pop() ?? this.options.createState();
   }
 
-  private release(state: NativeWhisperState): void {
+  private release(state: S): void {
     const next = this.nextWaiter();
     if (next && !this.closed) {
       next.resolve(state);

@@ -1,4 +1,3 @@
-import os from "node:os";
 import path from "node:path";
 
 import { alignmentHeadsFor, readModelHparams } from "./alignmentHeads.js";
@@ -11,29 +10,16 @@ import {
 } from "./errors.js";
 import { loadAddon } from "./loadAddon.js";
 import type { NativeAlignmentHeads, NativeBuildInfo, NativeModelInfo, NativeSegment, NativeTranscribeParams, NativeWhisperModel, NativeWhisperState } from "./nativeTypes.js";
+import { jobSlots, sharesSlots } from "./jobSlots.js";
 import { SlotSharing } from "./SlotSharing.js";
-import { StatePool, type JobPriority, type StatePoolStats } from "./StatePool.js";
-
-export type { JobPriority } from "./StatePool.js";
+import { StatePool, type StatePoolStats } from "./StatePool.js";
+import type { EngineInfo, EngineJob, SlotOptions, TranscribeHooks, TranscriptionEngine, TranscriptionOptions } from "./engine.js";
 import type { Segment, Task, TranscriptionResult } from "./types.js";
 import { SAMPLE_RATE } from "./sampleRate.js";
 
 export type WordAlignment = "dtw" | "heuristic";
 
-export interface EngineOptions {
-  /** Jobs decoded at once, each on its own whisper_state (weights shared). Default: cores / threadsPerJob, at least 1. */
-  parallelJobs?: number;
-  /** CPU threads each job uses. Default: min(4, cores). */
-  threadsPerJob?: number;
-  /** Jobs allowed to wait for a free slot before new ones are refused. Default 16. */
-  maxQueuedJobs?: number;
-  /** Offload to the GPU when the addon was built with one. Default true. */
-  useGpu?: boolean;
-  /**
-   * On the CPU, a job slot of two threads or more may run two sharing jobs (a long file's chunks) side by side, each
-   * on its own state with half the threads. Default true; false: one job per slot, on all its threads.
-   */
-  slotSharing?: boolean;
+export interface EngineOptions extends SlotOptions {
   flashAttention?: boolean;
   /**
    * How word times are made. "dtw" (default): whisper's attention-based alignment (dynamic time warping over the
@@ -46,93 +32,11 @@ export interface EngineOptions {
    * text layers), a preset name, "top:N" or "layer:head" pairs joined by commas (see alignmentHeads.ts).
    */
   alignmentHeads?: string;
-  /** Told of every job that ran on a job slot, once it ends (metrics). Never throws into the job. */
-  onJob?: (job: EngineJob) => void;
 }
 
-/** One engine job that ran on a job slot (queued jobs refused or aborted before they started are not jobs). */
-export interface EngineJob {
-  audioSeconds: number;
-  /** Wall time on the job slot (the native run), not counting the wait for the slot. */
-  processingSeconds: number;
-  outcome: "ok" | "aborted" | "failed";
-}
-
-/** Decoding options in the terms of OpenAI's API. */
-export interface TranscriptionOptions {
-  /** ISO-639-1 code; undefined or "auto" detects it from the first 30 s. */
-  language?: string;
-  task?: Task;
-  /** Text to condition the first window on (style, spelling of names). */
-  prompt?: string;
-  /** 0 (default): whisper's temperature fallback ladder; > 0: sample at exactly this temperature. */
-  temperature?: number;
-  beamSize?: number;
-  bestOf?: number;
-  /** Words with their times (DTW-aligned when the engine aligns with DTW). */
-  wordTimestamps?: boolean;
-  /**
-   * Token times without words (whisper.cpp's heuristic, nearly free): for callers that cut segments by their tokens'
-   * times. Implied by wordTimestamps.
-   */
-  tokenTimes?: boolean;
-  noSpeechThreshold?: number;
-  logprobThreshold?: number;
-  /** whisper.cpp's entropy threshold, its stand-in for the compression-ratio check. */
-  entropyThreshold?: number;
-  conditionOnPreviousText?: boolean;
-  /**
-   * "fit": run the encoder over the audio's own length instead of a full 30-s window (audio under 30 s only).
-   * Several times faster for short audio, somewhat less accurate: for provisional passes such as live partials.
-   */
-  encoderContext?: "full" | "fit";
-  /**
-   * Default true: when the language is detected, the detection's encoder pass also decodes the first window.
-   * false runs the encoder twice, as whisper.cpp does (kept for benchmarks and tests that compare the two).
-   */
-  reuseEncoder?: boolean;
-  /**
-   * When the language is detected, the languages it may be (ISO codes): the most probable of them is taken. One
-   * language is simply that language (nothing to detect).
-   */
-  languages?: string[];
-}
-
-export interface TranscribeHooks {
-  signal?: AbortSignal;
-  /** Called with each segment as soon as it is decoded, in order. */
-  onSegment?: (segment: Segment) => void;
-  /** Decoding progress, 0-100. */
-  onProgress?: (percent: number) => void;
-  /** The detected language, as soon as it is known (before decoding); not called when the language was given. */
-  onLanguage?: (language: string, probability: number) => void;
-  /**
-   * Work of a request that was already admitted (the later chunks of a chunked file): it waits for a slot however
-   * long the queue is, instead of being refused with EngineOverloadedError.
-   */
-  admitted?: boolean;
-  /**
-   * "batch" (a batch job's work): waits behind every live job for a slot, is never refused as overloaded and takes
-   * no place in the bounded queue. Default "live".
-   */
-  priority?: JobPriority;
-  /**
-   * The job may share its slot with another sharing job of its priority (a chunked file's chunks): when two are
-   * ready together they run side by side, the slot's threads split between them; alone it gets them all (true), or
-   * half of them when the caller has more work in hand and the other half is for its next job ("half"). No effect
-   * unless {@link WhisperEngine.sharesSlots}.
-   */
-  shareSlot?: boolean | "half";
-}
-
-export interface EngineInfo {
-  build: NativeBuildInfo;
+export interface WhisperEngineInfo extends EngineInfo {
+  kind: "whisper";
   model: NativeModelInfo;
-  parallelJobs: number;
-  threadsPerJob: number;
-  maxQueuedJobs: number;
-  /** Whether CPU job slots take two sharing jobs side by side (see {@link EngineOptions.slotSharing}). */
-  slotSharing: boolean;
   /** How this engine makes word times, and with which heads when by DTW. */
   wordAlignment: WordAlignment;
   alignmentHeads?: NativeAlignmentHeads;
@@ -155,17 +59,17 @@ export function fittedAudioContext(durationSeconds: number): number {
   return positions >= FULL_AUDIO_CONTEXT ? 0 : positions;
 }
 
-export class WhisperEngine {
-  private readonly pool: StatePool;
+export class WhisperEngine implements TranscriptionEngine {
+  private readonly pool: StatePool<NativeWhisperState>;
   /** Undefined when a slot cannot be split (one thread per job, or the model runs on a GPU). */
-  private readonly sharing: SlotSharing | undefined;
+  private readonly sharing: SlotSharing<NativeWhisperState> | undefined;
   private readonly languageCodes: Set<string>;
   private closed = false;
   private jobsRunning = 0;
 
   private constructor(
     private readonly model: NativeWhisperModel,
-    readonly info: EngineInfo,
+    readonly info: WhisperEngineInfo,
     private readonly onJob?: (job: EngineJob) => void,
   ) {
     this.pool = new StatePool({
@@ -190,13 +94,7 @@ export class WhisperEngine {
   /** Loads a ggml model file. */
   static async load(modelPath: string, options: EngineOptions = {}): Promise<WhisperEngine> {
     const addon = loadAddon();
-    const cores = os.availableParallelism();
-    const threadsPerJob = options.threadsPerJob ?? Math.min(4, cores);
-    const parallelJobs = options.parallelJobs ?? Math.max(1, Math.floor(cores / threadsPerJob));
-    const maxQueuedJobs = options.maxQueuedJobs ?? 16;
-    if (!Number.isInteger(threadsPerJob) || threadsPerJob < 1) throw new RangeError("threadsPerJob must be a positive integer");
-    if (!Number.isInteger(parallelJobs) || parallelJobs < 1) throw new RangeError("parallelJobs must be a positive integer");
-    if (!Number.isInteger(maxQueuedJobs) || maxQueuedJobs < 0) throw new RangeError("maxQueuedJobs must be a non-negative integer");
+    const { parallelJobs, threadsPerJob, maxQueuedJobs } = jobSlots(options);
     const wordAlignment = options.wordAlignment ?? "dtw";
     let model: NativeWhisperModel;
     let alignmentHeads: NativeAlignmentHeads | undefined;
@@ -211,9 +109,8 @@ export class WhisperEngine {
       throw new ModelLoadError((error as Error).message, modelPath);
     }
     const build = addon.buildInfo();
-    const onGpu = (options.useGpu ?? true) && build.devices.some((device) => device.type === "gpu");
-    const slotSharing = (options.slotSharing ?? true) && threadsPerJob >= 2 && !onGpu;
-    const info: EngineInfo = { build, model: model.info(), parallelJobs, threadsPerJob, maxQueuedJobs, slotSharing, wordAlignment, ...(alignmentHeads ? { alignmentHeads } : {}) };
+    const slotSharing = sharesSlots(options, threadsPerJob, build);
+    const info: WhisperEngineInfo = { kind: "whisper", build, model: model.info(), parallelJobs, threadsPerJob, maxQueuedJobs, slotSharing, wordAlignment, ...(alignmentHeads ? { alignmentHeads } : {}) };
     return new WhisperEngine(model, info, options.onJob);
   }
 

@@ -142,16 +142,9 @@ export interface NativeTranscribeResult {
 /** Error codes a native job rejects with (error.code). */
 export type NativeJobErrorCode = "ABORTED" | "TRANSCRIPTION_FAILED" | "LANGUAGE_DETECTION_FAILED" | "UNKNOWN_LANGUAGE";
 
-export interface NativeWhisperState {
+/** What every engine's native state offers a job slot (StatePool, SlotSharing): abort, threads, disposal. */
+export interface NativeJobState {
   readonly busy: boolean;
-  transcribe(
-    pcm: Float32Array,
-    params: NativeTranscribeParams,
-    onSegments?: (segments: NativeSegment[]) => void,
-    onProgress?: (percent: number) => void,
-    /** Called once the language has been detected, before decoding starts (not called when it was given). */
-    onLanguage?: (language: string, probability: number) => void,
-  ): Promise<NativeTranscribeResult>;
   /** Asks the running job to stop at the next decoding step; returns whether one was running. */
   abort(): boolean;
   /**
@@ -162,6 +155,17 @@ export interface NativeWhisperState {
   /** The last {@link setThreads} value since the running (or last) job started: 0 when none. */
   readonly threadsOverride: number;
   dispose(): void;
+}
+
+export interface NativeWhisperState extends NativeJobState {
+  transcribe(
+    pcm: Float32Array,
+    params: NativeTranscribeParams,
+    onSegments?: (segments: NativeSegment[]) => void,
+    onProgress?: (percent: number) => void,
+    /** Called once the language has been detected, before decoding starts (not called when it was given). */
+    onLanguage?: (language: string, probability: number) => void,
+  ): Promise<NativeTranscribeResult>;
 }
 
 export interface NativeWhisperModel {

@@ -3,7 +3,7 @@
 // by the local model's name (one of the served ids), realtime events by a fixed list.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
-import type { EngineJob } from "../engine/WhisperEngine.js";
+import type { EngineJob } from "../engine/engine.js";
 import type { StatePoolStats } from "../engine/StatePool.js";
 
 export type MetricsExposure = "open" | "key" | "off";

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyServerOptions } from "fastify";
 
 import { decodeAudio, DECODED_BYTES_PER_SECOND } from "../audio/index.js";
 import { tempDirPrefix } from "../audio/tempDirs.js";
-import type { WhisperEngine } from "../engine/WhisperEngine.js";
+import type { TranscriptionEngine } from "../engine/engine.js";
 import { JobsRuntime } from "../jobs/jobsRuntime.js";
 import { buildApp } from "./app.js";
 import { ApiKeys } from "./auth.js";
@@ -53,7 +53,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
   // Before any model is loaded: a bad certificate stops startup with nothing to clean up.
   const tls = await resolveTls({ ...config, dir: options.tlsDir ?? path.join(path.dirname(config.modelsDir), "tls") });
 
-  let defaultEngine: WhisperEngine | undefined;
+  let defaultEngine: TranscriptionEngine | undefined;
   const setup = await startTranscription(config, models, options.tempDir);
   const { transcription, loadVad, releaseVad, swept } = setup;
   const decodeOptions = { ...setup.decodeOptions, maxDurationSeconds: config.maxDecodedSeconds };

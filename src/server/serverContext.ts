@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 
 import type { DecodeAudioOptions, DecodedAudio } from "../audio/index.js";
 import type { SileroVadModel } from "../audio/vad/index.js";
-import type { WhisperEngine } from "../engine/WhisperEngine.js";
+import type { TranscriptionEngine } from "../engine/engine.js";
 import type { JobsRuntime } from "../jobs/jobsRuntime.js";
 import type { ModelRegistry } from "../transcription/ModelRegistry.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
@@ -40,7 +40,7 @@ export interface ServerContext {
   /** Where WebRTC calls receive their media (UDP ports, announced addresses) and their connect deadline. */
   webrtc: WebRtcSettings;
   /** The default model's engine once it is loaded. */
-  defaultEngine(): WhisperEngine | undefined;
+  defaultEngine(): TranscriptionEngine | undefined;
   /** GET /metrics: open (default), behind the API keys, or off (404). */
   metricsExposure?: MetricsExposure;
   /** The app's metrics (set by buildApp unless metrics are off). */

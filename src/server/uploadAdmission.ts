@@ -2,7 +2,7 @@
 // Retry-After (no byte of the body read, no FFmpeg started) when the engine could not take its job once decoded,
 // when the concurrent decodes are all taken, or when the decoded-audio memory budget has no room for its start.
 import { AudioMemoryBudget, type AudioMemoryLease } from "../audio/index.js";
-import type { WhisperEngine } from "../engine/WhisperEngine.js";
+import type { TranscriptionEngine } from "../engine/engine.js";
 import { ApiError, shuttingDown, uploadIdleTimeout } from "../api/errors.js";
 
 export interface UploadAdmissionOptions {
@@ -13,7 +13,7 @@ export interface UploadAdmissionOptions {
   /** Leased to each upload when it is admitted: its first buffer of decoded audio. */
   initialLeaseBytes: number;
   /** The engine uploads are transcribed on (undefined while it loads). */
-  engine: () => WhisperEngine | undefined;
+  engine: () => TranscriptionEngine | undefined;
 }
 
 export interface UploadStats {

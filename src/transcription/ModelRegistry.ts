@@ -1,8 +1,9 @@
 // The models the server offers under OpenAI model ids: each local model by name, plus aliases
 // (whisper-1, gpt-4o-transcribe, ...) so existing client code runs unchanged. The default model
 // is loaded at startup; other models load on first use and stay loaded.
-import type { EngineJob, EngineOptions, WhisperEngine } from "../engine/WhisperEngine.js";
-import { WhisperEngine as Engine } from "../engine/WhisperEngine.js";
+import type { EngineJob, TranscriptionEngine } from "../engine/engine.js";
+import { loadEngine } from "../engine/loadEngine.js";
+import type { EngineOptions } from "../engine/WhisperEngine.js";
 import { catalogEntry } from "../models/catalog.js";
 import { resolveModel, type ResolvedModel } from "../models/modelStore.js";
 
@@ -23,9 +24,9 @@ export interface ModelObserver {
 
 export class ModelRegistry {
   private readonly byId = new Map<string, ServedModel>();
-  private readonly engines = new Map<string, Promise<WhisperEngine>>();
+  private readonly engines = new Map<string, Promise<TranscriptionEngine>>();
   /** The engines that finished loading, by model name. */
-  private readonly ready = new Map<string, WhisperEngine>();
+  private readonly ready = new Map<string, TranscriptionEngine>();
   private observer: ModelObserver | undefined;
   readonly defaultModel: ResolvedModel;
 
@@ -65,12 +66,12 @@ export class ModelRegistry {
   }
 
   /** The engines loaded so far, by model name. */
-  loaded(): Array<{ model: string; engine: WhisperEngine }> {
+  loaded(): Array<{ model: string; engine: TranscriptionEngine }> {
     return [...this.ready].map(([model, engine]) => ({ model, engine }));
   }
 
   /** The loaded engine for a model (loading it on first use). */
-  engine(served: ServedModel): Promise<WhisperEngine> {
+  engine(served: ServedModel): Promise<TranscriptionEngine> {
     let engine = this.engines.get(served.model.path);
     if (!engine) {
       const name = served.model.name;
@@ -80,7 +81,7 @@ export class ModelRegistry {
       const heads = this.engineOptions.alignmentHeads ?? "auto";
       const preset = catalogEntry(name)?.alignmentHeads;
       const alignmentHeads = heads === "auto" && preset ? preset : heads;
-      engine = Engine.load(served.model.path, { ...this.engineOptions, alignmentHeads, onJob: (job) => this.observer?.job(name, job) });
+      engine = loadEngine(served.model.path, { ...this.engineOptions, alignmentHeads, onJob: (job) => this.observer?.job(name, job) });
       engine.then(
         (loaded) => {
           this.ready.set(name, loaded);
@@ -97,7 +98,7 @@ export class ModelRegistry {
   }
 
   /** Loads the default model; resolves when the server can transcribe. */
-  async loadDefault(): Promise<WhisperEngine> {
+  async loadDefault(): Promise<TranscriptionEngine> {
     return this.engine(this.byId.get(this.defaultModel.name)!);
   }
 

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { decodeAudio, type AudioInput, type DecodeAudioOptions, type DecodedAudio } from "../audio/index.js";
 import { SileroVadModel } from "../audio/vad/index.js";
 import type { Segment, TranscriptionResult } from "../engine/types.js";
-import { type JobPriority, type TranscriptionOptions, type WhisperEngine } from "../engine/WhisperEngine.js";
+import type { JobPriority, TranscriptionEngine, TranscriptionOptions } from "../engine/engine.js";
 import { EngineOverloadedError } from "../engine/errors.js";
 import { ModelNotServedError } from "./errors.js";
 import {
@@ -106,7 +106,7 @@ export class TranscriptionService {
     return served;
   }
 
-  engine(model: string): Promise<WhisperEngine> {
+  engine(model: string): Promise<TranscriptionEngine> {
     return this.models.engine(this.served(model));
   }
 

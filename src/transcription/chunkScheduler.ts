@@ -3,13 +3,13 @@
 // start as soon as it is known, with that language given.
 import { TranscriptionAbortedError } from "../engine/errors.js";
 import type { Segment, TranscriptionResult } from "../engine/types.js";
-import type { JobPriority, TranscriptionOptions, WhisperEngine } from "../engine/WhisperEngine.js";
+import type { JobPriority, TranscriptionEngine, TranscriptionOptions } from "../engine/engine.js";
 import { ChunkTimeline, mapSegment } from "./chunkTimeline.js";
 import type { SpeechChunk } from "./speechChunker.js";
 import { requestedLanguage } from "./languages.js";
 
 export interface ChunkSchedulerOptions {
-  engine: WhisperEngine;
+  engine: TranscriptionEngine;
   options: TranscriptionOptions;
   /**
    * Job slots used at once, at most. Where the engine shares slots, twice as many chunks run: two side by side on

@@ -4,7 +4,7 @@
 import type { SileroVadModel, SileroVadStream } from "../audio/vad/index.js";
 import { TranscriptionAbortedError } from "../engine/errors.js";
 import type { Segment, TranscriptionResult } from "../engine/types.js";
-import { type JobPriority, type TranscriptionOptions, type WhisperEngine } from "../engine/WhisperEngine.js";
+import type { JobPriority, TranscriptionEngine, TranscriptionOptions } from "../engine/engine.js";
 import { PcmStore } from "./pcmStore.js";
 import { ChunkScheduler } from "./chunkScheduler.js";
 import { emptyResult, mergeChunkResults } from "./chunkTimeline.js";
@@ -17,7 +17,7 @@ import { requestedLanguage } from "./languages.js";
 import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
 export interface TranscriptionRunOptions {
-  engine: WhisperEngine;
+  engine: TranscriptionEngine;
   loadVad: () => Promise<SileroVadModel>;
   options: TranscriptionOptions;
   /** null: one block. */

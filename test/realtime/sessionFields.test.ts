@@ -4,7 +4,7 @@
 // renders them, without a server, in sessionSettings.test.ts; server_vad's idle_timeout_ms in turnIdleTimeout.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import type { TranscriptionOptions } from "../../src/engine/WhisperEngine.js";
+import type { TranscriptionOptions } from "../../src/engine/engine.js";
 import { COMPLETED, RealtimeClient, realtimeUrl, silentPcm, spokenTurns, type ServerEvent, type SpokenTurns } from "../support/realtime.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
