@@ -210,7 +210,7 @@ if (!upToDate) {
   fs.writeFileSync(logPath, `earshot native build, ${new Date().toISOString()}\n`);
   log(`building whisper.cpp ${whisperCppVersion(sourceDir)} for this CPU (gpu: ${gpu}, ${jobs} jobs; about two minutes on two cores); output in ${path.relative(root, logPath)}`);
   run("1/4 configure (cmake)", "cmake", cmakeArgs);
-  run("2/4 compile whisper.cpp", "cmake", ["--build", cmakeDir, "--config", "Release", "--target", "whisper", "-j", jobs]);
+  run("2/4 compile whisper.cpp (Whisper and Parakeet)", "cmake", ["--build", cmakeDir, "--config", "Release", "--target", "whisper", "parakeet", "-j", jobs]);
   run("3/4 compile and link the addon", "cmake", ["--build", cmakeDir, "--config", "Release", "--target", "earshot_addon", "-j", jobs]);
   const built = [path.join(cmakeDir, "earshot_addon.node"), path.join(cmakeDir, "Release", "earshot_addon.node")].find((p) => fs.existsSync(p));
   if (!built) failWithLog("the build finished but earshot_addon.node was not produced");

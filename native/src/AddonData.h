@@ -7,6 +7,8 @@ namespace earshot {
 struct AddonData {
     Napi::FunctionReference modelConstructor;
     Napi::FunctionReference stateConstructor;
+    Napi::FunctionReference parakeetModelConstructor;
+    Napi::FunctionReference parakeetStateConstructor;
 };
 
 inline AddonData& addonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "parakeet.h"
 #include "whisper.h"
 
 namespace earshot {
@@ -28,6 +29,7 @@ void installLogCapture() {
     const char* echo = std::getenv("EARSHOT_NATIVE_LOG");
     g_echo = echo != nullptr && std::strcmp(echo, "1") == 0;
     whisper_log_set(onLog, nullptr);
+    parakeet_log_set(onLog, nullptr);
 }
 
 std::string lastNativeError() { return t_lastError; }

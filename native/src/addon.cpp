@@ -6,6 +6,8 @@
 
 #include "AddonData.h"
 #include "NativeLog.h"
+#include "ParakeetModel.h"
+#include "ParakeetState.h"
 #include "SileroVad.h"
 #include "WhisperModel.h"
 #include "WhisperState.h"
@@ -55,6 +57,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
     exports.Set("languages", Napi::Function::New(env, languages, "languages"));
     WhisperModel::init(env, exports);
     WhisperState::init(env, exports);
+    ParakeetModel::init(env, exports);
+    ParakeetState::init(env, exports);
     SileroVad::init(env, exports);
     return exports;
 }

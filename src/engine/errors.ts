@@ -55,3 +55,16 @@ export class EngineClosedError extends EngineError {
     super("the engine has been closed", "engine_closed");
   }
 }
+
+/**
+ * The model cannot do what an option asks (a Parakeet model asked to translate, or for a prompt). `option` is the
+ * TranscriptionOptions field; the transcription layer names the request field instead (engineFields.ts).
+ */
+export class UnsupportedOptionError extends EngineError {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(message, "unsupported_option");
+  }
+}

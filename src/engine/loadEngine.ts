@@ -1,8 +1,10 @@
 // Loads a model file on the engine its header names (modelKind.ts): the one door through which the server, the CLI
-// and the benches get a TranscriptionEngine, whatever the model.
+// and the benches get a TranscriptionEngine, whatever the model. Whisper-only options (flash attention, word
+// alignment) are ignored by Parakeet.
 import type { TranscriptionEngine } from "./engine.js";
 import { ModelLoadError } from "./errors.js";
 import { readModelKind } from "./modelKind.js";
+import { ParakeetEngine } from "./ParakeetEngine.js";
 import { WhisperEngine, type EngineOptions } from "./WhisperEngine.js";
 
 /** Loads a Whisper or Parakeet ggml file; rejects with ModelLoadError when it is neither or does not load. */
@@ -17,6 +19,6 @@ export async function loadEngine(modelPath: string, options: EngineOptions = {})
     case "whisper":
       return WhisperEngine.load(modelPath, options);
     case "parakeet":
-      throw new ModelLoadError("Parakeet models are not served yet", modelPath);
+      return ParakeetEngine.load(modelPath, options);
   }
 }

@@ -194,7 +194,61 @@ export interface NativeSileroVadConstructor {
   new (model: Uint8Array): NativeSileroVad;
 }
 
+/** A loaded Parakeet TDT model's shape (parakeet_model_*). */
+export interface NativeParakeetModelInfo {
+  path: string;
+  nVocab: number;
+  /** Mel frames one encoder pass takes before parakeet_full switches to a graph sized to the whole input. */
+  nAudioCtx: number;
+  nAudioState: number;
+  nAudioHead: number;
+  nAudioLayer: number;
+  nMels: number;
+  ftype: number;
+  /** The transducer's blank: n_vocab, outside the vocabulary. */
+  blankToken: number;
+}
+
+/** One emitted token of greedy TDT decoding (parakeet_token_data); times in centiseconds. */
+export interface NativeParakeetToken {
+  id: number;
+  /** The SentencePiece piece's bytes ("▁word": U+2581 marks a word start). */
+  piece: Buffer;
+  /** Probability among the vocabulary and blank. */
+  p: number;
+  /** The joint network's raw logit of the token. */
+  logit: number;
+  /** Start: the encoder frame it was emitted at; end: that frame plus its predicted duration (punctuation collapsed to the previous token's end). */
+  t0: number;
+  t1: number;
+  frameIndex: number;
+  /** Encoder frames the token spans (TDT duration). */
+  duration: number;
+  wordStart: boolean;
+}
+
+export interface NativeParakeetResult {
+  tokens: NativeParakeetToken[];
+  /** The text as parakeet_full assembles it (for comparison with parakeet-cli). */
+  text: string;
+  timings: { decodeMs: number };
+}
+
+export interface NativeParakeetState extends NativeJobState {
+  /** Progress is reported at 0 and 100 only (parakeet_full encodes the whole input in one pass). */
+  transcribe(pcm: Float32Array, params: { threads: number }, onProgress?: (percent: number) => void): Promise<NativeParakeetResult>;
+}
+
+export interface NativeParakeetModel {
+  info(): NativeParakeetModelInfo;
+  createState(): Promise<NativeParakeetState>;
+  /** Drops this handle; the weights are freed once every state is disposed too. */
+  dispose(): void;
+}
+
 export interface NativeAddon {
+  loadParakeetModel(path: string, options?: { useGpu?: boolean; gpuDevice?: number }): Promise<NativeParakeetModel>;
+  parakeetVersion(): string;
   SileroVad: NativeSileroVadConstructor;
   buildInfo(): NativeBuildInfo;
   languages(): NativeLanguage[];

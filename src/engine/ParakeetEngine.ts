@@ -1,0 +1,149 @@
+// One loaded Parakeet TDT model (whisper.cpp's parakeet_* API in the addon) serving many concurrent jobs behind the
+// same TranscriptionEngine contract as Whisper: weights in memory once, each job on its own parakeet_state on a
+// native thread, the same job slots, queue and admission. What the model cannot do (translate, prompt, temperature,
+// beam search, a language outside its own) is refused by the table in engineFields.ts.
+import type { EngineInfo, EngineJob, SlotOptions, TranscribeHooks, TranscriptionEngine, TranscriptionOptions } from "./engine.js";
+import { refusedOption } from "./engineFields.js";
+import { ModelLoadError, TranscriptionAbortedError, TranscriptionFailedError, UnsupportedOptionError } from "./errors.js";
+import { jobSlots } from "./jobSlots.js";
+import { loadAddon } from "./loadAddon.js";
+import type { NativeParakeetModel, NativeParakeetModelInfo, NativeParakeetState } from "./nativeTypes.js";
+import { parakeetSegments } from "./parakeetSegments.js";
+import { SAMPLE_RATE } from "./sampleRate.js";
+import { StatePool, type StatePoolStats } from "./StatePool.js";
+import type { TranscriptionResult } from "./types.js";
+
+export interface ParakeetEngineInfo extends EngineInfo {
+  kind: "parakeet";
+  model: EngineInfo["model"] & NativeParakeetModelInfo;
+}
+
+/** Parakeet's English-only vocabulary (TDT 0.6B v2); the multilingual v3 has 8192 pieces. */
+const ENGLISH_VOCAB = 1024;
+
+/** The size class of a Parakeet model from its encoder's width and depth ("0.6b" for d_model 1024 × 24 layers). */
+function modelType(info: NativeParakeetModelInfo): string {
+  if (info.nAudioState === 1024 && info.nAudioLayer === 24) return "0.6b";
+  if (info.nAudioState === 1024 && info.nAudioLayer === 42) return "1.1b";
+  return `${info.nAudioState}x${info.nAudioLayer}`;
+}
+
+export class ParakeetEngine implements TranscriptionEngine {
+  private readonly pool: StatePool<NativeParakeetState>;
+  private closed = false;
+  private jobsRunning = 0;
+
+  private constructor(
+    private readonly model: NativeParakeetModel,
+    readonly info: ParakeetEngineInfo,
+    private readonly onJob?: (job: EngineJob) => void,
+  ) {
+    this.pool = new StatePool({ maxParallel: info.parallelJobs, maxQueued: info.maxQueuedJobs, createState: () => model.createState() });
+  }
+
+  /**
+   * Slot sharing splits a running job's threads between two jobs; parakeet_full takes its threads once per job, so
+   * a Parakeet slot runs one job at a time on all its threads.
+   */
+  get sharesSlots(): boolean {
+    return false;
+  }
+
+  get runningJobs(): number {
+    return this.jobsRunning;
+  }
+
+  get saturated(): boolean {
+    return this.pool.saturated;
+  }
+
+  /** Loads a ggml Parakeet TDT file (as converted by whisper.cpp's tools). */
+  static async load(modelPath: string, options: SlotOptions = {}): Promise<ParakeetEngine> {
+    const addon = loadAddon();
+    const { parallelJobs, threadsPerJob, maxQueuedJobs } = jobSlots(options);
+    let model: NativeParakeetModel;
+    try {
+      model = await addon.loadParakeetModel(modelPath, { useGpu: options.useGpu ?? true });
+    } catch (error) {
+      throw new ModelLoadError((error as Error).message, modelPath);
+    }
+    const native = model.info();
+    const info: ParakeetEngineInfo = {
+      kind: "parakeet",
+      build: addon.buildInfo(),
+      model: { ...native, type: modelType(native), multilingual: native.nVocab > ENGLISH_VOCAB },
+      parallelJobs,
+      threadsPerJob,
+      maxQueuedJobs,
+      slotSharing: false,
+    };
+    return new ParakeetEngine(model, info, options.onJob);
+  }
+
+  stats(): StatePoolStats {
+    return this.pool.stats();
+  }
+
+  retryAfterSeconds(): number {
+    return this.pool.estimatedWaitSeconds();
+  }
+
+  async transcribe(pcm: Float32Array, options: TranscriptionOptions = {}, hooks: TranscribeHooks = {}): Promise<TranscriptionResult> {
+    const refusal = refusedOption({ kind: "parakeet", multilingual: this.info.model.multilingual }, options);
+    if (refusal) throw new UnsupportedOptionError(refusal.option, refusal.message);
+    const { signal } = hooks;
+    const admitted = hooks.admitted ?? false;
+    const priority = hooks.priority ?? "live";
+    return this.pool.run((state) => this.runJob(state, pcm, options, hooks), { signal, admitted, priority });
+  }
+
+  private async runJob(state: NativeParakeetState, pcm: Float32Array, options: TranscriptionOptions, hooks: TranscribeHooks): Promise<TranscriptionResult> {
+    const { signal } = hooks;
+    if (signal?.aborted) throw new TranscriptionAbortedError();
+    const onAbort = () => state.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const duration = pcm.length / SAMPLE_RATE;
+    const started = performance.now();
+    let outcome: EngineJob["outcome"] = "failed";
+    this.jobsRunning++;
+    try {
+      const result = await state.transcribe(pcm, { threads: this.info.threadsPerJob }, hooks.onProgress);
+      outcome = "ok";
+      const segments = parakeetSegments(result.tokens, { duration, wordTimestamps: options.wordTimestamps ?? false });
+      // The model does not say which language it heard: the one asked for, else its only one, else none.
+      const asked = options.language && options.language !== "auto" ? options.language.toLowerCase() : options.languages?.length === 1 ? options.languages[0]! : undefined;
+      const language = asked ?? (this.info.model.multilingual ? "" : "en");
+      for (const segment of segments) hooks.onSegment?.(segment);
+      return {
+        task: "transcribe",
+        language,
+        languageProbability: null,
+        duration,
+        text: segments.map((s) => s.text).join("").trim(),
+        segments,
+        timings: { decodeMs: result.timings.decodeMs, detectMs: 0, windows: 1, fallbacks: 0, encoderPasses: 1 },
+      };
+    } catch (error) {
+      if ((error as { code?: string }).code === "ABORTED") {
+        outcome = "aborted";
+        throw new TranscriptionAbortedError();
+      }
+      throw new TranscriptionFailedError((error as Error).message);
+    } finally {
+      this.jobsRunning--;
+      signal?.removeEventListener("abort", onAbort);
+      try {
+        this.onJob?.({ audioSeconds: duration, processingSeconds: (performance.now() - started) / 1000, outcome });
+      } catch {
+        // An observer's failure is not the job's.
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pool.close();
+    this.model.dispose();
+  }
+}
