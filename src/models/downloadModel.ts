@@ -1,11 +1,11 @@
-// Downloads a catalog model into the models directory: streamed into `ggml-<name>.bin.partial`,
+// Downloads a catalog model (Whisper or Parakeet) into the models directory: streamed into `ggml-<name>.bin.partial`,
 // resumed with an HTTP Range request when a partial file exists (downloadPlan.ts, downloadRequest.ts), verified by
 // SHA-256 (checksums.ts), then renamed into place. A final `ggml-<name>.bin` is only ever a complete, verified file.
 
 import fsp from "node:fs/promises";
 
 import { makeDirectory } from "../makeDirectory.js";
-import { catalogEntry, MODEL_NAMES, type ModelName, modelsBaseUrl, modelUrl } from "./catalog.js";
+import { catalogEntry, MODEL_NAMES, type ModelName, modelUrl } from "./catalog.js";
 import { type ChecksumCheck, expectations, SHA256_HEX, sha256File } from "./checksums.js";
 import { fileSize, planDownload, receiveBody } from "./downloadPlan.js";
 import { type DownloadContext, transferError } from "./downloadRequest.js";
@@ -27,7 +27,10 @@ export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 export interface DownloadModelOptions {
   /** Models directory (created if missing); default {@link modelsDir}() (the XDG cache; callers pass the configured one). */
   dir?: string;
-  /** Server to download from; default Hugging Face (see {@link modelsBaseUrl}; callers pass the configured one). */
+  /**
+   * Server to download from, serving every engine's files under their published names (a mirror; callers pass the
+   * configured one); default the model's engine's Hugging Face repository (see catalog.ts `modelsBaseUrl`).
+   */
   baseUrl?: string;
   /** Aborts the download; the `.partial` file is kept and the next call resumes it. */
   signal?: AbortSignal;
@@ -36,8 +39,9 @@ export interface DownloadModelOptions {
   /** Called as bytes arrive. `received` counts resumed bytes too; `total` is undefined when the server does not say. */
   onProgress?: (received: number, total: number | undefined) => void;
   /**
-   * The SHA-256 the file must have. Undefined (default): the catalog's value. A hex string: that value
-   * instead (a mirror serving a newer upload). `null`: no pinned value; only the server's header, if any.
+   * The SHA-256 the file must have. Undefined (default): the catalog's value (required when the catalog has none). A
+   * hex string: that value instead (a mirror serving a newer upload). `null`: no pinned value; only the server's
+   * header, if any (for tests of that path; the CLI never passes it).
    */
   expectedSha256?: string | null;
   /** Download again even when `ggml-<name>.bin` is already installed. */
@@ -90,6 +94,9 @@ async function syncFile(file: string): Promise<void> {
 /**
  * Downloads catalog model `name` into the models directory and returns where it is.
  *
+ * - Asks for `<baseUrl>/<published file name>` (Parakeet's f16 file is `...-f16.bin` there); without a base URL, the
+ *   model's engine's Hugging Face repository.
+ * - Refuses, before any request, a model whose catalog entry has no SHA-256 unless `expectedSha256` gives one.
  * - Streams into `<dir>/ggml-<name>.bin.partial`; if that file exists, asks for the rest with
  *   `Range: bytes=<size>-` (a server that answers 200 instead is handled by restarting cleanly).
  * - Verifies the SHA-256 against the server's `X-Linked-ETag`/`ETag` (when it is a 64-hex value,
@@ -108,7 +115,7 @@ export async function downloadModel(name: string, options: DownloadModelOptions 
   const entry = catalogEntry(name);
   if (!entry) throw new UnknownModelError(name, dir, MODEL_NAMES);
 
-  const url = modelUrl(entry.name, modelsBaseUrl(options.baseUrl));
+  const url = modelUrl(entry.name, options.baseUrl);
   if (!/^https?:\/\/[^/]/i.test(url) || !URL.canParse(url)) {
     throw new ModelDownloadError(entry.name, url, `Cannot download "${entry.name}" from ${url}: the base URL must be an http:// or https:// URL.`);
   }
@@ -121,7 +128,7 @@ export async function downloadModel(name: string, options: DownloadModelOptions 
   };
   const { path: finalPath, partialPath } = modelPaths(entry.name, dir);
   const pinned = options.expectedSha256 === undefined ? entry.sha256 : options.expectedSha256 === null ? null : options.expectedSha256.trim().toLowerCase();
-  if (pinned !== null && !SHA256_HEX.test(pinned)) {
+  if (pinned !== null && pinned !== undefined && !SHA256_HEX.test(pinned)) {
     throw new ModelDownloadError(entry.name, url, `"${options.expectedSha256}" is not a SHA-256 (64 hex digits).`);
   }
   const pinnedSource: ChecksumSource = options.expectedSha256 === undefined ? "catalog" : "option";
@@ -131,6 +138,16 @@ export async function downloadModel(name: string, options: DownloadModelOptions 
     if (installed > 0) {
       return { name: entry.name, path: finalPath, url, alreadyInstalled: true, sizeBytes: installed, sha256: undefined, checks: [], resumedFrom: 0 };
     }
+  }
+  if (pinned === undefined) {
+    // No public source gives this file's hash: earshot does not guess one, and does not download unverifiable bytes.
+    throw new ModelDownloadError(
+      entry.name,
+      url,
+      `No SHA-256 is known for "${entry.name}" (${entry.remoteFileName}), so earshot will not download it unverified. ` +
+        `Take the file's SHA-256 from its page at ${entry.source} and pull it with --sha256 <hex>. ${ctx.hint}`,
+      { code: "checksum_unknown" },
+    );
   }
   if (ctx.signal?.aborted) throw new ModelDownloadAbortedError(entry.name, ctx.signal.reason);
   makeDirectory(dir, 0o755);

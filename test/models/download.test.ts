@@ -286,6 +286,15 @@ describe("downloadModel", () => {
     expect(server.requests).toEqual([]);
   });
 
+  it("refuses a catalog model with no known SHA-256 without any request, unless one is given", async () => {
+    const err = await caught(downloadModel("parakeet-tdt-0.6b-v3-f32", { dir, baseUrl: server.baseUrl }));
+    expect(err).toBeInstanceOf(ModelDownloadError);
+    expect((err as ModelDownloadError).code).toBe("checksum_unknown");
+    expect((err as ModelDownloadError).url).toBe(`${server.baseUrl}/ggml-parakeet-tdt-0.6b-v3-f32.bin`);
+    expect(server.requests).toEqual([]);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
   it("rejects a base URL that is not http(s)", async () => {
     const err = await caught(downloadModel("tiny", { dir, baseUrl: "ftp://mirror/models" }));
     expect(err).toBeInstanceOf(ModelDownloadError);

@@ -7,17 +7,26 @@ import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { formatBytes, registerModelsCommand } from "../../src/cli/commands/models.js";
+import { resolveModel } from "../../src/models/modelStore.js";
 import { generatedModelBytes, type ModelServer, sha256Hex, startModelServer } from "./loopbackModelServer.js";
 
 const DATA = generatedModelBytes(2_000_000, 7);
 const SHA = sha256Hex(DATA);
+const PARAKEET = generatedModelBytes(1_500_000, 11);
+const PARAKEET_SHA = sha256Hex(PARAKEET);
 
 let dir: string;
 let server: ModelServer;
 
 beforeEach(async () => {
   dir = await fsp.mkdtemp(path.join(os.tmpdir(), "earshot-cli-"));
-  server = await startModelServer({ "ggml-tiny.bin": DATA, "ggml-base.en.bin": DATA });
+  server = await startModelServer({
+    "ggml-tiny.bin": DATA,
+    "ggml-base.en.bin": DATA,
+    // Stand-ins under Parakeet's published names (the real files are 0.4–2.5 GB and cannot be downloaded here).
+    "ggml-parakeet-tdt-0.6b-v3-f16.bin": PARAKEET,
+    "ggml-parakeet-tdt-0.6b-v3-f32.bin": PARAKEET,
+  });
   process.exitCode = undefined;
 });
 
@@ -128,6 +137,45 @@ describe("earshot models pull", () => {
   });
 });
 
+describe("earshot models pull parakeet-…", () => {
+  it("downloads the published f16 file under the catalog name, verified, and names its license", async () => {
+    const run = await earshot(["pull", "parakeet-tdt-0.6b-v3", "--sha256", PARAKEET_SHA]);
+
+    expect(run.exitCode ?? 0).toBe(0);
+    expect(run.stderr).toContain(`Downloading parakeet-tdt-0.6b-v3 from ${server.baseUrl}/ggml-parakeet-tdt-0.6b-v3-f16.bin`);
+    const installed = path.join(dir, "ggml-parakeet-tdt-0.6b-v3.bin");
+    expect(run.stdout).toContain(`Installed parakeet-tdt-0.6b-v3: ${installed} (1.4 MiB)`);
+    expect(run.stdout).toContain(`sha256 ${PARAKEET_SHA}, verified (from the server's X-Linked-ETag/ETag header; given with --sha256)`);
+    expect(run.stdout).toContain("license CC-BY-4.0 (https://huggingface.co/nvidia/parakeet-tdt-0.6b-v3), published at https://huggingface.co/ggml-org/parakeet-GGUF");
+    expect(fs.readFileSync(installed).equals(PARAKEET)).toBe(true);
+    expect(resolveModel("parakeet-tdt-0.6b-v3", { dir })).toMatchObject({ path: installed, source: "store", catalog: { engine: "parakeet", license: "CC-BY-4.0" } });
+
+    const again = await earshot(["pull", "parakeet-tdt-0.6b-v3"]);
+    expect(again.stdout).toContain("parakeet-tdt-0.6b-v3 is already installed");
+  });
+
+  it("checks the stand-in against the built-in SHA-256 of the real file, and refuses it", async () => {
+    server.options = { linkedEtag: false };
+    const run = await earshot(["pull", "parakeet-tdt-0.6b-v3"]);
+
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain("expected sha256 833bffc9513b2cae867ee9e51633cfd11e4d51aaa5597c8ac02159385a2b426f (from earshot's built-in table)");
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it("refuses a file with no published SHA-256 before any request, and takes one given with --sha256", async () => {
+    const refused = await earshot(["pull", "tiny", "parakeet-tdt-0.6b-v3-f32"]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain('error: No SHA-256 is known for "parakeet-tdt-0.6b-v3-f32" (ggml-parakeet-tdt-0.6b-v3-f32.bin)');
+    expect(refused.stderr).toContain("https://huggingface.co/ggml-org/parakeet-GGUF and pull it with --sha256 <hex>");
+    expect(server.requests).toEqual([]); // not even tiny: one refused name stops the whole pull
+
+    const run = await earshot(["pull", "parakeet-tdt-0.6b-v3-f32", "--sha256", PARAKEET_SHA]);
+    expect(run.exitCode ?? 0).toBe(0);
+    expect(fs.readFileSync(path.join(dir, "ggml-parakeet-tdt-0.6b-v3-f32.bin")).equals(PARAKEET)).toBe(true);
+  });
+});
+
 describe("earshot models list / rm", () => {
   it("lists the catalog with installed and partial status, as a table and as JSON", async () => {
     fs.writeFileSync(path.join(dir, "ggml-tiny.bin"), "x");
@@ -141,18 +189,44 @@ describe("earshot models list / rm", () => {
     expect(table.stdout).toMatch(/^tiny\s+74\.1 MiB\s+installed$/m);
     expect(table.stdout).toMatch(/^base\s+141\.1 MiB\s+partial download \(0%\)$/m);
     expect(table.stdout).toMatch(/^large-v3-turbo-q5_0\s+547\.4 MiB\s+-$/m);
+    expect(table.stdout).toContain(`Whisper (engine whisper): license MIT; from ${server.baseUrl}`);
+    expect(table.stdout).toContain(`NVIDIA Parakeet TDT (engine parakeet): license CC-BY-4.0; from ${server.baseUrl}`);
+    expect(table.stdout).toMatch(/^parakeet-tdt-0\.6b-v3\s+1\.2 GiB\s+-$/m);
+    expect(table.stdout).toMatch(/^parakeet-tdt-0\.6b-v3-f32\s+2\.3 GiB\s+-  \(no published SHA-256: pull with --sha256\)$/m);
     expect(table.stdout).toContain("Other ggml files in the models directory:");
     expect(table.stdout).toContain(path.join(dir, "ggml-my-finetune.bin"));
 
     const json = JSON.parse((await earshot(["list", "--json"])).stdout) as {
       modelsDir: string;
-      models: Array<{ name: string; installed: boolean; path: string | null; partialBytes: number | null; url: string; sha256: string }>;
+      models: Array<{ name: string; installed: boolean; path: string | null; partialBytes: number | null; url: string; sha256: string | null }>;
       otherLocalModels: Array<{ name: string }>;
     };
     expect(json.modelsDir).toBe(dir);
     expect(json.models.find((m) => m.name === "tiny")).toMatchObject({ installed: true, path: path.join(dir, "ggml-tiny.bin"), url: `${server.baseUrl}/ggml-tiny.bin` });
     expect(json.models.find((m) => m.name === "base")).toMatchObject({ installed: false, path: null, partialBytes: 1024 });
     expect(json.otherLocalModels).toEqual([{ name: "my-finetune", path: path.join(dir, "ggml-my-finetune.bin"), sizeBytes: 1 }]);
+    expect(json.models.find((m) => m.name === "parakeet-tdt-0.6b-v3-q8_0")).toMatchObject({
+      engine: "parakeet",
+      license: "CC-BY-4.0",
+      sizeBytes: 668_757_119,
+      quantization: "q8_0",
+      sha1: null,
+      url: `${server.baseUrl}/ggml-parakeet-tdt-0.6b-v3-q8_0.bin`,
+      installed: false,
+    });
+    expect(json.models.find((m) => m.name === "parakeet-tdt-0.6b-v3-f32")).toMatchObject({ sha256: null });
+  });
+
+  it("names each engine's own repository when no mirror is configured", async () => {
+    const table = await earshot(["list"], { EARSHOT_MODELS_DIR: dir });
+    expect(table.stdout).toContain("Download source:  each engine's repository (below)");
+    expect(table.stdout).toContain("Whisper (engine whisper): license MIT; from https://huggingface.co/ggerganov/whisper.cpp/resolve/main");
+    expect(table.stdout).toContain("NVIDIA Parakeet TDT (engine parakeet): license CC-BY-4.0; from https://huggingface.co/ggml-org/parakeet-GGUF/resolve/main");
+
+    const json = JSON.parse((await earshot(["list", "--json"], { EARSHOT_MODELS_DIR: dir })).stdout) as { baseUrl: string | null; models: Array<{ name: string; url: string }> };
+    expect(json.baseUrl).toBeNull();
+    expect(json.models.find((m) => m.name === "parakeet-tdt-0.6b-v3")?.url).toBe("https://huggingface.co/ggml-org/parakeet-GGUF/resolve/main/ggml-parakeet-tdt-0.6b-v3-f16.bin");
+    expect(json.models.find((m) => m.name === "tiny")?.url).toBe("https://huggingface.co/ggerganov/whisper.cpp/resolve/main/ggml-tiny.bin");
   });
 
   it("removes models and reports the ones that are not there", async () => {

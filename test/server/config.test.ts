@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { ConfigError, DEFAULT_ALIASES, DEFAULT_CORS_ORIGINS, loadConfig, loadServerConfig, readDotenv } from "../../src/config.js";
 import { makeDirectory } from "../../src/makeDirectory.js";
-import { DEFAULT_MODELS_BASE_URL } from "../../src/models/catalog.js";
 
 let dir: string;
 
@@ -166,7 +165,7 @@ describe("loadServerConfig", () => {
   it("reads the models directory, download server and FFmpeg path like the other settings", () => {
     const defaults = loadServerConfig({}, {}, {});
     expect(defaults.modelsDir).toBe(path.join(os.homedir(), ".cache", "earshot", "models"));
-    expect(defaults.modelsBaseUrl).toBe(DEFAULT_MODELS_BASE_URL);
+    expect(defaults.modelsBaseUrl).toBeUndefined(); // each engine's own repository (catalog.ts DEFAULT_BASE_URLS)
     expect(defaults.ffmpegPath).toBeUndefined();
     expect(loadServerConfig({}, { XDG_CACHE_HOME: "/xdg" }, {}).modelsDir).toBe(path.join("/xdg", "earshot", "models"));
 
@@ -186,7 +185,7 @@ describe("loadServerConfig", () => {
 
   it("loadConfig reads only the settings asked for, so a bad server setting does not stop `earshot models`", () => {
     const env = { EARSHOT_PORT: "not a port", EARSHOT_MODELS_DIR: "/env/models" };
-    expect(loadConfig(["modelsDir", "modelsBaseUrl"], {}, env, {})).toEqual({ modelsDir: "/env/models", modelsBaseUrl: DEFAULT_MODELS_BASE_URL });
+    expect(loadConfig(["modelsDir", "modelsBaseUrl"], {}, env, {})).toEqual({ modelsDir: "/env/models", modelsBaseUrl: undefined });
     expect(configError(() => loadServerConfig({}, env, {})).message).toContain("EARSHOT_PORT");
   });
 

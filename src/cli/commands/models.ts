@@ -1,11 +1,11 @@
-// `earshot models list|pull|rm`: the catalog with installed status, resumable verified downloads
-// (a progress bar on a terminal, plain lines otherwise), and removal.
+// `earshot models list|pull|rm`: the catalog (Whisper and Parakeet) with installed status, resumable verified
+// downloads (a progress bar on a terminal, plain lines otherwise), and removal.
 
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 
 import { loadConfig, readDotenv } from "../../config.js";
-import { MODEL_CATALOG, type CatalogEntry, catalogEntry, MODEL_NAMES, modelUrl } from "../../models/catalog.js";
+import { MODEL_CATALOG, type CatalogEntry, catalogEntry, DEFAULT_BASE_URLS, type ModelEngine, MODEL_NAMES, modelUrl } from "../../models/catalog.js";
 import { describeChecks } from "../../models/checksums.js";
 import { downloadModel, type DownloadResult } from "../../models/downloadModel.js";
 import { ModelDownloadAbortedError, UnknownModelError } from "../../models/errors.js";
@@ -73,11 +73,17 @@ function fail(io: ModelsCommandIO, err: unknown): void {
 }
 
 /** The models directory and download server: flags > environment > .env > defaults (src/config.ts). */
-function settings(io: ModelsCommandIO, opts: DirOption & { baseUrl?: string }): { modelsDir: string; modelsBaseUrl: string } {
+function settings(io: ModelsCommandIO, opts: DirOption & { baseUrl?: string }): { modelsDir: string; modelsBaseUrl: string | undefined } {
   return loadConfig(["modelsDir", "modelsBaseUrl"], { modelsDir: opts.modelsDir, modelsBaseUrl: opts.baseUrl }, io.env, readDotenv(io.cwd));
 }
 
 // ---- list -------------------------------------------------------------------------------------
+
+/** The heading of each engine's part of the table (the engine column: the rows keep their old shape). */
+const ENGINE_TITLES: Readonly<Record<ModelEngine, string>> = {
+  whisper: "Whisper (engine whisper)",
+  parakeet: "NVIDIA Parakeet TDT (engine parakeet)",
+};
 
 async function listModels(io: ModelsCommandIO, opts: ListOptions): Promise<void> {
   const { modelsDir: dir, modelsBaseUrl: baseUrl } = settings(io, opts);
@@ -96,15 +102,20 @@ async function listModels(io: ModelsCommandIO, opts: ListOptions): Promise<void>
   if (opts.json) {
     const json = {
       modelsDir: dir,
-      baseUrl,
+      baseUrl: baseUrl ?? null,
       models: rows.map(({ entry, local, partial }) => ({
         name: entry.name,
+        engine: entry.engine,
         fileName: entry.fileName,
         sizeBytes: entry.sizeBytes,
         multilingual: entry.multilingual,
+        languages: entry.languages ?? null,
         quantization: entry.quantization ?? null,
-        sha256: entry.sha256,
-        sha1: entry.sha1,
+        license: entry.license,
+        source: entry.source,
+        convertedFrom: entry.convertedFrom,
+        sha256: entry.sha256 ?? null,
+        sha1: entry.sha1 ?? null,
         url: modelUrl(entry.name, baseUrl),
         installed: local !== undefined,
         path: local?.path ?? null,
@@ -117,13 +128,18 @@ async function listModels(io: ModelsCommandIO, opts: ListOptions): Promise<void>
   }
 
   line(io.stdout, `Models directory: ${dir}`);
-  line(io.stdout, `Download source:  ${baseUrl}`);
-  line(io.stdout);
+  line(io.stdout, `Download source:  ${baseUrl ?? "each engine's repository (below)"}`);
   const nameWidth = Math.max(...MODEL_NAMES.map((n) => n.length), 4) + 2;
-  line(io.stdout, `${"NAME".padEnd(nameWidth)}${"SIZE".padEnd(11)}STATUS`);
-  for (const { entry, local, partial } of rows) {
-    const status = local ? "installed" : partial ? `partial download (${Math.floor((100 * partial.sizeBytes) / entry.sizeBytes)}%)` : "-";
-    line(io.stdout, `${entry.name.padEnd(nameWidth)}${formatBytes(entry.sizeBytes).padEnd(11)}${status}`);
+  for (const engine of Object.keys(ENGINE_TITLES) as ModelEngine[]) {
+    const group = rows.filter(({ entry }) => entry.engine === engine);
+    line(io.stdout);
+    line(io.stdout, `${ENGINE_TITLES[engine]}: license ${[...new Set(group.map(({ entry }) => entry.license))].join(", ")}; from ${baseUrl ?? DEFAULT_BASE_URLS[engine]}`);
+    line(io.stdout, `${"NAME".padEnd(nameWidth)}${"SIZE".padEnd(11)}STATUS`);
+    for (const { entry, local, partial } of group) {
+      const status = local ? "installed" : partial ? `partial download (${Math.floor((100 * partial.sizeBytes) / entry.sizeBytes)}%)` : "-";
+      const unpinned = entry.sha256 === undefined ? "  (no published SHA-256: pull with --sha256)" : "";
+      line(io.stdout, `${entry.name.padEnd(nameWidth)}${formatBytes(entry.sizeBytes).padEnd(11)}${status}${unpinned}`);
+    }
   }
   if (others.length > 0) {
     line(io.stdout);
@@ -207,7 +223,7 @@ function abortOnSignals(controller: AbortController): () => void {
   };
 }
 
-async function pullOne(io: ModelsCommandIO, entry: CatalogEntry, dir: string, baseUrl: string, opts: PullOptions): Promise<DownloadResult> {
+async function pullOne(io: ModelsCommandIO, entry: CatalogEntry, dir: string, baseUrl: string | undefined, opts: PullOptions): Promise<DownloadResult> {
   const useBar = opts.progress && io.stderr.isTTY === true;
   const view = useBar ? barView(io, entry) : plainView(io, entry);
   const controller = new AbortController();
@@ -246,6 +262,19 @@ async function pullModels(io: ModelsCommandIO, names: string[], opts: PullOption
   if (opts.sha256 !== undefined && names.length > 1) {
     throw new Error("--sha256 applies to a single model: pull one model at a time with it");
   }
+  if (opts.sha256 === undefined) {
+    // Likewise a model with no published SHA-256 that is not installed is refused before anything is downloaded:
+    // downloadModel answers such a call without a request (installed: it says so; else it throws why not).
+    const unpinned = names.filter((name) => catalogEntry(name)?.sha256 === undefined);
+    let refused = false;
+    for (const name of unpinned) {
+      await downloadModel(name, { dir, baseUrl, force: opts.force === true }).catch((err: unknown) => {
+        refused = true;
+        fail(io, err);
+      });
+    }
+    if (refused) return;
+  }
   for (const name of names) {
     const entry = catalogEntry(name) as CatalogEntry;
     try {
@@ -256,6 +285,7 @@ async function pullModels(io: ModelsCommandIO, names: string[], opts: PullOption
       }
       line(io.stdout, `Installed ${entry.name}: ${result.path} (${formatBytes(result.sizeBytes)})`);
       line(io.stdout, `  sha256 ${result.sha256}, ${describeChecks(result.checks)}`);
+      line(io.stdout, `  license ${entry.license} (${entry.convertedFrom}), published at ${entry.source}`);
     } catch (err) {
       fail(io, err);
       if (err instanceof ModelDownloadAbortedError) return;

@@ -1,7 +1,7 @@
 // Settings table, group "Models and engine": what is served, and how whisper.cpp runs it.
 import { z } from "zod";
 
-import { DEFAULT_MODELS_BASE_URL, modelsBaseUrl } from "../../models/catalog.js";
+import { configuredBaseUrl } from "../../models/catalog.js";
 import { list, positiveInt, yesNo } from "../schemas.js";
 import type { Setting } from "../setting.js";
 
@@ -53,9 +53,10 @@ export const engineSettings = {
     env: "EARSHOT_MODELS_BASE_URL",
     flag: "--base-url <url>",
     commands: ["models"],
-    schema: z.string().min(1).default(DEFAULT_MODELS_BASE_URL).transform((url) => modelsBaseUrl(url)),
-    doc: "server that earshot models pull downloads ggml-<name>.bin from (a mirror)",
-    note: "Trailing slashes are removed. Downloads resume and are checked against SHA-256 wherever they come from.",
+    schema: z.string().min(1).optional().transform(configuredBaseUrl),
+    doc: "server that earshot models pull downloads every model file from (a mirror), under its published file name",
+    note: "Trailing slashes are removed. Downloads resume and are checked against SHA-256 wherever they come from. See [models](models.md#mirrors).",
+    defaultText: "each engine's Hugging Face repository: ggerganov/whisper.cpp for Whisper, ggml-org/parakeet-GGUF for Parakeet",
   },
   parallelJobs: {
     env: "EARSHOT_PARALLEL_JOBS",
