@@ -1,13 +1,15 @@
 // One loaded Parakeet TDT model (whisper.cpp's parakeet_* API in the addon) serving many concurrent jobs behind the
 // same TranscriptionEngine contract as Whisper: weights in memory once, each job on its own parakeet_state on a
 // native thread, the same job slots, queue and admission. What the model cannot do (translate, prompt, temperature,
-// beam search, a language outside its own) is refused by the table in engineFields.ts.
+// beam search, a language outside its own) is refused by the table in engineFields.ts. A long input is decoded in
+// blocks of at most a minute (parakeetBlocks.ts), so memory stays bounded whatever the length.
 import type { EngineInfo, EngineJob, SlotOptions, TranscribeHooks, TranscriptionEngine, TranscriptionOptions } from "./engine.js";
 import { refusedOption } from "./engineFields.js";
 import { ModelLoadError, TranscriptionAbortedError, TranscriptionFailedError, UnsupportedOptionError } from "./errors.js";
 import { jobSlots } from "./jobSlots.js";
 import { loadAddon } from "./loadAddon.js";
-import type { NativeParakeetModel, NativeParakeetModelInfo, NativeParakeetState } from "./nativeTypes.js";
+import type { NativeParakeetModel, NativeParakeetModelInfo, NativeParakeetState, NativeParakeetToken } from "./nativeTypes.js";
+import { blockBounds } from "./parakeetBlocks.js";
 import { parakeetSegments } from "./parakeetSegments.js";
 import { SAMPLE_RATE } from "./sampleRate.js";
 import { StatePool, type StatePoolStats } from "./StatePool.js";
@@ -107,9 +109,20 @@ export class ParakeetEngine implements TranscriptionEngine {
     let outcome: EngineJob["outcome"] = "failed";
     this.jobsRunning++;
     try {
-      const result = await state.transcribe(pcm, { threads: this.info.threadsPerJob }, hooks.onProgress);
+      const tokens: NativeParakeetToken[] = [];
+      let decodeMs = 0;
+      const bounds = blockBounds(pcm);
+      const blocks = bounds.length - 1;
+      for (let block = 0; block < blocks; block++) {
+        const from = bounds[block]!;
+        const offset = Math.round((from / SAMPLE_RATE) * 100);
+        const onProgress = hooks.onProgress && ((percent: number) => hooks.onProgress!(Math.round((100 * block + percent) / blocks)));
+        const result = await state.transcribe(pcm.subarray(from, bounds[block + 1]), { threads: this.info.threadsPerJob }, onProgress);
+        decodeMs += result.timings.decodeMs;
+        for (const token of result.tokens) tokens.push(offset === 0 ? token : { ...token, t0: token.t0 + offset, t1: token.t1 + offset });
+      }
       outcome = "ok";
-      const segments = parakeetSegments(result.tokens, { duration, wordTimestamps: options.wordTimestamps ?? false });
+      const segments = parakeetSegments(tokens, { duration, wordTimestamps: options.wordTimestamps ?? false });
       // The model does not say which language it heard: the one asked for, else its only one, else none.
       const asked = options.language && options.language !== "auto" ? options.language.toLowerCase() : options.languages?.length === 1 ? options.languages[0]! : undefined;
       const language = asked ?? (this.info.model.multilingual ? "" : "en");
@@ -121,7 +134,7 @@ export class ParakeetEngine implements TranscriptionEngine {
         duration,
         text: segments.map((s) => s.text).join("").trim(),
         segments,
-        timings: { decodeMs: result.timings.decodeMs, detectMs: 0, windows: 1, fallbacks: 0, encoderPasses: 1 },
+        timings: { decodeMs, detectMs: 0, windows: blocks, fallbacks: 0, encoderPasses: blocks },
       };
     } catch (error) {
       if ((error as { code?: string }).code === "ABORTED") {
