@@ -8,8 +8,9 @@
  * - `download_failed`: the HTTP request failed, was refused, stalled or was cut short.
  * - `checksum_mismatch`: the downloaded bytes do not hash to the expected value.
  * - `checksum_unknown`: the catalog knows no SHA-256 for the model and none was given, so nothing was downloaded.
+ * - `quantize_failed`: `earshot models quantize` refused its arguments, or parakeet-quantize failed.
  */
-export type ModelErrorCode = "unknown_model" | "model_not_found" | "download_failed" | "checksum_mismatch" | "checksum_unknown";
+export type ModelErrorCode = "unknown_model" | "model_not_found" | "download_failed" | "checksum_mismatch" | "checksum_unknown" | "quantize_failed";
 
 /** Base class of every error this module throws (except aborts, which are `AbortError`s). */
 export class ModelError extends Error {

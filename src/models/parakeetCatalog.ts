@@ -14,25 +14,13 @@
 // The weights are NVIDIA's, under CC-BY-4.0 (the nvidia/parakeet-tdt-0.6b-v3 model card: attribution required);
 // ggml-org's conversion repository is tagged MIT, which covers the conversion, not the weights.
 
-import type { ParakeetCatalogEntry } from "./catalog.js";
+import type { ParakeetCatalogEntry } from "./catalogEntry.js";
+import type { ParakeetModelName } from "./modelNames.js";
+
+export { PARAKEET_MODEL_NAMES, type ParakeetModelName } from "./modelNames.js";
 
 /** Where Parakeet models are downloaded from unless a base URL is configured. */
 export const PARAKEET_MODELS_BASE_URL = "https://huggingface.co/ggml-org/parakeet-GGUF/resolve/main";
-
-/**
- * The Parakeet models. The unsuffixed name is the f16 conversion (as for Whisper); `-qN_X` are quantized; `-f32` is
- * the full-precision file upstream quantizes from.
- */
-export const PARAKEET_MODEL_NAMES = [
-  "parakeet-tdt-0.6b-v3",
-  "parakeet-tdt-0.6b-v3-q8_0",
-  "parakeet-tdt-0.6b-v3-q4_k",
-  "parakeet-tdt-0.6b-v3-q4_0",
-  "parakeet-tdt-0.6b-v3-f32",
-] as const;
-
-/** A Parakeet model name from {@link PARAKEET_MODEL_NAMES}. */
-export type ParakeetModelName = (typeof PARAKEET_MODEL_NAMES)[number];
 
 /**
  * The 25 languages of parakeet-tdt-0.6b-v3 as ISO 639-1 codes, in the order of NVIDIA's model card: Bulgarian,

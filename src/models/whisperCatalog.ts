@@ -10,50 +10,13 @@
 //   Hugging Face repository's README.md (the same revision: README.md is 3196 bytes in both).
 
 import type { NativeAlignmentPreset } from "../engine/nativeTypes.js";
-import type { WhisperCatalogEntry } from "./catalog.js";
+import type { WhisperCatalogEntry } from "./catalogEntry.js";
+import type { WhisperModelName } from "./modelNames.js";
+
+export { WHISPER_MODEL_NAMES, type WhisperModelName } from "./modelNames.js";
 
 /** Where Whisper models are downloaded from unless a base URL is configured. */
 export const WHISPER_MODELS_BASE_URL = "https://huggingface.co/ggerganov/whisper.cpp/resolve/main";
-
-/** The Whisper models, smallest family first. `.en` = English-only; `-qN_M` = quantized. */
-export const WHISPER_MODEL_NAMES = [
-  "tiny",
-  "tiny.en",
-  "tiny-q5_1",
-  "tiny.en-q5_1",
-  "tiny-q8_0",
-  "tiny.en-q8_0",
-  "base",
-  "base.en",
-  "base-q5_1",
-  "base.en-q5_1",
-  "base-q8_0",
-  "base.en-q8_0",
-  "small",
-  "small.en",
-  "small-q5_1",
-  "small.en-q5_1",
-  "small-q8_0",
-  "small.en-q8_0",
-  "medium",
-  "medium.en",
-  "medium-q5_0",
-  "medium.en-q5_0",
-  "medium-q8_0",
-  "medium.en-q8_0",
-  "large-v1",
-  "large-v2",
-  "large-v2-q5_0",
-  "large-v2-q8_0",
-  "large-v3",
-  "large-v3-q5_0",
-  "large-v3-turbo",
-  "large-v3-turbo-q5_0",
-  "large-v3-turbo-q8_0",
-] as const;
-
-/** A Whisper model name from {@link WHISPER_MODEL_NAMES}. */
-export type WhisperModelName = (typeof WHISPER_MODEL_NAMES)[number];
 
 // name → [size in bytes, sha256, sha1]
 const PUBLISHED: Readonly<Record<WhisperModelName, readonly [number, string, string]>> = {

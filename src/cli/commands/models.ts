@@ -4,29 +4,14 @@
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 
-import { loadConfig, readDotenv } from "../../config.js";
 import { MODEL_CATALOG, type CatalogEntry, catalogEntry, DEFAULT_BASE_URLS, type ModelEngine, MODEL_NAMES, modelUrl } from "../../models/catalog.js";
 import { describeChecks } from "../../models/checksums.js";
 import { downloadModel, type DownloadResult } from "../../models/downloadModel.js";
 import { ModelDownloadAbortedError, UnknownModelError } from "../../models/errors.js";
 import { listLocalModels, listPartialDownloads, removeModel } from "../../models/modelStore.js";
 import { settingOption } from "../settingOptions.js";
-
-/** Where the command writes; `isTTY` decides between a progress bar and plain lines. */
-export interface CommandOutput {
-  write(text: string): unknown;
-  isTTY?: boolean;
-}
-
-/** The command's surroundings, replaceable in tests. */
-export interface ModelsCommandIO {
-  stdout: CommandOutput;
-  stderr: CommandOutput;
-  /** The environment the settings are read from. */
-  env: NodeJS.ProcessEnv;
-  /** Where `.env` is read from. */
-  cwd: string;
-}
+import { fail, formatBytes, guarded, line, type ModelsCommandIO, settings } from "./modelsCommandIO.js";
+import { registerQuantizeCommand } from "./modelsQuantize.js";
 
 interface DirOption {
   modelsDir?: string;
@@ -41,41 +26,7 @@ interface PullOptions extends DirOption {
   progress: boolean;
 }
 
-/** `1.5 GiB`, `74.1 MiB`, `512 B`. */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-function line(out: CommandOutput, text = ""): void {
-  out.write(`${text}\n`);
-}
-
-/** Runs an action; any error becomes one line on stderr and a non-zero exit code, never a stack trace. */
-async function guarded(io: ModelsCommandIO, action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (err) {
-    fail(io, err);
-  }
-}
-
-function fail(io: ModelsCommandIO, err: unknown): void {
-  const message = err instanceof Error ? err.message : String(err);
-  line(io.stderr, `error: ${message}`);
-  process.exitCode = err instanceof ModelDownloadAbortedError ? 130 : 1;
-}
-
-/** The models directory and download server: flags > environment > .env > defaults (src/config.ts). */
-function settings(io: ModelsCommandIO, opts: DirOption & { baseUrl?: string }): { modelsDir: string; modelsBaseUrl: string | undefined } {
-  return loadConfig(["modelsDir", "modelsBaseUrl"], { modelsDir: opts.modelsDir, modelsBaseUrl: opts.baseUrl }, io.env, readDotenv(io.cwd));
-}
+export { type CommandOutput, formatBytes, type ModelsCommandIO } from "./modelsCommandIO.js";
 
 // ---- list -------------------------------------------------------------------------------------
 
@@ -310,7 +261,7 @@ async function removeModels(io: ModelsCommandIO, names: string[], opts: DirOptio
 // ---- registration -----------------------------------------------------------------------------
 
 /**
- * Adds `models list`, `models pull <name...>` and `models rm <name...>` to `program`.
+ * Adds `models list`, `models pull <name...>`, `models rm <name...>` and `models quantize <name> <type>` to `program`.
  * The models directory comes from `--models-dir`, else `EARSHOT_MODELS_DIR` (environment, then `.env`
  * in the working directory), else the XDG cache; the download server from `--base-url`, else
  * `EARSHOT_MODELS_BASE_URL` (likewise), else Hugging Face. Both are read through src/config.ts.
@@ -324,7 +275,7 @@ export function registerModelsCommand(program: Command, io: Partial<ModelsComman
     env: io.env ?? process.env,
     cwd: io.cwd ?? process.cwd(),
   };
-  const models = program.command("models").description("list, download and remove whisper.cpp ggml models");
+  const models = program.command("models").description("list, download, quantize and remove ggml models (Whisper and Parakeet)");
 
   models
     .command("list")
@@ -352,4 +303,6 @@ export function registerModelsCommand(program: Command, io: Partial<ModelsComman
     .argument("<name...>", "model names")
     .addOption(settingOption("modelsDir"))
     .action(async (names: string[], opts: DirOption) => guarded(ctx, () => removeModels(ctx, names, opts)));
+
+  registerQuantizeCommand(models, ctx);
 }
