@@ -30,6 +30,11 @@ export function modelLanguages(facts: ModelFacts): readonly string[] | undefined
   return facts.multilingual ? PARAKEET_V3_LANGUAGES : ["en"];
 }
 
+/** Whether the model conditions on text (a prompt, keywords, earlier turns' words). */
+export function takesPrompt(facts: ModelFacts): boolean {
+  return facts.kind === "whisper";
+}
+
 /** The first option of `options` the model cannot honour, or undefined when it can do them all. */
 export function refusedOption(facts: ModelFacts, options: TranscriptionOptions): OptionRefusal | undefined {
   if (facts.kind === "whisper") return undefined;

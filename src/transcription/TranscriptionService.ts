@@ -8,8 +8,9 @@ import { decodeAudio, type AudioInput, type DecodeAudioOptions, type DecodedAudi
 import { SileroVadModel } from "../audio/vad/index.js";
 import type { Segment, TranscriptionResult } from "../engine/types.js";
 import type { JobPriority, TranscriptionEngine, TranscriptionOptions } from "../engine/engine.js";
+import { takesPrompt, type ModelFacts } from "../engine/engineFields.js";
 import { EngineOverloadedError } from "../engine/errors.js";
-import { ModelNotServedError } from "./errors.js";
+import { readModelFactsSync } from "../engine/modelKind.js";
 import {
   sameSignalInEveryChannel,
   singleSpeakerChannelError,
@@ -19,6 +20,7 @@ import {
   type ChannelsTranscription,
   type SpeakerSegment,
 } from "./channelTranscription.js";
+import { checkModelFields } from "./modelFields.js";
 import type { ModelRegistry, ServedModel } from "./ModelRegistry.js";
 import { decoderPrompt, type ChunkingMode, type ChunkingStrategy, type TranscriptionSettings } from "./settings.js";
 import type { SpeechChunk } from "./speechChunker.js";
@@ -91,6 +93,8 @@ export class TranscriptionService {
   readonly defaultChunking: ChunkingMode;
   private readonly decodeOptions: Pick<DecodeAudioOptions, "ffmpegPath" | "tempDir">;
   private readonly loadVad: () => Promise<SileroVadModel>;
+  /** What each served model file is (engine kind, languages), read from its header once. */
+  private readonly modelFacts = new Map<string, ModelFacts>();
 
   constructor(options: TranscriptionServiceOptions) {
     this.models = options.models;
@@ -102,8 +106,24 @@ export class TranscriptionService {
   /** The served model for a client's model id; a 404 naming `param` when nobody serves it. */
   served(model: string): ServedModel {
     const served = this.models.find(model);
-    if (!served) throw new ModelNotServedError(model);
+    if (!served) throw this.models.notServed(model);
     return served;
+  }
+
+  /**
+   * The served model for these settings and the settings in its engine's terms, once checked against what the model
+   * can do (a 400 naming the field). Context text (earlier turns' words) is dropped for a model that takes no prompt.
+   */
+  servedFor(settings: TranscriptionSettings): { served: ServedModel; options: TranscriptionOptions } {
+    const served = this.served(settings.model);
+    let facts = this.modelFacts.get(served.model.path);
+    if (!facts) {
+      facts = readModelFactsSync(served.model.path);
+      this.modelFacts.set(served.model.path, facts);
+    }
+    const options = engineOptions(takesPrompt(facts) ? settings : { ...settings, context: undefined });
+    checkModelFields(facts, settings, options);
+    return { served, options };
   }
 
   engine(model: string): Promise<TranscriptionEngine> {
@@ -128,12 +148,29 @@ export class TranscriptionService {
    * finish() it with the whole audio. With chunking, chunks are decoded as soon as the VAD has cut them.
    */
   async open(settings: TranscriptionSettings, hooks: OpenHooks = {}): Promise<OpenTranscription> {
-    const served = this.served(settings.model);
-    const engine = await this.models.engine(served);
-    const run = new TranscriptionRun({
+    const { served, options } = this.servedFor(settings);
+    // The run holds its model until it is over (finished, cancelled, or its request gone): never unloaded under it.
+    const lease = await this.models.acquire(served);
+    const release = () => {
+      hooks.signal?.removeEventListener("abort", release);
+      lease.release();
+    };
+    hooks.signal?.addEventListener("abort", release, { once: true });
+    let run: TranscriptionRun;
+    try {
+      run = this.newRun(lease.engine, settings, options, hooks, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return { settings, run };
+  }
+
+  private newRun(engine: TranscriptionEngine, settings: TranscriptionSettings, options: TranscriptionOptions, hooks: OpenHooks, onEnd: () => void): TranscriptionRun {
+    return new TranscriptionRun({
       engine,
       loadVad: this.loadVad,
-      options: engineOptions(settings),
+      options,
       chunking: this.chunkingOf(settings),
       signal: hooks.signal,
       onSegment: hooks.onSegment,
@@ -142,8 +179,8 @@ export class TranscriptionService {
       speechKnown: hooks.speechKnown,
       onChunkDone: hooks.onChunkDone,
       keepAudio: hooks.keepAudio,
+      onEnd,
     });
-    return { settings, run };
   }
 
   /** Decodes audio (any format FFmpeg reads, content-sniffed), handing the samples on as they are decoded. */
@@ -175,15 +212,28 @@ export class TranscriptionService {
   async transcribeChannels(channels: readonly Float32Array[], settings: TranscriptionSettings, hooks: ChannelHooks = {}): Promise<ChannelsTranscription> {
     if (channels.length < 2) throw singleSpeakerChannelError("mono");
     if (sameSignalInEveryChannel(channels)) throw singleSpeakerChannelError("same_signal");
-    const served = this.served(settings.model);
-    const engine = await this.models.engine(served);
+    const { served, options } = this.servedFor(settings);
+    const lease = await this.models.acquire(served);
+    try {
+      return await this.channelsOn(lease.engine, channels, settings, options, hooks);
+    } finally {
+      lease.release();
+    }
+  }
+
+  private async channelsOn(
+    engine: TranscriptionEngine,
+    channels: readonly Float32Array[],
+    settings: TranscriptionSettings,
+    options: TranscriptionOptions,
+    hooks: ChannelHooks,
+  ): Promise<ChannelsTranscription> {
     const speakers = speakerLabels(channels.length, hooks.speakerNames);
     const stop = new AbortController();
     const signal = hooks.signal ? AbortSignal.any([hooks.signal, stop.signal]) : stop.signal;
     const merge = new SpeakerMerge(channels.length, hooks.onSegment);
     const live = hooks.onSegment !== undefined;
     let failure: { error: unknown } | undefined;
-    const options = engineOptions(settings);
     const runs = channels.map(async (samples, channel) => {
       const speaker = speakers[channel]!;
       const run = new TranscriptionRun({
@@ -224,16 +274,18 @@ export class TranscriptionService {
         return await run.finish(samples);
       } catch (error) {
         if (!(error instanceof EngineOverloadedError) || Date.now() > deadline || hooks.signal?.aborted) throw error;
-        const engine = await this.engine(settings.model);
-        await sleep(Math.min(5000, Math.max(200, engine.retryAfterSeconds() * 1000)), undefined, hooks.signal ? { signal: hooks.signal } : {});
+        await sleep(Math.min(5000, Math.max(200, error.retryAfterSeconds * 1000)), undefined, hooks.signal ? { signal: hooks.signal } : {});
       }
     }
   }
 
-  /** Whether the model's engine would start a job now (a free slot, nobody queued): best-effort work asks first. */
+  /**
+   * Whether the model's engine would start a job now (a free slot, nobody queued): best-effort work asks first. A
+   * model not loaded has none (best-effort work never loads a model).
+   */
   async hasFreeSlot(model: string): Promise<boolean> {
-    const stats = (await this.engine(model)).stats();
-    return stats.queued === 0 && stats.running < stats.maxParallel;
+    const stats = this.models.loadedEngine(this.served(model).id)?.stats();
+    return stats !== undefined && stats.queued === 0 && stats.running < stats.maxParallel;
   }
 }
 

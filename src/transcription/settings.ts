@@ -28,6 +28,12 @@ export interface TranscriptionSettings {
   /** Words to bias recognition toward (OpenAI `keywords[]`): put in the decoder prompt ahead of `prompt`. */
   keywords?: string[] | undefined;
   prompt?: string | undefined;
+  /**
+   * Text said just before this audio (a realtime turn's confirmed words), never a client's field: put in the decoder
+   * prompt after `prompt` where the model conditions on text, dropped where it cannot (Parakeet), unlike a client's
+   * prompt, which such a model refuses.
+   */
+  context?: string | undefined;
   temperature?: number | undefined;
   wordTimestamps?: boolean | undefined;
   /** Beam width (CLI only; the HTTP API decodes greedily as OpenAI documents nothing else). */
@@ -107,14 +113,14 @@ export function promptSetting(value: string | null | undefined, param = "prompt"
 }
 
 /**
- * The decoder prompt: the keywords first, then the caller's prompt, cut to the tail whisper reads (see
+ * The decoder prompt: the keywords first, then the caller's prompt, then the context, cut to the tail whisper reads (see
  * ENGINE_PROMPT_BYTES). whisper conditions on the last 224 prompt tokens only (half its text context), so when keywords
  * and prompt together are longer, the start is dropped, keywords first; the cut drops it before the engine spends its
  * slot tokenizing it.
  */
-export function decoderPrompt(settings: Pick<TranscriptionSettings, "keywords" | "prompt">): string | undefined {
+export function decoderPrompt(settings: Pick<TranscriptionSettings, "keywords" | "prompt" | "context">): string | undefined {
   const keywords = settings.keywords?.length ? `${settings.keywords.join(", ")}.` : "";
-  const prompt = [keywords, settings.prompt ?? ""].filter((part) => part !== "").join(" ");
+  const prompt = [keywords, settings.prompt ?? "", settings.context?.trim() ?? ""].filter((part) => part !== "").join(" ");
   return prompt === "" ? undefined : promptTail(prompt);
 }
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 
 import type { Segment } from "../../src/engine/types.js";
 import { LiveText } from "../../src/server/realtime/liveText.js";
+import { decoderPrompt } from "../../src/transcription/settings.js";
 
 const RATE = 16_000;
 
@@ -22,7 +23,9 @@ describe("LiveText", () => {
     live.settle(pass, 1000 + 3 * RATE);
     expect(live.windowStartSample).toBe(1000 + 1.2 * RATE);
     expect(live.agreement.windowWords).toEqual(["Three", "four.", "Five"]);
-    expect(live.prompt("Names: Ada.")).toBe("Names: Ada. One two.");
+    expect(live.context()).toBe("One two.");
+    // After the caller's prompt in the decoder prompt of a model that takes one.
+    expect(decoderPrompt({ prompt: "Names: Ada.", context: live.context() })).toBe("Names: Ada. One two.");
   });
 
   it("leaves the window alone when the pass does not start with the confirmed words", () => {
@@ -30,6 +33,7 @@ describe("LiveText", () => {
     live.agreement.update("alpha beta");
     live.settle([segment(" gamma beta", 0, 1)], 5 * RATE);
     expect(live.windowStartSample).toBe(0);
-    expect(live.prompt("")).toBe("");
+    expect(live.context()).toBe("");
+    expect(decoderPrompt({ prompt: undefined, context: live.context() })).toBeUndefined();
   });
 });

@@ -18,12 +18,13 @@ import type { FastifyBaseLogger } from "fastify";
 
 import { ApiError } from "../../api/errors.js";
 import type { ClientEvent, ClientMessage } from "../../api/realtimeClientEvents.js";
-import { applyBetaSession, applyGaSession, type TranscriptionSessionConfig, turnDetectorFor, wantsLiveText } from "../../api/realtimeSession.js";
+import { applyBetaSession, applyGaSession, type TranscriptionSessionConfig, turnDetectorFor, turnSettings, wantsLiveText } from "../../api/realtimeSession.js";
 import { renderSession, type SessionIdentity } from "../../api/realtimeSessionJson.js";
 import { createInputDecoder, type InputAudioChunk, type InputAudioDecoder } from "../../audio/realtime/inputAudioFormat.js";
 import { type Base64Text, InvalidAudioChunkError } from "../../audio/realtime/pcm16.js";
 import type { SileroVadModel } from "../../audio/vad/index.js";
 import { clearedEvent, committedEvent, itemEvent, realtimeId, type RealtimeServerEvent, sessionEvent, userAudioItem } from "../../formats/realtimeEvents.js";
+import { InvalidSettingError } from "../../transcription/errors.js";
 import type { TranscriptionService } from "../../transcription/TranscriptionService.js";
 import type { ServerMetrics } from "../metrics.js";
 import type { RealtimeDialect, RealtimeLimits } from "./realtimeLimits.js";
@@ -82,10 +83,13 @@ export class RealtimeSession {
   /** The server is shutting down (see {@link drain}); `drainRefused` once an append has been told so. */
   private draining = false;
   private drainRefused = false;
+  /** Gives back the session's hold on its model (never unloaded while the session is open). */
+  private unpinModel: () => void;
 
   /** Never throws: settings it cannot start with close the session (1011) after an `error` event. */
   constructor(private readonly options: RealtimeSessionOptions) {
     this.config = options.config;
+    this.unpinModel = options.transcription.models.pin(this.config.model);
     // The default format until start() builds the session's own (always valid: a fallback that cannot fail).
     this.decoder = createInputDecoder();
     this.flow = new SessionFlow({
@@ -177,6 +181,7 @@ export class RealtimeSession {
 
   /** The session ended (SessionFlow): detection stops, the buffers are let go. */
   private dispose(): void {
+    this.unpinModel();
     this.endManualTurn();
     this.turns.dispose();
     this.audio.dropBefore(this.audio.endSample);
@@ -222,8 +227,14 @@ export class RealtimeSession {
     const gaShaped = typeof session === "object" && session !== null && ("type" in session || "audio" in session);
     const beta = event.type === "transcription_session.update" || (this.options.dialect === "beta" && !gaShaped);
     const next = beta ? applyBetaSession(this.config, event.session) : applyGaSession(this.config, event.session);
-    if (!this.options.transcription.models.find(next.model)) {
-      throw ApiError.modelNotFound(next.model, beta ? "session.input_audio_transcription.model" : "session.audio.input.transcription.model");
+    const transcriptionParam = beta ? "session.input_audio_transcription" : "session.audio.input.transcription";
+    if (!this.options.transcription.models.find(next.model)) throw ApiError.modelNotFound(next.model, `${transcriptionParam}.model`);
+    // What the model cannot take (a prompt for a Parakeet model) is refused now, not at every turn.
+    try {
+      this.options.transcription.servedFor(turnSettings(next));
+    } catch (error) {
+      if (error instanceof InvalidSettingError) throw ApiError.invalidParam(`${transcriptionParam}.${error.param}`, error.message, error.code);
+      throw error;
     }
     // All or nothing: everything the new settings need is built first; a failure up to here leaves the session
     // exactly as it was. The swap below cannot fail.
@@ -238,6 +249,11 @@ export class RealtimeSession {
     // The old decoder's last samples (its resampler's delay) belong to the audio received so far.
     const tail = formatChanged ? this.decoder.flush() : undefined;
     this.config = next;
+    if (next.model !== previous.model) {
+      const unpinPrevious = this.unpinModel;
+      this.unpinModel = this.options.transcription.models.pin(next.model);
+      unpinPrevious();
+    }
     this.decoder = decoder;
     if (turnChanged) {
       this.endManualTurn();

@@ -107,7 +107,7 @@ export class TurnTranscriber {
     // its text goes out at the end (its segments' deltas would repeat what was sent).
     const sent = live !== undefined && live.text.text.length > 0 ? live.text : undefined;
     const windowOffset = sent ? Math.max(0, Math.min(samples.length, sent.windowStartSample - live!.fromSample)) : 0;
-    const settings = sent ? { ...turnSettings(config), prompt: sent.prompt(config.prompt) } : turnSettings(config);
+    const settings = sent ? { ...turnSettings(config), context: sent.context() } : turnSettings(config);
     let first = true;
     const onSegment = (segment: Segment) => {
       const delta = first ? segment.text.trimStart() : segment.text;
@@ -161,7 +161,7 @@ export class TurnTranscriber {
       const last = this.lastLanguage !== undefined && (config.languages.length === 0 || config.languages.includes(this.lastLanguage)) ? this.lastLanguage : undefined;
       const language = config.language ?? last;
       // Provisional passes run the encoder over the turn's own length only: several times faster for short turns.
-      const settings: TranscriptionSettings = { ...turnSettings(config), prompt: live.prompt(config.prompt), language, encoderContext: "fit" };
+      const settings: TranscriptionSettings = { ...turnSettings(config), context: live.context(), language, encoderContext: "fit" };
       const result = await this.options.transcription.transcribePcm(samples, settings, {
         signal: AbortSignal.any([turn.ended.signal, this.options.signal]),
         speechKnown,

@@ -52,9 +52,8 @@ export class LiveText {
     this.windowStartSample = cutSample;
   }
 
-  /** The decoder prompt for a pass over the window: the caller's prompt, then the confirmed text before the window. */
-  prompt(callerPrompt: string): string {
-    const before = this.agreement.words.slice(0, this.agreement.words.length - this.agreement.windowWords.length).join(" ");
-    return [callerPrompt, before].filter((p) => p.trim() !== "").join(" ");
+  /** The confirmed text before the window: the context a pass over the window is conditioned on (after the caller's prompt). */
+  context(): string {
+    return this.agreement.words.slice(0, this.agreement.words.length - this.agreement.windowWords.length).join(" ");
   }
 }
