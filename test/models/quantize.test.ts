@@ -10,10 +10,12 @@ import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { registerModelsCommand } from "../../src/cli/commands/models.js";
+import { loadEngine } from "../../src/engine/loadEngine.js";
 import { readModelKind } from "../../src/engine/modelKind.js";
 import { resolveModel } from "../../src/models/modelStore.js";
 import { quantizeModel } from "../../src/models/quantizeModel.js";
 import { getParakeetTestModelPath } from "../../src/models/testModel/parakeet/index.js";
+import { speechOfLength } from "../support/engineFixtures.js";
 
 /** ggml's ftype numbers (ggml.h enum ggml_ftype) and the quantization version factor the header's ftype carries. */
 const GGML_FTYPE = { f16: 1, q4_0: 2, q5_0: 8, q8_0: 7 } as const;
@@ -109,4 +111,21 @@ describe("earshot models quantize", () => {
     await expect(quantizeModel("parakeet-tiny", "q8_0", { dir, timeoutMs: 1 })).rejects.toThrow(/ran past 0 s and was stopped\. Nothing was written\./);
     expect(fs.readdirSync(dir)).toEqual(["ggml-parakeet-tiny.bin"]);
   });
+
+  it("a quantized model transcribes through the engine like the f16 one (on an AMX CPU this crashed the process before native/patches/parakeet-no-amx.patch)", async () => {
+    const source = await installTinyParakeet();
+    const pcm = await speechOfLength(6);
+    for (const type of ["q8_0", "q4_0"] as const) {
+      const made = await quantizeModel(source, type, { dir });
+      const engine = await loadEngine(made.path, { threadsPerJob: 2, parallelJobs: 1 });
+      try {
+        const result = await engine.transcribe(pcm, { wordTimestamps: true });
+        expect(result.text.length, type).toBeGreaterThan(0);
+        expect(result.segments.flatMap((s) => s.words ?? []).length, type).toBeGreaterThan(3);
+      } finally {
+        await engine.close();
+      }
+    }
+  });
 });
+
