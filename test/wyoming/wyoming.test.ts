@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getTestModelPath } from "../../src/models/testModel/index.js";
 import { freePort } from "../support/loopbackPorts.js";
 import { resamplePcm16, spokenTurns, type SpokenTurns } from "../support/realtime.js";
+import { getParakeetTestModelPath } from "../../src/models/testModel/parakeet/index.js";
 import { startTestServer, type TestServer, waitFor } from "../support/server.js";
 import { sendAudio, WyomingClient } from "../support/wyoming.js";
 
@@ -32,7 +33,7 @@ const sessions = () => server.server.app.realtime.stats();
 beforeAll(async () => {
   // delay minimal: a word is sent once one live pass has it (and a later word follows it), so chunks come before the
   // utterance ends on a loaded 2-core machine too; the default (low) waits for two passes to agree.
-  server = await startTestServer({ wyoming: "127.0.0.1:0", wyomingDelay: "minimal" });
+  server = await startTestServer({ wyoming: "127.0.0.1:0", wyomingDelay: "minimal", aliases: `whisper-1,parakeet=${await getParakeetTestModelPath("tiny")}` });
   speech = await spokenTurns(["The quick brown fox jumps over the lazy dog near the river bank."], { leadMs: 300, gapMs: 300 });
   pcm16k = await resamplePcm16(speech.pcm, 16_000);
   longSpeech = await spokenTurns(["Earshot is a self hosted speech to text server. It accepts audio in many formats and answers quickly."], { leadMs: 300, gapMs: 300 });
@@ -83,6 +84,10 @@ describe("Wyoming", () => {
       expect(model).toMatchObject({ installed: true, attribution: asr.attribution });
       expect(model.languages).toContain("en");
     }
+    // Each model's own languages: the multilingual Whisper test model all of whisper's, the English Parakeet one "en".
+    const byName = (name: string) => asr.models.find((model: { name: string }) => model.name === name);
+    expect(byName("whisper-1").languages.length).toBeGreaterThan(90);
+    expect(byName("parakeet")).toMatchObject({ languages: ["en"], description: expect.stringContaining("Parakeet") });
     client.close();
     await client.closed;
   });

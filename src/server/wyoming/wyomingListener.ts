@@ -12,6 +12,8 @@ import type { FastifyInstance } from "fastify";
 
 import { toApiError } from "../../api/errors.js";
 import { defaultSessionConfig, type TranscriptionDelay } from "../../api/realtimeSession.js";
+import { modelLanguages } from "../../engine/engineFields.js";
+import { readModelFactsSync } from "../../engine/modelKind.js";
 import { realtimeId } from "../../formats/realtimeEvents.js";
 import type { ModelRegistry } from "../../transcription/ModelRegistry.js";
 import { LANGUAGES } from "../../transcription/languages.js";
@@ -57,14 +59,18 @@ export function wyomingInfo(models: Pick<ModelRegistry, "list">, version: string
         attribution: ATTRIBUTION,
         installed: true,
         version,
-        models: models.list().map((served) => ({
-          name: served.id,
-          description: served.id === served.model.name ? `whisper.cpp ${served.model.name}` : `${served.id} (whisper.cpp ${served.model.name})`,
-          attribution: ATTRIBUTION,
-          installed: true,
-          version: null,
-          languages: served.model.catalog?.multilingual === false || served.model.name.includes(".en") ? ["en"] : allLanguages,
-        })),
+        models: models.list().map((served) => {
+          const facts = readModelFactsSync(served.model.path);
+          const engine = facts.kind === "parakeet" ? "Parakeet, whisper.cpp" : "whisper.cpp";
+          return {
+            name: served.id,
+            description: served.id === served.model.name ? `${engine} ${served.model.name}` : `${served.id} (${engine} ${served.model.name})`,
+            attribution: ATTRIBUTION,
+            installed: true,
+            version: null,
+            languages: modelLanguages(facts) ?? allLanguages,
+          };
+        }),
         supports_transcript_streaming: true,
         // Turns end at the client's audio-stop: Home Assistant's own VAD decides when the user stopped speaking.
         requires_external_vad: true,
