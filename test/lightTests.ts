@@ -32,6 +32,7 @@ export const LIGHT_TESTS = [
   "test/server/configDocs.test.ts",
   "test/transcription/fieldLimits.test.ts",
   "test/transcription/languages.test.ts",
+  "test/transcription/modelEviction.test.ts",
   "test/transcription/snapWords.test.ts",
   "test/transcription/speechChunker.test.ts",
   "test/web/pcmWorklet.test.ts",

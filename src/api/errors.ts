@@ -4,8 +4,8 @@
 // realtime session sends the same body as an event and ignores the status. The layers below speak typed errors of
 // their own (audio, engine, transcription); `toApiError` is the one mapping from them to the wire.
 import { AudioDecodeError } from "../audio/errors.js";
-import { EngineOverloadedError, TranscriptionAbortedError, UnsupportedLanguageError } from "../engine/errors.js";
-import { InvalidSettingError, ModelNotServedError } from "../transcription/errors.js";
+import { EngineOverloadedError, TranscriptionAbortedError, UnsupportedLanguageError, UnsupportedOptionError } from "../engine/errors.js";
+import { InvalidSettingError, ModelLoadingError, ModelMemoryError, ModelNotInstalledError, ModelNotServedError } from "../transcription/errors.js";
 
 export type ApiErrorType = "invalid_request_error" | "authentication_error" | "not_found_error" | "rate_limit_error" | "server_error";
 
@@ -93,6 +93,23 @@ export class ApiError extends Error {
   static internal(): ApiError {
     return ApiError.serverError("The server had an error while processing your request.", "internal_error");
   }
+}
+
+// ---- models on demand (docs/model-loading.md) ---------------------------------------------------------------------
+
+/** The request's model is still loading after the load wait: retry once it is likely loaded. */
+export function modelLoading(message: string, retryAfterSeconds: number): ApiError {
+  return new ApiError(503, message, "server_error", null, "model_loading", { "Retry-After": String(retryAfterSeconds) });
+}
+
+/** The request's model does not fit in the models' memory budget beside the models in use now. */
+export function modelMemoryExhausted(message: string, retryAfterSeconds: number): ApiError {
+  return new ApiError(503, message, "server_error", null, "model_memory_exhausted", { "Retry-After": String(retryAfterSeconds) });
+}
+
+/** A catalog model this server does not serve: OpenAI's answer to an unknown model, saying why and what to do. */
+export function modelNotInstalled(message: string, param = "model"): ApiError {
+  return new ApiError(404, message, "invalid_request_error", param, "model_not_found");
 }
 
 // ---- HTTP: what never reaches a route, uploads, admission ----------------------------------------------------------
@@ -353,6 +370,9 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof InvalidSettingError) return ApiError.invalidParam(error.param, error.message, error.code);
   if (error instanceof ModelNotServedError) return ApiError.modelNotFound(error.model);
+  if (error instanceof ModelNotInstalledError) return modelNotInstalled(error.message);
+  if (error instanceof ModelLoadingError) return modelLoading(error.message, error.retryAfterSeconds);
+  if (error instanceof ModelMemoryError) return modelMemoryExhausted(error.message, error.retryAfterSeconds);
   if (error instanceof AudioDecodeError) {
     const mapped = audioErrorStatus[error.code];
     if (mapped.status >= 500) return ApiError.internal();
@@ -360,6 +380,8 @@ export function toApiError(error: unknown): ApiError {
   }
   if (error instanceof EngineOverloadedError) return ApiError.overloaded(error.retryAfterSeconds);
   if (error instanceof UnsupportedLanguageError) return ApiError.invalidParam("language", `Unsupported language: '${error.language}'.`, "unsupported_language");
+  // The engine's backstop for a field the request check let through (its option names are close to the fields').
+  if (error instanceof UnsupportedOptionError) return ApiError.invalidParam(error.option === "beamSize" ? "beam_size" : error.option === "task" ? "model" : error.option, error.message, "unsupported_parameter");
   if (error instanceof TranscriptionAbortedError) return clientClosedRequest();
   // Fastify's own request errors (bad JSON, a JSON body over its limit, ...) carry their 4xx status and code.
   const { statusCode, code, message } = error as { statusCode?: unknown; code?: unknown; message?: unknown };

@@ -6,6 +6,7 @@ import { z } from "zod";
 
 import { engineSettings } from "./groups/engineSettings.js";
 import { jobSettings } from "./groups/jobSettings.js";
+import { modelLoadingSettings } from "./groups/modelLoadingSettings.js";
 import { realtimeSettings } from "./groups/realtimeSettings.js";
 import { redisSettings } from "./groups/redisSettings.js";
 import { serverSettings } from "./groups/serverSettings.js";
@@ -30,6 +31,11 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
     title: "Models and engine",
     intro: "What is served, and how whisper.cpp runs it: job slots, threads, GPU. `earshot transcribe` reads these too.",
     settings: engineSettings,
+  },
+  {
+    title: "Models on demand",
+    intro: "Which models load at start, when the others load and unload, and the memory they may take together. See [Models on demand](model-loading.md).",
+    settings: modelLoadingSettings,
   },
   {
     title: "Uploads and limits",
@@ -65,6 +71,7 @@ export const SERVER_SETTINGS = {
   ...serverSettings,
   ...tlsSettings,
   ...engineSettings,
+  ...modelLoadingSettings,
   ...uploadSettings,
   ...realtimeSettings,
   ...webrtcSettings,

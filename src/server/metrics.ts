@@ -41,6 +41,8 @@ export class ServerMetrics {
   private readonly turns: Counter<"event">;
   private readonly modelLoads: Counter<"model" | "outcome">;
   private readonly modelLoadDuration: Histogram<"model">;
+  private readonly modelUnloads: Counter<"model" | "reason">;
+  private readonly modelMemoryBytes: Gauge<"model">;
 
   constructor(sources: MetricsSources, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -132,6 +134,18 @@ export class ServerMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     });
+    this.modelUnloads = new Counter({
+      name: "earshot_model_unloads_total",
+      help: "Model unloads by reason: idle (unused for EARSHOT_MODEL_IDLE_UNLOAD_SECONDS), evicted (made room for another within EARSHOT_MODELS_MEMORY_MB), closed (shutdown).",
+      labelNames: ["model", "reason"],
+      registers,
+    });
+    this.modelMemoryBytes = new Gauge({
+      name: "earshot_model_memory_bytes",
+      help: "Memory a model counts against the models' budget while loaded (the estimate: weights and working states); 0 while unloaded.",
+      labelNames: ["model"],
+      registers,
+    });
     for (const event of Object.values(TURN_EVENTS)) this.turns.inc({ event }, 0);
   }
 
@@ -164,6 +178,14 @@ export class ServerMetrics {
   modelLoaded(model: string, seconds: number, ok: boolean): void {
     this.modelLoads.inc({ model, outcome: ok ? "ok" : "failed" });
     if (ok) this.modelLoadDuration.observe({ model }, seconds);
+  }
+
+  modelUnloaded(model: string, reason: "idle" | "evicted" | "closed"): void {
+    this.modelUnloads.inc({ model, reason });
+  }
+
+  modelMemory(model: string, bytes: number): void {
+    this.modelMemoryBytes.set({ model }, bytes);
   }
 
   /** The exposition text and its content type. */

@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import { decodeAudio, DECODED_BYTES_PER_SECOND } from "../audio/index.js";
 import { tempDirPrefix } from "../audio/tempDirs.js";
 import type { TranscriptionEngine } from "../engine/engine.js";
+import { jobSlots } from "../engine/jobSlots.js";
 import { JobsRuntime } from "../jobs/jobsRuntime.js";
 import { buildApp } from "./app.js";
 import { ApiKeys } from "./auth.js";
@@ -53,7 +54,8 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
   // Before any model is loaded: a bad certificate stops startup with nothing to clean up.
   const tls = await resolveTls({ ...config, dir: options.tlsDir ?? path.join(path.dirname(config.modelsDir), "tls") });
 
-  let defaultEngine: TranscriptionEngine | undefined;
+  // The default model's engine while it is loaded (the models load and unload on demand: see ModelRegistry).
+  const defaultEngine = (): TranscriptionEngine | undefined => models.loadedEngine(models.defaultModel.name);
   const setup = await startTranscription(config, models, options.tempDir);
   const { transcription, loadVad, releaseVad, swept } = setup;
   const decodeOptions = { ...setup.decodeOptions, maxDurationSeconds: config.maxDecodedSeconds };
@@ -62,7 +64,8 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     budgetBytes: Math.floor(config.maxDecodedAudioMb * 1_048_576),
     // What a decoder allocates first (30 s of samples, or the whole cap when it is shorter).
     initialLeaseBytes: Math.ceil(Math.min(30, config.maxDecodedSeconds) * SAMPLE_RATE) * 4,
-    engine: () => defaultEngine,
+    engines: () => models.loaded().map(({ engine }) => engine),
+    placesPerEngine: enginePlaces(config),
   });
   let jobs: JobsRuntime | undefined;
   const app = buildApp(
@@ -80,7 +83,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       decode: (input, decode) =>
         decodeAudio(input, {
           ...decodeOptions,
-          ...(admission.decodingNow <= (defaultEngine?.info.parallelJobs ?? 1) ? { ffmpegNice: 0 } : {}),
+          ...(admission.decodingNow <= (defaultEngine()?.info.parallelJobs ?? 1) ? { ffmpegNice: 0 } : {}),
           ...decode,
         }),
       uploadIdleTimeoutMs: config.uploadIdleTimeoutSeconds * 1000,
@@ -103,7 +106,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
         announceAddresses: config.webrtcAnnounceAddresses,
         connectTimeoutMs: config.webrtcConnectTimeoutSeconds * 1000,
       },
-      defaultEngine: () => defaultEngine,
+      defaultEngine,
       metricsExposure: config.metrics,
     },
     { logger: options.logger ?? { level: config.logLevel }, ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}) },
@@ -121,16 +124,16 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
   const closeJobs = () => jobs?.close() ?? Promise.resolve();
 
   try {
-    defaultEngine = await models.loadDefault();
+    await models.preload();
   } catch (error) {
     await closeJobs();
-    throw new ConfigError(`could not load the model ${models.defaultModel.path}: ${(error as Error).message}`);
+    await models.close();
+    throw new ConfigError(`could not load the model ${(error as { modelPath?: string }).modelPath ?? models.defaultModel.path}: ${(error as Error).message}`);
   }
-  const { build, threadsPerJob, parallelJobs, slotSharing } = defaultEngine.info;
-  app.log.info(
-    { model: models.defaultModel.name, whisper: build.whisperVersion, threadsPerJob, parallelJobs, slotSharing, cpu: build.systemInfo.trim() },
-    "model loaded",
-  );
+  for (const { model, engine } of models.loaded()) {
+    const { build, threadsPerJob, parallelJobs, slotSharing, kind } = engine.info;
+    app.log.info({ model, engine: kind, whisper: build.whisperVersion, threadsPerJob, parallelJobs, slotSharing, cpu: build.systemInfo.trim() }, "model loaded");
+  }
 
   let address: string;
   try {
@@ -197,6 +200,12 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       return closing;
     },
   };
+}
+
+/** One engine's job slots and queue places with these settings (as the engine will size them). */
+function enginePlaces(config: ServerConfig): number {
+  const slots = jobSlots({ ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}), ...(config.threadsPerJob ? { threadsPerJob: config.threadsPerJob } : {}), maxQueuedJobs: config.maxQueuedJobs });
+  return slots.parallelJobs + slots.maxQueuedJobs;
 }
 
 /** How long close() waits, after the connections are gone, for aborted decoders to exit and remove their temp files. */

@@ -1,29 +1,57 @@
 // What `earshot serve` (server.ts) and `earshot worker` (workerServer.ts) both set up before anything else: the
 // models (none loaded yet) once FFmpeg is known to run, then the one TranscriptionService with its VAD loaded on
 // first use, after sweeping the temp dirs that killed Earshot processes left.
+import os from "node:os";
+
 import { checkFfmpeg, sweepStaleTempDirs } from "../audio/index.js";
 import { SileroVadModel } from "../audio/vad/index.js";
-import { ConfigError, type ServerConfig } from "../config.js";
+import { ConfigError, settingLabel, type ServerConfig } from "../config.js";
+import { AUTO_MODELS_MEMORY_SHARE } from "../config/groups/modelLoadingSettings.js";
 import { ModelError } from "../models/errors.js";
-import { ModelRegistry } from "../transcription/ModelRegistry.js";
+import { ModelRegistry, type ModelLifecycleOptions } from "../transcription/ModelRegistry.js";
 import { TranscriptionService } from "../transcription/TranscriptionService.js";
+
+/** How the configured models come and go (docs/model-loading.md). */
+export function modelLifecycle(config: ServerConfig): ModelLifecycleOptions {
+  const budgetMb = config.modelsMemoryMb === "auto" ? (os.totalmem() * AUTO_MODELS_MEMORY_SHARE) / 1_048_576 : config.modelsMemoryMb;
+  return {
+    preload: config.preloadModels ?? [config.model],
+    idleUnloadMs: config.modelIdleUnloadSeconds * 1000,
+    memoryBudgetBytes: Math.floor(budgetMb * 1_048_576),
+    loadWaitMs: config.modelLoadWaitSeconds * 1000,
+  };
+}
 
 /** The configured models (resolved, not loaded), after checking FFmpeg; a ConfigError says what is wrong. */
 export async function openModels(config: ServerConfig): Promise<ModelRegistry> {
   let models: ModelRegistry;
   try {
-    models = new ModelRegistry(config, {
-      ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}),
-      ...(config.threadsPerJob ? { threadsPerJob: config.threadsPerJob } : {}),
-      maxQueuedJobs: config.maxQueuedJobs,
-      useGpu: config.gpuOffload,
-      slotSharing: config.slotSharing,
-      wordAlignment: config.wordAlignment,
-      alignmentHeads: config.alignmentHeads,
-    });
+    models = new ModelRegistry(
+      config,
+      {
+        ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}),
+        ...(config.threadsPerJob ? { threadsPerJob: config.threadsPerJob } : {}),
+        maxQueuedJobs: config.maxQueuedJobs,
+        useGpu: config.gpuOffload,
+        slotSharing: config.slotSharing,
+        wordAlignment: config.wordAlignment,
+        alignmentHeads: config.alignmentHeads,
+      },
+      modelLifecycle(config),
+    );
   } catch (error) {
     if (error instanceof ModelError) throw new ConfigError(error.message);
+    if (error instanceof RangeError) throw new ConfigError(`invalid ${settingLabel("preloadModels")}: ${error.message}`);
     throw error;
+  }
+  // Every served model is sized now (from its header): a file that is no model stops startup here, naming it.
+  const oversized = await models.oversized().catch(async (error: Error) => {
+    await models.close();
+    throw new ConfigError(`could not load the model: ${error.message}`);
+  });
+  if (oversized) {
+    await models.close();
+    throw new ConfigError(`invalid ${settingLabel("modelsMemoryMb")}: ${oversized}`);
   }
   await checkFfmpeg(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}).catch((error: Error) => {
     throw new ConfigError(`FFmpeg is not usable (${config.ffmpegPath ?? "bundled"}): ${error.message}`);

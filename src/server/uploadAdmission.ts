@@ -1,6 +1,8 @@
 // Admission of uploads before their body is read: an upload route takes a ticket first, and is answered 429 with
-// Retry-After (no byte of the body read, no FFmpeg started) when the engine could not take its job once decoded,
-// when the concurrent decodes are all taken, or when the decoded-audio memory budget has no room for its start.
+// Retry-After (no byte of the body read, no FFmpeg started) when no loaded engine could take its job once decoded,
+// when the concurrent decodes are all taken, or when the decoded-audio memory budget has no room for its start. The
+// model an upload asks for is not known before its body (the SDK sends the file first): admission counts every loaded
+// model's slots and queue together, and the model's own engine refuses its job (429) when its queue is full.
 import { AudioMemoryBudget, type AudioMemoryLease } from "../audio/index.js";
 import type { TranscriptionEngine } from "../engine/engine.js";
 import { ApiError, shuttingDown, uploadIdleTimeout } from "../api/errors.js";
@@ -12,8 +14,10 @@ export interface UploadAdmissionOptions {
   budgetBytes: number;
   /** Leased to each upload when it is admitted: its first buffer of decoded audio. */
   initialLeaseBytes: number;
-  /** The engine uploads are transcribed on (undefined while it loads). */
-  engine: () => TranscriptionEngine | undefined;
+  /** The engines loaded now (none while the preloaded models load, or when every model is unloaded). */
+  engines: () => TranscriptionEngine[];
+  /** One engine's job slots + queue places, for the decode bound while no engine is loaded. */
+  placesPerEngine: number;
 }
 
 export interface UploadStats {
@@ -104,13 +108,10 @@ export class UploadAdmission {
   /** Why a new upload would be refused now (a 429, or 503 while draining), or undefined. */
   refusal(): ApiError | undefined {
     if (this.draining) return shuttingDown();
-    const engine = this.options.engine();
-    const retryAfter = engine?.retryAfterSeconds() ?? 5;
-    if (engine) {
-      const stats = engine.stats();
-      // Every admitted upload becomes a job: admit no more than the slots and the queue can take.
-      if (engine.saturated || this.uploads >= stats.maxParallel + stats.maxQueued) return ApiError.overloaded(retryAfter);
-    }
+    const engines = this.options.engines();
+    const retryAfter = this.retryAfterSeconds();
+    // Every admitted upload becomes a job: admit no more than the slots and the queues can take.
+    if (engines.length > 0 && (engines.every((engine) => engine.saturated) || this.uploads >= this.jobPlaces())) return ApiError.overloaded(retryAfter);
     if (this.decoding >= this.maxDecodes) return ApiError.overloaded(retryAfter);
     if (this.budget.freeBytes < this.options.initialLeaseBytes) return ApiError.overloaded(retryAfter);
     return undefined;
@@ -127,7 +128,7 @@ export class UploadAdmission {
     while (refused && this.evictIdlest()) refused = this.refusal();
     if (refused) throw refused;
     const lease = this.budget.lease(this.options.initialLeaseBytes);
-    if (!lease) throw ApiError.overloaded(this.options.engine()?.retryAfterSeconds() ?? 5);
+    if (!lease) throw ApiError.overloaded(this.retryAfterSeconds());
     this.decoding++;
     this.uploads++;
     const ticket = new UploadTicket(this, lease);
@@ -135,11 +136,24 @@ export class UploadAdmission {
     return ticket;
   }
 
-  /** The configured bound, else the engine's job slots + queue places (every admitted upload becomes a job). */
+  /** The configured bound, else the loaded engines' job slots + queue places (every admitted upload becomes a job). */
   get maxDecodes(): number {
     if (this.options.maxDecodes !== undefined) return this.options.maxDecodes;
-    const stats = this.options.engine()?.stats();
-    return stats ? stats.maxParallel + stats.maxQueued : 1;
+    return this.options.engines().length > 0 ? this.jobPlaces() : this.options.placesPerEngine;
+  }
+
+  /** Job slots and queue places of every loaded engine. */
+  private jobPlaces(): number {
+    return this.options.engines().reduce((sum, engine) => {
+      const stats = engine.stats();
+      return sum + stats.maxParallel + stats.maxQueued;
+    }, 0);
+  }
+
+  /** The soonest a loaded engine expects a free slot (5 s when none is loaded). */
+  private retryAfterSeconds(): number {
+    const engines = this.options.engines();
+    return engines.length > 0 ? Math.min(...engines.map((engine) => engine.retryAfterSeconds())) : 5;
   }
 
   /** Uploads being received and decoded now. */

@@ -80,12 +80,14 @@ export async function startWorkerServer(config: ServerConfig, options: StartWork
     await releaseVad();
   };
   try {
-    const engine = await models.loadDefault();
-    const { build, threadsPerJob, parallelJobs } = engine.info;
-    app.log.info({ model: models.defaultModel.name, whisper: build.whisperVersion, threadsPerJob, parallelJobs }, "model loaded");
+    await models.preload();
+    for (const { model, engine } of models.loaded()) {
+      const { build, threadsPerJob, parallelJobs, kind } = engine.info;
+      app.log.info({ model, engine: kind, whisper: build.whisperVersion, threadsPerJob, parallelJobs }, "model loaded");
+    }
   } catch (error) {
     await closeAll();
-    throw new ConfigError(`could not load the model ${models.defaultModel.path}: ${(error as Error).message}`);
+    throw new ConfigError(`could not load the model ${(error as { modelPath?: string }).modelPath ?? models.defaultModel.path}: ${(error as Error).message}`);
   }
 
   let address: string;

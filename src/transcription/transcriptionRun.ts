@@ -40,6 +40,8 @@ export interface TranscriptionRunOptions {
    * audio is never in memory whole), and {@link TranscriptionRun.finish} is called without the audio. Default true.
    */
   keepAudio?: boolean | undefined;
+  /** Called once when the run is over: finish() settled, or cancel() (the model it holds is given back). */
+  onEnd?: (() => void) | undefined;
 }
 
 /** Work not started yet, in {@link TranscriptionRun.backlog}'s terms: what a feeder lets wait before it reads on. */
@@ -72,7 +74,11 @@ export class TranscriptionRun {
   /** Chunked runs that want words: where the VAD heard speech, for snapping word times out of silences. */
   private readonly speechMap: SpeechMap | undefined;
 
+  /** Until the run is over (see {@link TranscriptionRunOptions.onEnd}). */
+  private onEnd: (() => void) | undefined;
+
   constructor(private readonly options: TranscriptionRunOptions) {
+    this.onEnd = options.onEnd;
     if (options.keepAudio === false && !options.chunking) throw new RangeError("TranscriptionRun: keepAudio: false needs chunking");
     this.concurrency = options.concurrency ?? options.engine.info.parallelJobs;
     if (options.chunking && options.options.wordTimestamps) this.speechMap = new SpeechMap();
@@ -148,6 +154,14 @@ export class TranscriptionRun {
    * the samples pushed are all of it): resolves with the transcription.
    */
   async finish(audio?: Float32Array): Promise<TranscriptionResult> {
+    try {
+      return await this.finishRun(audio);
+    } finally {
+      this.end();
+    }
+  }
+
+  private async finishRun(audio?: Float32Array): Promise<TranscriptionResult> {
     if (audio === undefined && this.options.keepAudio !== false) throw new RangeError("TranscriptionRun: finish() needs the audio");
     const { options } = this.options;
     const task = options.task ?? "transcribe";
@@ -191,11 +205,19 @@ export class TranscriptionRun {
 
   /** Stops the run: no more VAD, every chunk aborted. */
   cancel(): void {
+    this.end();
     this.cancelled = true;
     this.closeVad();
     this.scheduler?.cancel();
     this.scheduler?.finish().catch(() => undefined);
     this.backlogShrunk();
+  }
+
+  /** Tells the owner, once, that the run is over. */
+  private end(): void {
+    const onEnd = this.onEnd;
+    this.onEnd = undefined;
+    onEnd?.();
   }
 
   /** Cancelled, aborted or failed: no more work will be taken, so no feeder waits for it. */

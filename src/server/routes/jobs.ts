@@ -77,7 +77,7 @@ async function submitJob(context: JobDeps, jobs: JobsRuntime, request: FastifyRe
     // Its host must be (or resolve to) an address webhooks may reach: 400 otherwise (see webhookTarget.ts).
     await validateWebhookTarget(parsed.webhookUrl, jobs.webhookTargets);
     // An unknown model is refused now, not when the job runs.
-    context.transcription.served(parsed.settings.model);
+    context.transcription.servedFor(parsed.settings);
     const encoded = await file;
     file = undefined; // handed to the backend, which takes the file over
     request.log.info({ model: parsed.settings.model, seconds: Number(encoded.decoded.duration.toFixed(2)), format: encoded.decoded.format }, "job audio decoded");
