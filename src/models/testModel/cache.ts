@@ -1,11 +1,9 @@
 // The cache of generated models that tests, benches and `earshot test-model` share: one file per
 // (shape, seed, format version), generated on first use.
 
-import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 
+import { cachedModelFile, testModelCacheDir } from "./cachedModel.js";
 import { checkSeed, DEFAULT_TEST_MODEL_SEED, generateTestModel } from "./generate.js";
 import { encodeHeader } from "./ggmlFile.js";
 import { type TestModelShape, testModelHparams } from "./hparams.js";
@@ -21,8 +19,6 @@ export interface TestModelPathOptions {
   dir?: string;
 }
 
-const inFlight = new Map<string, Promise<string>>();
-
 /**
  * Path of the generated `shape` model for `seed`, generating it on first use. Safe across
  * concurrent callers and processes: the file is written under a unique temporary name and
@@ -31,14 +27,8 @@ const inFlight = new Map<string, Promise<string>>();
 export async function getTestModelPath(shape: TestModelShape, options: TestModelPathOptions = {}): Promise<string> {
   const seed = options.seed ?? DEFAULT_TEST_MODEL_SEED;
   checkSeed(seed);
-  const dir = path.resolve(options.dir ?? path.join(os.tmpdir(), "earshot-test-models"));
-  const file = path.join(dir, `ggml-test-${shape}-seed${seed}-v${TEST_MODEL_FORMAT_VERSION}.bin`);
-  let pending = inFlight.get(file);
-  if (!pending) {
-    pending = ensureModel(shape, seed, file).finally(() => inFlight.delete(file));
-    inFlight.set(file, pending);
-  }
-  return pending;
+  const file = path.join(testModelCacheDir(options.dir), `ggml-test-${shape}-seed${seed}-v${TEST_MODEL_FORMAT_VERSION}.bin`);
+  return cachedModelFile(file, () => expectedModelSize(shape), (tmp) => generateTestModel({ shape, seed, outPath: tmp }));
 }
 
 const expectedSizes = new Map<TestModelShape, number>();
@@ -53,37 +43,4 @@ function expectedModelSize(shape: TestModelShape): number {
     expectedSizes.set(shape, size);
   }
   return size;
-}
-
-async function ensureModel(shape: TestModelShape, seed: number, file: string): Promise<string> {
-  const expected = expectedModelSize(shape);
-  const existing = await fs.stat(file).catch(() => undefined);
-  if (existing?.isFile() && existing.size === expected) return file;
-
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  await removeStaleTempFiles(file);
-  const tmp = `${file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    await generateTestModel({ shape, seed, outPath: tmp });
-    await fs.rename(tmp, file);
-  } catch (error) {
-    await fs.rm(tmp, { force: true });
-    // another process may have won the race on a platform where rename can't replace
-    const now = await fs.stat(file).catch(() => undefined);
-    if (now?.isFile() && now.size === expected) return file;
-    throw error;
-  }
-  return file;
-}
-
-/** Deletes `file`'s temporary siblings left by killed generators (older than an hour). */
-async function removeStaleTempFiles(file: string): Promise<void> {
-  const dir = path.dirname(file);
-  const prefix = `${path.basename(file)}.`;
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
-    const stat = await fs.stat(path.join(dir, name)).catch(() => undefined);
-    if (stat && Date.now() - stat.mtimeMs > 3_600_000) await fs.rm(path.join(dir, name), { force: true });
-  }
 }

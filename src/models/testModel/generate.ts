@@ -5,6 +5,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 
 import { chainRules, CRAFTED, craftChainMlp, findWordIds } from "./decoderChain.js";
+import { asBuffer, FileSink } from "./fileSink.js";
 import { halfBitsToFloat32 } from "./float16.js";
 import { encodeHeader, HPARAM_ORDER, readWhisperHeader, tensorHeader } from "./ggmlFile.js";
 import { type TestModelShape, testModelHparams } from "./hparams.js";
@@ -14,35 +15,6 @@ import { collect, tensorChunks } from "./tensorValues.js";
 import { syntheticVocab } from "./vocab.js";
 
 export const DEFAULT_TEST_MODEL_SEED = 1;
-
-/** Gathers writes into ~4-MiB file writes and counts the bytes, for the final size check. */
-class FileSink {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  written = 0;
-
-  constructor(private readonly handle: fs.FileHandle) {}
-
-  async write(chunk: Buffer): Promise<void> {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    this.written += chunk.length;
-    if (this.pendingBytes >= 4 << 20) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    const data = Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    let o = 0;
-    while (o < data.length) o += (await this.handle.write(data, o, data.length - o)).bytesWritten;
-  }
-}
-
-function asBuffer(view: Uint16Array | Float32Array): Buffer {
-  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
-}
 
 export interface GenerateTestModelOptions {
   shape: TestModelShape;
