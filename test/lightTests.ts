@@ -18,6 +18,7 @@ export const LIGHT_TESTS = [
   "test/models/download.test.ts",
   "test/models/modelsCommand.test.ts",
   "test/models/modelStore.test.ts",
+  "test/models/parakeetTestModelFile.test.ts",
   "test/models/parakeetCatalog.test.ts",
   "test/models/testModel.test.ts",
   "test/realtime/clientSecretStore.test.ts",
