@@ -57,3 +57,19 @@ export function cpuPhase(): { stop(): { ours: number; others: number } } {
     },
   };
 }
+
+/**
+ * Waits (up to `maxSeconds`) for a second in which the rest of the machine took under 5 % of one CPU, so that a
+ * measurement does not start while someone else's work holds a core (ggml's threads then wait on each other and a run
+ * takes several times as long). Returns the seconds waited; 0 at once off Linux or with `maxSeconds` 0.
+ */
+export async function waitForIdle(maxSeconds: number): Promise<number> {
+  if (!fs.existsSync("/proc/stat") || maxSeconds <= 0) return 0;
+  const started = performance.now();
+  while (performance.now() - started < maxSeconds * 1000) {
+    const phase = cpuPhase();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (phase.stop().others < 0.05) break;
+  }
+  return (performance.now() - started) / 1000;
+}

@@ -10,6 +10,7 @@ import {
   getTestModelPath,
   testModelHparams,
   whisperSpecialTokens,
+  whisperTensorSpecs,
 } from "../../src/models/testModel/index.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -210,6 +211,19 @@ describe("generateTestModel", () => {
 
     expect(testModelHparams("tiny.en").nVocab).toBe(51864);
     expect(testModelHparams("base.en").nTextLayer).toBe(6);
+  });
+
+  it("knows large-v3-turbo's shape (the benchmarks' Whisper beside Parakeet 0.6B) without generating its 1.6 GB", () => {
+    const hp = testModelHparams("large-v3-turbo");
+    expect(hp).toEqual({ nVocab: 51866, nAudioCtx: 1500, nAudioState: 1280, nAudioHead: 20, nAudioLayer: 32, nTextCtx: 448, nTextState: 1280, nTextHead: 20, nTextLayer: 4, nMels: 128, ftype: 1 });
+    // 100 languages: the task and timestamp tokens sit two above large-v2's
+    expect(whisperSpecialTokens(hp.nVocab)).toMatchObject({ eot: 50257, sot: 50258, langEn: 50259, transcribe: 50360, beg: 50365 });
+    const specs = whisperTensorSpecs(hp);
+    expect(specs.length).toBe(7 + 15 * 32 + 4 + 24 * 4);
+    const bytes = specs.reduce((n, s) => n + s.ne.reduce((a, b) => a * b, 1) * (s.type === 1 ? 2 : 4), 0);
+    // upstream's ggml-large-v3-turbo.bin is 1,624,555,275 bytes, of which ~1 MB header and tensor names
+    expect(bytes).toBeGreaterThan(1_620e6);
+    expect(bytes).toBeLessThan(1_625e6);
   });
 });
 

@@ -8,7 +8,7 @@ import {
   type ParakeetTestShape,
 } from "../../models/testModel/parakeet/index.js";
 
-const whisperShapes: readonly TestModelShape[] = ["tiny", "tiny.en", "base", "base.en"];
+const whisperShapes: readonly TestModelShape[] = ["tiny", "tiny.en", "base", "base.en", "large-v3-turbo"];
 const engines = ["whisper", "parakeet"] as const;
 type TestModelEngine = (typeof engines)[number];
 

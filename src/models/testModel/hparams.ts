@@ -3,12 +3,16 @@
 
 import type { WhisperHparams } from "../../engine/nativeTypes.js";
 
-export type TestModelShape = "tiny" | "tiny.en" | "base" | "base.en";
+export type TestModelShape = "tiny" | "tiny.en" | "base" | "base.en" | "large-v3-turbo";
 
 export type { WhisperHparams };
 
 /** Hyper-parameters of the real OpenAI checkpoints of each shape. */
 export function testModelHparams(shape: TestModelShape): WhisperHparams {
+  if (shape === "large-v3-turbo") {
+    // large-v3's encoder and 128 mels, 100 languages (one more vocabulary entry), 4 decoder layers
+    return { nVocab: 51866, nAudioCtx: 1500, nAudioState: 1280, nAudioHead: 20, nAudioLayer: 32, nTextCtx: 448, nTextState: 1280, nTextHead: 20, nTextLayer: 4, nMels: 128, ftype: 1 };
+  }
   const english = shape.endsWith(".en");
   const base = shape.startsWith("base");
   const state = base ? 512 : 384;
