@@ -12,7 +12,8 @@
 // The parts: ggmlFile.ts (the file format), hparams.ts (each shape's numbers), random.ts and
 // tensorValues.ts (the seeded weights), melFilters.ts, vocab.ts, tensors.ts (the tensor list),
 // decoderChain.ts (the crafted weights and what they make the model say), generate.ts (one
-// file), cache.ts (the shared cache that getTestModelPath keeps).
+// file), cache.ts (the shared cache that getTestModelPath keeps, through cachedModel.ts). The Parakeet TDT test model,
+// on the same ggml records, seeded values and cache, is in parakeet/.
 
 export { getTestModelPath, TEST_MODEL_FORMAT_VERSION, type TestModelPathOptions } from "./cache.js";
 export { float32ToHalfBits, halfBitsToFloat32 } from "./float16.js";

@@ -4,12 +4,12 @@
 // - units 1..predUnits: the last piece only (pred weights, no encoder weights, a bias that keeps them linear);
 //   they give the durations' logits their spread, zero-mean over the vocabulary;
 // - the rest: encoder and prediction halves of unit variance each; they pick the piece.
-// Rows of W are zero-sum over the units they read and scaled so each output's spread is ~N(0, 1), so the biases set
-// what wins how often:
-// - in speech a piece always wins (the blank's bias is far below the best piece's logit, ~3), the best of
+// Rows of W are zero-sum over the units they read and scaled so each output's spread is ~N(0, 1) (the pieces' and the
+// blank's times TOKEN_LOGIT_SCALE), so the biases set what wins how often:
+// - in speech a piece wins (the blank's bias is far below the best piece's logit, ~3 spreads), the best of
 //   n_vocab - 1 draws that change with the audio and the last piece (<unk> never: it prints nothing);
-// - its duration: DURATION_BIASES make 0 rare (~3 %) and 1-4 frames common (mean ~2.6 frames), so speech gets
-//   ~4.7 pieces and ~3 words a second, evenly, with varied durations;
+// - its duration: DURATION_BIASES make 0 rare (~3 %) and 1-4 frames common (mean ~2.6 frames): at most 4.7 pieces
+//   a second, ~4 (~3 words) through synthesized speech with its pauses, evenly, with varied durations;
 // - in silence (and long pauses) the blank wins, and skips the longest duration.
 // Neither the blank nor the durations read the encoder units: the frames share a common direction, an offset that
 // would move their shares from seed to seed. The prediction network's gates are saturated (input and output gates

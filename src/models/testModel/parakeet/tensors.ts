@@ -5,7 +5,7 @@
 // in the loader's order, with the scale of each tensor's seeded values.
 //
 // Scales: every matrix is drawn so its output has about unit variance per element for unit-variance input (std
-// 1/sqrt(fan_in)), except the last matrix of each encoder block, scaled down (BLOCK_GAIN) so the residual stream
+// 1/sqrt(fan_in)), except the last matrix of each encoder block, scaled down (blockGain) so the residual stream
 // keeps the input's frame-to-frame differences through all layers (each layer ends in a layer norm, so values stay
 // finite whatever the audio). Some values are then crafted: a silence detector through the
 // pre-encode and one joint unit (silenceGate.ts), the LSTM gates and the joint's output layer (decoding.ts).
@@ -28,7 +28,7 @@ const constant = (value: number): ParakeetInit => ({ kind: "const", value });
 const BIAS_STD = 0.02;
 /** E[silu(z)^2] for z ~ N(0, 1): the variance of a feed-forward block's hidden activations. */
 const SILU_VARIANCE = 0.355;
-/** RMS of an LSTM layer's output under joint.ts's saturated gates (h = tanh(tanh(g)) for g ~ N(0, 1)). */
+/** RMS of an LSTM layer's output under decoding.ts's saturated gates (h = tanh(tanh(g)) for g ~ N(0, 1)). */
 export const LSTM_OUTPUT_RMS = 0.54;
 /** Each part of the joint's hidden pre-activation (encoder and prediction) has this variance; they sum to 1. */
 export const JOINT_PART_VARIANCE = 0.5;
