@@ -322,11 +322,16 @@ export class ModelRegistry {
     const { totalBytes } = await this.size(entry);
     const budget = this.lifecycle.memoryBudgetBytes;
     if (budget === undefined) return;
-    const others = [...this.entries.values()].filter((other) => other !== entry);
-    const uses = others.map((other) => other.use()).filter((use): use is ModelUse => use !== undefined);
-    const plan = planEviction(uses, totalBytes, budget);
-    if (!plan.fits) throw new ModelMemoryError(entry.name, totalBytes, plan.heldBytes, budget, MEMORY_RETRY_AFTER_SECONDS);
-    for (const name of plan.evict) await this.unload(this.entries.get(name)!, "evicted");
+    // One model at a time, planned again after each: a model taken while another was being unloaded stays.
+    for (;;) {
+      const others = [...this.entries.values()].filter((other) => other !== entry);
+      const uses = others.map((other) => other.use()).filter((use): use is ModelUse => use !== undefined);
+      const plan = planEviction(uses, totalBytes, budget);
+      if (!plan.fits) throw new ModelMemoryError(entry.name, totalBytes, plan.heldBytes, budget, MEMORY_RETRY_AFTER_SECONDS);
+      const victim = plan.evict[0];
+      if (victim === undefined) return;
+      await this.unload(this.entries.get(victim)!, "evicted");
+    }
   }
 
   /** Unloads the models idle for the idle time. */

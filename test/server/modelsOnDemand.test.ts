@@ -1,7 +1,7 @@
 // Models on demand (docs/model-loading.md), on the real server with two generated models (tiny- and base-shaped,
 // different files): a model loads on its first request and /v1/models shows it; it unloads after the idle time; under
 // a budget that fits one model, asking for the other unloads the idle one, never one a running request or a realtime
-// session holds (that request gets 503 model_memory_exhausted with Retry-After); a load slower than the load wait
+// session or a running batch job holds (that request gets 503 model_memory_exhausted with Retry-After); a load slower than the load wait
 // answers 503 model_loading with Retry-After while the load goes on; a catalog model the server does not serve is
 // refused (404 model_not_found, saying how an operator would serve it), never downloaded.
 import fs from "node:fs";
@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { getTestModelPath } from "../../src/models/testModel/index.js";
 import { estimateModelMemory } from "../../src/transcription/modelMemory.js";
+import { JobsClient } from "../jobs/jobsClient.js";
 import { RealtimeClient, realtimeUrl } from "../support/realtime.js";
 import { longSpeechWav, startTestServer, waitFor, type TestServer } from "../support/server.js";
 
@@ -244,6 +245,33 @@ describe("a memory budget that fits one model", () => {
     expect(await modelState(client, tiny)).toMatchObject({ state: "unloaded" });
     expect(await modelState(client, base)).toMatchObject({ state: "loaded" });
   });
+
+  it("never unloads the model of a running batch job, until the job ends", async () => {
+    server = await start();
+    const client = server.client();
+    const jobs = new JobsClient(server.url, "sk-test");
+    const [tiny, base] = [nameOf(tinyPath), nameOf(basePath)];
+    const job = await jobs.submit(await longSpeechWav(120), { model: tiny });
+    await waitFor(
+      "the job to run on its loaded model",
+      async () => {
+        const state = await modelState(client, tiny);
+        return (await jobs.job(job.id)).status === "running" && state.state === "loaded" && state.holders > 0;
+      },
+      30_000,
+      20,
+    );
+    const error = await refused(transcribe(client, base));
+    expect(error.status).toBe(503);
+    expect(error.error).toMatchObject({ code: "model_memory_exhausted" });
+    expect(await modelState(client, tiny)).toMatchObject({ state: "loaded" });
+
+    // Cancelled, the job gives its model back: the other model now loads in its place.
+    expect((await jobs.cancel(job.id)).status).toBe(200);
+    await waitFor("the job to give its model back", async () => (await modelState(client, tiny)).holders === 0, 10_000, 20);
+    await transcribe(client, base);
+    expect(await modelState(client, tiny)).toMatchObject({ state: "unloaded" });
+  }, 120_000);
 });
 
 describe("a load slower than the load wait", () => {

@@ -39,7 +39,11 @@ function handleAudio(context: UploadDeps, kind: AudioTask, request: FastifyReque
       const finish = () => transcription.run.finish(upload.audio.samples);
       if (sse) {
         // The events went out while the upload came in: only the work they came from can end them.
-        if (!params.stream || transcription !== upload.early) throw fieldsAfterFile();
+        if (!params.stream || transcription !== upload.early) {
+          // The run would hold its model until it ended: end it now.
+          transcription.run.cancel();
+          throw fieldsAfterFile();
+        }
         sse.done(await finish());
         return;
       }
