@@ -21,7 +21,7 @@ Napi::Object tokenToJs(Napi::Env env, const ParakeetTokenRecord& t) {
     o.Set("id", t.id);
     o.Set("piece", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(t.piece.data()), t.piece.size()));
     o.Set("p", t.p);
-    o.Set("logit", t.logit);
+    o.Set("plog", t.plog);
     o.Set("t0", static_cast<double>(t.t0));
     o.Set("t1", static_cast<double>(t.t1));
     o.Set("frameIndex", t.frameIndex);
@@ -110,7 +110,7 @@ void ParakeetJob::run() {
                     const char* piece = parakeet_token_to_str(ctx, d.id);
                     t.piece = piece != nullptr ? piece : "";
                     t.p = d.p;
-                    t.logit = d.plog;
+                    t.plog = d.plog;
                     t.t0 = d.t0;
                     t.t1 = d.t1;
                     t.frameIndex = d.frame_index;

@@ -18,7 +18,7 @@ struct ParakeetTokenRecord {
     int id = 0;
     std::string piece;  // the SentencePiece piece ("▁word", "s", ...)
     float p = 0;        // probability among the vocabulary and blank
-    float logit = 0;
+    float plog = 0;     // parakeet_token_data.plog: log-probability over all of the joint's outputs (pieces, blank, durations)
     int64_t t0 = 0, t1 = 0;  // centiseconds (encoder frame × subsampling factor, 10 ms each)
     int frameIndex = 0, duration = 0;
     bool wordStart = false;

@@ -216,8 +216,8 @@ export interface NativeParakeetToken {
   piece: Buffer;
   /** Probability among the vocabulary and blank. */
   p: number;
-  /** The joint network's raw logit of the token. */
-  logit: number;
+  /** parakeet's plog: the log-probability over all of the joint network's outputs (pieces, blank and durations). */
+  plog: number;
   /** Start: the encoder frame it was emitted at; end: that frame plus its predicted duration (punctuation collapsed to the previous token's end). */
   t0: number;
   t1: number;
