@@ -38,7 +38,7 @@ export function takesPrompt(facts: ModelFacts): boolean {
 /** The first option of `options` the model cannot honour, or undefined when it can do them all. */
 export function refusedOption(facts: ModelFacts, options: TranscriptionOptions): OptionRefusal | undefined {
   if (facts.kind === "whisper") return undefined;
-  const model = "a Parakeet model";
+  const model = "A Parakeet model";
   if (options.task === "translate") return { option: "task", message: `${model} transcribes only; it cannot translate. Use a Whisper model for translations.`, code: "unsupported_parameter" };
   if (options.prompt !== undefined && options.prompt !== "") return { option: "prompt", message: `${model} takes no prompt: a transducer cannot be conditioned on text. Leave prompt (and keywords) out, or use a Whisper model.`, code: "unsupported_parameter" };
   if ((options.temperature ?? 0) > 0) return { option: "temperature", message: `${model} decodes greedily; only temperature 0 is supported.`, code: "unsupported_parameter" };
