@@ -9,6 +9,7 @@ export const LIGHT_TESTS = [
   "test/audio/opusTrack.test.ts",
   "test/cli/settingFlags.test.ts",
   "test/engine/alignmentHeads.test.ts",
+  "test/engine/parakeetBlocks.test.ts",
   "test/engine/words.test.ts",
   "test/formats/renderers.test.ts",
   "test/formats/streamEvents.test.ts",

@@ -110,7 +110,9 @@ export class ParakeetEngine implements TranscriptionEngine {
     this.jobsRunning++;
     try {
       const tokens: NativeParakeetToken[] = [];
+      const context = { duration, wordTimestamps: options.wordTimestamps ?? false };
       let decodeMs = 0;
+      let streamed = 0;
       const bounds = blockBounds(pcm);
       const blocks = bounds.length - 1;
       for (let block = 0; block < blocks; block++) {
@@ -120,13 +122,19 @@ export class ParakeetEngine implements TranscriptionEngine {
         const result = await state.transcribe(pcm.subarray(from, bounds[block + 1]), { threads: this.info.threadsPerJob }, onProgress);
         decodeMs += result.timings.decodeMs;
         for (const token of result.tokens) tokens.push(offset === 0 ? token : { ...token, t0: token.t0 + offset, t1: token.t1 + offset });
+        // Segments are cut left to right, so every one but the last (which the next block may extend) is final: they
+        // stream as each block is decoded, the same segments the result holds.
+        if (hooks.onSegment && block < blocks - 1) {
+          const sofar = parakeetSegments(tokens, context);
+          for (; streamed < sofar.length - 1; streamed++) hooks.onSegment(sofar[streamed]!);
+        }
       }
       outcome = "ok";
-      const segments = parakeetSegments(tokens, { duration, wordTimestamps: options.wordTimestamps ?? false });
+      const segments = parakeetSegments(tokens, context);
       // The model does not say which language it heard: the one asked for, else its only one, else none.
       const asked = options.language && options.language !== "auto" ? options.language.toLowerCase() : options.languages?.length === 1 ? options.languages[0]! : undefined;
       const language = asked ?? (this.info.model.multilingual ? "" : "en");
-      for (const segment of segments) hooks.onSegment?.(segment);
+      for (; streamed < segments.length; streamed++) hooks.onSegment?.(segments[streamed]!);
       return {
         task: "transcribe",
         language,
