@@ -1,7 +1,7 @@
 // How much memory a model takes once loaded, estimated before it is loaded (the memory budget decides from it whether
 // the load fits): its weights (the file's size: ggml reads the tensors into memory as stored) and one working state per
 // job it can run at once (the state's caches and compute buffers, from the model's shape). See docs/models.md.
-import { stat } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 
 import { readModelHparams } from "../engine/alignmentHeads.js";
 import type { EngineKind, SlotOptions } from "../engine/engine.js";
@@ -9,8 +9,11 @@ import { jobSlots } from "../engine/jobSlots.js";
 import type { WhisperHparams } from "../engine/nativeTypes.js";
 
 const MIB = 1_048_576;
-/** Beyond the tensors: the vocabulary, the context's own buffers (measured: 7-8 MiB with the generated tiny and base). */
-const WEIGHTS_OVERHEAD_BYTES = 8 * MIB;
+/**
+ * Beyond the tensors: the vocabulary, the context's own buffers (measured: 5-12 MiB with the generated Whisper tiny,
+ * base and large-v3-turbo and Parakeet 0.6B shapes).
+ */
+const WEIGHTS_OVERHEAD_BYTES = 16 * MIB;
 
 export interface MemoryEstimate {
   /** The weights: the file's size and the context's own buffers. */
@@ -26,7 +29,7 @@ export interface MemoryEstimate {
 /** The estimate for a model file run with these job slots. */
 export async function estimateModelMemory(path: string, kind: EngineKind, slots: SlotOptions): Promise<MemoryEstimate> {
   const fileBytes = (await stat(path)).size;
-  const stateBytes = kind === "whisper" ? whisperStateBytes(await readModelHparams(path)) : parakeetStateBytes(fileBytes);
+  const stateBytes = kind === "whisper" ? whisperStateBytes(await readModelHparams(path)) : parakeetStateBytes(await readParakeetWidth(path));
   const states = statesHeld(slots);
   const weightsBytes = fileBytes + WEIGHTS_OVERHEAD_BYTES;
   return { weightsBytes, stateBytes, states, totalBytes: weightsBytes + states * stateBytes };
@@ -45,21 +48,35 @@ const pad = (n: number, to: number) => Math.ceil(n / to) * to;
  * One whisper_state, as whisper.cpp sizes it: the self-attention cache (f16 K and V, 3 × the text context padded to
  * 256, for the decoders of a beam), the cross-attention cache (f16 K and V over the audio context padded to 256), the
  * encoder's flash-attention pad, and the compute buffers. The buffers are fitted to the first job's growth in resident
- * memory with the generated tiny and base models (61 and 83 MiB per state): 32 MiB and 5 × the encoder's f32
- * activations of one window.
+ * memory with the generated tiny, base and large-v3-turbo shapes (61, 83 and 152 MiB per state; the caches are exact):
+ * 37 MiB and 30 bytes × the audio width squared.
  */
 export function whisperStateBytes(h: WhisperHparams): number {
   const kvSelf = 2 * h.nTextLayer * 3 * pad(h.nTextCtx, 256) * h.nTextState * 2;
   const kvCross = 2 * h.nTextLayer * pad(h.nAudioCtx, 256) * h.nTextState * 2;
   const kvPad = pad(h.nAudioCtx, 256) * h.nAudioState * 2 * 2;
-  const compute = 32 * MIB + 5 * h.nAudioCtx * h.nAudioState * 4;
+  const compute = 37 * MIB + 30 * h.nAudioState * h.nAudioState;
   return kvSelf + kvCross + kvPad + compute;
 }
 
 /**
- * A Parakeet state, until it is measured on the real engine: 64 MiB and a tenth of the weights (the encoder's
- * activations grow with its width, which the file's size stands in for).
+ * A Parakeet state (the engine decodes blocks of at most 60 s): fitted to the growth in resident memory over a 20-s
+ * and a 60-s job with the generated tiny and 0.6B shapes (98 MiB at width 128, 409 MiB at 1024): 56 MiB and
+ * 0.36 MiB per unit of the encoder's width. The width, not the file's size, so a quantized file is not underestimated.
  */
-export function parakeetStateBytes(fileBytes: number): number {
-  return 64 * MIB + Math.round(fileBytes / 10);
+export function parakeetStateBytes(encoderWidth: number): number {
+  return 56 * MIB + Math.round(0.36 * MIB * encoderWidth);
+}
+
+/** A Parakeet file's encoder width (d_model: the third of its hyper-parameters, after the magic). */
+async function readParakeetWidth(path: string): Promise<number> {
+  const file = await open(path, "r");
+  try {
+    const head = Buffer.alloc(16);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    if (bytesRead < head.length) throw new RangeError(`${path} is not a ggml Parakeet model`);
+    return head.readInt32LE(12);
+  } finally {
+    await file.close();
+  }
 }

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 
 import { idleModels, isEvictable, planEviction, type ModelUse } from "../../src/transcription/modelEviction.js";
-import { statesHeld, whisperStateBytes } from "../../src/transcription/modelMemory.js";
+import { parakeetStateBytes, statesHeld, whisperStateBytes } from "../../src/transcription/modelMemory.js";
 
 const MB = 1_048_576;
 const model = (name: string, mb: number, lastUsedMs: number, use: Partial<ModelUse> = {}): ModelUse => ({
@@ -63,6 +63,15 @@ describe("the memory estimate", () => {
     // The caches, the encoder's pad and the compute buffers (at least 32 MiB).
     expect(state).toBeGreaterThan(kv + 32 * MB);
     expect(state).toBeLessThan(kv + 128 * MB);
+  });
+
+  it("is not below the states measured with the generated shapes (docs/model-loading.md)", () => {
+    const whisper = (nAudioState: number, nTextLayer: number, nMels: number) =>
+      whisperStateBytes({ nVocab: 51865, nAudioCtx: 1500, nAudioState, nAudioHead: 6, nAudioLayer: nTextLayer, nTextCtx: 448, nTextState: nAudioState, nTextHead: 6, nTextLayer, nMels, ftype: 1 });
+    expect(whisper(384, 4, 80) / MB).toBeGreaterThanOrEqual(60);
+    expect(whisper(512, 6, 80) / MB).toBeGreaterThanOrEqual(82);
+    expect(parakeetStateBytes(128) / MB).toBeGreaterThanOrEqual(98);
+    expect(parakeetStateBytes(1024) / MB).toBeGreaterThanOrEqual(409);
   });
 
   it("counts two states per shared slot", () => {
