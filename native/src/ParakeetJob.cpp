@@ -8,11 +8,6 @@
 
 namespace earshot {
 
-struct ParakeetJobEvent {
-    enum class Kind { Progress, Done } kind;
-    int progress = 0;
-    std::unique_ptr<ParakeetOutcome> outcome;
-};
 
 namespace {
 
@@ -30,11 +25,6 @@ Napi::Object tokenToJs(Napi::Env env, const ParakeetTokenRecord& t) {
     return o;
 }
 
-Napi::Error jobError(Napi::Env env, const std::string& code, const std::string& message) {
-    Napi::Error error = Napi::Error::New(env, message);
-    error.Set("code", code);
-    return error;
-}
 
 }  // namespace
 
@@ -45,19 +35,9 @@ Napi::Promise ParakeetJob::start(Napi::Env env, ParakeetHandlePtr model, parakee
     job->state_ = state;
     job->pcm_ = std::move(pcm);
     job->threads_ = threads;
-    job->deferred_ = new Napi::Promise::Deferred(Napi::Promise::Deferred::New(env));
     if (onProgress.IsFunction()) job->onProgress_ = Napi::Persistent(onProgress.As<Napi::Function>());
     job->reportProgress_ = !job->onProgress_.IsEmpty();
-    job->onDone_ = std::move(onDone);
-    Napi::Promise promise = job->deferred_->Promise();
-    job->tsfn_ = Tsfn::New(env, "earshot.parakeet", 0, 1, job, &ParakeetJob::finalize, static_cast<void*>(nullptr));
-    *handleOut = job;
-    job->thread_ = std::thread([job] { job->run(); });
-    return promise;
-}
-
-void ParakeetJob::post(ParakeetJobEvent* event) {
-    if (tsfn_.NonBlockingCall(event) != napi_ok) delete event;
+    return job->launch(env, "earshot.parakeet", std::move(onDone), handleOut);
 }
 
 void ParakeetJob::parakeetProgress(parakeet_context*, parakeet_state*, int progress, void* user) {
@@ -124,24 +104,19 @@ void ParakeetJob::run() {
 
     pcm_.clear();
     pcm_.shrink_to_fit();
-    auto* done = new ParakeetJobEvent{ParakeetJobEvent::Kind::Done, 0, std::move(outcome)};
-    if (tsfn_.BlockingCall(done) != napi_ok) delete done;
-    tsfn_.Release();
+    finish(new ParakeetJobEvent{ParakeetJobEvent::Kind::Done, 0, std::move(outcome)});
 }
 
-void ParakeetJob::callJs(Napi::Env env, Napi::Function, ParakeetJob* job, ParakeetJobEvent* event) {
-    std::unique_ptr<ParakeetJobEvent> owned(event);
-    if (env == nullptr || job == nullptr) return;
-    if (event->kind == ParakeetJobEvent::Kind::Progress) {
-        if (!job->onProgress_.IsEmpty()) job->onProgress_.Call({Napi::Number::New(env, event->progress)});
+void ParakeetJob::handle(Napi::Env env, const ParakeetJobEvent& event) {
+    if (event.kind == ParakeetJobEvent::Kind::Progress) {
+        if (!onProgress_.IsEmpty()) onProgress_.Call({Napi::Number::New(env, event.progress)});
         return;
     }
-    const ParakeetOutcome& o = *event->outcome;
-    if (job->onDone_) job->onDone_();
+    const ParakeetOutcome& o = *event.outcome;
     if (o.aborted) {
-        job->deferred_->Reject(jobError(env, "ABORTED", "the transcription was aborted").Value());
+        reject(env, "ABORTED", "the transcription was aborted");
     } else if (!o.errorCode.empty()) {
-        job->deferred_->Reject(jobError(env, o.errorCode, o.errorMessage).Value());
+        reject(env, o.errorCode, o.errorMessage);
     } else {
         Napi::Object result = Napi::Object::New(env);
         Napi::Array tokens = Napi::Array::New(env, o.tokens.size());
@@ -151,14 +126,8 @@ void ParakeetJob::callJs(Napi::Env env, Napi::Function, ParakeetJob* job, Parake
         Napi::Object timings = Napi::Object::New(env);
         timings.Set("decodeMs", o.decodeMs);
         result.Set("timings", timings);
-        job->deferred_->Resolve(result);
+        resolve(result);
     }
-}
-
-void ParakeetJob::finalize(Napi::Env, void*, ParakeetJob* job) {
-    if (job->thread_.joinable()) job->thread_.join();
-    delete job->deferred_;
-    delete job;
 }
 
 }  // namespace earshot

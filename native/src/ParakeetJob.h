@@ -3,13 +3,13 @@
 #pragma once
 #include <napi.h>
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "NativeJob.h"
 #include "ParakeetModel.h"
 
 namespace earshot {
@@ -32,42 +32,35 @@ struct ParakeetOutcome {
     std::string errorCode, errorMessage;
 };
 
-struct ParakeetJobEvent;
+// What the job thread hands to JS.
+struct ParakeetJobEvent {
+    enum class Kind { Progress, Done } kind;
+    int progress = 0;
+    std::unique_ptr<ParakeetOutcome> outcome;
+};
 
-class ParakeetJob {
+class ParakeetJob : public NativeJob<ParakeetJob, ParakeetJobEvent> {
 public:
-    // Must be called on the JS thread. `onDone` runs on the JS thread after the promise settles.
+    // Must be called on the JS thread. `onDone` runs on the JS thread before the promise settles.
     static Napi::Promise start(Napi::Env env, ParakeetHandlePtr model, parakeet_state* state, std::vector<float> pcm, int threads,
                                Napi::Value onProgress, std::function<void()> onDone, ParakeetJob** handleOut);
 
-    void abort() { aborted_.store(true); }
-
 private:
+    friend class NativeJob<ParakeetJob, ParakeetJobEvent>;
     ParakeetJob() = default;
     void run();
-    void post(ParakeetJobEvent* event);
-
-    static void callJs(Napi::Env env, Napi::Function unused, ParakeetJob* job, ParakeetJobEvent* event);
-    static void finalize(Napi::Env env, void* data, ParakeetJob* job);
+    void handle(Napi::Env env, const ParakeetJobEvent& event);
     static void parakeetProgress(parakeet_context*, parakeet_state*, int progress, void* user);
     static bool parakeetEncoderBegin(parakeet_context*, parakeet_state*, void* user);
     static bool parakeetAbort(void* user);
-
-    using Tsfn = Napi::TypedThreadSafeFunction<ParakeetJob, ParakeetJobEvent, &ParakeetJob::callJs>;
 
     ParakeetHandlePtr model_;
     parakeet_state* state_ = nullptr;
     std::vector<float> pcm_;
     int threads_ = 4;
-    Tsfn tsfn_;
-    std::thread thread_;
-    std::atomic<bool> aborted_{false};
-    bool reportProgress_ = false;
+    bool reportProgress_ = false;  // set before the thread starts
 
-    // JS-thread only
-    Napi::Promise::Deferred* deferred_ = nullptr;
-    Napi::FunctionReference onProgress_;
-    std::function<void()> onDone_;
+    Napi::FunctionReference onProgress_;  // JS thread only
 };
 
 }  // namespace earshot

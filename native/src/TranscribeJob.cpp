@@ -9,14 +9,6 @@
 
 namespace earshot {
 
-struct JobEvent {
-    enum class Kind { Segments, Progress, Language, Done } kind;
-    std::vector<SegmentRecord> segments;
-    int progress = 0;
-    std::unique_ptr<JobOutcome> outcome;
-    std::string language;
-    float languageProbability = -1;
-};
 
 namespace {
 
@@ -58,11 +50,6 @@ Napi::Array segmentsToJs(Napi::Env env, const std::vector<SegmentRecord>& segmen
     return out;
 }
 
-Napi::Error jobError(Napi::Env env, const std::string& code, const std::string& message) {
-    Napi::Error error = Napi::Error::New(env, message);
-    error.Set("code", code);
-    return error;
-}
 
 }  // namespace
 
@@ -74,23 +61,13 @@ Napi::Promise TranscribeJob::start(Napi::Env env, ModelHandlePtr model, whisper_
     job->state_ = state;
     job->pcm_ = std::move(pcm);
     job->params_ = std::move(params);
-    job->deferred_ = new Napi::Promise::Deferred(Napi::Promise::Deferred::New(env));
     if (onSegments.IsFunction()) job->onSegments_ = Napi::Persistent(onSegments.As<Napi::Function>());
     if (onProgress.IsFunction()) job->onProgress_ = Napi::Persistent(onProgress.As<Napi::Function>());
     if (onLanguage.IsFunction()) job->onLanguage_ = Napi::Persistent(onLanguage.As<Napi::Function>());
     job->streamSegments_ = !job->onSegments_.IsEmpty();
     job->reportProgress_ = !job->onProgress_.IsEmpty();
     job->reportLanguage_ = !job->onLanguage_.IsEmpty();
-    job->onDone_ = std::move(onDone);
-    Napi::Promise promise = job->deferred_->Promise();
-    job->tsfn_ = Tsfn::New(env, "earshot.transcribe", 0, 1, job, &TranscribeJob::finalize, static_cast<void*>(nullptr));
-    *handleOut = job;
-    job->thread_ = std::thread([job] { job->run(); });
-    return promise;
-}
-
-void TranscribeJob::post(JobEvent* event) {
-    if (tsfn_.NonBlockingCall(event) != napi_ok) delete event;
+    return job->launch(env, "earshot.transcribe", std::move(onDone), handleOut);
 }
 
 float TranscribeJob::currentTemperature() const {
@@ -309,33 +286,26 @@ void TranscribeJob::run() {
 
     pcm_.clear();
     pcm_.shrink_to_fit();
-    auto* done = new JobEvent{JobEvent::Kind::Done, {}, 0, std::move(outcome), {}, -1};
-    if (tsfn_.BlockingCall(done) != napi_ok) delete done;
-    tsfn_.Release();
+    finish(new JobEvent{JobEvent::Kind::Done, {}, 0, std::move(outcome), {}, -1});
 }
 
-void TranscribeJob::callJs(Napi::Env env, Napi::Function, TranscribeJob* job, JobEvent* event) {
-    std::unique_ptr<JobEvent> owned(event);
-    if (env == nullptr || job == nullptr) return;
-    switch (event->kind) {
+void TranscribeJob::handle(Napi::Env env, const JobEvent& event) {
+    switch (event.kind) {
         case JobEvent::Kind::Segments:
-            if (!job->onSegments_.IsEmpty()) job->onSegments_.Call({segmentsToJs(env, event->segments)});
+            if (!onSegments_.IsEmpty()) onSegments_.Call({segmentsToJs(env, event.segments)});
             break;
         case JobEvent::Kind::Progress:
-            if (!job->onProgress_.IsEmpty()) job->onProgress_.Call({Napi::Number::New(env, event->progress)});
+            if (!onProgress_.IsEmpty()) onProgress_.Call({Napi::Number::New(env, event.progress)});
             break;
         case JobEvent::Kind::Language:
-            if (!job->onLanguage_.IsEmpty()) {
-                job->onLanguage_.Call({Napi::String::New(env, event->language), Napi::Number::New(env, event->languageProbability)});
-            }
+            if (!onLanguage_.IsEmpty()) onLanguage_.Call({Napi::String::New(env, event.language), Napi::Number::New(env, event.languageProbability)});
             break;
         case JobEvent::Kind::Done: {
-            const JobOutcome& o = *event->outcome;
-            if (job->onDone_) job->onDone_();
+            const JobOutcome& o = *event.outcome;
             if (o.aborted) {
-                job->deferred_->Reject(jobError(env, "ABORTED", "the transcription was aborted").Value());
+                reject(env, "ABORTED", "the transcription was aborted");
             } else if (!o.errorCode.empty()) {
-                job->deferred_->Reject(jobError(env, o.errorCode, o.errorMessage).Value());
+                reject(env, o.errorCode, o.errorMessage);
             } else {
                 Napi::Object result = Napi::Object::New(env);
                 result.Set("segments", segmentsToJs(env, o.segments));
@@ -348,17 +318,11 @@ void TranscribeJob::callJs(Napi::Env env, Napi::Function, TranscribeJob* job, Jo
                 timings.Set("fallbacks", o.fallbacks);
                 timings.Set("encoderPasses", o.encoderPasses);
                 result.Set("timings", timings);
-                job->deferred_->Resolve(result);
+                resolve(result);
             }
             break;
         }
     }
-}
-
-void TranscribeJob::finalize(Napi::Env, void*, TranscribeJob* job) {
-    if (job->thread_.joinable()) job->thread_.join();
-    delete job->deferred_;
-    delete job;
 }
 
 }  // namespace earshot

@@ -1,17 +1,17 @@
 // One transcription running on its own native thread against one whisper_state.
-// Segments and progress are posted to JS as they happen through a thread-safe function;
-// the promise settles on the JS thread once the thread has finished with the state.
+// Segments and progress are posted to JS as they happen (NativeJob.h); the promise settles on the JS thread once the
+// thread has finished with the state.
 #pragma once
 #include <napi.h>
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "ModelHandle.h"
+#include "NativeJob.h"
 #include "TranscribeParams.h"
 
 namespace earshot {
@@ -43,27 +43,31 @@ struct JobOutcome {
     std::string errorCode, errorMessage;
 };
 
-struct JobEvent;
+// What the job thread hands to JS.
+struct JobEvent {
+    enum class Kind { Segments, Progress, Language, Done } kind;
+    std::vector<SegmentRecord> segments;
+    int progress = 0;
+    std::unique_ptr<JobOutcome> outcome;
+    std::string language;
+    float languageProbability = -1;
+};
 
-class TranscribeJob {
+class TranscribeJob : public NativeJob<TranscribeJob, JobEvent> {
 public:
-    // Must be called on the JS thread. `onDone` runs on the JS thread after the promise settles.
+    // Must be called on the JS thread. `onDone` runs on the JS thread before the promise settles.
     static Napi::Promise start(Napi::Env env, ModelHandlePtr model, whisper_state* state, std::vector<float> pcm,
                                TranscribeParams params, Napi::Value onSegments, Napi::Value onProgress,
                                Napi::Value onLanguage, std::function<void()> onDone, TranscribeJob** handleOut);
 
-    void abort() { aborted_.store(true); }
-
 private:
+    friend class NativeJob<TranscribeJob, JobEvent>;
     TranscribeJob() = default;
     void run();
-    void post(JobEvent* event);
+    void handle(Napi::Env env, const JobEvent& event);
     void onNewSegments(int nNew);
     SegmentRecord readSegment(int index) const;
     float currentTemperature() const;
-
-    static void callJs(Napi::Env env, Napi::Function unused, TranscribeJob* job, JobEvent* event);
-    static void finalize(Napi::Env env, void* data, TranscribeJob* job);
 
     // whisper.cpp callbacks (native thread)
     static void whisperNewSegment(whisper_context*, whisper_state*, int nNew, void* user);
@@ -73,22 +77,15 @@ private:
     static bool whisperAbort(void* user);
     static void whisperLogitsFilter(whisper_context*, whisper_state*, const whisper_token_data*, int nTokens, float*, void* user);
 
-    using Tsfn = Napi::TypedThreadSafeFunction<TranscribeJob, JobEvent, &TranscribeJob::callJs>;
-
     ModelHandlePtr model_;
     whisper_state* state_ = nullptr;
     std::vector<float> pcm_;
     TranscribeParams params_;
-    Tsfn tsfn_;
-    std::thread thread_;
-    std::atomic<bool> aborted_{false};
     // Set in start() before the thread starts, read-only after: whether JS listens for segments / progress.
     bool streamSegments_ = false, reportProgress_ = false, reportLanguage_ = false;
 
     // JS-thread only
-    Napi::Promise::Deferred* deferred_ = nullptr;
     Napi::FunctionReference onSegments_, onProgress_, onLanguage_;
-    std::function<void()> onDone_;
 
     // native-thread only
     std::vector<float> segmentTemperatures_;

@@ -1,37 +1,32 @@
-// JS class WhisperState: the per-job decoding state (KV caches, buffers) of one model.
-// A state runs one transcription at a time; the TS scheduler keeps a pool of them.
+// JS class WhisperState: a whisper_state as a JobState (JobState.h). A job reads its options as TranscribeParams
+// and runs as a TranscribeJob; setThreads reaches the running whisper_full at its next encoder or decoder pass
+// (native/patches/whisper-state-threads.patch).
 #pragma once
 #include <napi.h>
 
+#include <functional>
+#include <vector>
+
+#include "JobState.h"
 #include "ModelHandle.h"
+#include "TranscribeJob.h"
 
 namespace earshot {
 
-class TranscribeJob;
+struct WhisperStateEngine {
+    using Handle = ModelHandlePtr;
+    using NativeState = whisper_state;
+    using Job = TranscribeJob;
+    static constexpr const char* kClassName = "WhisperState";
 
-class WhisperState : public Napi::ObjectWrap<WhisperState> {
-public:
-    static void init(Napi::Env env, Napi::Object exports);
-    static Napi::Object wrap(Napi::Env env, ModelHandlePtr model, whisper_state* state);
-
-    explicit WhisperState(const Napi::CallbackInfo& info);
-    ~WhisperState() override;
-
-private:
-    // transcribe(pcm: Float32Array, options, onSegments?, onProgress?) -> Promise<result>
-    Napi::Value transcribe(const Napi::CallbackInfo& info);
-    Napi::Value abort(const Napi::CallbackInfo& info);
-    Napi::Value dispose(const Napi::CallbackInfo& info);
-    Napi::Value busy(const Napi::CallbackInfo& info);
-    // setThreads(n): the running job's threads from its next encoder/decoder pass on (0: its own n_threads)
-    Napi::Value setThreads(const Napi::CallbackInfo& info);
-    Napi::Value threadsOverride(const Napi::CallbackInfo& info);
-
-    ModelHandlePtr model_;
-    whisper_state* state_ = nullptr;
-    TranscribeJob* job_ = nullptr;  // the running job, JS thread only
-    int threadsOverride_ = 0;       // the last setThreads() (0 again when a job starts)
-    Napi::ObjectReference selfWhileBusy_;
+    static Napi::FunctionReference& constructor(AddonData& data) { return data.stateConstructor; }
+    static void freeState(whisper_state* state) { whisper_free_state(state); }
+    static void setThreads(whisper_state* state, int n) { whisper_state_set_n_threads(state, n); }
+    // transcribe(pcm, options, onSegments?, onProgress?, onLanguage?)
+    static Napi::Promise start(const Napi::CallbackInfo& info, const ModelHandlePtr& model, whisper_state* state, std::vector<float> pcm,
+                               int threadsOverride, std::function<void()> onDone, TranscribeJob** handleOut);
 };
+
+using WhisperState = JobState<WhisperStateEngine>;
 
 }  // namespace earshot
