@@ -3,16 +3,16 @@
 // native thread, the same job slots, queue and admission. What the model cannot do (translate, prompt, temperature,
 // beam search, a language outside its own) is refused by the table in engineFields.ts. A long input is decoded in
 // blocks of at most a minute (parakeetBlocks.ts), so memory stays bounded whatever the length.
-import type { EngineInfo, EngineJob, SlotOptions, TranscribeHooks, TranscriptionEngine, TranscriptionOptions } from "./engine.js";
+import type { EngineInfo, EngineJob, SlotOptions, TranscribeHooks, TranscriptionOptions } from "./engine.js";
 import { refusedOption } from "./engineFields.js";
-import { ModelLoadError, TranscriptionAbortedError, TranscriptionFailedError, UnsupportedOptionError } from "./errors.js";
+import { ModelLoadError, UnsupportedOptionError } from "./errors.js";
 import { jobSlots } from "./jobSlots.js";
 import { loadAddon } from "./loadAddon.js";
 import type { NativeParakeetModel, NativeParakeetModelInfo, NativeParakeetState, NativeParakeetToken } from "./nativeTypes.js";
 import { blockBounds } from "./parakeetBlocks.js";
 import { parakeetSegments } from "./parakeetSegments.js";
+import { PooledEngine } from "./PooledEngine.js";
 import { SAMPLE_RATE } from "./sampleRate.js";
-import { StatePool, type StatePoolStats } from "./StatePool.js";
 import type { TranscriptionResult } from "./types.js";
 
 export interface ParakeetEngineInfo extends EngineInfo {
@@ -30,17 +30,13 @@ function modelType(info: NativeParakeetModelInfo): string {
   return `${info.nAudioState}x${info.nAudioLayer}`;
 }
 
-export class ParakeetEngine implements TranscriptionEngine {
-  private readonly pool: StatePool<NativeParakeetState>;
-  private closed = false;
-  private jobsRunning = 0;
-
+export class ParakeetEngine extends PooledEngine<NativeParakeetState> {
   private constructor(
-    private readonly model: NativeParakeetModel,
+    model: NativeParakeetModel,
     readonly info: ParakeetEngineInfo,
-    private readonly onJob?: (job: EngineJob) => void,
+    onJob?: (job: EngineJob) => void,
   ) {
-    this.pool = new StatePool({ maxParallel: info.parallelJobs, maxQueued: info.maxQueuedJobs, createState: () => model.createState() });
+    super(model, info, onJob);
   }
 
   /**
@@ -49,14 +45,6 @@ export class ParakeetEngine implements TranscriptionEngine {
    */
   get sharesSlots(): boolean {
     return false;
-  }
-
-  get runningJobs(): number {
-    return this.jobsRunning;
-  }
-
-  get saturated(): boolean {
-    return this.pool.saturated;
   }
 
   /** Loads a ggml Parakeet TDT file (as converted by whisper.cpp's tools). */
@@ -82,14 +70,6 @@ export class ParakeetEngine implements TranscriptionEngine {
     return new ParakeetEngine(model, info, options.onJob);
   }
 
-  stats(): StatePoolStats {
-    return this.pool.stats();
-  }
-
-  retryAfterSeconds(): number {
-    return this.pool.estimatedWaitSeconds();
-  }
-
   async transcribe(pcm: Float32Array, options: TranscriptionOptions = {}, hooks: TranscribeHooks = {}): Promise<TranscriptionResult> {
     const refusal = refusedOption({ kind: "parakeet", multilingual: this.info.model.multilingual }, options);
     if (refusal) throw new UnsupportedOptionError(refusal.option, refusal.message);
@@ -99,16 +79,10 @@ export class ParakeetEngine implements TranscriptionEngine {
     return this.pool.run((state) => this.runJob(state, pcm, options, hooks), { signal, admitted, priority });
   }
 
-  private async runJob(state: NativeParakeetState, pcm: Float32Array, options: TranscriptionOptions, hooks: TranscribeHooks): Promise<TranscriptionResult> {
-    const { signal } = hooks;
-    if (signal?.aborted) throw new TranscriptionAbortedError();
-    const onAbort = () => state.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
+  /** One job on a state it holds: the input in blocks, the tokens of all of them cut into segments. */
+  private runJob(state: NativeParakeetState, pcm: Float32Array, options: TranscriptionOptions, hooks: TranscribeHooks): Promise<TranscriptionResult> {
     const duration = pcm.length / SAMPLE_RATE;
-    const started = performance.now();
-    let outcome: EngineJob["outcome"] = "failed";
-    this.jobsRunning++;
-    try {
+    const work = async (): Promise<TranscriptionResult> => {
       const tokens: NativeParakeetToken[] = [];
       const context = { duration, wordTimestamps: options.wordTimestamps ?? false };
       let decodeMs = 0;
@@ -129,7 +103,6 @@ export class ParakeetEngine implements TranscriptionEngine {
           for (; streamed < sofar.length - 1; streamed++) hooks.onSegment(sofar[streamed]!);
         }
       }
-      outcome = "ok";
       const segments = parakeetSegments(tokens, context);
       // The model does not say which language it heard: the one asked for, else its only one, else none.
       const asked = options.language && options.language !== "auto" ? options.language.toLowerCase() : options.languages?.length === 1 ? options.languages[0]! : undefined;
@@ -144,27 +117,7 @@ export class ParakeetEngine implements TranscriptionEngine {
         segments,
         timings: { decodeMs, detectMs: 0, windows: blocks, fallbacks: 0, encoderPasses: blocks },
       };
-    } catch (error) {
-      if ((error as { code?: string }).code === "ABORTED") {
-        outcome = "aborted";
-        throw new TranscriptionAbortedError();
-      }
-      throw new TranscriptionFailedError((error as Error).message);
-    } finally {
-      this.jobsRunning--;
-      signal?.removeEventListener("abort", onAbort);
-      try {
-        this.onJob?.({ audioSeconds: duration, processingSeconds: (performance.now() - started) / 1000, outcome });
-      } catch {
-        // An observer's failure is not the job's.
-      }
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.pool.close();
-    this.model.dispose();
+    };
+    return this.runOnState(state, duration, hooks.signal, work);
   }
 }

@@ -2,18 +2,13 @@ import path from "node:path";
 
 import { alignmentHeadsFor, readModelHparams } from "./alignmentHeads.js";
 import { buildSegment, buildSegments, type SegmentContext } from "./buildSegment.js";
-import {
-  ModelLoadError,
-  TranscriptionAbortedError,
-  TranscriptionFailedError,
-  UnsupportedLanguageError,
-} from "./errors.js";
+import { ModelLoadError, UnsupportedLanguageError } from "./errors.js";
 import { loadAddon } from "./loadAddon.js";
-import type { NativeAlignmentHeads, NativeBuildInfo, NativeModelInfo, NativeSegment, NativeTranscribeParams, NativeWhisperModel, NativeWhisperState } from "./nativeTypes.js";
+import type { NativeAlignmentHeads, NativeModelInfo, NativeSegment, NativeTranscribeParams, NativeWhisperModel, NativeWhisperState } from "./nativeTypes.js";
 import { jobSlots, sharesSlots } from "./jobSlots.js";
+import { PooledEngine } from "./PooledEngine.js";
 import { SlotSharing } from "./SlotSharing.js";
-import { StatePool, type StatePoolStats } from "./StatePool.js";
-import type { EngineInfo, EngineJob, SlotOptions, TranscribeHooks, TranscriptionEngine, TranscriptionOptions } from "./engine.js";
+import type { EngineInfo, EngineJob, SlotOptions, TranscribeHooks, TranscriptionOptions } from "./engine.js";
 import type { Segment, Task, TranscriptionResult } from "./types.js";
 import { SAMPLE_RATE } from "./sampleRate.js";
 
@@ -59,24 +54,17 @@ export function fittedAudioContext(durationSeconds: number): number {
   return positions >= FULL_AUDIO_CONTEXT ? 0 : positions;
 }
 
-export class WhisperEngine implements TranscriptionEngine {
-  private readonly pool: StatePool<NativeWhisperState>;
+export class WhisperEngine extends PooledEngine<NativeWhisperState> {
   /** Undefined when a slot cannot be split (one thread per job, or the model runs on a GPU). */
   private readonly sharing: SlotSharing<NativeWhisperState> | undefined;
   private readonly languageCodes: Set<string>;
-  private closed = false;
-  private jobsRunning = 0;
 
   private constructor(
-    private readonly model: NativeWhisperModel,
+    model: NativeWhisperModel,
     readonly info: WhisperEngineInfo,
-    private readonly onJob?: (job: EngineJob) => void,
+    onJob?: (job: EngineJob) => void,
   ) {
-    this.pool = new StatePool({
-      maxParallel: info.parallelJobs,
-      maxQueued: info.maxQueuedJobs,
-      createState: () => model.createState(),
-    });
+    super(model, info, onJob);
     this.sharing = info.slotSharing ? new SlotSharing(this.pool, info.threadsPerJob, () => model.createState()) : undefined;
     this.languageCodes = new Set(loadAddon().languages().map((l) => l.code));
   }
@@ -84,11 +72,6 @@ export class WhisperEngine implements TranscriptionEngine {
   /** Whether two sharing jobs ({@link TranscribeHooks.shareSlot}) can run side by side on one job slot, threads split. */
   get sharesSlots(): boolean {
     return this.sharing !== undefined;
-  }
-
-  /** Jobs decoding now: as many as the slots in use, or more where slots are shared. */
-  get runningJobs(): number {
-    return this.jobsRunning;
   }
 
   /** Loads a ggml model file. */
@@ -112,20 +95,6 @@ export class WhisperEngine implements TranscriptionEngine {
     const slotSharing = sharesSlots(options, threadsPerJob, build);
     const info: WhisperEngineInfo = { kind: "whisper", build, model: model.info(), parallelJobs, threadsPerJob, maxQueuedJobs, slotSharing, wordAlignment, ...(alignmentHeads ? { alignmentHeads } : {}) };
     return new WhisperEngine(model, info, options.onJob);
-  }
-
-  stats(): StatePoolStats {
-    return this.pool.stats();
-  }
-
-  /** True when a new job would be refused with EngineOverloadedError. */
-  get saturated(): boolean {
-    return this.pool.saturated;
-  }
-
-  /** Seconds a client refused now should wait before retrying. */
-  retryAfterSeconds(): number {
-    return this.pool.estimatedWaitSeconds();
   }
 
   /**
@@ -152,17 +121,13 @@ export class WhisperEngine implements TranscriptionEngine {
   }
 
   /** One job on a state it holds, with `params.threads` threads. */
-  private async runJob(
+  private runJob(
     state: NativeWhisperState,
     pcm: Float32Array,
     params: NativeTranscribeParams,
     hooks: TranscribeHooks,
     { task, language, duration, wordTimestamps }: { task: Task; language: string; duration: number; wordTimestamps: boolean },
   ): Promise<TranscriptionResult> {
-    const { signal } = hooks;
-    if (signal?.aborted) throw new TranscriptionAbortedError();
-    const onAbort = () => state.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
     const { onSegment } = hooks;
     const tokens = this.info.model.specialTokens;
     let onSegments: ((segments: NativeSegment[]) => void) | undefined;
@@ -174,12 +139,8 @@ export class WhisperEngine implements TranscriptionEngine {
         for (const native of segments) onSegment(buildSegment(native, streamed++, streamContext));
       };
     }
-    const started = performance.now();
-    let outcome: EngineJob["outcome"] = "failed";
-    this.jobsRunning++;
-    try {
+    const work = async (): Promise<TranscriptionResult> => {
       const result = await state.transcribe(pcm, params, onSegments, hooks.onProgress, hooks.onLanguage);
-      outcome = "ok";
       const segments = buildSegments(result.segments, { tokens, duration, wordTimestamps, language: result.language });
       return {
         task,
@@ -190,27 +151,8 @@ export class WhisperEngine implements TranscriptionEngine {
         segments,
         timings: result.timings,
       };
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === "ABORTED") {
-        outcome = "aborted";
-        throw new TranscriptionAbortedError();
-      }
-      if (code === "UNKNOWN_LANGUAGE") throw new UnsupportedLanguageError(language);
-      throw new TranscriptionFailedError((error as Error).message);
-    } finally {
-      this.jobsRunning--;
-      signal?.removeEventListener("abort", onAbort);
-      this.reportJob({ audioSeconds: duration, processingSeconds: (performance.now() - started) / 1000, outcome });
-    }
-  }
-
-  private reportJob(job: EngineJob): void {
-    try {
-      this.onJob?.(job);
-    } catch {
-      // An observer's failure is not the job's.
-    }
+    };
+    return this.runOnState(state, duration, hooks.signal, work, (code) => (code === "UNKNOWN_LANGUAGE" ? new UnsupportedLanguageError(language) : undefined));
   }
 
   private nativeParams(options: TranscriptionOptions, language: string, languageCandidates: string[], task: Task, durationSeconds: number): NativeTranscribeParams {
@@ -238,12 +180,7 @@ export class WhisperEngine implements TranscriptionEngine {
     };
   }
 
-  /** Refuses new jobs and frees the model once running jobs finish. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.pool.close();
+  protected override closing(): void {
     this.sharing?.close();
-    this.model.dispose();
   }
 }
