@@ -17,7 +17,7 @@
 //            the engine would spend Whisper windows and Parakeet blocks on the silence); the child's peak RSS (VmHWM).
 //            Target: Parakeet ≥ 3× faster.
 //
-//   npm run bench:parakeet                                    everything (about an hour on two idle cores)
+//   npm run bench:parakeet                                    everything (about half an hour on two idle cores)
 //   npm run bench:parakeet -- --only cli --seconds 60 --repeats 3
 //   npm run bench:parakeet -- --only whisper --speech-seconds 60 --silence-seconds 120 --whisper-shape base
 //
