@@ -5,6 +5,8 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { getTestModelPath } from "../../src/models/testModel/index.js";
+
 import { COMPLETED, RealtimeClient, realtimeUrl, spokenTurns, type SpokenTurns } from "../support/realtime.js";
 import { readyStats, startTestServer, type TestServer } from "../support/server.js";
 
@@ -125,9 +127,12 @@ describe("realtime session limits", () => {
   let limited: TestServer;
   let brokenModelDir: string;
   beforeAll(async () => {
-    // A model file that exists but is not a model: sessions that pick it get `failed` transcriptions.
+    // A model file cut short inside its weights: its header is a model's (so startup, which sizes every model from its
+    // header, takes it) but it does not load, so sessions that pick it get `failed` transcriptions. (Cut before its
+    // first tensor, whisper.cpp would load it as an empty model "for testing".)
     brokenModelDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-broken-model-"));
-    fs.writeFileSync(path.join(brokenModelDir, "broken.bin"), Buffer.alloc(4096, 7));
+    const model = fs.readFileSync(await getTestModelPath("tiny"));
+    fs.writeFileSync(path.join(brokenModelDir, "broken.bin"), model.subarray(0, 2 * 1024 * 1024));
     limited = await startTestServer({
       realtimeIdleTimeoutSeconds: "1",
       realtimeMaxSessionMinutes: String(4 / 60),
