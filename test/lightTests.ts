@@ -12,6 +12,7 @@ export const LIGHT_TESTS = [
   "test/engine/parakeetBlocks.test.ts",
   "test/engine/words.test.ts",
   "test/formats/renderers.test.ts",
+  "test/formats/rttm.test.ts",
   "test/formats/streamEvents.test.ts",
   "test/formats/timestamp.test.ts",
   "test/jobs/sqliteBackend.test.ts",

@@ -16,6 +16,7 @@ export { renderVtt, vttTimestamp } from "./vtt.js";
 export { renderVerboseJson, wireSegment, wireWordText, wireWords } from "./verboseJson.js";
 export { formatSseEvent, textDeltaEvent, textDoneEvent, tokenUsage } from "./streamEvents.js";
 export { diarizedSegment, diarizedText, renderDiarizedJson, type SpeakerTurn } from "./diarizedJson.js";
+export { parseRttm, renderRttm, type RttmLine, type RttmTurn } from "./rttm.js";
 
 /** How one response format is sent. */
 export interface ResponseFormatSpec {
