@@ -8,6 +8,7 @@ export const LIGHT_TESTS = [
   "test/lightTests.test.ts",
   "test/audio/opusTrack.test.ts",
   "test/cli/settingFlags.test.ts",
+  "test/diarization/fbank.test.ts",
   "test/engine/alignmentHeads.test.ts",
   "test/engine/parakeetBlocks.test.ts",
   "test/engine/words.test.ts",
