@@ -18,6 +18,7 @@ export const LIGHT_TESTS = [
   "test/formats/timestamp.test.ts",
   "test/jobs/sqliteBackend.test.ts",
   "test/jobs/webhooks.test.ts",
+  "test/models/diarizationCatalog.test.ts",
   "test/models/download.test.ts",
   "test/models/modelsCommand.test.ts",
   "test/models/modelStore.test.ts",

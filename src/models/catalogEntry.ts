@@ -1,7 +1,7 @@
-// The types of the model catalog's entries (catalog.ts composes the entries; whisperCatalog.ts and parakeetCatalog.ts
-// hold the published numbers).
+// The types of the model catalog's entries (catalog.ts composes the entries; whisperCatalog.ts, parakeetCatalog.ts and
+// diarizationCatalog.ts hold the published numbers).
 import type { NativeAlignmentPreset } from "../engine/nativeTypes.js";
-import type { ParakeetModelName, WhisperModelName } from "./modelNames.js";
+import type { ParakeetModelName, SpeakerModelName, WhisperModelName } from "./modelNames.js";
 
 /** A model name from catalog.ts MODEL_NAMES. */
 export type ModelName = WhisperModelName | ParakeetModelName;
@@ -58,3 +58,38 @@ export interface ParakeetCatalogEntry extends CatalogEntryBase {
 
 /** A catalog entry; `entry.alignmentHeads` reads as undefined for Parakeet. */
 export type CatalogEntry = WhisperCatalogEntry | ParakeetCatalogEntry;
+
+/** What a speaker model does in diarization: find who speaks when in a window, or turn a voice into a vector. */
+export type SpeakerModelKind = "segmentation" | "speaker-embedding";
+
+/**
+ * A published ONNX speaker model (diarization), run by onnxruntime rather than a transcription engine. Stored as
+ * `<name>.onnx` in the models directory, downloaded and verified like a ggml file.
+ */
+export interface SpeakerModelEntry {
+  name: SpeakerModelName;
+  kind: SpeakerModelKind;
+  /** The file it is stored as locally, and the name a configured mirror serves it under: `<name>.onnx`. */
+  fileName: string;
+  /** The file's name on its default server (the segmentation model is published as `model.onnx`). */
+  remoteFileName: string;
+  /** Size of the published file in bytes (informational: the SHA-256 is what is checked). */
+  sizeBytes: number;
+  /** Lower-case hex SHA-256 of the published file; undefined where no source gives it (a pull then needs `--sha256`). */
+  sha256: string | undefined;
+  /** `int8` for a quantized export; undefined for float32. */
+  quantization: string | undefined;
+  /** What the weights were trained on, in words (the language of the speech matters to how well voices separate). */
+  trainedOn: string;
+  /** SPDX identifier of the weights' license. */
+  license: string;
+  /** Where the ONNX file is published (a URL). */
+  source: string;
+  /** The original checkpoint it was exported from (a URL). */
+  convertedFrom: string;
+  /** Where it downloads from unless a base URL is configured (EARSHOT_MODELS_BASE_URL, --base-url). */
+  defaultBaseUrl: string;
+}
+
+/** Anything `earshot models pull` can download: a transcription model or a speaker model. */
+export type PullableEntry = CatalogEntry | SpeakerModelEntry;

@@ -1,13 +1,15 @@
-// Downloads a catalog model (Whisper or Parakeet) into the models directory: streamed into `ggml-<name>.bin.partial`,
-// resumed with an HTTP Range request when a partial file exists (downloadPlan.ts, downloadRequest.ts), verified by
-// SHA-256 (checksums.ts), then renamed into place. A final `ggml-<name>.bin` is only ever a complete, verified file.
+// Downloads a catalog model (Whisper, Parakeet, or an ONNX speaker model) into the models directory: streamed into
+// `ggml-<name>.bin.partial` (`<name>.onnx.partial`), resumed with an HTTP Range request when a partial file exists
+// (downloadPlan.ts, downloadRequest.ts), verified by SHA-256 (checksums.ts), then renamed into place. A final model
+// file is only ever a complete, verified one.
 
 import fsp from "node:fs/promises";
 
 import { makeDirectory } from "../makeDirectory.js";
-import { catalogEntry, MODEL_NAMES, type ModelName, modelUrl } from "./catalog.js";
+import { isSpeakerModelEntry, type PullableEntry, pullableEntry, PULLABLE_MODEL_NAMES, modelUrl } from "./catalog.js";
 import { type ChecksumCheck, expectations, SHA256_HEX, sha256File } from "./checksums.js";
 import { fileSize, planDownload, receiveBody } from "./downloadPlan.js";
+import { SPEAKER_MODEL_KINDS } from "./diarizationCatalog.js";
 import { type DownloadContext, transferError } from "./downloadRequest.js";
 import {
   ChecksumMismatchError,
@@ -64,7 +66,7 @@ export interface DownloadStart {
 
 /** What {@link downloadModel} did. */
 export interface DownloadResult {
-  name: ModelName;
+  name: string;
   /** Absolute path of the installed file. */
   path: string;
   /** The URL asked for (before redirects). */
@@ -91,18 +93,26 @@ async function syncFile(file: string): Promise<void> {
   }
 }
 
+/** How to do without `earshot models pull`: a transcription model goes to --model, a speaker model to its setting. */
+function fileHint(entry: PullableEntry, dir: string): string {
+  if (!isSpeakerModelEntry(entry)) return localFileHint(entry.fileName, dir);
+  const { setting, flag } = SPEAKER_MODEL_KINDS[entry.kind];
+  return `Download it yourself and pass its path with ${flag} (${setting}), or place it in ${dir} as ${entry.fileName}.`;
+}
+
 /**
- * Downloads catalog model `name` into the models directory and returns where it is.
+ * Downloads catalog model `name` (a transcription or a speaker model) into the models directory and returns where it is.
  *
- * - Asks for `<baseUrl>/<published file name>` (Parakeet's f16 file is `...-f16.bin` there); without a base URL, the
- *   model's engine's Hugging Face repository.
+ * - Asks for `<baseUrl>/<published file name>` (Parakeet's f16 file is `...-f16.bin` there; a speaker model's is its
+ *   `<name>.onnx`); without a base URL, the model's own repository (catalog.ts `modelUrl`).
  * - Refuses, before any request, a model whose catalog entry has no SHA-256 unless `expectedSha256` gives one.
- * - Streams into `<dir>/ggml-<name>.bin.partial`; if that file exists, asks for the rest with
- *   `Range: bytes=<size>-` (a server that answers 200 instead is handled by restarting cleanly).
+ * - Streams into `<dir>/<file>.partial` (`<file>`: `ggml-<name>.bin`, a speaker model's `<name>.onnx`); if that file
+ *   exists, asks for the rest with `Range: bytes=<size>-` (a server that answers 200 instead is handled by restarting
+ *   cleanly).
  * - Verifies the SHA-256 against the server's `X-Linked-ETag`/`ETag` (when it is a 64-hex value,
  *   as Hugging Face sends for LFS files) and against the catalog value (or `expectedSha256`).
  *   On mismatch the partial file is deleted; nothing is installed.
- * - Renames the verified file to `<dir>/ggml-<name>.bin` (atomic on one file system).
+ * - Renames the verified file to `<dir>/<file>` (atomic on one file system).
  * - A failed, stalled or aborted transfer keeps the partial file for the next call to resume.
  *
  * @throws UnknownModelError for a name that is not in the catalog; ModelDownloadError (with the URL
@@ -112,8 +122,8 @@ async function syncFile(file: string): Promise<void> {
  */
 export async function downloadModel(name: string, options: DownloadModelOptions = {}): Promise<DownloadResult> {
   const dir = options.dir ?? modelsDir();
-  const entry = catalogEntry(name);
-  if (!entry) throw new UnknownModelError(name, dir, MODEL_NAMES);
+  const entry = pullableEntry(name);
+  if (!entry) throw new UnknownModelError(name, dir, PULLABLE_MODEL_NAMES);
 
   const url = modelUrl(entry.name, options.baseUrl);
   if (!/^https?:\/\/[^/]/i.test(url) || !URL.canParse(url)) {
@@ -122,7 +132,7 @@ export async function downloadModel(name: string, options: DownloadModelOptions 
   const ctx: DownloadContext = {
     name: entry.name,
     url,
-    hint: localFileHint(entry.fileName, dir),
+    hint: fileHint(entry, dir),
     signal: options.signal,
     stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
   };

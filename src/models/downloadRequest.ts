@@ -5,14 +5,14 @@ import http from "node:http";
 import https from "node:https";
 
 import { sha256FromEtag } from "./checksums.js";
-import type { ModelName } from "./catalog.js";
 import { ModelDownloadAbortedError, ModelDownloadError } from "./errors.js";
 
 const MAX_REDIRECTS = 5;
 
 /** One download: what every request and error message of it needs. */
 export interface DownloadContext {
-  name: ModelName;
+  /** The catalog name being pulled (a transcription or a speaker model). */
+  name: string;
   url: string;
   hint: string;
   signal: AbortSignal | undefined;

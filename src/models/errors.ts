@@ -50,12 +50,16 @@ export class ModelNotFoundError extends ModelError {
  * `ggml-<name>.bin`). A {@link ModelNotFoundError}, so one `catch` covers every resolve failure.
  */
 export class UnknownModelError extends ModelNotFoundError {
-  constructor(modelName: string, modelsDir: string, knownNames: readonly string[]) {
+  /**
+   * @param alternative the sentence after the known names: what else the argument may be (default: a ggml file's
+   *   path, or a `ggml-<name>.bin` in the models directory).
+   */
+  constructor(modelName: string, modelsDir: string, knownNames: readonly string[], alternative?: string) {
     super(
       modelName,
       modelsDir,
       `Unknown model "${modelName}". Known models: ${knownNames.join(", ")}. ` +
-        `A path to a local ggml .bin file works too, as does a ggml-<name>.bin file placed in ${modelsDir}.`,
+        (alternative ?? `A path to a local ggml .bin file works too, as does a ggml-<name>.bin file placed in ${modelsDir}.`),
       "unknown_model",
     );
   }

@@ -1,4 +1,5 @@
-// The names of the catalog's models, per engine (the published numbers are in whisperCatalog.ts and parakeetCatalog.ts).
+// The names of the catalog's models, per engine, and of the speaker models (the published numbers are in
+// whisperCatalog.ts, parakeetCatalog.ts and diarizationCatalog.ts).
 
 /** The Whisper models, smallest family first. `.en` = English-only; `-qN_M` = quantized. */
 export const WHISPER_MODEL_NAMES = [
@@ -54,3 +55,26 @@ export const PARAKEET_MODEL_NAMES = [
 
 /** A Parakeet model name from {@link PARAKEET_MODEL_NAMES}. */
 export type ParakeetModelName = (typeof PARAKEET_MODEL_NAMES)[number];
+
+/** The speaker segmentation models (pyannote segmentation-3.0 as sherpa-onnx exports it); the first is the default. */
+export const SEGMENTATION_MODEL_NAMES = ["pyannote-segmentation-3.0", "pyannote-segmentation-3.0-int8"] as const;
+
+/**
+ * The speaker-embedding models (WeSpeaker and 3D-Speaker exports from sherpa-onnx's release); the first is the
+ * default. `-lm`: fine-tuned with large-margin training (the ResNet34-LM pyannote's own pipeline pairs with segmentation-3.0).
+ */
+export const SPEAKER_EMBEDDING_MODEL_NAMES = [
+  "wespeaker-voxceleb-resnet34-lm",
+  "wespeaker-voxceleb-resnet34",
+  "wespeaker-voxceleb-campplus",
+  "3dspeaker-eres2net-base-zh",
+] as const;
+
+/** A segmentation model name from {@link SEGMENTATION_MODEL_NAMES}. */
+export type SegmentationModelName = (typeof SEGMENTATION_MODEL_NAMES)[number];
+
+/** A speaker-embedding model name from {@link SPEAKER_EMBEDDING_MODEL_NAMES}. */
+export type SpeakerEmbeddingModelName = (typeof SPEAKER_EMBEDDING_MODEL_NAMES)[number];
+
+/** Any speaker model name. */
+export type SpeakerModelName = SegmentationModelName | SpeakerEmbeddingModelName;

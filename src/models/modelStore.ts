@@ -1,5 +1,6 @@
-// The local model store: a directory of `ggml-<name>.bin` files (plus `.partial` downloads in
-// progress), and how a `--model` argument (a name or a path) turns into a file to load.
+// The local model store: a directory of `ggml-<name>.bin` files (and the speaker models' `<name>.onnx`, see
+// speakerModelPath.ts), plus `.partial` downloads in progress, and how a `--model` argument (a name or a path) turns
+// into a file to load.
 
 import fs from "node:fs";
 import fsp from "node:fs/promises";
@@ -7,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 
 import { catalogEntry, type CatalogEntry, isModelName, MODEL_NAMES, modelFileName } from "./catalog.js";
+import { SPEAKER_MODEL_KINDS, speakerCatalogEntry } from "./diarizationCatalog.js";
 import { localFileHint, ModelNotFoundError, UnknownModelError } from "./errors.js";
 
 /** Suffix of a download in progress: `ggml-<name>.bin.partial`. */
@@ -15,7 +17,8 @@ export const PARTIAL_SUFFIX = ".partial";
 const MODEL_FILE_PATTERN = /^ggml-(.+)\.bin$/;
 const SAFE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-function expandHome(p: string): string {
+/** `p` with a leading `~` (alone or followed by a separator) replaced by the home directory. */
+export function expandHome(p: string): string {
   if (p === "~") return os.homedir();
   if (p.startsWith("~/") || p.startsWith(`~${path.sep}`)) return path.join(os.homedir(), p.slice(2));
   return p;
@@ -36,7 +39,7 @@ export function modelsDir(configured?: string, env: { XDG_CACHE_HOME?: string | 
   return path.join(cacheRoot, "earshot", "models");
 }
 
-/** Absolute paths of a model's final file and of its in-progress download. */
+/** Absolute paths of a model's final file and of its in-progress download (a speaker model's are `<name>.onnx[.partial]`). */
 export function modelPaths(name: string, dir: string = modelsDir()): { path: string; partialPath: string } {
   const file = path.join(dir, modelFileName(name));
   return { path: file, partialPath: file + PARTIAL_SUFFIX };
@@ -185,6 +188,16 @@ export function resolveModel(nameOrPath: string, options: ResolveModelOptions = 
   }
 
   const name = MODEL_FILE_PATTERN.exec(arg)?.[1] ?? arg;
+  const speaker = speakerCatalogEntry(name);
+  if (speaker) {
+    const { title, setting } = SPEAKER_MODEL_KINDS[speaker.kind];
+    throw new ModelNotFoundError(
+      arg,
+      dir,
+      `"${name}" is a ${title} model for diarization (${setting}), not a transcription model. Known transcription models: ${MODEL_NAMES.join(", ")}.`,
+      "unknown_model",
+    );
+  }
   if (isSafeModelName(name)) {
     const { path: stored } = modelPaths(name, dir);
     if (isFile(stored)) return { name, path: stored, source: "store", catalog: catalogEntry(name) };

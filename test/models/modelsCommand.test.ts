@@ -8,12 +8,15 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { formatBytes, registerModelsCommand } from "../../src/cli/commands/models.js";
 import { resolveModel } from "../../src/models/modelStore.js";
+import { speakerModelPath } from "../../src/models/speakerModelPath.js";
 import { generatedModelBytes, type ModelServer, sha256Hex, startModelServer } from "./loopbackModelServer.js";
 
 const DATA = generatedModelBytes(2_000_000, 7);
 const SHA = sha256Hex(DATA);
 const PARAKEET = generatedModelBytes(1_500_000, 11);
 const PARAKEET_SHA = sha256Hex(PARAKEET);
+const SEGMENTATION = generatedModelBytes(600_000, 13);
+const SEGMENTATION_SHA = sha256Hex(SEGMENTATION);
 
 let dir: string;
 let server: ModelServer;
@@ -26,6 +29,8 @@ beforeEach(async () => {
     // Stand-ins under Parakeet's published names (the real files are 0.4–2.5 GB and cannot be downloaded here).
     "ggml-parakeet-tdt-0.6b-v3-f16.bin": PARAKEET,
     "ggml-parakeet-tdt-0.6b-v3-f32.bin": PARAKEET,
+    // A stand-in for the 5.7 MB segmentation model, under the name a mirror serves speaker models by.
+    "pyannote-segmentation-3.0.onnx": SEGMENTATION,
   });
   process.exitCode = undefined;
 });
@@ -173,6 +178,104 @@ describe("earshot models pull parakeet-…", () => {
     const run = await earshot(["pull", "parakeet-tdt-0.6b-v3-f32", "--sha256", PARAKEET_SHA]);
     expect(run.exitCode ?? 0).toBe(0);
     expect(fs.readFileSync(path.join(dir, "ggml-parakeet-tdt-0.6b-v3-f32.bin")).equals(PARAKEET)).toBe(true);
+  });
+});
+
+describe("earshot models pull <speaker model>", () => {
+  it("downloads a speaker model as <name>.onnx, verified, and says which setting takes it", async () => {
+    const run = await earshot(["pull", "pyannote-segmentation-3.0", "--sha256", SEGMENTATION_SHA]);
+
+    expect(run.exitCode ?? 0).toBe(0);
+    expect(run.stderr).toContain(`Downloading pyannote-segmentation-3.0 from ${server.baseUrl}/pyannote-segmentation-3.0.onnx`);
+    const installed = path.join(dir, "pyannote-segmentation-3.0.onnx");
+    expect(run.stdout).toContain(`Installed pyannote-segmentation-3.0: ${installed} (585.9 KiB)`);
+    expect(run.stdout).toContain(`sha256 ${SEGMENTATION_SHA}, verified (from the server's X-Linked-ETag/ETag header; given with --sha256)`);
+    expect(run.stdout).toContain("license MIT (https://huggingface.co/pyannote/segmentation-3.0), published at https://huggingface.co/csukuangfj/sherpa-onnx-pyannote-segmentation-3-0");
+    expect(run.stdout).toContain("a segmentation model for diarization: EARSHOT_SEGMENTATION_MODEL=pyannote-segmentation-3.0 (or --segmentation-model pyannote-segmentation-3.0)");
+    expect(fs.readFileSync(installed).equals(SEGMENTATION)).toBe(true);
+    expect(speakerModelPath(dir, "pyannote-segmentation-3.0", "segmentation")).toBe(installed);
+
+    const again = await earshot(["pull", "pyannote-segmentation-3.0"]);
+    expect(again.stdout).toContain("pyannote-segmentation-3.0 is already installed");
+  });
+
+  it("resumes a partial download with a Range request", async () => {
+    fs.writeFileSync(path.join(dir, "pyannote-segmentation-3.0.onnx.partial"), SEGMENTATION.subarray(0, 200_000));
+    const run = await earshot(["pull", "pyannote-segmentation-3.0", "--sha256", SEGMENTATION_SHA, "--no-progress"]);
+
+    expect(run.exitCode ?? 0).toBe(0);
+    expect(server.requests.at(-1)).toMatchObject({ range: "bytes=200000-", status: 206, bodyBytes: SEGMENTATION.length - 200_000 });
+    expect(fs.readFileSync(path.join(dir, "pyannote-segmentation-3.0.onnx")).equals(SEGMENTATION)).toBe(true);
+    expect(fs.readdirSync(dir)).toEqual(["pyannote-segmentation-3.0.onnx"]);
+  });
+
+  it("checks the stand-in against the built-in SHA-256 of the real file, and refuses it", async () => {
+    const contradicted = await earshot(["pull", "pyannote-segmentation-3.0"]);
+    expect(contradicted.exitCode).toBe(1);
+    expect(contradicted.stderr).toContain(`--sha256 ${SEGMENTATION_SHA}`);
+
+    server.options = { linkedEtag: false };
+    const run = await earshot(["pull", "pyannote-segmentation-3.0"]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain("expected sha256 220ad67ca923bef2fa91f2390c786097bf305bceb5e261d4af67b38e938e1079 (from earshot's built-in table)");
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it("names the speaker model's setting as the local-file alternative when the download fails", async () => {
+    const run = await earshot(["pull", "wespeaker-voxceleb-resnet34-lm"]);
+
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr.trim().split("\n").at(-1)).toBe(
+      `error: Could not download "wespeaker-voxceleb-resnet34-lm" from ${server.baseUrl}/wespeaker-voxceleb-resnet34-lm.onnx: HTTP 404 Not Found. ` +
+        `Download it yourself and pass its path with --speaker-embedding-model (EARSHOT_SPEAKER_EMBEDDING_MODEL), or place it in ${dir} as wespeaker-voxceleb-resnet34-lm.onnx.`,
+    );
+  });
+
+  it("lists the speaker models by kind, with their status, and removes one", async () => {
+    fs.writeFileSync(path.join(dir, "pyannote-segmentation-3.0.onnx"), "x");
+    fs.writeFileSync(path.join(dir, "wespeaker-voxceleb-campplus.onnx.partial"), Buffer.alloc(2_929_269));
+
+    const table = await earshot(["list"], { EARSHOT_MODELS_DIR: dir });
+    expect(table.stdout).toContain(
+      "Speaker segmentation (kind segmentation, onnxruntime; EARSHOT_SEGMENTATION_MODEL): license MIT; " +
+        "from https://huggingface.co/csukuangfj/sherpa-onnx-pyannote-segmentation-3-0/resolve/main",
+    );
+    expect(table.stdout).toContain(
+      "Speaker embedding (kind speaker-embedding, onnxruntime; EARSHOT_SPEAKER_EMBEDDING_MODEL): license CC-BY-4.0, Apache-2.0; " +
+        "from https://github.com/k2-fsa/sherpa-onnx/releases/download/speaker-recongition-models",
+    );
+    expect(table.stdout).toMatch(/^pyannote-segmentation-3\.0\s+5\.7 MiB\s+installed$/m);
+    expect(table.stdout).toMatch(/^pyannote-segmentation-3\.0-int8\s+1\.5 MiB\s+-$/m);
+    expect(table.stdout).toMatch(/^wespeaker-voxceleb-resnet34-lm\s+25\.3 MiB\s+-$/m);
+    expect(table.stdout).toMatch(/^wespeaker-voxceleb-campplus\s+27\.9 MiB\s+partial download \(10%\)$/m);
+    expect(table.stdout).not.toContain("Other ggml files");
+
+    const json = JSON.parse((await earshot(["list", "--json"], { EARSHOT_MODELS_DIR: dir })).stdout) as { models: Array<Record<string, unknown>> };
+    expect(json.models.find((m) => m.name === "tiny")).toMatchObject({ kind: "transcription", engine: "whisper" });
+    expect(json.models.find((m) => m.name === "pyannote-segmentation-3.0")).toMatchObject({
+      kind: "segmentation",
+      engine: "onnxruntime",
+      fileName: "pyannote-segmentation-3.0.onnx",
+      sizeBytes: 5_992_913,
+      sha256: "220ad67ca923bef2fa91f2390c786097bf305bceb5e261d4af67b38e938e1079",
+      sha1: null,
+      license: "MIT",
+      url: "https://huggingface.co/csukuangfj/sherpa-onnx-pyannote-segmentation-3-0/resolve/main/model.onnx",
+      installed: true,
+      path: path.join(dir, "pyannote-segmentation-3.0.onnx"),
+    });
+    expect(json.models.find((m) => m.name === "wespeaker-voxceleb-campplus")).toMatchObject({
+      kind: "speaker-embedding",
+      installed: false,
+      partialBytes: 2_929_269,
+      url: "https://github.com/k2-fsa/sherpa-onnx/releases/download/speaker-recongition-models/wespeaker_en_voxceleb_CAM%2B%2B.onnx",
+    });
+
+    const rm = await earshot(["rm", "pyannote-segmentation-3.0", "wespeaker-voxceleb-campplus"]);
+    expect(rm.stdout).toBe(
+      `Removed ${path.join(dir, "pyannote-segmentation-3.0.onnx")}\nRemoved ${path.join(dir, "wespeaker-voxceleb-campplus.onnx.partial")}\n`,
+    );
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
 

@@ -1,14 +1,26 @@
-// `earshot models list|pull|rm`: the catalog (Whisper and Parakeet) with installed status, resumable verified
-// downloads (a progress bar on a terminal, plain lines otherwise), and removal.
+// `earshot models list|pull|rm`: the catalog (Whisper, Parakeet and the ONNX speaker models) with installed status,
+// resumable verified downloads (a progress bar on a terminal, plain lines otherwise), and removal.
 
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 
-import { MODEL_CATALOG, type CatalogEntry, catalogEntry, DEFAULT_BASE_URLS, type ModelEngine, MODEL_NAMES, modelUrl } from "../../models/catalog.js";
+import {
+  DEFAULT_BASE_URLS,
+  isSpeakerModelEntry,
+  type ModelEngine,
+  modelUrl,
+  PULLABLE_CATALOG,
+  PULLABLE_MODEL_NAMES,
+  type PullableEntry,
+  pullableEntry,
+  type SpeakerModelKind,
+} from "../../models/catalog.js";
 import { describeChecks } from "../../models/checksums.js";
+import { SPEAKER_MODEL_KINDS } from "../../models/diarizationCatalog.js";
+import { fileSize } from "../../models/downloadPlan.js";
 import { downloadModel, type DownloadResult } from "../../models/downloadModel.js";
 import { ModelDownloadAbortedError, UnknownModelError } from "../../models/errors.js";
-import { listLocalModels, listPartialDownloads, removeModel } from "../../models/modelStore.js";
+import { listLocalModels, modelPaths, removeModel } from "../../models/modelStore.js";
 import { settingOption } from "../settingOptions.js";
 import { fail, formatBytes, guarded, line, type ModelsCommandIO, settings } from "./modelsCommandIO.js";
 import { registerQuantizeCommand } from "./modelsQuantize.js";
@@ -30,47 +42,62 @@ export { type CommandOutput, formatBytes, type ModelsCommandIO } from "./modelsC
 
 // ---- list -------------------------------------------------------------------------------------
 
-/** The heading of each engine's part of the table (the engine column: the rows keep their old shape). */
-const ENGINE_TITLES: Readonly<Record<ModelEngine, string>> = {
+/** A part of the table: a transcription engine's models, or one kind of speaker model. */
+type ListGroup = ModelEngine | SpeakerModelKind;
+
+/** The heading of each part of the table (the rows keep their old shape). */
+const GROUP_TITLES: Readonly<Record<ListGroup, string>> = {
   whisper: "Whisper (engine whisper)",
   parakeet: "NVIDIA Parakeet TDT (engine parakeet)",
+  segmentation: `Speaker segmentation (kind segmentation, onnxruntime; ${SPEAKER_MODEL_KINDS.segmentation.setting})`,
+  "speaker-embedding": `Speaker embedding (kind speaker-embedding, onnxruntime; ${SPEAKER_MODEL_KINDS["speaker-embedding"].setting})`,
 };
+
+function groupOf(entry: PullableEntry): ListGroup {
+  return isSpeakerModelEntry(entry) ? entry.kind : entry.engine;
+}
+
+/** The server a part of the table downloads from when no mirror is configured (a speaker kind's is shared by its models). */
+function groupSource(group: readonly PullableEntry[]): string {
+  return [...new Set(group.map((entry) => entry.defaultBaseUrl))].join(", ");
+}
+
+/** Where a catalog model stands in the models directory: installed (its path), partly downloaded (bytes), or neither. */
+async function localStatus(entry: PullableEntry, dir: string): Promise<{ path: string | undefined; partialBytes: number | undefined }> {
+  const { path: file, partialPath } = modelPaths(entry.name, dir);
+  const [size, partial] = await Promise.all([fileSize(file), fileSize(partialPath)]);
+  return { path: size > 0 ? file : undefined, partialBytes: partial > 0 ? partial : undefined };
+}
 
 async function listModels(io: ModelsCommandIO, opts: ListOptions): Promise<void> {
   const { modelsDir: dir, modelsBaseUrl: baseUrl } = settings(io, opts);
   const installed = await listLocalModels(dir);
-  const partials = await listPartialDownloads(dir);
-  const installedByName = new Map(installed.map((m) => [m.name, m]));
-  const partialByName = new Map(partials.map((p) => [p.name, p]));
-
-  const rows = MODEL_CATALOG.map((entry) => ({
-    entry,
-    local: installedByName.get(entry.name),
-    partial: partialByName.get(entry.name),
-  }));
+  const rows = await Promise.all(PULLABLE_CATALOG.map(async (entry) => ({ entry, ...(await localStatus(entry, dir)) })));
   const others = installed.filter((m) => !m.catalog);
 
   if (opts.json) {
     const json = {
       modelsDir: dir,
       baseUrl: baseUrl ?? null,
-      models: rows.map(({ entry, local, partial }) => ({
+      models: rows.map(({ entry, path, partialBytes }) => ({
         name: entry.name,
-        engine: entry.engine,
+        kind: isSpeakerModelEntry(entry) ? entry.kind : "transcription",
+        engine: isSpeakerModelEntry(entry) ? "onnxruntime" : entry.engine,
         fileName: entry.fileName,
         sizeBytes: entry.sizeBytes,
-        multilingual: entry.multilingual,
-        languages: entry.languages ?? null,
+        multilingual: isSpeakerModelEntry(entry) ? null : entry.multilingual,
+        languages: isSpeakerModelEntry(entry) ? null : (entry.languages ?? null),
+        ...(isSpeakerModelEntry(entry) ? { trainedOn: entry.trainedOn } : {}),
         quantization: entry.quantization ?? null,
         license: entry.license,
         source: entry.source,
         convertedFrom: entry.convertedFrom,
         sha256: entry.sha256 ?? null,
-        sha1: entry.sha1 ?? null,
+        sha1: isSpeakerModelEntry(entry) ? null : (entry.sha1 ?? null),
         url: modelUrl(entry.name, baseUrl),
-        installed: local !== undefined,
-        path: local?.path ?? null,
-        partialBytes: partial?.sizeBytes ?? null,
+        installed: path !== undefined,
+        path: path ?? null,
+        partialBytes: partialBytes ?? null,
       })),
       otherLocalModels: others.map((m) => ({ name: m.name, path: m.path, sizeBytes: m.sizeBytes })),
     };
@@ -80,14 +107,15 @@ async function listModels(io: ModelsCommandIO, opts: ListOptions): Promise<void>
 
   line(io.stdout, `Models directory: ${dir}`);
   line(io.stdout, `Download source:  ${baseUrl ?? "each engine's repository (below)"}`);
-  const nameWidth = Math.max(...MODEL_NAMES.map((n) => n.length), 4) + 2;
-  for (const engine of Object.keys(ENGINE_TITLES) as ModelEngine[]) {
-    const group = rows.filter(({ entry }) => entry.engine === engine);
+  const nameWidth = Math.max(...PULLABLE_MODEL_NAMES.map((n) => n.length), 4) + 2;
+  for (const key of Object.keys(GROUP_TITLES) as ListGroup[]) {
+    const group = rows.filter(({ entry }) => groupOf(entry) === key);
+    const from = baseUrl ?? (key === "whisper" || key === "parakeet" ? DEFAULT_BASE_URLS[key] : groupSource(group.map(({ entry }) => entry)));
     line(io.stdout);
-    line(io.stdout, `${ENGINE_TITLES[engine]}: license ${[...new Set(group.map(({ entry }) => entry.license))].join(", ")}; from ${baseUrl ?? DEFAULT_BASE_URLS[engine]}`);
+    line(io.stdout, `${GROUP_TITLES[key]}: license ${[...new Set(group.map(({ entry }) => entry.license))].join(", ")}; from ${from}`);
     line(io.stdout, `${"NAME".padEnd(nameWidth)}${"SIZE".padEnd(11)}STATUS`);
-    for (const { entry, local, partial } of group) {
-      const status = local ? "installed" : partial ? `partial download (${Math.floor((100 * partial.sizeBytes) / entry.sizeBytes)}%)` : "-";
+    for (const { entry, path, partialBytes } of group) {
+      const status = path ? "installed" : partialBytes ? `partial download (${Math.floor((100 * partialBytes) / entry.sizeBytes)}%)` : "-";
       const unpinned = entry.sha256 === undefined ? "  (no published SHA-256: pull with --sha256)" : "";
       line(io.stdout, `${entry.name.padEnd(nameWidth)}${formatBytes(entry.sizeBytes).padEnd(11)}${status}${unpinned}`);
     }
@@ -98,7 +126,8 @@ async function listModels(io: ModelsCommandIO, opts: ListOptions): Promise<void>
     for (const m of others) line(io.stdout, `  ${m.name.padEnd(nameWidth)}${formatBytes(m.sizeBytes).padEnd(11)}${m.path}`);
   }
   line(io.stdout);
-  line(io.stdout, 'Pull one with "earshot models pull <name>"; any local ggml file also works with --model /path/to/file.bin.');
+  line(io.stdout, 'Pull one with "earshot models pull <name>"; any local ggml file also works with --model /path/to/file.bin,');
+  line(io.stdout, "and any local speaker model with --segmentation-model / --speaker-embedding-model /path/to/file.onnx.");
 }
 
 // ---- pull -------------------------------------------------------------------------------------
@@ -110,7 +139,7 @@ interface ProgressView {
   stop(): void;
 }
 
-function barView(io: ModelsCommandIO, entry: CatalogEntry): ProgressView {
+function barView(io: ModelsCommandIO, entry: PullableEntry): ProgressView {
   const bar = new cliProgress.SingleBar(
     {
       stream: io.stderr as unknown as NodeJS.WritableStream,
@@ -142,7 +171,7 @@ function barView(io: ModelsCommandIO, entry: CatalogEntry): ProgressView {
   };
 }
 
-function plainView(io: ModelsCommandIO, entry: CatalogEntry): ProgressView {
+function plainView(io: ModelsCommandIO, entry: PullableEntry): ProgressView {
   let nextTenth = 1;
   return {
     start(resumeFrom, total, restarted) {
@@ -174,7 +203,7 @@ function abortOnSignals(controller: AbortController): () => void {
   };
 }
 
-async function pullOne(io: ModelsCommandIO, entry: CatalogEntry, dir: string, baseUrl: string | undefined, opts: PullOptions): Promise<DownloadResult> {
+async function pullOne(io: ModelsCommandIO, entry: PullableEntry, dir: string, baseUrl: string | undefined, opts: PullOptions): Promise<DownloadResult> {
   const useBar = opts.progress && io.stderr.isTTY === true;
   const view = useBar ? barView(io, entry) : plainView(io, entry);
   const controller = new AbortController();
@@ -204,10 +233,10 @@ async function pullOne(io: ModelsCommandIO, entry: CatalogEntry, dir: string, ba
 
 async function pullModels(io: ModelsCommandIO, names: string[], opts: PullOptions): Promise<void> {
   const { modelsDir: dir, modelsBaseUrl: baseUrl } = settings(io, opts);
-  const unknown = names.filter((name) => !catalogEntry(name));
+  const unknown = names.filter((name) => !pullableEntry(name));
   if (unknown.length > 0) {
     // Nothing is downloaded when any name is wrong: a typo should not cost a long download first.
-    for (const name of unknown) fail(io, new UnknownModelError(name, dir, MODEL_NAMES));
+    for (const name of unknown) fail(io, new UnknownModelError(name, dir, PULLABLE_MODEL_NAMES));
     return;
   }
   if (opts.sha256 !== undefined && names.length > 1) {
@@ -216,7 +245,7 @@ async function pullModels(io: ModelsCommandIO, names: string[], opts: PullOption
   if (opts.sha256 === undefined) {
     // Likewise a model with no published SHA-256 that is not installed is refused before anything is downloaded:
     // downloadModel answers such a call without a request (installed: it says so; else it throws why not).
-    const unpinned = names.filter((name) => catalogEntry(name)?.sha256 === undefined);
+    const unpinned = names.filter((name) => pullableEntry(name)?.sha256 === undefined);
     let refused = false;
     for (const name of unpinned) {
       await downloadModel(name, { dir, baseUrl, force: opts.force === true }).catch((err: unknown) => {
@@ -227,7 +256,7 @@ async function pullModels(io: ModelsCommandIO, names: string[], opts: PullOption
     if (refused) return;
   }
   for (const name of names) {
-    const entry = catalogEntry(name) as CatalogEntry;
+    const entry = pullableEntry(name) as PullableEntry;
     try {
       const result = await pullOne(io, entry, dir, baseUrl, opts);
       if (result.alreadyInstalled) {
@@ -237,6 +266,10 @@ async function pullModels(io: ModelsCommandIO, names: string[], opts: PullOption
       line(io.stdout, `Installed ${entry.name}: ${result.path} (${formatBytes(result.sizeBytes)})`);
       line(io.stdout, `  sha256 ${result.sha256}, ${describeChecks(result.checks)}`);
       line(io.stdout, `  license ${entry.license} (${entry.convertedFrom}), published at ${entry.source}`);
+      if (isSpeakerModelEntry(entry)) {
+        const { setting, flag } = SPEAKER_MODEL_KINDS[entry.kind];
+        line(io.stdout, `  a ${entry.kind} model for diarization: ${setting}=${entry.name} (or ${flag} ${entry.name})`);
+      }
     } catch (err) {
       fail(io, err);
       if (err instanceof ModelDownloadAbortedError) return;
@@ -275,7 +308,9 @@ export function registerModelsCommand(program: Command, io: Partial<ModelsComman
     env: io.env ?? process.env,
     cwd: io.cwd ?? process.cwd(),
   };
-  const models = program.command("models").description("list, download, quantize and remove ggml models (Whisper and Parakeet)");
+  const models = program
+    .command("models")
+    .description("list, download, quantize and remove models (Whisper and Parakeet ggml files, ONNX speaker models for diarization)");
 
   models
     .command("list")
@@ -287,8 +322,8 @@ export function registerModelsCommand(program: Command, io: Partial<ModelsComman
 
   models
     .command("pull")
-    .description(`download models from Hugging Face (resumable, SHA-256 verified); known: ${MODEL_NAMES.join(", ")}`)
-    .argument("<name...>", "model names, e.g. base.en or large-v3-turbo-q5_0")
+    .description(`download models from their repositories (resumable, SHA-256 verified); known: ${PULLABLE_MODEL_NAMES.join(", ")}`)
+    .argument("<name...>", "model names, e.g. base.en, large-v3-turbo-q5_0 or pyannote-segmentation-3.0")
     .addOption(settingOption("modelsDir"))
     .addOption(settingOption("modelsBaseUrl"))
     .option("--sha256 <hex>", "expected SHA-256 of the file, instead of earshot's built-in value (one model only)")
