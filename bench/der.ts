@@ -11,7 +11,10 @@
 //     the scored pieces (the Hungarian algorithm); speakers left unmapped are never correct.
 //   - DER = (missed + false alarm + confusion) / scored reference speech (each speaker's time, so 2 s of two people
 //     talking at once count 4 s).
-// A speaker's overlapping turns are merged first: one speaker is active or not, whatever the file says.
+// A speaker's overlapping or touching turns are merged first (one speaker is active or not, whatever the file says),
+// and the collars sit around the merged turns' boundaries. Checked against an independent frame-based scorer (1-ms
+// frames, scipy's linear_sum_assignment) on 20 random files of 3 reference and 4 hypothesis speakers: the same
+// missed, false alarm and confusion to the millisecond.
 import type { RttmTurn } from "../src/formats/rttm.js";
 
 export const DEFAULT_COLLAR = 0.25;
