@@ -111,18 +111,25 @@ export async function listModels() {
 
 /**
  * Uploads `blob` to /v1/audio/transcriptions (or /translations) as verbose_json with segment (and,
- * for transcriptions, word) timestamps. XMLHttpRequest rather than fetch: it reports upload progress.
+ * for transcriptions, word) timestamps; with `speakers` (transcriptions only) as diarized_json, whose segments carry
+ * their speaker and which has no word times. XMLHttpRequest rather than fetch: it reports upload progress.
  *
  * @param {{blob: Blob, filename: string, model: string, language?: string, prompt?: string, translate?: boolean,
- *          signal?: AbortSignal, onProgress?: (fraction: number) => void, onUploaded?: () => void}} request
- * @returns {Promise<any>} the verbose_json transcription
+ *          speakers?: boolean, signal?: AbortSignal, onProgress?: (fraction: number) => void, onUploaded?: () => void}} request
+ * @returns {Promise<any>} the verbose_json or diarized_json transcription
  */
 export function uploadAudio(request) {
-  const { blob, filename, model, language, prompt, translate, signal, onProgress, onUploaded } = request;
+  const { blob, filename, model, language, prompt, translate, speakers, signal, onProgress, onUploaded } = request;
   const form = new FormData();
   form.append("model", model);
-  form.append("response_format", "verbose_json");
-  if (!translate) {
+  // The fields go before the file: the server then knows at once to decode a diarized upload's channels apart.
+  if (translate) {
+    form.append("response_format", "verbose_json");
+  } else if (speakers) {
+    form.append("response_format", "diarized_json");
+    if (language) form.append("language", language);
+  } else {
+    form.append("response_format", "verbose_json");
     if (language) form.append("language", language);
     form.append("timestamp_granularities[]", "word");
     form.append("timestamp_granularities[]", "segment");

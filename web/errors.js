@@ -6,8 +6,11 @@ import { formatBytes } from "./ui.js";
  * `kind`: auth | too_large | unsupported | busy | network | server | request
  */
 
-/** A failed upload or transcription (a RequestError from api.js) → what to show. */
-export function describeRequestError(error, { bytes } = {}) {
+/**
+ * A failed upload or transcription (a RequestError from api.js) → what to show. `speakers`: the request asked who
+ * spoke (diarized_json).
+ */
+export function describeRequestError(error, { bytes, speakers = false } = {}) {
   const status = error?.status ?? 0;
   const said = error?.message ?? "";
   if (status === 0) {
@@ -57,6 +60,14 @@ export function describeRequestError(error, { bytes } = {}) {
   }
   if (status === 400 && error.code === "no_audio") {
     return { kind: "request", title: "No audio in this file", detail: "The file contains no audio samples." };
+  }
+  if (status === 400 && speakers && error.param === "response_format") {
+    // A recording the server cannot tell speakers apart in (mono audio on a server without speaker models, say).
+    return {
+      kind: "request",
+      title: "The speakers could not be told apart",
+      detail: `${said} Turn off "Who spoke" to transcribe it without speakers.`,
+    };
   }
   return { kind: "request", title: "The server refused the request", detail: said };
 }

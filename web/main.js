@@ -59,6 +59,7 @@ function start() {
   const languageSelect = byId("language-select");
   const liveLanguage = byId("live-language");
   const translate = byId("translate-check");
+  const speakers = byId("speakers-check");
   const prompt = byId("prompt-input");
   const authPanel = byId("auth-panel");
   const keyInput = byId("api-key-input");
@@ -72,14 +73,22 @@ function start() {
   if (typeof stored.language === "string") languageSelect.value = stored.language;
   if (typeof stored.liveLanguage === "string") liveLanguage.value = stored.liveLanguage;
   translate.checked = stored.translate === true;
+  speakers.checked = stored.speakers === true;
   const syncTranslate = () => {
-    // OpenAI's translations endpoint takes no language and gives no word timestamps.
+    // OpenAI's translations endpoint takes no language, gives no word timestamps and has no diarized_json.
     languageSelect.disabled = translate.checked;
+    speakers.disabled = translate.checked;
   };
   syncTranslate();
   const remember = () =>
-    storeOptions({ model: modelSelect.value, language: languageSelect.value, liveLanguage: liveLanguage.value, translate: translate.checked });
-  for (const control of [modelSelect, languageSelect, liveLanguage, translate]) control.addEventListener("change", remember);
+    storeOptions({
+      model: modelSelect.value,
+      language: languageSelect.value,
+      liveLanguage: liveLanguage.value,
+      translate: translate.checked,
+      speakers: speakers.checked,
+    });
+  for (const control of [modelSelect, languageSelect, liveLanguage, translate, speakers]) control.addEventListener("change", remember);
   translate.addEventListener("change", syncTranslate);
 
   const setStatus = (state, text) => {
@@ -133,6 +142,7 @@ function start() {
       model: modelSelect.value || "whisper-1",
       language: languageSelect.value, // uploadAudio leaves it out when translating
       translate: translate.checked,
+      speakers: speakers.checked, // uploadAudio leaves it out when translating
       prompt: prompt.value.trim(),
     }),
     onAuthNeeded: askForKey,

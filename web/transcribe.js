@@ -1,9 +1,10 @@
-// The "Transcribe" tab: record or pick a file, upload it with progress, show the transcript, and
-// keep the audio through every failure so it can be sent again or saved.
+// The "Transcribe" tab: record or pick a file, upload it with progress, show the transcript (by speaker turn when
+// "Who spoke" is on), and keep the audio through every failure so it can be sent again or saved.
 import { serverAlive, uploadAudio } from "./api.js";
 import { describeMicrophoneError, describeRequestError } from "./errors.js";
 import { EXPORTS } from "./exports.js";
 import { extensionFor, Recorder } from "./recorder.js";
+import { isDiarized, SpeakerNames, speakerLabels } from "./speakers.js";
 import { TranscriptView } from "./transcriptView.js";
 import { byId, copyText, downloadFile, formatBytes, formatClock, setMeter, showProblem, timestampName, toast } from "./ui.js";
 
@@ -13,7 +14,7 @@ import { byId, copyText, downloadFile, formatBytes, formatClock, setMeter, showP
 
 export class TranscribePanel {
   /**
-   * @param {{options: () => {model: string, language: string, translate: boolean, prompt: string}, onAuthNeeded: () => void,
+   * @param {{options: () => {model: string, language: string, translate: boolean, speakers: boolean, prompt: string}, onAuthNeeded: () => void,
    *          onServerState?: (reachable: boolean) => void}} deps
    */
   constructor(deps) {
@@ -24,6 +25,8 @@ export class TranscribePanel {
     this.job = null;
     this.retryTimer = 0;
     this.recorder = null;
+    /** The names given to the speakers of this audio's transcripts: kept while the audio is (a new file starts afresh). */
+    this.speakerNames = new SpeakerNames();
 
     this.el = {
       recordButton: byId("record-button"),
@@ -52,11 +55,12 @@ export class TranscribePanel {
       resultMeta: byId("result-meta"),
       player: byId("player"),
       segments: byId("segments"),
+      transcriptHint: byId("transcript-hint"),
       copy: byId("copy-button"),
       downloadSource: byId("download-source"),
       retranscribe: byId("retranscribe"),
     };
-    this.view = new TranscriptView(this.el.segments, this.el.player);
+    this.view = new TranscriptView(this.el.segments, this.el.player, "transcript-hint");
     this.wire();
   }
 
@@ -106,7 +110,7 @@ export class TranscribePanel {
     el.retranscribe.addEventListener("click", () => this.source && this.transcribe(this.source));
     el.copy.addEventListener("click", async () => {
       if (!this.result) return;
-      toast((await copyText(EXPORTS.txt.render(this.result).trim())) ? "Transcript copied" : "Could not copy: select the text and copy it");
+      toast((await copyText(EXPORTS.txt.render(this.result, this.speakerNames).trim())) ? "Transcript copied" : "Could not copy: select the text and copy it");
     });
     for (const button of el.result.querySelectorAll("[data-export]")) {
       button.addEventListener("click", () => this.export(button.getAttribute("data-export")));
@@ -175,6 +179,7 @@ export class TranscribePanel {
   setSource(source) {
     if (this.source) URL.revokeObjectURL(this.source.url);
     this.source = { ...source, url: URL.createObjectURL(source.blob) };
+    this.speakerNames = new SpeakerNames();
     return this.source;
   }
 
@@ -247,7 +252,7 @@ export class TranscribePanel {
       if (this.job !== job) return;
       this.finishJob(job);
       if (error?.name === "AbortError") return;
-      let problem = describeRequestError(error, { bytes: source.blob.size });
+      let problem = describeRequestError(error, { bytes: source.blob.size, speakers: options.speakers && !options.translate });
       // A connection cut mid-upload by a server that is up: most likely a limit on the upload's size
       // (the browser may lose the 413 when the server closes before the body is sent).
       if (problem.kind === "network" && el.job.dataset.state === "uploading" && (await serverAlive())) {
@@ -346,8 +351,11 @@ export class TranscribePanel {
     el.result.hidden = false;
     if (el.player.src !== source.url) el.player.src = source.url;
     const language = result.language ? `${result.language[0].toUpperCase()}${result.language.slice(1)}` : null;
+    const diarized = isDiarized(result);
+    const speakers = diarized ? speakerLabels(result.segments).length : 0;
     const meta = [
       language,
+      diarized ? `${speakers} ${speakers === 1 ? "speaker" : "speakers"}` : null,
       Number.isFinite(result.duration) ? formatClock(result.duration) : null,
       options.model,
       seconds !== null ? `took ${seconds.toFixed(1)} s` : null,
@@ -356,7 +364,10 @@ export class TranscribePanel {
     el.resultMeta.textContent = meta.join(" · ");
     el.resultTitle.textContent = source.kind === "recording" ? "Transcript of your recording" : `Transcript of ${source.name}`;
     el.downloadSource.textContent = source.kind === "recording" ? "Download recording" : "Download audio";
-    this.view.render(result);
+    el.transcriptHint.textContent = diarized
+      ? "Click a time to play from there. Click a speaker's name to rename them: every turn and export follows."
+      : "Click a time or a word to play from there.";
+    this.view.render(result, this.speakerNames);
     el.resultTitle.focus({ preventScroll: true });
     el.result.scrollIntoView({ block: "start", behavior: "smooth" });
   }
@@ -365,6 +376,6 @@ export class TranscribePanel {
     const exporter = EXPORTS[format];
     if (!exporter || !this.result || !this.source) return;
     const base = this.source.name.replace(/\.[^.]+$/, "") || "transcript";
-    downloadFile(`${base}.${format}`, exporter.render(this.result), exporter.type);
+    downloadFile(`${base}.${format}`, exporter.render(this.result, this.speakerNames), exporter.type);
   }
 }

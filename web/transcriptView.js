@@ -1,6 +1,12 @@
 // The transcript by segment with timestamps, synchronized with the audio player: a click on a time
-// or a word plays from there, and the word being spoken is highlighted.
+// or a word plays from there, and the word being spoken is highlighted. A diarized transcript is shown by speaker
+// turn (one speaker's consecutive segments under the speaker's name, which can be renamed in place).
+import { showSpeakerName, speakerLabel } from "./speakerLabel.js";
+import { isDiarized, speakerLabels, speakerTurns } from "./speakers.js";
 import { formatClock, h } from "./ui.js";
+
+/** How many speaker colours styles.css has (.turn[data-color]). */
+const SPEAKER_COLORS = 6;
 
 /** The words that fall within each segment (by their start time). */
 function wordsBySegment(segments, words) {
@@ -40,10 +46,15 @@ export class TranscriptView {
   /**
    * @param {HTMLOListElement} list
    * @param {HTMLAudioElement} player
+   * @param {string} renameHintId the element that says how to rename a speaker
    */
-  constructor(list, player) {
+  constructor(list, player, renameHintId) {
     this.list = list;
     this.player = player;
+    this.renameHintId = renameHintId;
+    /** The speaker name buttons by the server's label, and the names' listener of the transcript shown. */
+    this.speakerButtons = new Map();
+    this.stopListening = () => undefined;
     /** @type {{start: number, end: number, element: HTMLElement}[]} */
     this.words = [];
     /** @type {{start: number, end: number, element: HTMLElement}[]} */
@@ -71,31 +82,66 @@ export class TranscriptView {
     });
   }
 
-  /** Renders a verbose_json transcription. */
-  render(result) {
+  /**
+   * Renders a verbose_json transcription, or a diarized_json one by speaker turn with the names in `names` (a
+   * SpeakerNames: a rename shows at once on every turn of that speaker).
+   */
+  render(result, names) {
     const segments = (result.segments ?? []).filter((segment) => segment.text.trim());
     const words = Array.isArray(result.words) ? result.words : [];
     this.list.replaceChildren();
     this.words = [];
     this.segments = [];
     this.currentWord = this.currentSegment = null;
+    this.stopListening();
+    this.stopListening = () => undefined;
+    this.speakerButtons.clear();
     if (segments.length === 0) {
       const text = (result.text ?? "").trim();
       this.list.append(h("li", { className: "segment empty" }, text || "No speech was found in this audio."));
       return;
     }
+    if (names && isDiarized(result)) {
+      this.renderTurns(segments, names);
+      return;
+    }
     const groups = wordsBySegment(segments, words);
-    segments.forEach((segment, index) => {
-      const stamp = formatClock(segment.start);
-      const item = h(
-        "li",
-        { className: "segment", dataset: { start: String(segment.start), end: String(segment.end) } },
-        h("button", { type: "button", className: "timestamp", "aria-label": `Play from ${stamp}`, dataset: { start: String(segment.start) } }, stamp),
-        h("p", { className: "segment-text" }, segmentText(segment.text.trim(), groups[index] ?? [], this.words)),
+    segments.forEach((segment, index) => this.list.append(this.segmentItem(segment, groups[index] ?? [])));
+  }
+
+  /** One item per speaker turn: the speaker's name, then the turn's segments with their times. */
+  renderTurns(segments, names) {
+    const order = speakerLabels(segments);
+    for (const turn of speakerTurns(segments)) {
+      const label = speakerLabel(turn.speaker, names, this.renameHintId);
+      const buttons = this.speakerButtons.get(turn.speaker) ?? [];
+      buttons.push(label);
+      this.speakerButtons.set(turn.speaker, buttons);
+      this.list.append(
+        h(
+          "li",
+          { className: "turn", dataset: { speaker: turn.speaker, color: String(order.indexOf(turn.speaker) % SPEAKER_COLORS) } },
+          h("div", { className: "turn-head" }, label),
+          h("ol", { className: "turn-segments" }, turn.segments.map((segment) => this.segmentItem(segment, []))),
+        ),
       );
-      this.list.append(item);
-      this.segments.push({ start: segment.start, end: segment.end, element: item });
+    }
+    this.stopListening = names.onRename((speaker, name) => {
+      for (const button of this.speakerButtons.get(speaker) ?? []) showSpeakerName(button, name);
     });
+  }
+
+  /** A segment's item: its time (a button that plays from there) and its text, words clickable. */
+  segmentItem(segment, words) {
+    const stamp = formatClock(segment.start);
+    const item = h(
+      "li",
+      { className: "segment", dataset: { start: String(segment.start), end: String(segment.end) } },
+      h("button", { type: "button", className: "timestamp", "aria-label": `Play from ${stamp}`, dataset: { start: String(segment.start) } }, stamp),
+      h("p", { className: "segment-text" }, segmentText(segment.text.trim(), words, this.words)),
+    );
+    this.segments.push({ start: segment.start, end: segment.end, element: item });
+    return item;
   }
 
   playFrom(seconds) {
