@@ -39,7 +39,7 @@ export const DEFAULT_SEGMENTATION_MODEL: SegmentationModelName = "pyannote-segme
 /**
  * The embedding model EARSHOT_SPEAKER_EMBEDDING_MODEL names by default: WeSpeaker's ResNet34-LM, the embedding
  * pyannote's own speaker-diarization-3.1 pipeline pairs with segmentation-3.0; trained on English (VoxCeleb), 26.5 MB,
- * 256 dimensions, and one of the smallest and fastest of sherpa-onnx's embedding models.
+ * 256 dimensions, and one of the smallest of sherpa-onnx's embedding models.
  */
 export const DEFAULT_SPEAKER_EMBEDDING_MODEL: SpeakerEmbeddingModelName = "wespeaker-voxceleb-resnet34-lm";
 

@@ -5,7 +5,13 @@ import fs from "node:fs";
 import path from "node:path";
 
 import type { SpeakerModelKind } from "./catalogEntry.js";
-import { SPEAKER_MODEL_KINDS, speakerCatalogEntry, speakerModelNames } from "./diarizationCatalog.js";
+import {
+  DEFAULT_SEGMENTATION_MODEL,
+  DEFAULT_SPEAKER_EMBEDDING_MODEL,
+  SPEAKER_MODEL_KINDS,
+  speakerCatalogEntry,
+  speakerModelNames,
+} from "./diarizationCatalog.js";
 import { ModelNotFoundError, UnknownModelError } from "./errors.js";
 import { expandHome, isSafeModelName } from "./modelStore.js";
 
@@ -71,4 +77,15 @@ export function speakerModelPath(modelsDir: string, nameOrPath: string, kind: Sp
     speakerModelNames(kind),
     `A path to a local ONNX file works too, as does a <name>.onnx file placed in ${modelsDir} (${setting}, ${flag}).`,
   );
+}
+
+/**
+ * The installed file of `kind`'s default catalog model (`pyannote-segmentation-3.0`, `wespeaker-voxceleb-resnet34-lm`),
+ * or undefined when it is not in the models directory: what an unset EARSHOT_SEGMENTATION_MODEL /
+ * EARSHOT_SPEAKER_EMBEDDING_MODEL falls back to.
+ */
+export function defaultSpeakerModelPath(modelsDir: string, kind: SpeakerModelKind): string | undefined {
+  const name = kind === "segmentation" ? DEFAULT_SEGMENTATION_MODEL : DEFAULT_SPEAKER_EMBEDDING_MODEL;
+  const stored = path.join(modelsDir, `${name}.onnx`);
+  return isFile(stored) ? stored : undefined;
 }

@@ -19,7 +19,7 @@ import {
 } from "../../src/models/diarizationCatalog.js";
 import { ModelNotFoundError, UnknownModelError } from "../../src/models/errors.js";
 import { modelPaths, resolveModel } from "../../src/models/modelStore.js";
-import { speakerModelPath } from "../../src/models/speakerModelPath.js";
+import { defaultSpeakerModelPath, speakerModelPath } from "../../src/models/speakerModelPath.js";
 
 const HF_SEGMENTATION = "https://huggingface.co/csukuangfj/sherpa-onnx-pyannote-segmentation-3-0/resolve/main";
 const GH_EMBEDDING = "https://github.com/k2-fsa/sherpa-onnx/releases/download/speaker-recongition-models";
@@ -102,6 +102,17 @@ describe("speakerModelPath", () => {
     fs.writeFileSync(path.join(dir, "wespeaker-voxceleb-resnet34-lm.onnx"), "onnx");
     expect(speakerModelPath(dir, "pyannote-segmentation-3.0", "segmentation", cwd)).toBe(path.join(dir, "pyannote-segmentation-3.0.onnx"));
     expect(speakerModelPath(dir, " wespeaker-voxceleb-resnet34-lm ", "speaker-embedding", cwd)).toBe(path.join(dir, "wespeaker-voxceleb-resnet34-lm.onnx"));
+  });
+
+  it("finds each kind's default only once it is installed (what an unset setting falls back to)", () => {
+    expect(defaultSpeakerModelPath(dir, "segmentation")).toBeUndefined();
+    expect(defaultSpeakerModelPath(dir, "speaker-embedding")).toBeUndefined();
+    fs.writeFileSync(path.join(dir, "pyannote-segmentation-3.0.onnx"), "onnx");
+    fs.writeFileSync(path.join(dir, "wespeaker-voxceleb-resnet34.onnx"), "onnx"); // not the default
+    expect(defaultSpeakerModelPath(dir, "segmentation")).toBe(path.join(dir, "pyannote-segmentation-3.0.onnx"));
+    expect(defaultSpeakerModelPath(dir, "speaker-embedding")).toBeUndefined();
+    fs.writeFileSync(path.join(dir, "wespeaker-voxceleb-resnet34-lm.onnx"), "onnx");
+    expect(defaultSpeakerModelPath(dir, "speaker-embedding")).toBe(path.join(dir, "wespeaker-voxceleb-resnet34-lm.onnx"));
   });
 
   it("uses a path as it is, relative to the working directory, whatever the file is called", () => {
