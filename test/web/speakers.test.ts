@@ -10,7 +10,7 @@ import type { TranscriptionDiarized } from "openai/resources/audio/transcription
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { chooseFile, eventually, launchChromium, openPage, screenshot, unnamedControls, waitForReady } from "../support/browser.js";
+import { chooseFile, eventually, launchChromium, openPage, pausePlayer, playerTime, screenshot, unnamedControls, waitForReady } from "../support/browser.js";
 import { expectNoTempFiles, startTestServer, type TestServer } from "../support/server.js";
 import { encodeMultichannelWav, encodeWav } from "../support/speech.js";
 import { RATE, speechLayout } from "../support/speechLayout.js";
@@ -203,6 +203,35 @@ describe("who spoke", () => {
     expect(vtt.startsWith("WEBVTT\n\n")).toBe(true);
     const vttCues = vtt.slice("WEBVTT\n\n".length).trim().split("\n\n");
     expect(vttCues.map((cue) => cue.split("\n").slice(1).join("\n"))).toEqual(expected.segments.map((s) => `${s.speaker}: ${s.text}`));
+  });
+
+  it("writes a name with markup characters as text: escaped in WebVTT, as typed in SubRip and on the page", async () => {
+    await page.click("#segments > .turn:nth-child(2) .speaker-name");
+    await page.fill(".speaker-input", "R&D <team>");
+    await page.keyboard.press("Enter");
+    expect((await turns(page)).map((turn) => turn.name)).toEqual(["Ada Lovelace", "R&D <team>", "Ada Lovelace"]);
+    const firstOfB = served.segments.find((segment) => segment.speaker === "B")!;
+    expect((await download(page, "[data-export=vtt]")).text).toContain(`\nR&amp;D &lt;team&gt;: ${firstOfB.text}\n`);
+    expect((await download(page, "[data-export=srt]")).text).toContain(`\nR&D <team>: ${firstOfB.text}\n`);
+    await page.click("#segments > .turn:nth-child(2) .speaker-name");
+    await page.fill(".speaker-input", "Grace Hopper");
+    await page.keyboard.press("Enter");
+  });
+
+  it("plays from a turn's segment and marks the segment being played", async () => {
+    const second = served.segments.find((segment) => segment.speaker === "B")!;
+    await page.click("#segments > .turn:nth-child(2) .segment:nth-child(1) .timestamp");
+    await eventually(() => playerTime(page)).toBeGreaterThanOrEqual(second.start);
+    expect(await page.getAttribute("#segments > .turn:nth-child(2) .segment:nth-child(1)", "aria-current")).toBe("true");
+    await pausePlayer(page);
+  });
+
+  it("fits a 360 px phone: turns and names wrap, nothing scrolls sideways", async () => {
+    await page.setViewportSize({ width: 360, height: 740 });
+    expect(Number(await page.evaluate("document.documentElement.scrollWidth"))).toBeLessThanOrEqual(360);
+    await page.locator("#result").scrollIntoViewIfNeeded();
+    await screenshot(page, "44-speakers-mobile");
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   it("keeps the names when the same audio is transcribed again; another file starts with the server's labels", async () => {
