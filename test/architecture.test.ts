@@ -14,6 +14,7 @@ const FLOORS: Record<string, number> = {
   engine: 1,
   audio: 2,
   models: 2,
+  diarization: 2,
   transcription: 3,
   config: 3,
   formats: 4,

@@ -3,6 +3,7 @@
 // {"error":{"message","type","param","code"}}, with its HTTP status and headers (Retry-After, WWW-Authenticate). A
 // realtime session sends the same body as an event and ignores the status. The layers below speak typed errors of
 // their own (audio, engine, transcription); `toApiError` is the one mapping from them to the wire.
+import { DiarizationAbortedError, DiarizationOverloadedError } from "../diarization/index.js";
 import { AudioDecodeError } from "../audio/errors.js";
 import { EngineOverloadedError, TranscriptionAbortedError, UnsupportedLanguageError, UnsupportedOptionError } from "../engine/errors.js";
 import { InvalidSettingError, ModelLoadingError, ModelMemoryError, ModelNotInstalledError, ModelNotServedError } from "../transcription/errors.js";
@@ -382,7 +383,10 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof UnsupportedLanguageError) return ApiError.invalidParam("language", `Unsupported language: '${error.language}'.`, "unsupported_language");
   // The engine's backstop for a field the request check let through (its option names are close to the fields').
   if (error instanceof UnsupportedOptionError) return ApiError.invalidParam(error.option === "beamSize" ? "beam_size" : error.option === "task" ? "model" : error.option, error.message, "unsupported_parameter");
-  if (error instanceof TranscriptionAbortedError) return clientClosedRequest();
+  if (error instanceof TranscriptionAbortedError || error instanceof DiarizationAbortedError) return clientClosedRequest();
+  if (error instanceof DiarizationOverloadedError) {
+    return ApiError.rateLimited(`The server is busy telling speakers apart in other recordings; retry after ${error.retryAfterSeconds} s.`, error.retryAfterSeconds, "diarization_overloaded");
+  }
   // Fastify's own request errors (bad JSON, a JSON body over its limit, ...) carry their 4xx status and code.
   const { statusCode, code, message } = error as { statusCode?: unknown; code?: unknown; message?: unknown };
   if (typeof statusCode === "number" && statusCode >= 400 && statusCode < 500) {

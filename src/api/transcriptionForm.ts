@@ -11,6 +11,7 @@ import {
 } from "../formats/index.js";
 import { ApiError } from "./errors.js";
 import { MAX_KNOWN_SPEAKERS, MAX_SPEAKER_NAME_LENGTH } from "../transcription/channelTranscription.js";
+import type { SpeakerCount } from "../diarization/index.js";
 import { quoted } from "../transcription/fieldLimits.js";
 import {
   checkLanguageFields,
@@ -38,13 +39,22 @@ export interface TranscriptionRequest {
   timestampGranularities: TimestampGranularity[];
   /** `known_speaker_names[]` (trimmed): the speaker of each channel, in channel order, with `diarized_json`. */
   knownSpeakerNames: string[];
-  /** `known_speaker_references[]`: validated audio data URLs, not used yet. */
+  /** `known_speaker_references[]`: validated audio data URLs, one a name: by voice, each names the speaker like it. */
   knownSpeakerReferences: string[];
+  /** Earshot's `rttm` format: diarized_json's speakers as NIST RTTM lines (for pipelines that score diarization). */
+  rttm: boolean;
+  /** Earshot's `num_speakers`, `min_speakers`, `max_speakers`: how many speakers the recording holds (by voice). */
+  speakerCount?: SpeakerCount | undefined;
 }
+
+/** The most speakers `num_speakers` / `max_speakers` may name. */
+export const MAX_SPEAKER_COUNT = 32;
 
 const TRANSCRIPTION_FIELDS = new Set([
   "model", "language", "prompt", "response_format", "temperature", "timestamp_granularities", "stream", "include", "chunking_strategy",
   "languages", "keywords", "known_speaker_names", "known_speaker_references",
+  // Earshot's extensions (docs/http-api.md "Speakers").
+  "num_speakers", "min_speakers", "max_speakers",
 ]);
 const TRANSLATION_FIELDS = new Set(["model", "prompt", "response_format", "temperature"]);
 
@@ -101,13 +111,19 @@ export function parseTranscriptionRequest(kind: AudioTask, fields: FormFields): 
   const model = single(fields, "model");
   if (!model) throw ApiError.missingParam("model");
 
-  const responseFormat = single(fields, "response_format") ?? "json";
+  const asked = single(fields, "response_format") ?? "json";
+  // Earshot's `rttm` is diarized_json's speakers in another shape.
+  const rttm = asked === "rttm" && kind === "transcriptions";
+  const responseFormat = rttm ? "diarized_json" : asked;
   // diarized_json: transcriptions only.
   if (!isTranscriptionResponseFormat(responseFormat) || (kind === "translations" && !isAudioResponseFormat(responseFormat))) {
-    const supported = kind === "transcriptions" ? "'json', 'text', 'srt', 'verbose_json', 'vtt', and 'diarized_json'" : "'json', 'text', 'srt', 'verbose_json', and 'vtt'";
+    const supported = kind === "transcriptions" ? "'json', 'text', 'srt', 'verbose_json', 'vtt', and 'diarized_json' (and Earshot's 'rttm')" : "'json', 'text', 'srt', 'verbose_json', and 'vtt'";
     throw ApiError.invalidParam("response_format", `Invalid value for 'response_format': '${responseFormat}'. Supported values are: ${supported}.`);
   }
   const diarized = responseFormat === "diarized_json";
+  if (rttm && parseBoolean("stream", single(fields, "stream"))) {
+    throw ApiError.invalidParam("stream", "response_format 'rttm' is not streamed: ask for 'diarized_json' to stream speakers' segments.", "invalid_value");
+  }
 
   const task: Task = kind === "translations" ? "translate" : "transcribe";
   const settings: TranscriptionSettings = {
@@ -164,6 +180,8 @@ export function parseTranscriptionRequest(kind: AudioTask, fields: FormFields): 
     );
   }
 
+  const speakerCount = speakerCountOf(fields, diarized);
+
   return {
     settings,
     responseFormat,
@@ -172,7 +190,34 @@ export function parseTranscriptionRequest(kind: AudioTask, fields: FormFields): 
     timestampGranularities: timestampGranularities as TimestampGranularity[],
     knownSpeakerNames,
     knownSpeakerReferences,
+    rttm,
+    ...(speakerCount ? { speakerCount } : {}),
   };
+}
+
+/** `num_speakers` (exact) or `min_speakers` / `max_speakers` (bounds): whole numbers 1-32, with diarized formats only. */
+function speakerCountOf(fields: FormFields, diarized: boolean): SpeakerCount | undefined {
+  const count = (name: string): number | undefined => {
+    const value = single(fields, name);
+    if (value === undefined) return undefined;
+    if (!diarized) throw ApiError.invalidParam(name, `'${name}' is only supported with response_format 'diarized_json' or 'rttm'.`);
+    const number = Number(value.trim());
+    if (value.trim() === "" || !Number.isInteger(number) || number < 1 || number > MAX_SPEAKER_COUNT) {
+      throw ApiError.invalidParam(name, `Invalid value for '${name}': '${value}'. It must be a whole number from 1 to ${MAX_SPEAKER_COUNT}.`);
+    }
+    return number;
+  };
+  const exact = count("num_speakers");
+  const min = count("min_speakers");
+  const max = count("max_speakers");
+  if (exact !== undefined && (min !== undefined || max !== undefined)) {
+    throw ApiError.invalidParam("num_speakers", "Give either 'num_speakers' or 'min_speakers'/'max_speakers', not both.");
+  }
+  if (min !== undefined && max !== undefined && min > max) {
+    throw ApiError.invalidParam("min_speakers", `'min_speakers' (${min}) is above 'max_speakers' (${max}).`);
+  }
+  if (exact === undefined && min === undefined && max === undefined) return undefined;
+  return { ...(exact !== undefined ? { exact } : {}), ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) };
 }
 
 /** `known_speaker_names[]`: at most 4 short, distinct, non-empty names (trimmed). */
@@ -191,6 +236,11 @@ function speakerNames(values: readonly string[]): string[] {
 
 /** A data URL of audio: `data:audio/<type>[;param=value...];base64,<data>`. */
 const AUDIO_DATA_URL = /^data:audio\/[a-z0-9.+-]+(?:;[a-z0-9-]+=[^;,]+)*;base64,([a-z0-9+/]*={0,2})$/i;
+
+/** The audio bytes of a `known_speaker_references[]` data URL (already validated by the form). */
+export function dataUrlBytes(value: string): Buffer {
+  return Buffer.from(AUDIO_DATA_URL.exec(value)?.[1] ?? "", "base64");
+}
 
 /** `known_speaker_references[]`: at most 4 base64 data URLs of audio in a format the server decodes. */
 function speakerReferences(values: readonly string[]): string[] {

@@ -10,6 +10,7 @@ import { modelLoadingSettings } from "./groups/modelLoadingSettings.js";
 import { realtimeSettings } from "./groups/realtimeSettings.js";
 import { redisSettings } from "./groups/redisSettings.js";
 import { serverSettings } from "./groups/serverSettings.js";
+import { speakerSettings } from "./groups/speakerSettings.js";
 import { tlsSettings } from "./groups/tlsSettings.js";
 import { uploadSettings } from "./groups/uploadSettings.js";
 import { webhookSettings } from "./groups/webhookSettings.js";
@@ -36,6 +37,13 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
     title: "Models on demand",
     intro: "Which models load at start, when the others load and unload, and the memory they may take together. See [Models on demand](model-loading.md).",
     settings: modelLoadingSettings,
+  },
+  {
+    title: "Speakers",
+    intro:
+      "The speaker models with which `diarized_json` tells voices apart in any recording, mono included, and how turns cluster into speakers and take names. " +
+      "See [Speakers](http-api.md#speakers) and [Speaker models](models.md#speaker-models).",
+    settings: speakerSettings,
   },
   {
     title: "Uploads and limits",
@@ -72,6 +80,7 @@ export const SERVER_SETTINGS = {
   ...tlsSettings,
   ...engineSettings,
   ...modelLoadingSettings,
+  ...speakerSettings,
   ...uploadSettings,
   ...realtimeSettings,
   ...webrtcSettings,

@@ -10,6 +10,10 @@ import { AUTO_MODELS_MEMORY_SHARE } from "../config/groups/modelLoadingSettings.
 import { ModelError } from "../models/errors.js";
 import { ModelRegistry, type ModelLifecycleOptions } from "../transcription/ModelRegistry.js";
 import { TranscriptionService } from "../transcription/TranscriptionService.js";
+import { VoiceDiarization } from "../transcription/voiceDiarization.js";
+import type { ModelPaths } from "../diarization/index.js";
+import { DEFAULT_SEGMENTATION_MODEL, DEFAULT_SPEAKER_EMBEDDING_MODEL } from "../models/diarizationCatalog.js";
+import { speakerModelPath } from "../models/speakerModelPath.js";
 
 /** How the configured models come and go (docs/model-loading.md). */
 export function modelLifecycle(config: ServerConfig): ModelLifecycleOptions {
@@ -65,7 +69,7 @@ export interface TranscriptionSetup {
   decodeOptions: { ffmpegPath?: string; tempDir?: string };
   /** The Silero VAD, loaded on first call (a failed load is tried again at the next). */
   loadVad(): Promise<SileroVadModel>;
-  /** Releases the VAD if it was loaded. */
+  /** Releases the VAD and the speaker models if they were loaded. */
   releaseVad(): Promise<void>;
   /** The stale temp dirs removed (to be logged). */
   swept: string[];
@@ -86,14 +90,46 @@ export async function startTranscription(config: ServerConfig, models: ModelRegi
   };
   const swept = await sweepStaleTempDirs(tempDir);
   const decodeOptions = { ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}), ...(tempDir ? { tempDir } : {}) };
-  const transcription = new TranscriptionService({ models, decodeOptions, defaultChunking: config.chunking, loadVad });
+  const voices = new VoiceDiarization({
+    paths: speakerModels(config),
+    threads: config.diarizationThreads,
+    threshold: config.diarizationThreshold,
+    matchThreshold: config.speakerMatchThreshold,
+    maxRuns: config.maxDiarizations,
+  });
+  const transcription = new TranscriptionService({ models, decodeOptions, defaultChunking: config.chunking, loadVad, voices });
   return {
     transcription,
     decodeOptions,
     loadVad,
     async releaseVad() {
       if (vad) await (await vad.catch(() => undefined))?.release();
+      await voices.close();
     },
     swept,
   };
+}
+
+/**
+ * The speaker models' files: the configured ones (a ConfigError when one is not there), else the catalog defaults
+ * when both are in the models directory, else none (diarized_json by channel only).
+ */
+export function speakerModels(config: Pick<ServerConfig, "modelsDir" | "segmentationModel" | "speakerEmbeddingModel">): ModelPaths | undefined {
+  const resolve = (key: "segmentationModel" | "speakerEmbeddingModel", kind: "segmentation" | "speaker-embedding", fallback: string) => {
+    const configured = config[key];
+    try {
+      return speakerModelPath(config.modelsDir, configured ?? fallback, kind);
+    } catch (error) {
+      if (configured === undefined && error instanceof ModelError) return undefined;
+      throw new ConfigError(`invalid ${settingLabel(key)}: ${(error as Error).message}`);
+    }
+  };
+  const segmentation = resolve("segmentationModel", "segmentation", DEFAULT_SEGMENTATION_MODEL);
+  const embedding = resolve("speakerEmbeddingModel", "speaker-embedding", DEFAULT_SPEAKER_EMBEDDING_MODEL);
+  if (segmentation && embedding) return { segmentation, embedding };
+  if (config.segmentationModel !== undefined || config.speakerEmbeddingModel !== undefined) {
+    const missing = segmentation ? "speakerEmbeddingModel" : "segmentationModel";
+    throw new ConfigError(`${settingLabel(missing)} is needed too: telling voices apart takes both speaker models`);
+  }
+  return undefined;
 }

@@ -15,16 +15,21 @@ import {
   sameSignalInEveryChannel,
   singleSpeakerChannelError,
   speakerLabels,
+  speakerLabelsWithNames,
   speakerSegment,
   SpeakerMerge,
   type ChannelsTranscription,
   type SpeakerSegment,
 } from "./channelTranscription.js";
+import { InvalidSettingError } from "./errors.js";
 import { checkModelFields } from "./modelFields.js";
 import type { ModelRegistry, ServedModel } from "./ModelRegistry.js";
 import { decoderPrompt, type ChunkingMode, type ChunkingStrategy, type TranscriptionSettings } from "./settings.js";
 import type { SpeechChunk } from "./speechChunker.js";
 import { TranscriptionRun } from "./transcriptionRun.js";
+import { DiarizationRun, nameSpeakers, referenceEmbedding, type KnownSpeaker, type SpeakerCount } from "../diarization/index.js";
+import { assignSpeakers } from "./speakerAssignment.js";
+import { channelsSeparateSpeakers, mixDown, noSpeakerModels, VoiceDiarization } from "./voiceDiarization.js";
 import { RunFeed } from "./runFeed.js";
 import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
@@ -36,6 +41,8 @@ export interface TranscriptionServiceOptions {
   defaultChunking?: ChunkingMode | undefined;
   /** Silero VAD; default the bundled model, loaded on first use. */
   loadVad?: (() => Promise<SileroVadModel>) | undefined;
+  /** The speaker models for diarized_json by voice; default none (by channel only). */
+  voices?: VoiceDiarization | undefined;
 }
 
 export interface TranscribeHooks {
@@ -80,6 +87,10 @@ export interface ChannelHooks {
   speakerNames?: readonly string[] | undefined;
   /** Every segment with text, in time order, once its place is known (as the channels are decoded). */
   onSegment?: ((segment: SpeakerSegment, index: number) => void) | undefined;
+  /** Reference clips of `speakerNames` (16 kHz mono, one a name, in order): by voice, names go to the voices like them. */
+  references?: readonly Float32Array[] | undefined;
+  /** How many speakers the recording holds, when the client knows (by voice). */
+  count?: SpeakerCount | undefined;
 }
 
 /** A transcription being fed while its audio is decoded: see {@link TranscriptionService.open}. */
@@ -88,9 +99,14 @@ export interface OpenTranscription {
   run: TranscriptionRun;
 }
 
+/** A `known_speaker_references[]` clip's bounds, seconds (OpenAI's). */
+export const MIN_REFERENCE_SECONDS = 2;
+export const MAX_REFERENCE_SECONDS = 10;
+
 export class TranscriptionService {
   readonly models: ModelRegistry;
   readonly defaultChunking: ChunkingMode;
+  readonly voices: VoiceDiarization;
   private readonly decodeOptions: Pick<DecodeAudioOptions, "ffmpegPath" | "tempDir">;
   private readonly loadVad: () => Promise<SileroVadModel>;
   /** What each served model file is (engine kind, languages), read from its header once. */
@@ -101,6 +117,7 @@ export class TranscriptionService {
     this.defaultChunking = options.defaultChunking ?? "none";
     this.decodeOptions = options.decodeOptions ?? {};
     this.loadVad = options.loadVad ?? (() => SileroVadModel.load());
+    this.voices = options.voices ?? new VoiceDiarization({ threads: 2, threshold: 0.5, matchThreshold: 0.5, maxRuns: 2 });
   }
 
   /** The served model for a client's model id; a 404 naming `param` when nobody serves it. */
@@ -202,16 +219,18 @@ export class TranscriptionService {
   }
 
   /**
-   * A recording with one speaker per channel (16 kHz, the channels decoded separately): every channel transcribed
-   * through the pipeline with VAD chunking (the request's `chunking`, else "auto": each party is silent while the
-   * other speaks, and that silence must not be transcribed), the channels side by side when the engine has the
-   * slots, each segment labelled with its channel's speaker, and all merged in time order. One channel, or the
-   * same signal in every channel, is a 400 naming `response_format`: telling speakers apart in it needs a speaker
-   * model. Fails as a whole: a channel that fails stops the others.
+   * diarized_json: the recording's speakers, by channel or by voice (voiceDiarization.ts says which). By channel: one
+   * speaker per channel, every channel transcribed through the pipeline with VAD chunking (the request's `chunking`,
+   * else "auto": each party is silent while the other speaks), side by side when the engine has the slots, each
+   * segment labelled with its channel's speaker, all merged in time order. By voice: see {@link transcribeVoices}.
+   * Fails as a whole: a part that fails stops the others.
    */
   async transcribeChannels(channels: readonly Float32Array[], settings: TranscriptionSettings, hooks: ChannelHooks = {}): Promise<ChannelsTranscription> {
-    if (channels.length < 2) throw singleSpeakerChannelError("mono");
-    if (sameSignalInEveryChannel(channels)) throw singleSpeakerChannelError("same_signal");
+    const byChannel = channels.length >= 2 && (channelsSeparateSpeakers(channels) || (!this.voices.available && !sameSignalInEveryChannel(channels)));
+    if (!byChannel) {
+      if (!this.voices.available) throw channels.length < 2 ? singleSpeakerChannelError("mono") : noSpeakerModels("same_signal");
+      return this.transcribeVoices(mixDown(channels), settings, hooks);
+    }
     const { served, options } = this.servedFor(settings);
     const lease = await this.models.acquire(served);
     try {
@@ -219,6 +238,79 @@ export class TranscriptionService {
     } finally {
       lease.release();
     }
+  }
+
+  /**
+   * One recording's speakers told apart by voice (16 kHz mono): transcribed with word times (VAD chunking: the
+   * request's, else "auto") while the speaker models diarize the same samples; then every word goes to the speaker
+   * speaking at its time and segments are cut at speaker changes. Speakers are "A", "B", ... in order of first
+   * appearance, or the name whose reference clip matches their voice. Segments come out (onSegment) once both are done.
+   */
+  async transcribeVoices(samples: Float32Array, settings: TranscriptionSettings, hooks: ChannelHooks = {}): Promise<ChannelsTranscription> {
+    const { served, options } = this.servedFor({ ...settings, wordTimestamps: true });
+    const slot = this.voices.admit();
+    try {
+      const models = await this.voices.load();
+      const known = await this.knownSpeakers(models, hooks);
+      const lease = await this.models.acquire(served);
+      const stop = new AbortController();
+      const signal = hooks.signal ? AbortSignal.any([hooks.signal, stop.signal]) : stop.signal;
+      try {
+        const diarization = new DiarizationRun(models, { threshold: this.voices.options.threshold, count: hooks.count, signal });
+        const run = new TranscriptionRun({ engine: lease.engine, loadVad: this.loadVad, options, chunking: settings.chunking ?? { type: "auto" }, signal });
+        diarization.push(samples);
+        // A part that fails stops the other.
+        const failFast = <T>(work: Promise<T>) =>
+          work.catch((error: unknown) => {
+            stop.abort(error);
+            throw error;
+          });
+        const [speakers, result] = await Promise.all([failFast(diarization.finish()), failFast(run.finish(samples))]);
+        const names = nameSpeakers(speakers.centroids, known, this.voices.options.matchThreshold);
+        const labels = speakerLabelsWithNames(speakers.speakers, names);
+        const segments = assignSpeakers(result.segments, speakers.spans, labels);
+        segments.forEach((segment, index) => hooks.onSegment?.(segment, index));
+        const used = [...new Set(segments.map((segment) => segment.speaker))];
+        return { duration: samples.length / SAMPLE_RATE, segments, results: [result], speakers: used, spans: speakers.spans.map((span) => ({ ...span, speaker: labels[span.speaker]! })) };
+      } finally {
+        lease.release();
+      }
+    } finally {
+      slot.release();
+    }
+  }
+
+  /**
+   * `known_speaker_references[]` decoded to 16 kHz mono (OpenAI's bounds: 2 to 10 s each). A clip that does not decode
+   * or is out of bounds is a 400 naming the field and the entry.
+   */
+  async referenceClips(clips: readonly Uint8Array[], signal?: AbortSignal): Promise<Float32Array[]> {
+    const decoded: Float32Array[] = [];
+    for (const [index, clip] of clips.entries()) {
+      const param = "known_speaker_references";
+      const audio = await this.decode(clip, signal).catch((error: unknown) => {
+        if (signal?.aborted) throw error;
+        throw new InvalidSettingError(param, `known_speaker_references[${index}] could not be decoded as audio: ${(error as Error).message}`, "invalid_value");
+      });
+      const seconds = audio.samples.length / SAMPLE_RATE;
+      if (seconds < MIN_REFERENCE_SECONDS || seconds > MAX_REFERENCE_SECONDS) {
+        throw new InvalidSettingError(param, `known_speaker_references[${index}] is ${seconds.toFixed(2)} s long: a reference clip must be between ${MIN_REFERENCE_SECONDS} and ${MAX_REFERENCE_SECONDS} seconds.`, "invalid_value");
+      }
+      decoded.push(audio.samples);
+    }
+    return decoded;
+  }
+
+  /** Each named reference clip's voice; a clip with no speech in it is a 400 naming `known_speaker_references`. */
+  private async knownSpeakers(models: Awaited<ReturnType<VoiceDiarization["load"]>>, hooks: ChannelHooks): Promise<KnownSpeaker[]> {
+    const references = hooks.references ?? [];
+    const known: KnownSpeaker[] = [];
+    for (const [index, clip] of references.entries()) {
+      const embedding = await referenceEmbedding(models, clip, hooks.signal);
+      if (!embedding) throw new InvalidSettingError("known_speaker_references", `known_speaker_references[${index}] holds no speech to recognise a voice by.`, "invalid_value");
+      known.push({ name: hooks.speakerNames?.[index] ?? `reference ${index + 1}`, embedding });
+    }
+    return known;
   }
 
   private async channelsOn(

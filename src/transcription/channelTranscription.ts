@@ -1,7 +1,7 @@
 // Speakers told apart by channel: a recording with one speaker per channel (a phone call recorded one party per
 // channel) is transcribed channel by channel through the one pipeline, each segment labelled with its channel's
 // speaker, and the segments merged in time order. Audio in which every channel carries the same signal (mono, or
-// mono copied into several channels) cannot be told apart this way: that needs a speaker model Earshot does not have.
+// mono copied into several channels) cannot be told apart this way: voiceDiarization.ts tells speakers apart by voice.
 import type { Segment, TranscriptionResult } from "../engine/types.js";
 import { InvalidSettingError } from "./errors.js";
 
@@ -29,8 +29,10 @@ export interface ChannelsTranscription {
   segments: SpeakerSegment[];
   /** Each channel's own transcription, in channel order. */
   results: TranscriptionResult[];
-  /** The label of each channel, in channel order. */
+  /** The label of each channel, in channel order (by voice: each speaker with words, in order of first appearance). */
   speakers: string[];
+  /** By voice: who spoke when, as the speaker models found it (the RTTM output's turns). */
+  spans?: Array<{ start: number; end: number; speaker: string }> | undefined;
 }
 
 /**
@@ -45,6 +47,22 @@ export function speakerLabels(channelCount: number, names: readonly string[] = [
     if (!names.includes(label)) labels.push(label);
   }
   return labels;
+}
+
+/**
+ * The label of each of `count` speakers found by voice: its name where a reference clip matched it, else "A", "B",
+ * ... in order, skipping letters that are names already.
+ */
+export function speakerLabelsWithNames(count: number, names: ReadonlyArray<string | undefined>): string[] {
+  const taken = new Set(names.filter((name): name is string => name !== undefined));
+  let letter = 0;
+  return Array.from({ length: count }, (_, speaker) => {
+    const name = names[speaker];
+    if (name !== undefined) return name;
+    let label = letterLabel(letter++);
+    while (taken.has(label)) label = letterLabel(letter++);
+    return label;
+  });
 }
 
 /** "A" ... "Z", "AA", "AB", ... */

@@ -5,7 +5,9 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 
 import { fieldsAfterFile } from "../../api/errors.js";
 import { parseTranscriptionRequest, type AudioTask } from "../../api/transcriptionForm.js";
-import { renderDiarizedJson, renderTranscription, type SpeakerTurn } from "../../formats/index.js";
+import { renderDiarizedJson, renderRttm, renderTranscription, type SpeakerTurn } from "../../formats/index.js";
+import { dataUrlBytes } from "../../api/transcriptionForm.js";
+import type { ChannelsTranscription } from "../../transcription/channelTranscription.js";
 import { MAX_SPEAKER_CHANNELS } from "../../transcription/channelTranscription.js";
 import { SseResponse } from "../sse.js";
 import { requireMultipart, separatedChannels, transcriptionFor, type UploadDecode, withAudioForm, type UploadDeps } from "../upload/audioUpload.js";
@@ -24,14 +26,18 @@ function handleAudio(context: UploadDeps, kind: AudioTask, request: FastifyReque
         upload.early?.run.cancel();
         upload.sink.discard();
         const channels = await separatedChannels(upload, signal);
+        const references = await context.transcription.referenceClips(params.knownSpeakerReferences.map(dataUrlBytes), signal);
         // The events start with the first segment: a refusal before it (one channel, busy) is a plain HTTP error.
         const events = () => (sse ??= new SseResponse(reply, false));
         const transcription = await context.transcription.transcribeChannels(channels, params.settings, {
           signal,
           speakerNames: params.knownSpeakerNames,
+          references,
+          count: params.speakerCount,
           ...(params.stream ? { onSegment: (segment: SpeakerTurn, index: number) => events().speakerSegment(segment, index) } : {}),
         });
         if (params.stream) events().diarizedDone(transcription);
+        else if (params.rttm) await reply.type("text/plain; charset=utf-8").send(renderRttm("audio", speakerTurnsOf(transcription)));
         else await reply.type("application/json").send(JSON.stringify(renderDiarizedJson(transcription.duration, transcription.segments)));
         return;
       }
@@ -79,6 +85,11 @@ function handleAudio(context: UploadDeps, kind: AudioTask, request: FastifyReque
     if (!sse) throw error;
     sse.fail(error, reply);
   });
+}
+
+/** RTTM's turns: the speaker models' own (by voice), else each channel's segments (by channel). */
+function speakerTurnsOf(transcription: ChannelsTranscription): Array<{ start: number; end: number; speaker: string }> {
+  return transcription.spans ?? transcription.segments.map(({ start, end, speaker }) => ({ start, end, speaker }));
 }
 
 export const transcriptionRoutes: FastifyPluginAsync<UploadDeps> = async (app, context) => {
