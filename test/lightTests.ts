@@ -14,6 +14,7 @@ export const LIGHT_TESTS = [
   "test/engine/words.test.ts",
   "test/formats/renderers.test.ts",
   "test/formats/rttm.test.ts",
+  "test/diarization/speakerLogic.test.ts",
   "test/formats/streamEvents.test.ts",
   "test/formats/timestamp.test.ts",
   "test/jobs/sqliteBackend.test.ts",
