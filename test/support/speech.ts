@@ -19,6 +19,13 @@ export interface SynthesizeOptions {
   voice?: string;
   /** Words per minute, default eSpeak's 175. */
   rate?: number;
+  /**
+   * Base pitch 0..100, default eSpeak's 50. This WebAssembly build has no voice variants ("en-us+f2" and every other
+   * "+name" sound the same), so pitch and range are what make a second voice of one language.
+   */
+  pitch?: number;
+  /** Pitch range 0..100 (intonation), default eSpeak's 50. */
+  range?: number;
 }
 
 /** ~4.4 s: short enough to encode into a dozen formats quickly. */
@@ -35,6 +42,8 @@ export const LONG_SPEECH_TEXT =
 interface ESpeakWorker {
   set_voice(name: string, language: string): number;
   set_rate(wordsPerMinute: number): void;
+  set_pitch(pitch: number): void;
+  set_range(range: number): void;
   get_samplerate(): number;
   synthesize(text: string, onAudio: (samples: Int16Array | null, events: unknown[]) => boolean): void;
 }
@@ -59,6 +68,9 @@ function loadESpeak(): Promise<ESpeakWorker> {
 
 /** eSpeak's default speaking rate, words per minute. */
 const DEFAULT_RATE = 175;
+/** eSpeak's default pitch and pitch range. */
+const DEFAULT_PITCH = 50;
+const DEFAULT_RANGE = 50;
 
 const speechCache = new Map<string, Promise<SpeechAudio>>();
 
@@ -68,7 +80,7 @@ const speechCache = new Map<string, Promise<SpeechAudio>>();
  */
 export function synthesizeSpeech(text: string, options: SynthesizeOptions = {}): Promise<SpeechAudio> {
   const voice = options.voice ?? "en";
-  const key = JSON.stringify([text, voice, options.rate ?? null]);
+  const key = JSON.stringify([text, voice, options.rate ?? null, options.pitch ?? null, options.range ?? null]);
   let cached = speechCache.get(key);
   if (!cached) {
     cached = loadESpeak().then((worker) => {
@@ -76,6 +88,8 @@ export function synthesizeSpeech(text: string, options: SynthesizeOptions = {}):
       const status = worker.set_voice(voice, voice);
       if (status !== 0) throw new Error(`eSpeak-NG has no voice "${voice}" (status ${status})`);
       worker.set_rate(options.rate ?? DEFAULT_RATE);
+      worker.set_pitch(options.pitch ?? DEFAULT_PITCH);
+      worker.set_range(options.range ?? DEFAULT_RANGE);
       const chunks: Int16Array[] = [];
       // Returning false means "continue"; true would abort synthesis.
       worker.synthesize(text, (samples) => {
