@@ -246,13 +246,21 @@ function neighbourSpeaker(piece: Piece, embedded: readonly Piece[], labels: read
   return best < 0 ? 0 : labels[best]!;
 }
 
-/** One span for a speaker's pieces that touch or overlap (a turn cut into pieces becomes one span again). */
+/** A speaker's pause shorter than this does not end their turn (pyannote's min_duration_off, in spirit). */
+const TURN_PAUSE_SECONDS = 0.5;
+
+/**
+ * One span for a speaker's pieces that touch, overlap or are apart by less than a turn pause with nobody else
+ * speaking in between (a turn cut into pieces, or broken by a breath, becomes one span again).
+ */
 function mergeSpans(spans: SpeakerSpan[]): SpeakerSpan[] {
   const merged: SpeakerSpan[] = [];
   const lastOf = new Map<number, SpeakerSpan>();
   for (const span of spans) {
     const last = lastOf.get(span.speaker);
-    if (last && span.start <= last.end + 1e-6) {
+    const latest = merged.at(-1);
+    const nobodyBetween = latest === last || (latest !== undefined && latest.end <= (last?.end ?? 0));
+    if (last && (span.start <= last.end + 1e-6 || (nobodyBetween && span.start - last.end < TURN_PAUSE_SECONDS))) {
       last.end = Math.max(last.end, span.end);
       continue;
     }

@@ -15,11 +15,16 @@ export interface SpeakerModelsOptions {
 
 type Pending = { resolve: (reply: ThreadReply) => void; reject: (error: Error) => void };
 
-/** The inference thread's module: the compiled .js beside this one, or the .ts source run through tsx (tests). */
-function threadEntry(): { url: URL; execArgv: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith(".js")) return { url: new URL("./worker/inferenceThread.js", import.meta.url), execArgv: [] };
-  return { url: new URL("./worker/inferenceThread.ts", import.meta.url), execArgv: ["--import", "tsx"] };
+/**
+ * The inference thread: the compiled .js beside this module, or (sources run by tsx or vitest, a development setup)
+ * the .ts source loaded through tsx's loader registered in the thread first.
+ */
+function startThread(init: ThreadInit): Worker {
+  if (fileURLToPath(import.meta.url).endsWith(".js")) return new Worker(new URL("./worker/inferenceThread.js", import.meta.url), { workerData: init });
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const source = new URL("./worker/inferenceThread.ts", import.meta.url).href;
+  const code = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(source)}); }).catch((error) => { throw error; });`;
+  return new Worker(code, { eval: true, workerData: init });
 }
 
 export class SpeakerModels {
@@ -56,9 +61,7 @@ export class SpeakerModels {
     for (const path of [paths.segmentation, paths.embedding]) {
       if (!existsSync(path)) throw new SpeakerModelError(`${path}: no such file`, path);
     }
-    const { url, execArgv } = threadEntry();
-    const init: ThreadInit = { paths, threads: options.threads ?? 2 };
-    const worker = new Worker(url, { workerData: init, execArgv });
+    const worker = startThread({ paths, threads: options.threads ?? 2 });
     const hello = await new Promise<ThreadHello>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);

@@ -29,7 +29,7 @@ import type { SpeechChunk } from "./speechChunker.js";
 import { TranscriptionRun } from "./transcriptionRun.js";
 import { DiarizationRun, nameSpeakers, referenceEmbedding, type KnownSpeaker, type SpeakerCount } from "../diarization/index.js";
 import { assignSpeakers } from "./speakerAssignment.js";
-import { channelsSeparateSpeakers, mixDown, noSpeakerModels, VoiceDiarization } from "./voiceDiarization.js";
+import { channelsSeparateSpeakers, mixDown, VoiceDiarization } from "./voiceDiarization.js";
 import { RunFeed } from "./runFeed.js";
 import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
@@ -228,7 +228,7 @@ export class TranscriptionService {
   async transcribeChannels(channels: readonly Float32Array[], settings: TranscriptionSettings, hooks: ChannelHooks = {}): Promise<ChannelsTranscription> {
     const byChannel = channels.length >= 2 && (channelsSeparateSpeakers(channels) || (!this.voices.available && !sameSignalInEveryChannel(channels)));
     if (!byChannel) {
-      if (!this.voices.available) throw channels.length < 2 ? singleSpeakerChannelError("mono") : noSpeakerModels("same_signal");
+      if (!this.voices.available) throw singleSpeakerChannelError(channels.length < 2 ? "mono" : "same_signal");
       return this.transcribeVoices(mixDown(channels), settings, hooks);
     }
     const { served, options } = this.servedFor(settings);

@@ -80,8 +80,9 @@ export function singleSpeakerChannelError(reason: "mono" | "same_signal"): Inval
       : "Every channel of the audio carries the same signal (mono audio in several channels)";
   return new InvalidSettingError(
     "response_format",
-    `${what}: separating the speakers of mono audio needs a speaker model this server does not have. ` +
-      "diarized_json tells speakers apart by channel: record one speaker per channel (e.g. each party of a call on its own channel).",
+    `${what}: separating the speakers of mono audio needs a speaker model this server does not have ` +
+      "(EARSHOT_SEGMENTATION_MODEL and EARSHOT_SPEAKER_EMBEDDING_MODEL; `earshot models pull pyannote-segmentation-3.0 wespeaker-voxceleb-resnet34-lm`). " +
+      "Without them, diarized_json tells speakers apart by channel: record one speaker per channel (e.g. each party of a call on its own channel).",
     "unsupported_audio_for_diarization",
   );
 }

@@ -9,7 +9,7 @@
 //   recording that cannot be split by channel is a 400 naming `response_format`.
 import { DiarizationOverloadedError, SpeakerModels, type ModelPaths } from "../diarization/index.js";
 import { SAMPLE_RATE } from "../engine/sampleRate.js";
-import { InvalidSettingError } from "./errors.js";
+import { singleSpeakerChannelError } from "./channelTranscription.js";
 
 export interface VoiceDiarizationOptions {
   /** The speaker models' files; undefined: none configured (by-channel only). */
@@ -52,7 +52,7 @@ export class VoiceDiarization {
   /** The loaded models (the first call loads them; a load that fails is tried again by the next call). */
   load(): Promise<SpeakerModels> {
     const paths = this.options.paths;
-    if (!paths) return Promise.reject(noSpeakerModels("mono"));
+    if (!paths) return Promise.reject(singleSpeakerChannelError("mono"));
     this.models ??= SpeakerModels.load(paths, { threads: this.options.threads }).catch((error: unknown) => {
       this.models = undefined;
       throw error;
@@ -65,17 +65,6 @@ export class VoiceDiarization {
     this.models = undefined;
     await models?.close();
   }
-}
-
-/** Why a recording cannot be diarized here (a 400 naming `response_format`). */
-export function noSpeakerModels(reason: "mono" | "same_signal"): InvalidSettingError {
-  const what = reason === "mono" ? "The audio has a single channel" : "Every channel of the audio carries the same signal";
-  return new InvalidSettingError(
-    "response_format",
-    `${what}, and this server has no speaker models to tell voices apart (EARSHOT_SEGMENTATION_MODEL and EARSHOT_SPEAKER_EMBEDDING_MODEL; ` +
-      "`earshot models pull pyannote-segmentation-3.0` and a speaker embedding model). Without them, diarized_json separates speakers by channel: one speaker per channel.",
-    "unsupported_audio_for_diarization",
-  );
 }
 
 /** Loudness frames of the channel test, and the dominance that makes a frame "one channel's". */

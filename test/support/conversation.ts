@@ -9,7 +9,7 @@ import { encodeWav, synthesizeSpeech, type SynthesizeOptions } from "./speech.js
 export const CONVERSATION_VOICES: readonly SynthesizeOptions[] = [
   { voice: "en", pitch: 20, range: 30 },
   { voice: "en-us", pitch: 85, range: 70 },
-  { voice: "de", pitch: 50, range: 50 },
+  { voice: "en", pitch: 99, range: 99 },
 ];
 
 export const TURN_TEXTS: readonly string[] = [
