@@ -42,7 +42,7 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
     title: "Speakers",
     intro:
       "The speaker models with which `diarized_json` tells voices apart in any recording, mono included, and how turns cluster into speakers and take names. " +
-      "See [Speakers](http-api.md#speakers) and [Speaker models](models.md#speaker-models).",
+      "See [Speakers](http-api.md#speakers-diarized_json) and [Speaker models](models.md#speaker-models).",
     settings: speakerSettings,
   },
   {
