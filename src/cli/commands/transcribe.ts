@@ -5,7 +5,11 @@ import cliProgress from "cli-progress";
 import { type Command, InvalidArgumentError, Option } from "commander";
 
 import { loadServerConfig, type ServerConfigInput } from "../../config.js";
-import { audioResponseFormats, renderTranscription, type AudioResponseFormat } from "../../formats/index.js";
+import { audioResponseFormats, renderDiarizedJson, renderRttm, renderTranscription, type AudioResponseFormat } from "../../formats/index.js";
+import { decodeAudio } from "../../audio/index.js";
+import { MAX_SPEAKER_CHANNELS } from "../../transcription/channelTranscription.js";
+import { VoiceDiarization } from "../../transcription/voiceDiarization.js";
+import { speakerModels } from "../../server/transcriptionSetup.js";
 import { InvalidSettingError } from "../../transcription/errors.js";
 import { chunkingSetting, languageSetting, type ChunkingStrategy, type TranscriptionSettings } from "../../transcription/settings.js";
 import { addSettingOptions, settingFlags } from "../settingOptions.js";
@@ -15,7 +19,7 @@ interface TranscribeCommandOptions {
   language?: string;
   translate?: boolean;
   prompt?: string;
-  format: AudioResponseFormat;
+  format: CliFormat;
   wordTimestamps?: boolean;
   output?: string;
   temperature?: number;
@@ -25,7 +29,13 @@ interface TranscribeCommandOptions {
   progress: boolean;
 }
 
-const fileExtensions: Record<AudioResponseFormat, string> = {
+/** The API's formats, and speakers: diarized_json and Earshot's rttm (by channel or by voice, as the server). */
+type CliFormat = AudioResponseFormat | "diarized_json" | "rttm";
+const speakerFormats = ["diarized_json", "rttm"] as const;
+
+const fileExtensions: Record<CliFormat, string> = {
+  diarized_json: "diarized.json",
+  rttm: "rttm",
   json: "json",
   verbose_json: "verbose.json",
   text: "txt",
@@ -73,7 +83,7 @@ export function registerTranscribeCommand(program: Command): void {
     .option("-l, --language <code>", "spoken language (ISO-639-1 code or name); default: detect", parseLanguage)
     .option("--translate", "translate to English")
     .option("--prompt <text>", "text to guide style and spelling")
-    .addOption(new Option("-f, --format <format>", "output format").choices(audioResponseFormats).default("text"))
+    .addOption(new Option("-f, --format <format>", "output format").choices([...audioResponseFormats, ...speakerFormats]).default("text"))
     .option("--word-timestamps", "word-level timestamps (verbose_json words, finer srt/vtt timing)")
     .option("-o, --output <dir>", "write <name>.<ext> files into this directory instead of printing")
     .option("--temperature <t>", "sampling temperature; 0 uses the fallback ladder", parseNumber(0, 1, false))
@@ -105,7 +115,12 @@ async function runTranscribe(files: string[], options: TranscribeCommandOptions,
     { ...(config.parallelJobs ? { parallelJobs: config.parallelJobs } : {}), ...(threadsPerJob ? { threadsPerJob } : {}), useGpu: config.gpuOffload, slotSharing: config.slotSharing, wordAlignment: config.wordAlignment, alignmentHeads: config.alignmentHeads },
   );
   // --ffmpeg-path, else EARSHOT_FFMPEG_PATH from the environment or .env, as the server reads it.
-  const service = new TranscriptionService({ models, decodeOptions: config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}, defaultChunking: config.chunking });
+  const speakers = (speakerFormats as readonly string[]).includes(options.format);
+  const voices = speakers
+    ? new VoiceDiarization({ paths: speakerModels(config), threads: config.diarizationThreads, threshold: config.diarizationThreshold, matchThreshold: config.speakerMatchThreshold, maxRuns: 1 })
+    : undefined;
+  const decodeOptions = config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {};
+  const service = new TranscriptionService({ models, decodeOptions, defaultChunking: config.chunking, voices });
   const settings: TranscriptionSettings = {
     model: models.defaultModel.name,
     task: options.translate ? "translate" : "transcribe",
@@ -136,6 +151,18 @@ async function runTranscribe(files: string[], options: TranscribeCommandOptions,
       const started = Date.now();
       let duration = 0;
       try {
+        if (speakers) {
+          bar?.update(0, { stage: "transcribing and telling speakers apart" });
+          const audio = await decodeAudio(file, { ...decodeOptions, channels: "separate", maxChannels: MAX_SPEAKER_CHANNELS, signal: aborter.signal });
+          const diarized = await service.transcribeChannels(audio.channels, settings, { signal: aborter.signal });
+          bar?.stop();
+          const body =
+            options.format === "rttm"
+              ? renderRttm(path.basename(file, path.extname(file)), diarized.spans ?? diarized.segments)
+              : JSON.stringify(renderDiarizedJson(diarized.duration, diarized.segments), null, 2);
+          await emit(file, body, options, files.length);
+          continue;
+        }
         const { audio, result } = await service.transcribeFile(file, settings, {
           signal: aborter.signal,
           onDecoded: (decoded) => {
@@ -149,7 +176,7 @@ async function runTranscribe(files: string[], options: TranscribeCommandOptions,
           },
         });
         bar?.stop();
-        const { body } = renderTranscription(options.format, result, { timestampGranularities: [...granularities] });
+        const { body } = renderTranscription(options.format as AudioResponseFormat, result, { timestampGranularities: [...granularities] });
         if (!showProgress) {
           const seconds = ((Date.now() - started) / 1000).toFixed(2);
           process.stderr.write(`${file}: ${audio.duration.toFixed(1)} s of audio transcribed in ${seconds} s (language ${result.language})\n`);
@@ -166,6 +193,7 @@ async function runTranscribe(files: string[], options: TranscribeCommandOptions,
   } finally {
     process.off("SIGINT", onSigint);
     await models.close();
+    await voices?.close();
   }
   if (failures > 0) process.exitCode = 1;
 }
@@ -179,6 +207,6 @@ async function emit(file: string, body: string, options: TranscribeCommandOption
     process.stderr.write(`wrote ${target}\n`);
     return;
   }
-  if (fileCount > 1 && options.format !== "json" && options.format !== "verbose_json") process.stdout.write(`==> ${file} <==\n`);
+  if (fileCount > 1 && !["json", "verbose_json", "diarized_json"].includes(options.format)) process.stdout.write(`==> ${file} <==\n`);
   process.stdout.write(text);
 }
