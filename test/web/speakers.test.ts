@@ -1,7 +1,8 @@
-// The browser app's "Who spoke" in real Chromium against the real server: a two-party call (each party on its own
-// channel) uploaded with the option on comes back as diarized_json shown by speaker turn; a speaker renamed on the
-// page (mouse and keyboard) is renamed on every turn, in the copied text and in every export; a recording the
-// server cannot tell speakers apart in gets a message that says to turn the option off.
+// The browser app's "Who spoke" in real Chromium against the real server: a mono conversation of two eSpeak voices
+// uploaded with the option on (the server with the generated speaker models) comes back as diarized_json shown by
+// speaker turn; a speaker renamed on the page (mouse and keyboard) is renamed on every turn, in the copied text and
+// in every export; on a server without speaker models, the mono recording gets a message that says to turn the
+// option off.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,36 +13,48 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { chooseFile, eventually, launchChromium, openPage, pausePlayer, playerTime, screenshot, unnamedControls, waitForReady } from "../support/browser.js";
 import { expectNoTempFiles, startTestServer, type TestServer } from "../support/server.js";
-import { encodeMultichannelWav, encodeWav } from "../support/speech.js";
-import { RATE, speechLayout } from "../support/speechLayout.js";
+import { SAMPLE_RATE } from "../../src/engine/sampleRate.js";
+import { getSegmentationTestModelPath, getSpeakerEmbeddingTestModelPath } from "../../src/models/testModel/diarization/index.js";
+import { makeConversation } from "../support/conversation.js";
+import { encodeWav } from "../support/speech.js";
 
+/** With the generated speaker models: tells voices apart in mono audio. */
 let server: TestServer;
+/** Without speaker models: speakers by channel only, so mono audio is refused. */
+let channelsOnly: TestServer;
 let browser: Browser;
 let dir: string;
-let callWav: string;
-let monoWav: string;
-/** What the server answers for the call (the official SDK), to compare the page's exports with. */
+let meetingWav: string;
+/** What the server answers for the meeting (the official SDK), to compare the page's exports with. */
 let served: TranscriptionDiarized;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-web-speakers-"));
-  // Left party: ~1–5.4 s and ~13.4–17.8 s; right party: ~7–11.4 s. Three turns: left, right, left.
-  const [left, right] = await Promise.all([speechLayout([1, "short", 8, "short", 1]), speechLayout([7, "short", 1])]);
-  callWav = path.join(dir, "call.wav");
-  monoWav = path.join(dir, "mono.wav");
-  fs.writeFileSync(callWav, encodeMultichannelWav([left.samples, right.samples], RATE));
-  fs.writeFileSync(monoWav, encodeWav(left.samples, RATE));
-  [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
+  // Three short turns in one channel: the first voice, the second, the first again (~0.6–6.3 s: the generated Whisper
+  // model writes its six words in the first ~6 s of the audio, so each turn gets some).
+  const conversation = await makeConversation([
+    { speaker: 0, text: "Good morning to you both." },
+    { speaker: 1, text: "Hello, shall we begin now?" },
+    { speaker: 0, text: "Yes, let us start today." },
+  ]);
+  meetingWav = path.join(dir, "meeting.wav");
+  fs.writeFileSync(meetingWav, encodeWav(conversation.samples, SAMPLE_RATE));
+  const speakerModels = {
+    segmentationModel: await getSegmentationTestModelPath("tiny"),
+    speakerEmbeddingModel: await getSpeakerEmbeddingTestModelPath("tiny"),
+  };
+  [server, channelsOnly, browser] = await Promise.all([startTestServer(speakerModels), startTestServer(), launchChromium()]);
   served = (await server.client().audio.transcriptions.create({
-    file: fs.createReadStream(callWav),
+    file: fs.createReadStream(meetingWav),
     model: "whisper-1",
     response_format: "diarized_json",
   })) as unknown as TranscriptionDiarized;
-});
+}, 120_000);
 
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  await channelsOnly?.close();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -95,12 +108,12 @@ describe("who spoke", () => {
     await page?.context().close();
   });
 
-  it("the server's answer for the call: three turns of two speakers (what the page is checked against)", () => {
+  it("the server's answer for the meeting: three turns of two speakers (what the page is checked against)", () => {
     const order = served.segments.map((s) => s.speaker).filter((speaker, i, all) => speaker !== all[i - 1]);
     expect(order).toEqual(["A", "B", "A"]);
   });
 
-  it("asks for diarized_json and shows the call by speaker turn, each turn under its speaker's name", async () => {
+  it("asks for diarized_json and shows the meeting by speaker turn, each turn under its speaker's name", async () => {
     await page.check("#speakers-check");
     expect(await unnamedControls(page)).toEqual([]);
     // translations have no speakers: the option is off limits while translating
@@ -109,7 +122,7 @@ describe("who spoke", () => {
     await page.uncheck("#translate-check");
     expect(await page.isEnabled("#speakers-check")).toBe(true);
 
-    await chooseFile(page, callWav);
+    await chooseFile(page, meetingWav);
     await page.waitForSelector("#result:not([hidden])", { timeout: 60_000 });
     await screenshot(page, "40-speakers");
 
@@ -176,7 +189,7 @@ describe("who spoke", () => {
     const expected = renamed(names);
 
     const json = await download(page, "[data-export=json]");
-    expect(json.name).toBe("call.json");
+    expect(json.name).toBe("meeting.json");
     expect(JSON.parse(json.text)).toEqual(expected);
 
     // one line per turn: the speaker's segments joined
@@ -239,15 +252,39 @@ describe("who spoke", () => {
     await page.waitForSelector("#result:not([hidden])", { timeout: 60_000 });
     await eventually(async () => (await turns(page)).map((turn) => turn.name)).toEqual(["Ada Lovelace", "Grace Hopper", "Ada Lovelace"]);
 
-    fs.copyFileSync(callWav, path.join(dir, "other.wav"));
+    fs.copyFileSync(meetingWav, path.join(dir, "other.wav"));
     await chooseFile(page, path.join(dir, "other.wav"));
     await eventually(() => page.textContent("#result-title"), 60_000).toBe("Transcript of other.wav");
     expect((await turns(page)).map((turn) => turn.name)).toEqual(["A", "B", "A"]);
     expect(errors).toEqual([]);
   });
 
-  it("a recording the server cannot tell speakers apart in: says so, and that turning the option off transcribes it", async () => {
-    await chooseFile(page, monoWav);
+  it("with the option off, the same file is shown by segment again, without turns", async () => {
+    await page.uncheck("#speakers-check");
+    await page.click("#retranscribe");
+    await eventually(() => page.$$eval("#segments .turn", (items) => items.length), 60_000).toBe(0);
+    expect(await page.$$eval("#segments .segment", (items) => items.length)).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+    await expectNoTempFiles(server.tempDir);
+  });
+});
+
+describe("who spoke, on a server without speaker models", () => {
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    ({ page, errors } = await openPage(browser, channelsOnly.url));
+    await waitForReady(page);
+  });
+
+  afterAll(async () => {
+    await page?.context().close();
+  });
+
+  it("a mono recording: says the speakers could not be told apart, and that turning the option off transcribes it", async () => {
+    await page.check("#speakers-check");
+    await chooseFile(page, meetingWav);
     await eventually(() => page.textContent("#job-error-title"), 60_000).toBe("The speakers could not be told apart");
     // the server's own reason, then what to do
     expect(await page.textContent("#job-error-detail")).toMatch(/^\S.+ Turn off "Who spoke" to transcribe it without speakers\.$/s);
@@ -260,6 +297,6 @@ describe("who spoke", () => {
     expect(await page.$$eval("#segments .segment", (items) => items.length)).toBeGreaterThan(0);
     // the browser logs the 400; nothing else went wrong
     expect(errors.filter((error) => !error.includes("status of 400"))).toEqual([]);
-    await expectNoTempFiles(server.tempDir);
+    await expectNoTempFiles(channelsOnly.tempDir);
   });
 });
