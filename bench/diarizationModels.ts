@@ -16,6 +16,8 @@ export interface SpeakerModelChoice {
   label: string;
   /** The argument that chooses it again (for the reproduce lines). */
   argument: string;
+  /** False for the generated real-shaped models: their random weights cost what a real model costs, but find no speakers. */
+  functional: boolean;
 }
 
 const GENERATED: Record<SpeakerModelKind, Record<string, string>> = {
@@ -33,7 +35,7 @@ async function generated(kind: SpeakerModelKind, shape: string): Promise<Speaker
   const what = GENERATED[kind][shape];
   if (!what) throw new Error(`generated ${kind} shapes: ${Object.keys(GENERATED[kind]).join(", ")} (not "${shape}")`);
   const file = kind === "segmentation" ? await getSegmentationTestModelPath(shape as never) : await getSpeakerEmbeddingTestModelPath(shape as never);
-  return { path: file, label: `generated ${shape} (${what}): ${file}`, argument: `generated:${shape}` };
+  return { path: file, label: `generated ${shape} (${what}): ${file}`, argument: `generated:${shape}`, functional: shape === "tiny" };
 }
 
 /** The file of `kind` that `argument` names (see the header); `dir`: the models directory (default: Earshot's). */
@@ -54,5 +56,5 @@ export async function resolveSpeakerModel(kind: SpeakerModelKind, argument: stri
   const metadata = await readOnnxMetadata(file).catch(() => ({}) as Record<string, string>);
   const facts = ["model_type", "framework", "language", "url"].flatMap((key) => (metadata[key] ? [`${key}=${metadata[key]}`] : []));
   const origin = speakerCatalogEntry(name) ? `the catalog's ${name}, real weights` : "a file given";
-  return { path: file, label: `${origin}: ${file}${facts.length > 0 ? ` (${facts.join(", ")})` : ""}`, argument: name };
+  return { path: file, label: `${origin}: ${file}${facts.length > 0 ? ` (${facts.join(", ")})` : ""}`, argument: name, functional: true };
 }
