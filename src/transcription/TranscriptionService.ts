@@ -266,8 +266,14 @@ export class TranscriptionService {
             throw error;
           });
         const [speakers, result] = await Promise.all([failFast(diarization.finish()), failFast(run.finish(samples))]);
+        // Letters in order of first appearance in the transcript (a speaker the transcript never gives a word to
+        // comes after those it does, in order of their speech).
+        const indices = Array.from({ length: speakers.speakers }, (_, speaker) => String(speaker));
+        const order = [...new Set([...assignSpeakers(result.segments, speakers.spans, indices).map((segment) => Number(segment.speaker)), ...indices.map(Number)])];
         const names = nameSpeakers(speakers.centroids, known, this.voices.options.matchThreshold);
-        const labels = speakerLabelsWithNames(speakers.speakers, names);
+        const ordered = speakerLabelsWithNames(order.length, order.map((speaker) => names[speaker]));
+        const labels: string[] = [];
+        order.forEach((speaker, rank) => (labels[speaker] = ordered[rank]!));
         const segments = assignSpeakers(result.segments, speakers.spans, labels);
         segments.forEach((segment, index) => hooks.onSegment?.(segment, index));
         const used = [...new Set(segments.map((segment) => segment.speaker))];
