@@ -17,6 +17,7 @@ export { renderVerboseJson, wireSegment, wireWordText, wireWords } from "./verbo
 export { formatSseEvent, textDeltaEvent, textDoneEvent, tokenUsage } from "./streamEvents.js";
 export { diarizedSegment, diarizedText, renderDiarizedJson, type SpeakerTurn } from "./diarizedJson.js";
 export { parseRttm, renderRttm, type RttmLine, type RttmTurn } from "./rttm.js";
+export { isSpeakerFormat, renderSpeakers, SPEAKER_FORMATS, type SpeakerFormat, type SpeakerTranscript } from "./speakerFormats.js";
 
 /** How one response format is sent. */
 export interface ResponseFormatSpec {

@@ -5,7 +5,7 @@ import { ApiError } from "../api/errors.js";
 import { parseTranscriptionRequest, type FormFields } from "../api/transcriptionForm.js";
 import type { TranscriptionSettings } from "../transcription/settings.js";
 import { validateWebhookUrl } from "./webhookUrl.js";
-import type { JobRenderOptions, JobTask } from "./types.js";
+import type { JobRenderOptions, JobSpeakers, JobTask } from "./types.js";
 
 /** OpenAI's metadata rules. */
 export const MAX_METADATA_KEYS = 16;
@@ -18,6 +18,8 @@ export interface JobRequest {
   task: JobTask;
   settings: TranscriptionSettings;
   render: JobRenderOptions;
+  /** Speakers by voice (`diarized_json` or `rttm`). */
+  speakers?: JobSpeakers | undefined;
   metadata: Record<string, string> | null;
   webhookUrl: string | null;
 }
@@ -52,16 +54,19 @@ export function parseJobRequest(fields: FormFields, webhookAllowlist: readonly s
   }
   const parsed = parseTranscriptionRequest(task === "translate" ? "translations" : "transcriptions", rest);
   if (parsed.stream) throw ApiError.invalidParam("stream", "stream is not supported for batch jobs: follow the job with GET /v1/audio/jobs/{id}, or a webhook_url.", "invalid_value");
-  if (parsed.responseFormat === "diarized_json") {
-    throw ApiError.invalidParam("response_format", "response_format 'diarized_json' is not supported for batch jobs: use 'json', 'text', 'srt', 'verbose_json' or 'vtt'.", "invalid_value");
-  }
+  // Speakers: a job's audio is kept mono, so they are told apart by voice (the speaker models; checked at submit).
+  const speakers: JobSpeakers | undefined =
+    parsed.responseFormat === "diarized_json"
+      ? { names: parsed.knownSpeakerNames, references: parsed.knownSpeakerReferences, ...(parsed.speakerCount ? { count: parsed.speakerCount } : {}) }
+      : undefined;
   // Batch jobs are always VAD-chunked: no chunk is longer than 30 s, so a live request waits at most for one.
   const settings: TranscriptionSettings = { ...parsed.settings, chunking: parsed.settings.chunking ?? { type: "auto" } };
   return {
     task,
     settings,
+    ...(speakers ? { speakers } : {}),
     render: {
-      responseFormat: parsed.responseFormat as AudioResponseFormat,
+      responseFormat: parsed.rttm ? "rttm" : (parsed.responseFormat as AudioResponseFormat | "diarized_json"),
       timestampGranularities: parsed.timestampGranularities,
       includeLogprobs: parsed.includeLogprobs,
       includeLanguages: parsed.settings.languages !== undefined,

@@ -6,7 +6,8 @@ import { RunFeed } from "../transcription/runFeed.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
 import { toApiError } from "../api/errors.js";
 import { readJobAudio } from "./jobAudio.js";
-import { JobCancelledError, JobInterruptedError, type ClaimedJob, type JobOutcome, type JobProcessor } from "./types.js";
+import { JobCancelledError, JobInterruptedError, type ClaimedJob, type JobOutcome, type JobProcessor, type JobResult, type JobSpeakers } from "./types.js";
+import { dataUrlBytes } from "../api/transcriptionForm.js";
 import { SAMPLE_RATE } from "../engine/sampleRate.js";
 
 export interface JobRunnerOptions {
@@ -37,6 +38,12 @@ export function createJobProcessor(options: JobRunnerOptions): JobProcessor {
       job.progress(Math.min(total, Math.round(done * 1000) / 1000), total);
     };
     try {
+      if (record.speakers) {
+        const result = await runWithSpeakers(options, job, record.speakers, report);
+        report(total, true);
+        options.log?.info({ job: record.id, audioSeconds: total, seconds: Math.round(performance.now() - started) / 1000, speakers: result.speakers?.segments.length }, "job succeeded");
+        return { status: "succeeded", result };
+      }
       const { run } = await options.transcription.open(
         { ...record.settings, chunking: record.settings.chunking ?? { type: "auto" } },
         {
@@ -78,4 +85,49 @@ export function createJobProcessor(options: JobRunnerOptions): JobProcessor {
       return { status: "failed", error: apiError.body().error };
     }
   };
+}
+
+/** Samples waiting to be windowed before the diarization's reader is read on (four windows' worth of audio). */
+const MAX_DIARIZATION_BACKLOG_SAMPLES = 40 * SAMPLE_RATE;
+
+/**
+ * A job with speakers: its FLAC read twice at once, once into the transcription (as every job) and once into the
+ * diarization, each reader held back by its own run's backlog, so neither holds more than a bounded stretch of audio
+ * whatever the length; then the words given to the speakers.
+ */
+async function runWithSpeakers(options: JobRunnerOptions, job: ClaimedJob, speakers: JobSpeakers, report: (done: number) => void): Promise<JobResult> {
+  const { record, signal } = job;
+  const clips = await options.transcription.referenceClips(speakers.references.map(dataUrlBytes), signal);
+  const voices = await options.transcription.openVoices(
+    { ...record.settings, chunking: record.settings.chunking ?? { type: "auto" } },
+    {
+      signal,
+      priority: "batch",
+      keepAudio: false,
+      speakerNames: speakers.names,
+      references: clips,
+      count: speakers.count,
+      onChunkDone: (chunk) => {
+        const last = chunk.pieces.at(-1);
+        if (last) report(last.end / SAMPLE_RATE);
+      },
+    },
+  );
+  const read = () => readJobAudio(job.audioPath, { ffmpegPath: options.ffmpegPath, signal, ffmpegNice: DEFAULT_FFMPEG_NICE });
+  try {
+    const diarizationFeed = (async () => {
+      for await (const samples of read()) {
+        voices.diarization.push(samples);
+        await voices.diarization.whenBacklogWithin(MAX_DIARIZATION_BACKLOG_SAMPLES);
+      }
+    })();
+    await Promise.all([new RunFeed(voices.run).pull(read()), diarizationFeed]);
+    signal.throwIfAborted();
+    const transcription = await voices.finish();
+    const result = transcription.results[0]!;
+    return { ...result, speakers: { duration: transcription.duration, segments: transcription.segments, turns: transcription.spans } };
+  } catch (error) {
+    voices.cancel();
+    throw error;
+  }
 }

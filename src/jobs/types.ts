@@ -74,7 +74,8 @@ import { randomBytes } from "node:crypto";
 
 import type { TranscriptionResult } from "../engine/types.js";
 import type { ApiErrorBody } from "../api/errors.js";
-import type { TimestampGranularity } from "../formats/index.js";
+import type { SpeakerTranscript, TimestampGranularity } from "../formats/index.js";
+import type { SpeakerCount } from "../diarization/index.js";
 import type { TranscriptionSettings } from "../transcription/settings.js";
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
@@ -97,7 +98,7 @@ export type JobError = ApiErrorBody["error"];
 /** How the stored result is rendered by default (the fields of the submit form that shape the output). */
 export interface JobRenderOptions {
   /** `response_format` given at submit (json when none): the default of GET .../result. */
-  responseFormat: "json" | "text" | "srt" | "verbose_json" | "vtt";
+  responseFormat: "json" | "text" | "srt" | "verbose_json" | "vtt" | "diarized_json" | "rttm";
   timestampGranularities: TimestampGranularity[];
   includeLogprobs: boolean;
   includeLanguages: boolean;
@@ -119,6 +120,23 @@ export interface NewJob {
   render: JobRenderOptions;
   /** Length of the decoded audio, seconds. */
   audioSeconds: number;
+  /** Speakers told apart by voice (`diarized_json` or `rttm` at submit); absent: a plain transcription. */
+  speakers?: JobSpeakers | undefined;
+}
+
+/** What a job that tells speakers apart was asked for. */
+export interface JobSpeakers {
+  /** `known_speaker_names[]`. */
+  names: string[];
+  /** `known_speaker_references[]`: the data URLs as sent (checked at submit: decodable, 2 to 10 s). */
+  references: string[];
+  /** `num_speakers`, `min_speakers`, `max_speakers`. */
+  count?: SpeakerCount | undefined;
+}
+
+/** A job's stored result: the transcription and, for a job with speakers, its speakers' segments and turns. */
+export interface JobResult extends TranscriptionResult {
+  speakers?: SpeakerTranscript | undefined;
 }
 
 export interface JobProgress {
@@ -172,7 +190,7 @@ export interface ClaimedJob {
 }
 
 export type JobOutcome =
-  | { status: "succeeded"; result: TranscriptionResult }
+  | { status: "succeeded"; result: JobResult }
   | { status: "failed"; error: JobError }
   | { status: "interrupted" }
   | { status: "cancelled" };

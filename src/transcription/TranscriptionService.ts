@@ -15,20 +15,19 @@ import {
   sameSignalInEveryChannel,
   singleSpeakerChannelError,
   speakerLabels,
-  speakerLabelsWithNames,
   speakerSegment,
   SpeakerMerge,
   type ChannelsTranscription,
   type SpeakerSegment,
 } from "./channelTranscription.js";
-import { InvalidSettingError } from "./errors.js";
 import { checkModelFields } from "./modelFields.js";
 import type { ModelRegistry, ServedModel } from "./ModelRegistry.js";
 import { decoderPrompt, type ChunkingMode, type ChunkingStrategy, type TranscriptionSettings } from "./settings.js";
 import type { SpeechChunk } from "./speechChunker.js";
 import { TranscriptionRun } from "./transcriptionRun.js";
-import { DiarizationRun, nameSpeakers, referenceEmbedding, type KnownSpeaker, type SpeakerCount } from "../diarization/index.js";
-import { assignSpeakers } from "./speakerAssignment.js";
+import { DiarizationRun, type SpeakerCount } from "../diarization/index.js";
+import { decodeReferenceClips, knownSpeakers } from "./referenceClips.js";
+import { VoicesTranscription } from "./voicesTranscription.js";
 import { channelsSeparateSpeakers, mixDown, VoiceDiarization } from "./voiceDiarization.js";
 import { RunFeed } from "./runFeed.js";
 import { SAMPLE_RATE } from "../engine/sampleRate.js";
@@ -93,15 +92,20 @@ export interface ChannelHooks {
   count?: SpeakerCount | undefined;
 }
 
+/** What {@link TranscriptionService.openVoices} can also be asked for (batch jobs). */
+export interface VoiceHooks extends ChannelHooks {
+  priority?: JobPriority | undefined;
+  /** Chunks done (progress), as {@link OpenHooks.onChunkDone}. */
+  onChunkDone?: ((chunk: SpeechChunk) => void) | undefined;
+  /** false: the transcription keeps only what its chunks to come need (a job's audio streamed in). */
+  keepAudio?: boolean | undefined;
+}
+
 /** A transcription being fed while its audio is decoded: see {@link TranscriptionService.open}. */
 export interface OpenTranscription {
   settings: TranscriptionSettings;
   run: TranscriptionRun;
 }
-
-/** A `known_speaker_references[]` clip's bounds, seconds (OpenAI's). */
-export const MIN_REFERENCE_SECONDS = 2;
-export const MAX_REFERENCE_SECONDS = 10;
 
 export class TranscriptionService {
   readonly models: ModelRegistry;
@@ -247,76 +251,42 @@ export class TranscriptionService {
    * appearance, or the name whose reference clip matches their voice. Segments come out (onSegment) once both are done.
    */
   async transcribeVoices(samples: Float32Array, settings: TranscriptionSettings, hooks: ChannelHooks = {}): Promise<ChannelsTranscription> {
-    const { served, options } = this.servedFor({ ...settings, wordTimestamps: true });
-    const slot = this.voices.admit();
-    try {
-      const models = await this.voices.load();
-      const known = await this.knownSpeakers(models, hooks);
-      const lease = await this.models.acquire(served);
-      const stop = new AbortController();
-      const signal = hooks.signal ? AbortSignal.any([hooks.signal, stop.signal]) : stop.signal;
-      try {
-        const diarization = new DiarizationRun(models, { threshold: this.voices.options.threshold, count: hooks.count, signal });
-        const run = new TranscriptionRun({ engine: lease.engine, loadVad: this.loadVad, options, chunking: settings.chunking ?? { type: "auto" }, signal });
-        diarization.push(samples);
-        // A part that fails stops the other.
-        const failFast = <T>(work: Promise<T>) =>
-          work.catch((error: unknown) => {
-            stop.abort(error);
-            throw error;
-          });
-        const [speakers, result] = await Promise.all([failFast(diarization.finish()), failFast(run.finish(samples))]);
-        // Letters in order of first appearance in the transcript (a speaker the transcript never gives a word to
-        // comes after those it does, in order of their speech).
-        const indices = Array.from({ length: speakers.speakers }, (_, speaker) => String(speaker));
-        const order = [...new Set([...assignSpeakers(result.segments, speakers.spans, indices).map((segment) => Number(segment.speaker)), ...indices.map(Number)])];
-        const names = nameSpeakers(speakers.centroids, known, this.voices.options.matchThreshold);
-        const ordered = speakerLabelsWithNames(order.length, order.map((speaker) => names[speaker]));
-        const labels: string[] = [];
-        order.forEach((speaker, rank) => (labels[speaker] = ordered[rank]!));
-        const segments = assignSpeakers(result.segments, speakers.spans, labels);
-        segments.forEach((segment, index) => hooks.onSegment?.(segment, index));
-        const used = [...new Set(segments.map((segment) => segment.speaker))];
-        return { duration: samples.length / SAMPLE_RATE, segments, results: [result], speakers: used, spans: speakers.spans.map((span) => ({ ...span, speaker: labels[span.speaker]! })) };
-      } finally {
-        lease.release();
-      }
-    } finally {
-      slot.release();
-    }
+    const voices = await this.openVoices(settings, hooks);
+    return voices.finish(samples);
   }
 
   /**
-   * `known_speaker_references[]` decoded to 16 kHz mono (OpenAI's bounds: 2 to 10 s each). A clip that does not decode
-   * or is out of bounds is a 400 naming the field and the entry.
+   * Starts a transcription by voice whose audio is pushed (or pulled) into both of its runs, then finished: see
+   * {@link transcribeVoices}. Admission first (a diarization slot, the model), then the speaker models and the
+   * reference clips' voices.
    */
-  async referenceClips(clips: readonly Uint8Array[], signal?: AbortSignal): Promise<Float32Array[]> {
-    const decoded: Float32Array[] = [];
-    for (const [index, clip] of clips.entries()) {
-      const param = "known_speaker_references";
-      const audio = await this.decode(clip, signal).catch((error: unknown) => {
-        if (signal?.aborted) throw error;
-        throw new InvalidSettingError(param, `known_speaker_references[${index}] could not be decoded as audio: ${(error as Error).message}`, "invalid_value");
-      });
-      const seconds = audio.samples.length / SAMPLE_RATE;
-      if (seconds < MIN_REFERENCE_SECONDS || seconds > MAX_REFERENCE_SECONDS) {
-        throw new InvalidSettingError(param, `known_speaker_references[${index}] is ${seconds.toFixed(2)} s long: a reference clip must be between ${MIN_REFERENCE_SECONDS} and ${MAX_REFERENCE_SECONDS} seconds.`, "invalid_value");
-      }
-      decoded.push(audio.samples);
+  async openVoices(settings: TranscriptionSettings, hooks: VoiceHooks = {}): Promise<VoicesTranscription> {
+    const { served, options } = this.servedFor({ ...settings, wordTimestamps: true });
+    const slot = this.voices.admit();
+    let lease: Awaited<ReturnType<ModelRegistry["acquire"]>> | undefined;
+    const release = () => {
+      slot.release();
+      lease?.release();
+      lease = undefined;
+    };
+    try {
+      const models = await this.voices.load();
+      const known = await knownSpeakers(models, hooks.references ?? [], hooks.speakerNames ?? [], hooks.signal);
+      lease = await this.models.acquire(served);
+      const stop = new AbortController();
+      const signal = hooks.signal ? AbortSignal.any([hooks.signal, stop.signal]) : stop.signal;
+      const diarization = new DiarizationRun(models, { threshold: this.voices.options.threshold, count: hooks.count, signal });
+      const run = this.newRun(lease.engine, { ...settings, chunking: settings.chunking ?? { type: "auto" } }, options, { ...hooks, signal, onSegment: undefined }, () => undefined);
+      return new VoicesTranscription({ run, diarization, known, matchThreshold: this.voices.options.matchThreshold, stop, release, onSegment: hooks.onSegment });
+    } catch (error) {
+      release();
+      throw error;
     }
-    return decoded;
   }
 
-  /** Each named reference clip's voice; a clip with no speech in it is a 400 naming `known_speaker_references`. */
-  private async knownSpeakers(models: Awaited<ReturnType<VoiceDiarization["load"]>>, hooks: ChannelHooks): Promise<KnownSpeaker[]> {
-    const references = hooks.references ?? [];
-    const known: KnownSpeaker[] = [];
-    for (const [index, clip] of references.entries()) {
-      const embedding = await referenceEmbedding(models, clip, hooks.signal);
-      if (!embedding) throw new InvalidSettingError("known_speaker_references", `known_speaker_references[${index}] holds no speech to recognise a voice by.`, "invalid_value");
-      known.push({ name: hooks.speakerNames?.[index] ?? `reference ${index + 1}`, embedding });
-    }
-    return known;
+  /** `known_speaker_references[]` decoded to 16 kHz mono: see {@link decodeReferenceClips}. */
+  referenceClips(clips: readonly Uint8Array[], signal?: AbortSignal): Promise<Float32Array[]> {
+    return decodeReferenceClips(clips, (clip) => this.decode(clip, signal), signal);
   }
 
   private async channelsOn(

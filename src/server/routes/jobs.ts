@@ -3,20 +3,23 @@
 //                                      metadata[key]; the upload is decoded and validated before the answer (202)
 //   GET    /v1/audio/jobs              list, newest first (after, limit, status)
 //   GET    /v1/audio/jobs/{id}         the job
-//   GET    /v1/audio/jobs/{id}/result  the stored transcription in any of the five formats (no re-run)
+//   GET    /v1/audio/jobs/{id}/result  the stored transcription in any of the five formats (no re-run); a job with
+//                                      speakers also as diarized_json and rttm, its srt/vtt cues as `A: text`
 //   DELETE /v1/audio/jobs/{id}         cancel (idempotent)
 // A job is visible only to the API key that created it: another key's job is answered 404 like an unknown one.
 import { rm } from "node:fs/promises";
 
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 
-import { isAudioResponseFormat, renderTranscription, type AudioResponseFormat } from "../../formats/index.js";
+import { isAudioResponseFormat, isSpeakerFormat, renderSpeakers, renderTranscription, type AudioResponseFormat } from "../../formats/index.js";
+import { dataUrlBytes } from "../../api/transcriptionForm.js";
+import { singleSpeakerChannelError } from "../../transcription/channelTranscription.js";
 import type { EncodedJobAudio } from "../../jobs/jobAudio.js";
 import { jobListObject, jobObject } from "../../jobs/jobObject.js";
 import { parseJobRequest } from "../../jobs/jobRequest.js";
 import type { JobsRuntime } from "../../jobs/jobsRuntime.js";
 import { validateWebhookTarget } from "../../jobs/webhookTarget.js";
-import { isJobStatus, JOB_STATUSES, UnknownCursorError, type JobPlace } from "../../jobs/types.js";
+import { isJobStatus, JOB_STATUSES, UnknownCursorError, type JobPlace, type JobResult } from "../../jobs/types.js";
 import { ApiError, clientClosedRequest, invalidUploadContentType, jobHasNoResult, jobNotFound, shuttingDown } from "../../api/errors.js";
 import { receiveUpload } from "../receiveUpload.js";
 import type { ServerContext } from "../serverContext.js";
@@ -78,6 +81,11 @@ async function submitJob(context: JobDeps, jobs: JobsRuntime, request: FastifyRe
     await validateWebhookTarget(parsed.webhookUrl, jobs.webhookTargets);
     // An unknown model is refused now, not when the job runs.
     context.transcription.servedFor(parsed.settings);
+    if (parsed.speakers) {
+      // Speakers by voice need the speaker models; the reference clips are checked now (decodable, 2 to 10 s).
+      if (!context.transcription.voices.available) throw singleSpeakerChannelError("mono");
+      await context.transcription.referenceClips(parsed.speakers.references.map(dataUrlBytes), gone.signal);
+    }
     const encoded = await file;
     file = undefined; // handed to the backend, which takes the file over
     request.log.info({ model: parsed.settings.model, seconds: Number(encoded.decoded.duration.toFixed(2)), format: encoded.decoded.format }, "job audio decoded");
@@ -91,6 +99,7 @@ async function submitJob(context: JobDeps, jobs: JobsRuntime, request: FastifyRe
         webhookUrl: parsed.webhookUrl,
         settings: parsed.settings,
         render: parsed.render,
+        ...(parsed.speakers ? { speakers: parsed.speakers } : {}),
         audioSeconds: encoded.decoded.duration,
       },
       encoded.audio,
@@ -161,18 +170,23 @@ export const jobRoutes: FastifyPluginAsync<JobDeps> = async (app, context) => {
     const job = await jobs.backend.get(owner, request.params.id);
     if (!job) throw jobNotFound(request.params.id);
     const format = request.query.response_format || job.render.responseFormat;
-    if (!isAudioResponseFormat(format)) {
-      throw ApiError.invalidParam("response_format", `Invalid value for 'response_format': '${format}'. Supported values are: 'json', 'text', 'srt', 'verbose_json', and 'vtt'.`);
+    const speakerJob = job.speakers !== undefined;
+    if (!isAudioResponseFormat(format) && !(speakerJob && isSpeakerFormat(format))) {
+      const supported = speakerJob ? "'json', 'text', 'srt', 'verbose_json', 'vtt', 'diarized_json' and 'rttm'" : "'json', 'text', 'srt', 'verbose_json', and 'vtt'";
+      throw ApiError.invalidParam("response_format", `Invalid value for 'response_format': '${format}'. Supported values are: ${supported}.`);
     }
     if (job.status !== "succeeded") throw jobHasNoResult(job);
-    const result = await jobs.backend.result(owner, job.id);
+    const result = (await jobs.backend.result(owner, job.id)) as JobResult | undefined;
     // Deleted between the two reads (retention): as gone as an unknown job.
     if (!result) throw jobNotFound(job.id);
-    const rendered = renderTranscription(format as AudioResponseFormat, result, {
-      includeLogprobs: job.render.includeLogprobs && format === "json",
-      timestampGranularities: job.render.timestampGranularities,
-      includeLanguages: job.render.includeLanguages,
-    });
+    const rendered =
+      result.speakers && isSpeakerFormat(format)
+        ? renderSpeakers(format, result.speakers, job.id)
+        : renderTranscription(format as AudioResponseFormat, result, {
+            includeLogprobs: job.render.includeLogprobs && format === "json",
+            timestampGranularities: job.render.timestampGranularities,
+            includeLanguages: job.render.includeLanguages,
+          });
     return reply.type(rendered.contentType).send(rendered.body);
   });
 
