@@ -22,6 +22,7 @@
 //   npm run bench:diarization                                           everything
 //   npm run bench:diarization -- --only quality --segmentation pyannote-segmentation-3.0 --embedding ./wespeaker.onnx
 //   npm run bench:diarization -- --only cost,memory --long-seconds 1800
+//   npm run bench:diarization -- --only quality --sweep 0.1,0.2,0.3,0.5                 DER by clustering threshold
 //
 // Times are only honest on an idle machine: each measured run first waits (up to --idle-wait s) for the rest of the
 // machine to go idle, and the CPU others took during it is printed beside it.
@@ -68,6 +69,8 @@ const { values: args } = parseArgs({
     "models-dir": { type: "string" },
     /** Cosine distance under which two groups of turns are one speaker. */
     threshold: { type: "string" },
+    /** quality: also the DER of every set at each of these thresholds (comma-separated). */
+    sweep: { type: "string", default: "" },
     collar: { type: "string", default: String(DEFAULT_COLLAR) },
     /** quality: conversations per speaker count, and their length (s). */
     conversations: { type: "string", default: "5" },
@@ -100,6 +103,8 @@ for (const n of [threads, conversationCount, conversationSeconds, meetingSeconds
   if (!(n > 0)) throw new Error("--threads, --conversations, --repeats and every length must be positive");
 }
 if (!(collar >= 0)) throw new Error("--collar: 0 or more seconds");
+const sweep = args.sweep === "" ? [] : args.sweep.split(",").map(Number);
+if (sweep.some((t) => !(t > 0 && t < 2))) throw new Error("--sweep: cosine distances in (0, 2), comma-separated");
 
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
@@ -118,6 +123,8 @@ interface SetScore {
   speakers: number;
   threshold: DerCounts;
   known: DerCounts;
+  /** The truth's own speech all given to one speaker: what a diarizer that finds no speakers scores. */
+  oneSpeaker: DerCounts;
   found: number[];
   audioSeconds: number;
   wallMs: number;
@@ -135,9 +142,10 @@ async function quality(utterances: Utterance[], threshold: number): Promise<void
   const models = await SpeakerModels.load({ segmentation: segmentation.path, embedding: embedding.path }, { threads });
   const header = "conversation | speakers (found / count given) | DER      | missed   | false alarm | confusion | DER, count given | time (× real time)";
   const sets: SetScore[] = [];
+  let sweepTable: string | undefined;
   try {
     for (const speakers of [2, 3, 4]) {
-      const set: SetScore = { speakers, threshold: sumCounts([]), known: sumCounts([]), found: [], audioSeconds: 0, wallMs: 0 };
+      const set: SetScore = { speakers, threshold: sumCounts([]), known: sumCounts([]), oneSpeaker: sumCounts([]), found: [], audioSeconds: 0, wallMs: 0 };
       console.log(header);
       for (const c of conversationSet(utterances, speakers, conversationCount, conversationSeconds, seed + speakers * 1000)) {
         const free = await diarize(models, c, threshold);
@@ -146,6 +154,7 @@ async function quality(utterances: Utterance[], threshold: number): Promise<void
         const knownScore = diarizationErrorRate(c.truth, diarizationTurns(given.diarization), collar);
         set.threshold = sumCounts([set.threshold, score]);
         set.known = sumCounts([set.known, knownScore]);
+        set.oneSpeaker = sumCounts([set.oneSpeaker, diarizationErrorRate(c.truth, c.truth.map((turn) => ({ ...turn, speaker: "one" })), collar)]);
         set.found.push(free.diarization.speakers);
         set.audioSeconds += c.seconds;
         set.wallMs += free.wallMs;
@@ -163,17 +172,41 @@ async function quality(utterances: Utterance[], threshold: number): Promise<void
       }
       sets.push(set);
     }
+    if (sweep.length > 0) sweepTable = await thresholdSweep(models, utterances, modelsLine(segmentation, embedding));
   } finally {
     await models.close();
   }
   const rows = sets.map((s) => {
     const of = (n: number) => pct(n / s.threshold.reference);
-    return `${`${s.speakers} speakers`.padEnd(10)} | ${s.found.join(", ").padEnd(20)} | ${pct(derOf(s.threshold)).padEnd(8)} | ${of(s.threshold.missed).padEnd(8)} | ${of(s.threshold.falseAlarm).padEnd(11)} | ${of(s.threshold.confusion).padEnd(9)} | ${pct(derOf(s.known)).padEnd(16)} | ${((s.audioSeconds * 1000) / s.wallMs).toFixed(0)}× real time`;
+    return `${`${s.speakers} speakers`.padEnd(10)} | ${s.found.join(", ").padEnd(20)} | ${pct(derOf(s.threshold)).padEnd(8)} | ${of(s.threshold.missed).padEnd(8)} | ${of(s.threshold.falseAlarm).padEnd(11)} | ${of(s.threshold.confusion).padEnd(9)} | ${pct(derOf(s.known)).padEnd(16)} | ${pct(derOf(s.oneSpeaker)).padEnd(19)} | ${((s.audioSeconds * 1000) / s.wallMs).toFixed(0)}× real time`;
   });
   const reproduce = `npm run bench:diarization -- --only quality --segmentation ${segmentation.argument} --embedding ${embedding.argument} --conversations ${conversationCount} --conversation-seconds ${conversationSeconds} --seed ${seed} --threshold ${threshold} --collar ${collar}`;
-  const table = `set        | speakers found       | DER      | missed   | false alarm | confusion | DER, count given | speed (${threads} threads)\n${rows.join("\n")}\n  reproduce: ${reproduce}`;
+  const table = `set        | speakers found       | DER      | missed   | false alarm | confusion | DER, count given | all one speaker (*) | speed (${threads} threads)\n${rows.join("\n")}\n  (*) the truth's own speech given to one speaker: the DER of finding no speakers at all\n  reproduce: ${reproduce}`;
   console.log(`\n${table}`);
   results.push(`DER (collar ${collar} s; each set ${conversationCount} × ${conversationSeconds} s, seed ${seed}; threshold ${threshold})\n  ${modelsLine(segmentation, embedding)}\n${table}`);
+  if (sweepTable) results.push(sweepTable);
+}
+
+/** DER per set at each threshold of --sweep: where the threshold that fits these models lies. */
+async function thresholdSweep(models: SpeakerModels, utterances: Utterance[], modelsText: string): Promise<string> {
+  const sets = [2, 3, 4].map((speakers) => ({ speakers, conversations: conversationSet(utterances, speakers, conversationCount, conversationSeconds, seed + speakers * 1000) }));
+  const rows: string[] = [];
+  for (const threshold of sweep) {
+    const cells: string[] = [];
+    for (const { conversations } of sets) {
+      const scores: DerCounts[] = [];
+      const found: number[] = [];
+      for (const c of conversations) {
+        const { diarization } = await diarize(models, c, threshold);
+        scores.push(diarizationErrorRate(c.truth, diarizationTurns(diarization), collar));
+        found.push(diarization.speakers);
+      }
+      cells.push(`${pct(derOf(sumCounts(scores))).padEnd(8)} (${found.join(", ")})`.padEnd(26));
+    }
+    rows.push(`${String(threshold).padEnd(9)} | ${cells.join(" | ")}`);
+    console.log(rows.at(-1));
+  }
+  return `DER by threshold (collar ${collar} s; the sets above)\n  ${modelsText}\nthreshold | ${sets.map((s) => `${s.speakers} speakers: DER (found)`.padEnd(26)).join(" | ")}\n${rows.join("\n")}\n  reproduce: npm run bench:diarization -- --only quality --segmentation ${args.segmentation ?? "<default>"} --embedding ${args.embedding ?? "<default>"} --conversations ${conversationCount} --conversation-seconds ${conversationSeconds} --seed ${seed} --sweep ${sweep.join(",")}`;
 }
 
 // ---------------------------------------------------------------------------------------------
