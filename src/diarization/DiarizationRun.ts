@@ -83,6 +83,11 @@ export class DiarizationRun {
     return this.audio.received - this.nextWindow;
   }
 
+  /** Samples the run holds now (not yet windowed, or in pieces still open): bounded whatever the length. */
+  get heldSamples(): number {
+    return this.audio.held;
+  }
+
   /** 16 kHz mono samples, in order. */
   push(samples: Float32Array): void {
     if (this.ended) throw new Error("push() after finish()");
