@@ -50,6 +50,9 @@ interface Piece {
   weight: number;
 }
 
+/** One speaker's pause shorter than this stays inside their piece: a piece is a stretch of one voice, not of one breath. */
+const PIECE_PAUSE_SECONDS = 0.3;
+
 /** Windows sent to the inference thread in one request when that many are waiting. */
 const WINDOWS_PER_REQUEST = 4;
 
@@ -74,7 +77,7 @@ export class DiarizationRun {
     const { grid } = models.info;
     this.step = Math.round((options.stepSeconds ?? 5) * grid.sampleRate);
     this.minEmbedSamples = (options.minEmbedSeconds ?? 0.5) * grid.sampleRate;
-    this.tracker = new PieceTracker(grid, this.step, Math.round((options.maxPieceSeconds ?? 10) * grid.sampleRate));
+    this.tracker = new PieceTracker(grid, this.step, Math.round((options.maxPieceSeconds ?? 10) * grid.sampleRate), Math.round(PIECE_PAUSE_SECONDS * grid.sampleRate));
     this.signal = options.signal ? AbortSignal.any([options.signal, this.stop.signal]) : this.stop.signal;
   }
 

@@ -46,6 +46,8 @@ export class PieceTracker {
     private readonly grid: FrameGrid,
     private readonly stepSamples: number,
     private readonly maxPieceSamples: number,
+    /** A track's silence at least this long ends its piece (default 0: any silence does). */
+    private readonly maxPauseSamples = 0,
   ) {}
 
   /** The first sample an open piece still needs (audio before it can be let go). */
@@ -61,9 +63,11 @@ export class PieceTracker {
    */
   addWindow(window: WindowActivity, endSample?: number): SpeakerPiece[] {
     const tracks = this.stitch(window);
+    const closed: SpeakerPiece[] = [];
+    // A track this window does not carry on has ended.
+    for (const track of [...this.open.keys()]) if (!tracks.includes(track)) closed.push(this.close(track));
     const overlapMiddle = window.startSample + Math.floor((this.grid.windowSamples + this.stepSamples) / 2);
     const ruleEnd = endSample ?? overlapMiddle;
-    const closed: SpeakerPiece[] = [];
     const { localSpeakers, frameCount } = this.grid;
     for (let frame = 0; frame < frameCount; frame++) {
       const [from, to] = this.frameSpan(window.startSample, frame, frame === frameCount - 1 ? ruleEnd : undefined);
@@ -76,7 +80,8 @@ export class PieceTracker {
         const track = tracks[s]!;
         const piece = this.open.get(track);
         if (!window.active[frame * localSpeakers + s]) {
-          if (piece) closed.push(this.close(track));
+          // A pause shorter than maxPauseSamples does not end the piece (a breath, a stop consonant).
+          if (piece && end - piece.end >= this.maxPauseSamples) closed.push(this.close(track));
           continue;
         }
         const current = piece && piece.end - piece.start < this.maxPieceSamples ? piece : this.reopen(track, start, piece, closed);

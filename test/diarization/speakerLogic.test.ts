@@ -53,6 +53,27 @@ describe("PieceTracker", () => {
     expect(closed[0]!.clean).toEqual([[0, 800]]);
   });
 
+  it("keeps a pause shorter than the maximum inside the piece (its clean ranges skip it), and ends the piece at a longer one", () => {
+    const tracker = new PieceTracker(grid, 500, 10_000, 200);
+    const frames: Array<[number, number]> = [[1, 0], [1, 0], [0, 0], [1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [1, 0], [1, 0]];
+    const closed = tracker.addWindow(window(0, frames), 1000);
+    expect(closed.map(({ start, end, clean }) => ({ start, end, clean }))).toEqual([
+      { start: 0, end: 500, clean: [[0, 200], [300, 500]] },
+      { start: 800, end: 1000, clean: [[800, 1000]] },
+    ]);
+  });
+
+  it("ends the piece of a track the next window does not carry on", () => {
+    const tracker = new PieceTracker(grid, 500, 10_000, 10_000);
+    expect(tracker.addWindow(window(0, Array.from({ length: 10 }, (_, f) => (f < 6 ? [1, 0] : [0, 0]) as [number, number])))).toEqual([]);
+    // The next window's speaker shares no frame with it: a new track, and the old one's piece closes.
+    const closed = tracker.addWindow(window(500, Array.from({ length: 10 }, (_, f) => (f < 3 ? [0, 0] : [0, 1]) as [number, number])), 1500);
+    expect(closed.map(({ track, start, end }) => ({ track, start, end }))).toEqual([
+      { track: 0, start: 0, end: 600 },
+      { track: 3, start: 800, end: 1500 },
+    ]);
+  });
+
   it("cuts a long turn into pieces of at most the maximum", () => {
     const tracker = new PieceTracker(grid, 500, 300);
     const closed = tracker.addWindow(window(0, Array.from({ length: 10 }, () => [1, 0] as [number, number])), 1000);
