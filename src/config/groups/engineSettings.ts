@@ -54,9 +54,9 @@ export const engineSettings = {
     flag: "--base-url <url>",
     commands: ["models"],
     schema: z.string().min(1).optional().transform(configuredBaseUrl),
-    doc: "server that earshot models pull downloads every model file from (a mirror), under its published file name",
+    doc: "server that earshot models pull downloads every model file from (a mirror): Whisper and Parakeet files under their published names, speaker models under their local names (`pyannote-segmentation-3.0.onnx`)",
     note: "Trailing slashes are removed. Downloads resume and are checked against SHA-256 wherever they come from. See [models](models.md#mirrors).",
-    defaultText: "each engine's Hugging Face repository: ggerganov/whisper.cpp for Whisper, ggml-org/parakeet-GGUF for Parakeet",
+    defaultText: "each model's own source: ggerganov/whisper.cpp for Whisper, ggml-org/parakeet-GGUF for Parakeet, csukuangfj/sherpa-onnx-pyannote-segmentation-3-0 and sherpa-onnx's GitHub release for the speaker models",
   },
   parallelJobs: {
     env: "EARSHOT_PARALLEL_JOBS",
