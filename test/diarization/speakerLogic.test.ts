@@ -74,6 +74,16 @@ describe("PieceTracker", () => {
     ]);
   });
 
+  it("overlapped speech: both tracks' pieces span it, and neither's clean ranges hold it", () => {
+    const tracker = new PieceTracker(grid, 500, 10_000);
+    const frames: Array<[number, number]> = [[1, 0], [1, 0], [1, 0], [1, 1], [1, 1], [0, 1], [0, 1], [0, 1], [0, 0], [0, 0]];
+    const closed = tracker.addWindow(window(0, frames), 1000);
+    expect(closed.map(({ track, start, end, clean }) => ({ track, start, end, clean }))).toEqual([
+      { track: 0, start: 0, end: 500, clean: [[0, 300]] },
+      { track: 1, start: 300, end: 800, clean: [[500, 800]] },
+    ]);
+  });
+
   it("cuts a long turn into pieces of at most the maximum", () => {
     const tracker = new PieceTracker(grid, 500, 300);
     const closed = tracker.addWindow(window(0, Array.from({ length: 10 }, () => [1, 0] as [number, number])), 1000);
