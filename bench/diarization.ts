@@ -212,9 +212,9 @@ async function thresholdSweep(models: SpeakerModels, utterances: Utterance[], mo
 // ---------------------------------------------------------------------------------------------
 // Part 2: cost against transcription; part 3: memory. Both in fresh processes where memory or a cold start matters.
 
-function runJsonChild<T>(script: string, request: object): Promise<T> {
+function runJsonChild<T>(script: string, request: object, nodeFlags: string[] = []): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, path.join(root, "bench", script), JSON.stringify(request)], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [...nodeFlags, ...process.execArgv, path.join(root, "bench", script), JSON.stringify(request)], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.on("error", reject);
@@ -271,15 +271,17 @@ async function memory(threshold: number): Promise<void> {
   const embedding = await resolveSpeakerModel("speaker-embedding", args["time-embedding"], args["models-dir"]);
   console.log(`\n== memory: a ${longSeconds / 60}-min 3-speaker meeting, one run, ${threads} threads ==\n  ${modelsLine(segmentation, embedding)}`);
   const request: MemoryRequest = { segmentation: segmentation.path, embedding: embedding.path, threads, threshold, speechDir: args["speech-dir"], seconds: longSeconds, seed };
-  const report = await runJsonChild<MemoryReport>("diarizationMemoryChild.ts", request);
-  const marks = MEMORY_MARKS_MINUTES.filter((m) => m <= report.perMinute.length).map((m) => `${m} min ${mb(report.perMinute[m - 1]!)}`);
+  const report = await runJsonChild<MemoryReport>("diarizationMemoryChild.ts", request, ["--expose-gc"]);
+  const marks = MEMORY_MARKS_MINUTES.filter((m) => m <= report.perMinute.length).map(
+    (m) => `${m} min ${mb(report.perMinute[m - 1]!)} (JS heap ${mb(report.heapPerMinute[m - 1]!)}, buffers ${mb(report.buffersPerMinute[m - 1]!)})`,
+  );
   const firstQuarter = report.perMinute.slice(0, Math.max(1, Math.floor(report.perMinute.length / 4)));
   const lastQuarter = report.perMinute.slice(-firstQuarter.length);
   const table = [
     `${report.description}`,
     `RSS before the models ${mb(report.rssBefore)} (LibriSpeech decoded), with them ${mb(report.rssLoaded)}; while pushing: ${marks.join(", ")}`,
     `highest RSS in the first quarter of the audio ${mb(Math.max(...firstQuarter))}, in the last ${mb(Math.max(...lastQuarter))}; peak ${mb(report.peakPushed)} when the last sample was in, ${mb(report.peak)} after finish (clustering)`,
-    `${sec(report.wallMs)} (${((longSeconds * 1000) / report.wallMs).toFixed(0)}× real time), ${report.speakers} speakers, ${report.spans} spans`,
+    `${sec(report.wallMs)} (${((longSeconds * 1000) / report.wallMs).toFixed(0)}× real time), ${report.embeds} pieces embedded, ${report.speakers} speakers, ${report.spans} spans`,
     `  reproduce: npm run bench:diarization -- --only memory --memory-segmentation ${segmentation.argument} --time-embedding ${embedding.argument} --long-seconds ${longSeconds} --threads ${threads} --seed ${seed}`,
   ].join("\n");
   console.log(table);

@@ -4,12 +4,12 @@
 // Before the run: the LibriSpeech utterances decoded (the source of the meeting's samples, ~90 MB) and the speaker
 // models loaded; both are in every figure after them, so growth is what counts.
 //
-//   node --import tsx bench/diarizationMemoryChild.ts '<MemoryRequest as JSON>'
+//   node --expose-gc --import tsx bench/diarizationMemoryChild.ts '<MemoryRequest as JSON>'
 import fs from "node:fs";
 
 import { DiarizationRun, SpeakerModels } from "../src/diarization/index.js";
 import { conversation } from "./diarizationConversations.js";
-import { feedConversation } from "./diarizationFeed.js";
+import { feedConversation, observeModels } from "./diarizationFeed.js";
 import { loadLibriSpeech } from "./librispeech.js";
 
 export interface MemoryRequest {
@@ -29,12 +29,17 @@ export interface MemoryReport {
   rssLoaded: number;
   /** Resident memory after each minute of audio pushed (index 0: after the first minute). */
   perMinute: number[];
+  /** The V8 heap in use (after a full GC where --expose-gc allows) and the ArrayBuffers' bytes, at the same minutes. */
+  heapPerMinute: number[];
+  buffersPerMinute: number[];
   /** Peak (VmHWM) when the last sample was pushed, and at the end, after finish() (clustering included). */
   peakPushed: number;
   peak: number;
   wallMs: number;
   speakers: number;
   spans: number;
+  /** Pieces embedded (what the run keeps one embedding each of, and clusters). */
+  embeds: number;
 }
 
 /** A field of /proc/self/status in bytes; process.memoryUsage().rss off Linux. */
@@ -55,13 +60,21 @@ async function main(request: MemoryRequest): Promise<MemoryReport> {
   const models = await SpeakerModels.load({ segmentation: request.segmentation, embedding: request.embedding }, { threads: request.threads });
   try {
     const rssLoaded = statusBytes("VmRSS");
+    const observed = observeModels(models);
     const perMinute: number[] = [];
+    const heapPerMinute: number[] = [];
+    const buffersPerMinute: number[] = [];
     let peakPushed = 0;
     const run = new DiarizationRun(models, { threshold: request.threshold });
     const { diarization, wallMs } = await feedConversation(run, meeting, (seconds) => {
       if (seconds >= meeting.seconds) peakPushed = statusBytes("VmHWM");
       if (seconds >= (perMinute.length + 1) * 60) {
         perMinute.push(statusBytes("VmRSS"));
+        // After the RSS is read: what the JS heap retains, not the garbage it has yet to collect.
+        (globalThis as { gc?: () => void }).gc?.();
+        const usage = process.memoryUsage();
+        heapPerMinute.push(usage.heapUsed);
+        buffersPerMinute.push(usage.arrayBuffers);
         if (perMinute.length % 15 === 0) process.stderr.write(`  ${perMinute.length} min pushed: RSS ${(perMinute.at(-1)! / 1048576).toFixed(0)} MB\n`);
       }
     });
@@ -70,11 +83,14 @@ async function main(request: MemoryRequest): Promise<MemoryReport> {
       rssBefore,
       rssLoaded,
       perMinute,
+      heapPerMinute,
+      buffersPerMinute,
       peakPushed,
       peak: statusBytes("VmHWM"),
       wallMs,
       speakers: diarization.speakers,
       spans: diarization.spans.length,
+      embeds: observed.times.embeds,
     };
   } finally {
     await models.close();
