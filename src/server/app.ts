@@ -79,6 +79,7 @@ export function buildApp(baseContext: ServerContext, options: BuildAppOptions = 
   if (metrics) {
     context = { ...context, metrics };
     context.models.observe(metrics);
+    context.transcription.voices.observe(metrics);
     // Before the key check (its 401s are counted); every response, streamed and hijacked ones included, is counted
     // when it ends (499 when the client went away first).
     app.addHook("onRequest", async (request, reply) => {

@@ -4,6 +4,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 import type { EngineJob } from "../engine/engine.js";
+import { DIARIZATION_OUTCOMES, type DiarizationOutcome } from "../transcription/voiceDiarization.js";
 import type { StatePoolStats } from "../engine/StatePool.js";
 
 export type MetricsExposure = "open" | "key" | "off";
@@ -43,6 +44,8 @@ export class ServerMetrics {
   private readonly modelLoadDuration: Histogram<"model">;
   private readonly modelUnloads: Counter<"model" | "reason">;
   private readonly modelMemoryBytes: Gauge<"model">;
+  private readonly diarizations: Counter<"outcome">;
+  private readonly diarizationDuration: Histogram;
 
   constructor(sources: MetricsSources, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -146,7 +149,26 @@ export class ServerMetrics {
       labelNames: ["model"],
       registers,
     });
+    this.diarizations = new Counter({
+      name: "earshot_diarizations_total",
+      help: "Recordings told apart by voice (diarized_json, rttm), by outcome: ok, failed, aborted, or refused (no diarization slot free).",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.diarizationDuration = new Histogram({
+      name: "earshot_diarization_duration_seconds",
+      help: "Wall time of a recording's diarization by voice (speaker models and clustering, beside its transcription).",
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
     for (const event of Object.values(TURN_EVENTS)) this.turns.inc({ event }, 0);
+    for (const outcome of DIARIZATION_OUTCOMES) this.diarizations.inc({ outcome }, 0);
+  }
+
+  /** A diarization by voice ended (or was refused). */
+  diarized(outcome: DiarizationOutcome, seconds: number): void {
+    this.diarizations.inc({ outcome });
+    if (outcome === "ok") this.diarizationDuration.observe(seconds);
   }
 
   /** A response ended (`route`: the route's pattern, undefined for no route). */

@@ -57,6 +57,7 @@ export async function startWorkerServer(config: ServerConfig, options: StartWork
   const metrics = config.metrics === "off" ? undefined : new ServerMetrics({ engines: () => models.loaded().map(({ model, engine }) => ({ model, stats: engine.stats() })), realtimeSessions: () => 0 });
   if (metrics) {
     models.observe(metrics);
+    transcription.voices.observe(metrics);
     registerWorkerMetrics(metrics, backend);
   }
 

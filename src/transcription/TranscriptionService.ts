@@ -264,8 +264,8 @@ export class TranscriptionService {
     const { served, options } = this.servedFor({ ...settings, wordTimestamps: true });
     const slot = this.voices.admit();
     let lease: Awaited<ReturnType<ModelRegistry["acquire"]>> | undefined;
-    const release = () => {
-      slot.release();
+    const release = (outcome: "ok" | "failed" | "aborted") => {
+      slot.release(outcome);
       lease?.release();
       lease = undefined;
     };
@@ -277,9 +277,9 @@ export class TranscriptionService {
       const signal = hooks.signal ? AbortSignal.any([hooks.signal, stop.signal]) : stop.signal;
       const diarization = new DiarizationRun(models, { threshold: this.voices.options.threshold, count: hooks.count, signal });
       const run = this.newRun(lease.engine, { ...settings, chunking: settings.chunking ?? { type: "auto" } }, options, { ...hooks, signal, onSegment: undefined }, () => undefined);
-      return new VoicesTranscription({ run, diarization, known, matchThreshold: this.voices.options.matchThreshold, stop, release, onSegment: hooks.onSegment });
+      return new VoicesTranscription({ run, diarization, known, matchThreshold: this.voices.options.matchThreshold, stop, signal: hooks.signal, release, onSegment: hooks.onSegment });
     } catch (error) {
-      release();
+      release(hooks.signal?.aborted ? "aborted" : "failed");
       throw error;
     }
   }

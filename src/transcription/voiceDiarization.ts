@@ -24,10 +24,20 @@ export interface VoiceDiarizationOptions {
   maxRuns: number;
 }
 
+/** How a diarization by voice ended (metrics). */
+export const DIARIZATION_OUTCOMES = ["ok", "failed", "aborted", "refused"] as const;
+export type DiarizationOutcome = (typeof DIARIZATION_OUTCOMES)[number];
+
+/** Told of every diarization by voice (metrics). */
+export interface DiarizationObserver {
+  diarized(outcome: DiarizationOutcome, seconds: number): void;
+}
+
 /** The speaker models of a server: loaded on the first recording that needs them, then kept until close. */
 export class VoiceDiarization {
   private models: Promise<SpeakerModels> | undefined;
   private running = 0;
+  private observer: DiarizationObserver | undefined;
 
   constructor(readonly options: VoiceDiarizationOptions) {}
 
@@ -35,16 +45,28 @@ export class VoiceDiarization {
     return this.options.paths !== undefined;
   }
 
-  /** Admission: a slot for one recording's diarization, held until `release`; a 503 when all are taken. */
-  admit(): { release: () => void } {
-    if (this.running >= this.options.maxRuns) throw new DiarizationOverloadedError(5);
+  observe(observer: DiarizationObserver): void {
+    this.observer = observer;
+  }
+
+  /**
+   * Admission: a slot for one recording's diarization, held until `release` says how it ended; a 429 when all are
+   * taken.
+   */
+  admit(): { release: (outcome: Exclude<DiarizationOutcome, "refused">) => void } {
+    if (this.running >= this.options.maxRuns) {
+      this.observer?.diarized("refused", 0);
+      throw new DiarizationOverloadedError(5);
+    }
     this.running++;
+    const started = performance.now();
     let released = false;
     return {
-      release: () => {
+      release: (outcome) => {
         if (released) return;
         released = true;
         this.running--;
+        this.observer?.diarized(outcome, (performance.now() - started) / 1000);
       },
     };
   }

@@ -15,8 +15,10 @@ export interface VoicesParts {
   matchThreshold: number;
   /** Aborts both runs. */
   stop: AbortController;
-  /** Gives back the model and the diarization slot (once). */
-  release: () => void;
+  /** The caller's signal (a cancelled request or job): its end is "aborted", not "failed". */
+  signal?: AbortSignal | undefined;
+  /** Gives back the model and the diarization slot (once), saying how it ended. */
+  release: (outcome: "ok" | "failed" | "aborted") => void;
   onSegment?: ((segment: SpeakerSegment, index: number) => void) | undefined;
 }
 
@@ -46,12 +48,17 @@ export class VoicesTranscription {
         stop.abort(error);
         throw error;
       });
+    let outcome: "ok" | "failed" | "aborted" = "failed";
     try {
       if (samples) this.diarization.push(samples);
       const [speakers, result] = await Promise.all([failFast(this.diarization.finish()), failFast(this.run.finish(samples))]);
+      outcome = "ok";
       return this.speakersOf(speakers, result);
+    } catch (error) {
+      if (this.parts.signal?.aborted) outcome = "aborted";
+      throw error;
     } finally {
-      this.parts.release();
+      this.parts.release(outcome);
     }
   }
 
@@ -59,7 +66,7 @@ export class VoicesTranscription {
     this.parts.stop.abort();
     this.run.cancel();
     this.diarization.cancel();
-    this.parts.release();
+    this.parts.release("aborted");
   }
 
   /**

@@ -158,3 +158,37 @@ describe("diarized_json on a mono conversation", () => {
     await expectNoTempFiles(server.tempDir);
   }, 60_000);
 });
+
+describe("the bound on diarizations at once", () => {
+  it("a second recording while the only slot is taken: 429 diarization_overloaded with Retry-After; both counted in /metrics", async () => {
+    const busy = await startTestServer({
+      segmentationModel: await getSegmentationTestModelPath("tiny"),
+      speakerEmbeddingModel: await getSpeakerEmbeddingTestModelPath("tiny"),
+      maxDiarizations: "1",
+    });
+    try {
+      const long = new Float32Array(conversation.samples.length * 4);
+      for (let i = 0; i < 4; i++) long.set(conversation.samples, i * conversation.samples.length);
+      const audio = encodeWav(long, SAMPLE_RATE);
+      const send = () => {
+        const form = new FormData();
+        form.append("file", new Blob([audio], { type: "audio/wav" }), "meeting.wav");
+        form.append("model", "whisper-1");
+        form.append("response_format", "diarized_json");
+        return fetch(`${busy.url}/v1/audio/transcriptions`, { method: "POST", body: form });
+      };
+      const responses = await Promise.all([send(), send()]);
+      const statuses = responses.map((response) => response.status).sort();
+      expect(statuses).toEqual([200, 429]);
+      const refused = responses.find((response) => response.status === 429)!;
+      expect(refused.headers.get("retry-after")).toBe("5");
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("diarization_overloaded");
+      const metrics = await (await fetch(`${busy.url}/metrics`)).text();
+      expect(metrics).toMatch(/earshot_diarizations_total\{outcome="ok"\} 1/);
+      expect(metrics).toMatch(/earshot_diarizations_total\{outcome="refused"\} 1/);
+      expect(metrics).toMatch(/earshot_diarization_duration_seconds_count 1/);
+    } finally {
+      await busy.close();
+    }
+  }, 120_000);
+});
