@@ -75,6 +75,7 @@ export function buildApp(baseContext: ServerContext, options: BuildAppOptions = 
       : new ServerMetrics({
           engines: () => context.models.loaded().map(({ model, engine }) => ({ model, stats: engine.stats() })),
           realtimeSessions: () => app.realtime.stats().sessions,
+          diarizationsRunning: () => context.transcription.voices.running,
         });
   if (metrics) {
     context = { ...context, metrics };

@@ -28,6 +28,8 @@ export interface MetricsSources {
   engines(): Array<{ model: string; stats: StatePoolStats }>;
   /** Realtime sessions open now. */
   realtimeSessions(): number;
+  /** Recordings being told apart by voice now. */
+  diarizationsRunning?(): number;
 }
 
 export class ServerMetrics {
@@ -116,6 +118,14 @@ export class ServerMetrics {
       registers,
       collect() {
         this.set(sources.realtimeSessions());
+      },
+    });
+    new Gauge({
+      name: "earshot_diarizations_running",
+      help: "Recordings being told apart by voice now (at most EARSHOT_MAX_DIARIZATIONS).",
+      registers,
+      collect() {
+        this.set(sources.diarizationsRunning?.() ?? 0);
       },
     });
     this.turns = new Counter({

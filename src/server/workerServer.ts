@@ -54,7 +54,7 @@ export async function startWorkerServer(config: ServerConfig, options: StartWork
   }
   const backend = jobs.backend as RedisJobBackend;
 
-  const metrics = config.metrics === "off" ? undefined : new ServerMetrics({ engines: () => models.loaded().map(({ model, engine }) => ({ model, stats: engine.stats() })), realtimeSessions: () => 0 });
+  const metrics = config.metrics === "off" ? undefined : new ServerMetrics({ engines: () => models.loaded().map(({ model, engine }) => ({ model, stats: engine.stats() })), realtimeSessions: () => 0, diarizationsRunning: () => transcription.voices.running });
   if (metrics) {
     models.observe(metrics);
     transcription.voices.observe(metrics);

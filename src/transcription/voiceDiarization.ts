@@ -36,10 +36,15 @@ export interface DiarizationObserver {
 /** The speaker models of a server: loaded on the first recording that needs them, then kept until close. */
 export class VoiceDiarization {
   private models: Promise<SpeakerModels> | undefined;
-  private running = 0;
+  private runs = 0;
   private observer: DiarizationObserver | undefined;
 
   constructor(readonly options: VoiceDiarizationOptions) {}
+
+  /** Diarizations holding a slot now. */
+  get running(): number {
+    return this.runs;
+  }
 
   get available(): boolean {
     return this.options.paths !== undefined;
@@ -54,18 +59,18 @@ export class VoiceDiarization {
    * taken.
    */
   admit(): { release: (outcome: Exclude<DiarizationOutcome, "refused">) => void } {
-    if (this.running >= this.options.maxRuns) {
+    if (this.runs >= this.options.maxRuns) {
       this.observer?.diarized("refused", 0);
       throw new DiarizationOverloadedError(5);
     }
-    this.running++;
+    this.runs++;
     const started = performance.now();
     let released = false;
     return {
       release: (outcome) => {
         if (released) return;
         released = true;
-        this.running--;
+        this.runs--;
         this.observer?.diarized(outcome, (performance.now() - started) / 1000);
       },
     };

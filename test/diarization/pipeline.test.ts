@@ -51,6 +51,15 @@ describe("DiarizationRun", () => {
     expect(result.duration).toBeCloseTo(three.samples.length / SAMPLE_RATE, 3);
   }, 60_000);
 
+  it("one voice: one speaker", async () => {
+    const alone = await makeConversation(alternatingTurns(1, 4));
+    const run = new DiarizationRun(models, { threshold: 0.5 });
+    run.push(alone.samples);
+    const result = await run.finish();
+    expect(result.speakers).toBe(1);
+    expect(new Set(result.spans.map((span) => span.speaker))).toEqual(new Set([0]));
+  }, 60_000);
+
   it("ten minutes: the event loop is never held long, and what the run holds stays bounded while it streams", async () => {
     const long = repeated(three, Math.ceil(600 / (three.samples.length / SAMPLE_RATE)));
     const delay = monitorEventLoopDelay({ resolution: 5 });

@@ -11,7 +11,7 @@ import { getSegmentationTestModelPath, getSpeakerEmbeddingTestModelPath } from "
 import { SAMPLE_RATE } from "../../src/engine/sampleRate.js";
 import { alternatingTurns, makeConversation, voiceSamples, type Conversation } from "../support/conversation.js";
 import { encodeWav } from "../support/speech.js";
-import { expectNoTempFiles, startTestServer, type TestServer } from "../support/server.js";
+import { expectNoTempFiles, startTestServer, waitFor, type TestServer } from "../support/server.js";
 
 let server: TestServer;
 let conversation: Conversation;
@@ -187,6 +187,24 @@ describe("the bound on diarizations at once", () => {
       expect(metrics).toMatch(/earshot_diarizations_total\{outcome="ok"\} 1/);
       expect(metrics).toMatch(/earshot_diarizations_total\{outcome="refused"\} 1/);
       expect(metrics).toMatch(/earshot_diarization_duration_seconds_count 1/);
+
+      // A client that goes away mid-way stops the diarization with the transcription: counted as aborted, the slot
+      // free again, nothing left in the temp dir.
+      const gone = new AbortController();
+      const form = new FormData();
+      form.append("file", new Blob([audio], { type: "audio/wav" }), "meeting.wav");
+      form.append("model", "whisper-1");
+      form.append("response_format", "diarized_json");
+      const request = fetch(`${busy.url}/v1/audio/transcriptions`, { method: "POST", body: form, signal: gone.signal }).catch((error: unknown) => error);
+      await waitFor("the diarization to start", async () => /earshot_diarizations_running 1/.test(await (await fetch(`${busy.url}/metrics`)).text()), 30_000, 20);
+      gone.abort();
+      await request;
+      await waitFor("the aborted diarization to be counted", async () => {
+        const text = await (await fetch(`${busy.url}/metrics`)).text();
+        return /earshot_diarizations_total\{outcome="aborted"\} 1/.test(text) && /earshot_diarizations_running 0/.test(text);
+      }, 30_000, 50);
+      expect((await send()).status).toBe(200);
+      await expectNoTempFiles(busy.tempDir);
     } finally {
       await busy.close();
     }
