@@ -56,7 +56,10 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
 
   // The default model's engine while it is loaded (the models load and unload on demand: see ModelRegistry).
   const defaultEngine = (): TranscriptionEngine | undefined => models.loadedEngine(models.defaultModel.name);
-  const setup = await startTranscription(config, models, options.tempDir);
+  const setup = await startTranscription(config, models, options.tempDir).catch(async (error: unknown) => {
+    await models.close();
+    throw error;
+  });
   const { transcription, loadVad, releaseVad, swept } = setup;
   const decodeOptions = { ...setup.decodeOptions, maxDurationSeconds: config.maxDecodedSeconds };
   const admission = new UploadAdmission({

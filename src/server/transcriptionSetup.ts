@@ -14,6 +14,7 @@ import { VoiceDiarization } from "../transcription/voiceDiarization.js";
 import type { ModelPaths } from "../diarization/index.js";
 import { DEFAULT_SEGMENTATION_MODEL, DEFAULT_SPEAKER_EMBEDDING_MODEL } from "../models/diarizationCatalog.js";
 import { speakerModelPath } from "../models/speakerModelPath.js";
+import { readOnnxMetadata } from "../models/onnx/onnxMetadata.js";
 
 /** How the configured models come and go (docs/model-loading.md). */
 export function modelLifecycle(config: ServerConfig): ModelLifecycleOptions {
@@ -90,8 +91,10 @@ export async function startTranscription(config: ServerConfig, models: ModelRegi
   };
   const swept = await sweepStaleTempDirs(tempDir);
   const decodeOptions = { ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}), ...(tempDir ? { tempDir } : {}) };
+  const speakerPaths = speakerModels(config);
+  if (speakerPaths) await checkSpeakerModels(config, speakerPaths);
   const voices = new VoiceDiarization({
-    paths: speakerModels(config),
+    paths: speakerPaths,
     threads: config.diarizationThreads,
     threshold: config.diarizationThreshold,
     matchThreshold: config.speakerMatchThreshold,
@@ -132,4 +135,18 @@ export function speakerModels(config: Pick<ServerConfig, "modelsDir" | "segmenta
     throw new ConfigError(`${settingLabel(missing)} is needed too: telling voices apart takes both speaker models`);
   }
   return undefined;
+}
+
+/**
+ * The speaker model files are ONNX models (read from their header and metadata, not loaded: they load on the first
+ * recording told apart by voice); a ConfigError naming the setting otherwise, so a wrong file stops startup.
+ */
+async function checkSpeakerModels(config: Pick<ServerConfig, "segmentationModel" | "speakerEmbeddingModel">, paths: ModelPaths): Promise<void> {
+  const check = async (key: "segmentationModel" | "speakerEmbeddingModel", path: string) => {
+    await readOnnxMetadata(path).catch((error: Error) => {
+      throw new ConfigError(`invalid ${settingLabel(key)}: ${path}: ${error.message}`);
+    });
+  };
+  await check("segmentationModel", paths.segmentation);
+  await check("speakerEmbeddingModel", paths.embedding);
 }

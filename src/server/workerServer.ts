@@ -35,7 +35,10 @@ export async function startWorkerServer(config: ServerConfig, options: StartWork
   }
   if (config.jobsConcurrency === 0) throw new ConfigError("earshot worker runs at least one job at a time: EARSHOT_JOBS_CONCURRENCY must be 1 or more");
   const models = await openModels(config);
-  const { transcription, releaseVad, swept } = await startTranscription(config, models, options.tempDir);
+  const { transcription, releaseVad, swept } = await startTranscription(config, models, options.tempDir).catch(async (error: unknown) => {
+    await models.close();
+    throw error;
+  });
 
   const app = Fastify({ logger: withLogRedaction(options.logger ?? { level: config.logLevel }), ...openAiClientErrors });
   // /health is public; /metrics and anything else need an API key when keys are configured (as on the server).

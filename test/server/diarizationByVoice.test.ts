@@ -2,6 +2,10 @@
 // (onnxruntime-node in the inference thread), a conversation of eSpeak voices the test makes itself, and the official
 // SDK. The transcript's words are junk (the generated Whisper model), so the speakers are checked against the truth
 // through the speaker models' own turns (Earshot's `rttm`), and the transcript's segments against those turns.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
 import { BadRequestError, toFile } from "openai";
 import type { TranscriptionDiarized, TranscriptionStreamEvent } from "openai/resources/audio/transcriptions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -209,4 +213,19 @@ describe("the bound on diarizations at once", () => {
       await busy.close();
     }
   }, 120_000);
+});
+
+describe("speaker model settings", () => {
+  it("a file that is no ONNX model, a missing one, or one model without the other stops startup, naming the setting", async () => {
+    const segmentation = await getSegmentationTestModelPath("tiny");
+    const notAModel = path.join(os.tmpdir(), `earshot-not-a-model-${process.pid}.onnx`);
+    fs.writeFileSync(notAModel, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]));
+    try {
+      await expect(startTestServer({ segmentationModel: segmentation, speakerEmbeddingModel: notAModel })).rejects.toThrow(/speakerEmbeddingModel .*not an ONNX model/);
+      await expect(startTestServer({ segmentationModel: segmentation, speakerEmbeddingModel: "/nonexistent/embedding.onnx" })).rejects.toThrow(/speakerEmbeddingModel .*not found/);
+      await expect(startTestServer({ segmentationModel: segmentation })).rejects.toThrow(/speakerEmbeddingModel.* is needed too/);
+    } finally {
+      fs.rmSync(notAModel, { force: true });
+    }
+  });
 });
