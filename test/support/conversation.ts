@@ -1,6 +1,6 @@
 // Mono conversations the tests make themselves: turns of different eSpeak-NG voices (this WebAssembly build has no
 // voice variants, so voices differ by language and pitch) laid end to end with pauses, resampled to 16 kHz by the
-// real decoder, with the truth: who speaks when. No ../shared needed.
+// real decoder, with the truth: who speaks when. Nothing outside the repository is needed.
 import { decodeAudio } from "../../src/audio/index.js";
 import { SAMPLE_RATE } from "../../src/engine/sampleRate.js";
 import { encodeWav, synthesizeSpeech, type SynthesizeOptions } from "./speech.js";
