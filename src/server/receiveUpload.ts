@@ -9,7 +9,7 @@ import { Busboy } from "@fastify/busboy";
 import { ApiError, uploadIdleTimeout, uploadTimeout } from "../api/errors.js";
 
 import type { FormFields } from "../api/transcriptionForm.js";
-import { MAX_FORM_FIELD_BYTES } from "../transcription/fieldLimits.js";
+import { MAX_FORM_FIELD_BYTES, MAX_FORM_FIELDS_TOTAL_BYTES, MAX_SPEAKER_REFERENCE_BYTES } from "../transcription/fieldLimits.js";
 
 export type { FormFields };
 
@@ -49,7 +49,12 @@ export function declaredTooLarge(headers: IncomingMessage["headers"], maxFileByt
   return Number.isFinite(declared) && declared > maxFileBytes + FORM_OVERHEAD_BYTES;
 }
 
-const FIELD_LIMITS = { fields: 64, fieldSize: MAX_FORM_FIELD_BYTES, fieldNameSize: 200, parts: 80, files: 1 };
+// busboy holds one field at a time up to fieldSize (a speaker reference's bound); each field's own bound and the
+// fields' total are checked as they arrive.
+const FIELD_LIMITS = { fields: 64, fieldSize: MAX_SPEAKER_REFERENCE_BYTES, fieldNameSize: 200, parts: 80, files: 1 };
+
+/** The most bytes field `name` may hold: a speaker reference's (a data URL of a clip), or any other field's. */
+const fieldBound = (name: string) => (name.replace(/\[.*$/, "") === "known_speaker_references" ? MAX_SPEAKER_REFERENCE_BYTES : MAX_FORM_FIELD_BYTES);
 
 /**
  * Resolves once the whole form has been read. Rejects with a 413 ApiError the moment the file
@@ -105,9 +110,16 @@ export function receiveUpload<T>(request: IncomingMessage, options: ReceiveUploa
       // Whatever happens to decoding, keep reading so the rest of the form still arrives.
       file.catch(() => stream.resume());
     });
+    let fieldBytes = 0;
     busboy.on("field", (name, value, _nameTruncated, valueTruncated) => {
-      if (valueTruncated) {
+      const bytes = Buffer.byteLength(value);
+      fieldBytes += bytes;
+      if (valueTruncated || bytes > fieldBound(name)) {
         fail(ApiError.invalidParam(name.replace(/\[.*$/, ""), `The value of '${name}' is too long.`, "field_too_long"));
+        return;
+      }
+      if (fieldBytes > MAX_FORM_FIELDS_TOTAL_BYTES) {
+        fail(ApiError.invalidParam(name.replace(/\[.*$/, ""), `The form's fields hold more than ${MAX_FORM_FIELDS_TOTAL_BYTES / 1_048_576} MB in all.`, "fields_too_large"));
         return;
       }
       fields.set(name, [...(fields.get(name) ?? []), value]);

@@ -8,8 +8,15 @@
 // held a slot for minutes. So however long the accepted prompt is, only a short tail of it reaches the engine
 // (ENGINE_PROMPT_BYTES below; see decoderPrompt in settings.ts).
 
-/** Any field of an HTTP form, at most (receiveUpload's busboy limit): the form could never carry more. */
+/** Any field of an HTTP form but a speaker reference, at most (receiveUpload): the form could never carry more. */
 export const MAX_FORM_FIELD_BYTES = 256 * 1024;
+
+/**
+ * One `known_speaker_references[]` entry, at most: a data URL of OpenAI's longest clip (10 s) as an uncompressed
+ * 48 kHz stereo WAV is 2.56 MB in base64. Four of them and the other fields are what a form's fields may hold in all.
+ */
+export const MAX_SPEAKER_REFERENCE_BYTES = 3 * 1024 * 1024;
+export const MAX_FORM_FIELDS_TOTAL_BYTES = 4 * MAX_SPEAKER_REFERENCE_BYTES + 2 * MAX_FORM_FIELD_BYTES;
 
 /**
  * `prompt`: at most this many bytes (UTF-8), at every door: the bound of an HTTP form field. OpenAI documents none;

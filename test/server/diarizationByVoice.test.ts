@@ -14,7 +14,7 @@ import { parseRttm } from "../../src/formats/index.js";
 import { getSegmentationTestModelPath, getSpeakerEmbeddingTestModelPath } from "../../src/models/testModel/diarization/index.js";
 import { SAMPLE_RATE } from "../../src/engine/sampleRate.js";
 import { alternatingTurns, makeConversation, voiceSamples, type Conversation } from "../support/conversation.js";
-import { encodeWav } from "../support/speech.js";
+import { encodeMultichannelWav, encodeWav } from "../support/speech.js";
 import { expectNoTempFiles, startTestServer, waitFor, type TestServer } from "../support/server.js";
 
 let server: TestServer;
@@ -113,6 +113,27 @@ describe("diarized_json on a mono conversation", () => {
       ["known_speaker_references[]", dataUrl(clip)],
     ]);
     conversation.truth.forEach((truth, i) => expect(turns[i]!.speaker).toBe(truth.speaker === 1 ? "Bob" : "A"));
+  }, 120_000);
+
+  it("a reference as large as OpenAI's longest clip can be (10 s of 48 kHz stereo WAV, 2.56 MB as a data URL) is taken; more, or a 300 KB prompt, is field_too_long", async () => {
+    const mono = conversation.samples.slice(Math.round(conversation.truth[1]!.start * SAMPLE_RATE), Math.round(conversation.truth[1]!.start * SAMPLE_RATE) + 10 * SAMPLE_RATE);
+    const upsampled = Float32Array.from({ length: mono.length * 3 }, (_, i) => mono[Math.floor(i / 3)]!);
+    const big = `data:audio/wav;base64,${encodeMultichannelWav([upsampled, upsampled], 48_000).toString("base64")}`;
+    expect(big.length).toBeGreaterThan(2.5e6);
+    const body = (await server.client().audio.transcriptions.create({
+      file: await file(wav),
+      model: "gpt-4o-transcribe-diarize",
+      response_format: "diarized_json",
+      known_speaker_names: ["Bob"],
+      known_speaker_references: [big],
+    })) as unknown as TranscriptionDiarized;
+    expect(body.segments.length).toBeGreaterThan(0);
+    const tooBig = await post([["response_format", "diarized_json"], ["known_speaker_names[]", "x"], ["known_speaker_references[]", `${big}${"A".repeat(600_000)}`]]);
+    expect(tooBig.status).toBe(400);
+    expect(((await tooBig.json()) as { error: { param: string; code: string } }).error).toMatchObject({ param: "known_speaker_references", code: "field_too_long" });
+    const longPrompt = await post([["prompt", "a".repeat(300 * 1024)]]);
+    expect(longPrompt.status).toBe(400);
+    expect(((await longPrompt.json()) as { error: { param: string; code: string } }).error).toMatchObject({ param: "prompt", code: "field_too_long" });
   }, 120_000);
 
   it("num_speakers=1 puts everybody in one speaker; max_speakers caps the count", async () => {
