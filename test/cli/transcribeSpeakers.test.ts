@@ -37,7 +37,8 @@ beforeAll(async () => {
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const cli = (...args: string[]) => run(process.execPath, [earshot, ...args], { env: { ...process.env, EARSHOT_THREADS: "2" }, maxBuffer: 16 << 20 });
+// An empty models directory: speaker models pulled on this machine would otherwise be taken by default.
+const cli = (...args: string[]) => run(process.execPath, [earshot, ...args], { env: { ...process.env, EARSHOT_THREADS: "2", EARSHOT_MODELS_DIR: dir }, maxBuffer: 16 << 20 });
 
 describe("earshot transcribe with speakers", () => {
   it("--format rttm gives the voices' turns; --format diarized_json the segments with speakers A and B", async () => {

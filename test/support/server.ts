@@ -40,7 +40,11 @@ export async function startTestServer(flags: ServerConfigInput = {}, options: Te
   const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), "earshot-server-tls-"));
   // Batch jobs live in the data dir: a fresh one unless the test names one (never the user's own).
   const ownDataDir = flags.dataDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), "earshot-server-data-")) : undefined;
-  const config = loadServerConfig({ model: await getTestModelPath("tiny"), host: "127.0.0.1", port: "0", ...(ownDataDir ? { dataDir: ownDataDir } : {}), ...flags }, {}, {});
+  // An empty models directory unless the test names one: models pulled on this machine (the speaker models, which the
+  // server takes by default when they are there) never change what a test sees.
+  const ownModelsDir = flags.modelsDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), "earshot-server-models-")) : undefined;
+  const own = { ...(ownDataDir ? { dataDir: ownDataDir } : {}), ...(ownModelsDir ? { modelsDir: ownModelsDir } : {}) };
+  const config = loadServerConfig({ model: await getTestModelPath("tiny"), host: "127.0.0.1", port: "0", ...own, ...flags }, {}, {});
   let server: RunningServer;
   try {
     server = await startServer(config, { logger: options.logger ?? false, tempDir, tlsDir });
@@ -48,6 +52,7 @@ export async function startTestServer(flags: ServerConfigInput = {}, options: Te
     if (ownTempDir) fs.rmSync(tempDir, { recursive: true, force: true });
     fs.rmSync(tlsDir, { recursive: true, force: true });
     if (ownDataDir) fs.rmSync(ownDataDir, { recursive: true, force: true });
+    if (ownModelsDir) fs.rmSync(ownModelsDir, { recursive: true, force: true });
     throw error;
   }
   return {
@@ -60,6 +65,7 @@ export async function startTestServer(flags: ServerConfigInput = {}, options: Te
       if (ownTempDir) fs.rmSync(tempDir, { recursive: true, force: true });
       fs.rmSync(tlsDir, { recursive: true, force: true });
       if (ownDataDir) fs.rmSync(ownDataDir, { recursive: true, force: true });
+      if (ownModelsDir) fs.rmSync(ownModelsDir, { recursive: true, force: true });
     },
   };
 }
