@@ -65,6 +65,8 @@ export class SpeakerModels {
     const hello = await new Promise<ThreadHello>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
+      // A thread that ends before it says anything (killed, out of memory) must not leave the load waiting.
+      worker.once("exit", (code) => reject(new Error(`it exited with code ${code} before loading the models`)));
     }).catch(async (error: unknown) => {
       await worker.terminate();
       throw new SpeakerModelError(`the speaker models' thread failed to start: ${(error as Error).message}`, paths.segmentation);
