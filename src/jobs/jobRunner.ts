@@ -3,6 +3,7 @@
 // audio streamed in as the run takes it (a RunFeed: never in memory whole) and progress reported as chunks finish.
 import { DEFAULT_FFMPEG_NICE } from "../audio/index.js";
 import { RunFeed } from "../transcription/runFeed.js";
+import type { SpeechChunk } from "../transcription/speechChunker.js";
 import type { TranscriptionService } from "../transcription/TranscriptionService.js";
 import { toApiError } from "../api/errors.js";
 import { readJobAudio } from "./jobAudio.js";
@@ -50,10 +51,7 @@ export function createJobProcessor(options: JobRunnerOptions): JobProcessor {
           signal,
           priority: "batch",
           keepAudio: false,
-          onChunkDone: (chunk) => {
-            const last = chunk.pieces.at(-1);
-            if (last) report(last.end / SAMPLE_RATE);
-          },
+          onChunkDone: chunkProgress(report),
         },
       );
       try {
@@ -87,6 +85,14 @@ export function createJobProcessor(options: JobRunnerOptions): JobProcessor {
   };
 }
 
+/** Progress as chunks finish: the audio seconds up to the end of each chunk done. */
+function chunkProgress(report: (done: number) => void): (chunk: SpeechChunk) => void {
+  return (chunk) => {
+    const last = chunk.pieces.at(-1);
+    if (last) report(last.end / SAMPLE_RATE);
+  };
+}
+
 /** Samples waiting to be windowed before the diarization's reader is read on (four windows' worth of audio). */
 const MAX_DIARIZATION_BACKLOG_SAMPLES = 40 * SAMPLE_RATE;
 
@@ -107,10 +113,7 @@ async function runWithSpeakers(options: JobRunnerOptions, job: ClaimedJob, speak
       speakerNames: speakers.names,
       references: clips,
       count: speakers.count,
-      onChunkDone: (chunk) => {
-        const last = chunk.pieces.at(-1);
-        if (last) report(last.end / SAMPLE_RATE);
-      },
+      onChunkDone: chunkProgress(report),
     },
   );
   const read = () => readJobAudio(job.audioPath, { ffmpegPath: options.ffmpegPath, signal, ffmpegNice: DEFAULT_FFMPEG_NICE });

@@ -12,8 +12,8 @@ import { ModelRegistry, type ModelLifecycleOptions } from "../transcription/Mode
 import { TranscriptionService } from "../transcription/TranscriptionService.js";
 import { VoiceDiarization } from "../transcription/voiceDiarization.js";
 import type { ModelPaths } from "../diarization/index.js";
-import { DEFAULT_SEGMENTATION_MODEL, DEFAULT_SPEAKER_EMBEDDING_MODEL } from "../models/diarizationCatalog.js";
-import { speakerModelPath } from "../models/speakerModelPath.js";
+import type { SpeakerModelKind } from "../models/catalogEntry.js";
+import { defaultSpeakerModelPath, speakerModelPath } from "../models/speakerModelPath.js";
 import { readOnnxMetadata } from "../models/onnx/onnxMetadata.js";
 
 /** How the configured models come and go (docs/model-loading.md). */
@@ -118,17 +118,17 @@ export async function startTranscription(config: ServerConfig, models: ModelRegi
  * when both are in the models directory, else none (diarized_json by channel only).
  */
 export function speakerModels(config: Pick<ServerConfig, "modelsDir" | "segmentationModel" | "speakerEmbeddingModel">): ModelPaths | undefined {
-  const resolve = (key: "segmentationModel" | "speakerEmbeddingModel", kind: "segmentation" | "speaker-embedding", fallback: string) => {
+  const resolve = (key: "segmentationModel" | "speakerEmbeddingModel", kind: SpeakerModelKind) => {
     const configured = config[key];
+    if (configured === undefined) return defaultSpeakerModelPath(config.modelsDir, kind);
     try {
-      return speakerModelPath(config.modelsDir, configured ?? fallback, kind);
+      return speakerModelPath(config.modelsDir, configured, kind);
     } catch (error) {
-      if (configured === undefined && error instanceof ModelError) return undefined;
       throw new ConfigError(`invalid ${settingLabel(key)}: ${(error as Error).message}`);
     }
   };
-  const segmentation = resolve("segmentationModel", "segmentation", DEFAULT_SEGMENTATION_MODEL);
-  const embedding = resolve("speakerEmbeddingModel", "speaker-embedding", DEFAULT_SPEAKER_EMBEDDING_MODEL);
+  const segmentation = resolve("segmentationModel", "segmentation");
+  const embedding = resolve("speakerEmbeddingModel", "speaker-embedding");
   if (segmentation && embedding) return { segmentation, embedding };
   if (config.segmentationModel !== undefined || config.speakerEmbeddingModel !== undefined) {
     const missing = segmentation ? "speakerEmbeddingModel" : "segmentationModel";

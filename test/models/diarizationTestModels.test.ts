@@ -18,6 +18,7 @@ import {
   SEGMENTATION_RECEPTIVE_FIELD_SIZE,
 } from "../../src/models/testModel/diarization/index.js";
 import { encodeWav, synthesizeSpeech, type SynthesizeOptions } from "../support/speech.js";
+import { voiced } from "../support/speechLayout.js";
 
 const RATE = 16000;
 const WINDOW = 160000;
@@ -41,15 +42,6 @@ function noise(length: number, dbfs: number): Float32Array {
   const rms = 10 ** (dbfs / 20);
   let seed = 7;
   return Float32Array.from({ length }, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * rms * Math.sqrt(12));
-}
-
-/** The first and last sample above −40 dBFS. */
-function voiced(clip: Float32Array): [number, number] {
-  let first = 0;
-  while (first < clip.length && Math.abs(clip[first]!) < 0.01) first++;
-  let last = clip.length - 1;
-  while (last > first && Math.abs(clip[last]!) < 0.01) last--;
-  return [first, last + 1];
 }
 
 async function session(file: string): Promise<ort.InferenceSession> {

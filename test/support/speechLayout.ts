@@ -17,8 +17,8 @@ async function at16k(speech: Promise<{ samples: Float32Array; sampleRate: number
   return (await decodeAudio(encodeWav(samples, sampleRate))).samples;
 }
 
-/** The span of voice inside a clip, in samples. */
-function voiced(clip: Float32Array): [number, number] {
+/** The span of voice inside a clip (first to last sample above −40 dBFS), in samples. */
+export function voiced(clip: Float32Array): [number, number] {
   let first = 0;
   while (first < clip.length && Math.abs(clip[first]!) < 0.01) first++;
   let last = clip.length - 1;
